@@ -1,0 +1,168 @@
+// The normalized Project model: every short/long Compose syntax resolved into one typed shape.
+// compose/ produces it; engine/, runtime/ and proxy/ only ever read it.
+
+export interface Project {
+  /** Normalized project name (lowercase, [a-z0-9_-], as Compose normalizes it). */
+  name: string;
+  /** Absolute project folder: the folder of the first compose file (or --project-directory). */
+  workingDir: string;
+  /** Absolute paths of the compose files, in merge order. */
+  composeFiles: string[];
+  /** Services in file order; disabled profiles already removed. */
+  services: Record<string, Service>;
+  /** Top-level volumes (named volumes), kept for the Docker runtime. */
+  volumes: Record<string, NamedVolume>;
+  /** Top-level `x-herd`. */
+  herd: HerdProjectExtension;
+  /** Non-fatal findings: unset variables, keys herd cannot honour. Each listed once. */
+  warnings: string[];
+}
+
+export interface Service {
+  name: string;
+  image?: string;
+  build?: BuildSpec;
+  /** argv; undefined means "the image's default" (Docker) or "nothing to run" (process). */
+  command?: string[];
+  entrypoint?: string[];
+  /** env_file merged under environment (environment wins). Keys without a value are resolved
+   * from the shell environment, or left out when unset, as Compose does. */
+  environment: Record<string, string>;
+  /** Absolute working directory for process replicas; Compose's container path for Docker. */
+  workingDir?: string;
+  user?: string;
+  ports: PortSpec[];
+  expose: ExposeSpec[];
+  /** Desired replica count from `scale` / `deploy.replicas` (default 1). */
+  scale: number;
+  restart: RestartPolicy;
+  /** undefined: no healthcheck (none defined, `disable: true` or `test: [NONE]`). */
+  healthcheck?: Healthcheck;
+  dependsOn: Record<string, Dependency>;
+  /** Signal name as Node knows it, e.g. 'SIGTERM'. */
+  stopSignal: NodeJS.Signals;
+  stopGracePeriodMs: number;
+  resources: Resources;
+  profiles: string[];
+  labels: Record<string, string>;
+  volumes: VolumeMount[];
+  /** Service-level `x-herd`. */
+  herd: HerdServiceExtension;
+}
+
+export interface BuildSpec {
+  /** Absolute path of the build context. */
+  context: string;
+  dockerfile?: string;
+  args: Record<string, string>;
+  target?: string;
+}
+
+export type Protocol = 'tcp' | 'udp';
+
+export interface PortRange {
+  start: number;
+  end: number;
+}
+
+export interface PortSpec {
+  /** Container/replica port. Target ranges are expanded to one PortSpec per port. */
+  target: number;
+  /** Host port or range; undefined means an ephemeral host port per replica. */
+  published?: PortRange;
+  /** Host IP to bind; undefined means all interfaces, as Compose does. */
+  hostIp?: string;
+  protocol: Protocol;
+  /** `app_protocol` from the long syntax (e.g. 'http', 'tcp'); undefined = sniff. */
+  appProtocol?: string;
+  name?: string;
+}
+
+export interface ExposeSpec {
+  port: number;
+  protocol: Protocol;
+}
+
+export type RestartCondition = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+
+export interface RestartPolicy {
+  condition: RestartCondition;
+  /** on-failure:N or deploy.restart_policy.max_attempts; undefined = unlimited. */
+  maxAttempts?: number;
+  /** deploy.restart_policy.delay: the base of the backoff; undefined = herd's 100 ms. */
+  delayMs?: number;
+  /** deploy.restart_policy.window: how long a restart must stay up to count as a success. */
+  windowMs?: number;
+}
+
+export type HealthTest = { kind: 'exec'; argv: string[] } | { kind: 'shell'; command: string };
+
+export interface Healthcheck {
+  /** undefined: inherit the image's healthcheck (Docker only). */
+  test?: HealthTest;
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+  startIntervalMs: number;
+}
+
+export type DependencyCondition =
+  | 'service_started'
+  | 'service_healthy'
+  | 'service_completed_successfully';
+
+export interface Dependency {
+  condition: DependencyCondition;
+  required: boolean;
+  restart: boolean;
+}
+
+export interface ResourceSet {
+  memoryBytes?: number;
+  cpus?: number;
+  pids?: number;
+}
+
+export interface Resources {
+  limits: ResourceSet;
+  reservations: ResourceSet;
+}
+
+export interface VolumeMount {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** Absolute host path for bind mounts, volume name for named volumes. */
+  source?: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface NamedVolume {
+  name: string;
+  external: boolean;
+  driver?: string;
+  labels: Record<string, string>;
+}
+
+export type LbAlgorithm = 'round_robin' | 'least_conn' | 'p2c' | 'hash';
+
+export interface HerdServiceExtension {
+  /** Force a runtime; default: docker when image/build and no command... (see runtime selection). */
+  runtime?: 'process' | 'docker';
+  /** Load-balancing settings for this service's balancer(s). */
+  lb: {
+    algorithm: LbAlgorithm;
+    /** For `hash`: what to hash. */
+    hashOn?: { kind: 'ip' } | { kind: 'header'; name: string } | { kind: 'cookie'; name: string };
+    /** Sticky sessions by cookie: the cookie's name, when enabled. */
+    stickyCookie?: string;
+  };
+  /** Restart replicas that turn unhealthy (default true). */
+  healUnhealthy: boolean;
+  /** Raw, unvalidated extras kept for later features (autoscale, rollout). */
+  extra: Record<string, unknown>;
+}
+
+export interface HerdProjectExtension {
+  extra: Record<string, unknown>;
+}

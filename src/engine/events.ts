@@ -1,0 +1,56 @@
+// What the engine tells the rest of herd (proxy, logs, CLI, daemon) as replicas change.
+import type { ExitInfo, OutputStream } from '../runtime/types.ts';
+
+/** One replica's lifecycle. See engine/lifecycle.ts for the allowed transitions. */
+export type ReplicaState =
+  | 'waiting' // desired, waiting for its dependencies' conditions
+  | 'starting' // runtime asked to start it
+  | 'running' // process/container is up
+  | 'stopping' // draining then signalled; exit expected
+  | 'backoff' // exited, restart scheduled after a delay
+  | 'exited' // exited and will not be restarted (policy, stopped by user, attempts exhausted)
+  | 'removed'; // scaled away; kept only until listeners saw it
+
+export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
+export interface ReplicaInfo {
+  service: string;
+  index: number;
+  /** `<project>-<service>-<index>` */
+  name: string;
+  state: ReplicaState;
+  health: HealthStatus;
+  pid?: number;
+  /** Host and ports where the replica listens: `port` is its PORT; `ports` maps each declared
+   * target port (ports/expose) to the host port that reaches it. */
+  host: string;
+  port?: number;
+  ports: Record<number, number>;
+  restarts: number;
+  startedAt?: number;
+  finishedAt?: number;
+  lastExit?: ExitInfo;
+  /** Why it is in this state, for `ps` and logs: "waiting for db (service_healthy)", … */
+  reason?: string;
+}
+
+export type EngineEvent =
+  | { type: 'replica'; at: number; replica: ReplicaInfo }
+  /** The replica may receive traffic now (running, and healthy if it has a healthcheck). */
+  | { type: 'ready'; at: number; replica: ReplicaInfo }
+  /** The replica must receive no new traffic (exited, unhealthy, draining, removed). */
+  | { type: 'unready'; at: number; replica: ReplicaInfo; reason: string }
+  | {
+      type: 'output';
+      at: number;
+      service: string;
+      name: string;
+      stream: OutputStream;
+      line: string;
+    }
+  | { type: 'scaled'; at: number; service: string; from: number; to: number }
+  | { type: 'notice'; at: number; service?: string; name?: string; message: string };
+
+/** Implemented by the proxy: called before a replica is stopped on purpose (scale-down, stop,
+ * rolling restart) and resolves when its in-flight requests are done or the timeout passed. */
+export type Drainer = (replica: ReplicaInfo, timeoutMs: number) => Promise<void>;

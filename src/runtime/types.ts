@@ -1,0 +1,57 @@
+// The one interface every runtime driver (process, docker) implements for the engine.
+
+export interface ReplicaSpec {
+  project: string;
+  service: string;
+  /** 1-based replica number. */
+  index: number;
+  /** `<project>-<service>-<index>`. */
+  name: string;
+  /** argv to run (process runtime: argv[0] is looked up on PATH). */
+  command: string[];
+  /** Full environment of the replica (service env + PORT, HERD_*, *_SERVICE_HOST/PORT). */
+  env: Record<string, string>;
+  /** Absolute working directory. */
+  cwd: string;
+  /** The port the replica is told to listen on (also in env.PORT), if any. */
+  port?: number;
+  stopSignal: NodeJS.Signals;
+  stopGracePeriodMs: number;
+  memoryLimitBytes?: number;
+}
+
+export interface ExitInfo {
+  /** Exit code as Docker reports it: the code, or 128 + signal number when killed by a signal. */
+  exitCode: number;
+  /** The signal that ended it, if any. */
+  signal?: NodeJS.Signals;
+  /** Set when the replica never ran (command not found, not executable, …). */
+  startError?: string;
+  /** Killed for exceeding its memory limit. */
+  oomKilled?: boolean;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface ReplicaHandle {
+  /** Runtime-specific id (pid for processes, container id for docker). */
+  readonly id: string;
+  readonly pid?: number;
+  /** Where the replica can be reached on the host (host, port) once it listens. */
+  readonly address?: { host: string; port: number };
+  /** Resolves once, when the replica has exited for good (after stop or by itself). */
+  readonly exited: Promise<ExitInfo>;
+  /** Called for every complete line of output. */
+  onOutput(listener: (stream: OutputStream, line: string) => void): void;
+  /** Graceful stop: stopSignal to the whole group, wait the grace period, then SIGKILL. */
+  stop(): Promise<ExitInfo>;
+  /** Send a signal to the whole group right away. */
+  kill(signal: NodeJS.Signals): void;
+}
+
+export interface Runtime {
+  readonly kind: 'process' | 'docker';
+  /** Starts a replica. Resolves with a handle even when the command cannot start: the handle's
+   * `exited` then resolves with `startError` set, so the engine treats it like any other exit. */
+  start(spec: ReplicaSpec): Promise<ReplicaHandle>;
+}

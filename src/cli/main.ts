@@ -1,0 +1,55 @@
+// The `herd` command line: global options shared by every verb, then one module per verb.
+import { Command, CommanderError } from 'commander';
+import { registerConfig } from './commands/config.ts';
+import { registerUp } from './commands/up.ts';
+import { HerdError } from '../util/errors.ts';
+
+/** Options every verb understands, as `docker compose` spells them. */
+export interface GlobalOptions {
+  file?: string[];
+  projectName?: string;
+  projectDirectory?: string;
+  envFile?: string[];
+  profile?: string[];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('herd')
+    .description(
+      'Run a compose.yaml as scaled, supervised replicas on one machine behind a live load balancer.',
+    )
+    .option('-f, --file <path>', 'compose file (repeatable; later files merge over earlier ones)', collect)
+    .option('-p, --project-name <name>', 'project name (default: name:, COMPOSE_PROJECT_NAME or folder)')
+    .option('--project-directory <dir>', 'project folder (default: the first compose file\'s folder)')
+    .option('--env-file <path>', 'env file to read instead of .env (repeatable)', collect)
+    .option('--profile <name>', 'enable a profile (repeatable; also COMPOSE_PROFILES)', collect)
+    .showHelpAfterError()
+    .exitOverride();
+  registerConfig(program);
+  registerUp(program);
+  return program;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+/** Prints an error the way a user should see it and returns the exit code. */
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode;
+  if (err instanceof HerdError) {
+    process.stderr.write(`herd: ${err.message}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`herd: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 1;
+}

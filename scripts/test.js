@@ -5,6 +5,10 @@ import { readdirSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
+if (process.env.HERD_SKIP_DEPS !== '1') {
+  const deps = spawnSync('bash', ['scripts/ensure-test-deps.sh'], { stdio: 'inherit' });
+  if (deps.status !== 0) process.exit(deps.status ?? 1);
+}
 const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
 const files = [];
 for (const suite of suites) {

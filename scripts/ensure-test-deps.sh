@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests start for real (Redis, PostgreSQL, nginx, HAProxy, wrk,
 # Docker engine, busybox for test images). Idempotent and quick when everything is present.
 set -euo pipefail
-pkgs=(redis-server nginx-light haproxy wrk postgresql busybox-static docker.io procps passwd)
+pkgs=(redis-server nginx-light haproxy wrk postgresql busybox-static docker.io procps passwd curl iproute2)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -108,9 +108,7 @@ export interface Healthcheck {
 }
 
 export type DependencyCondition =
-  | 'service_started'
-  | 'service_healthy'
-  | 'service_completed_successfully';
+  'service_started' | 'service_healthy' | 'service_completed_successfully';
 
 export interface Dependency {
   condition: DependencyCondition;

@@ -18,6 +18,10 @@ export interface ReplicaSpec {
   stopSignal: NodeJS.Signals;
   stopGracePeriodMs: number;
   memoryLimitBytes?: number;
+  /** Run as this user (process runtime: resolved from `user:`; Docker passes `user` as is). */
+  user?: string;
+  uid?: number;
+  gid?: number;
 }
 
 export interface ExitInfo {
@@ -41,6 +45,8 @@ export interface ReplicaHandle {
   readonly address?: { host: string; port: number };
   /** Resolves once, when the replica has exited for good (after stop or by itself). */
   readonly exited: Promise<ExitInfo>;
+  /** Set when the replica never ran; `exited` is then already resolved with the same text. */
+  readonly startError?: string;
   /** Called for every complete line of output. */
   onOutput(listener: (stream: OutputStream, line: string) => void): void;
   /** Graceful stop: stopSignal to the whole group, wait the grace period, then SIGKILL. */

@@ -1,0 +1,82 @@
+// `herd logs`: stored output of the replicas, optionally followed live.
+import type { Command } from 'commander';
+import { locateDaemon } from '../../daemon/locate.ts';
+import type { LogEntry } from '../../logs/store.ts';
+import { HerdError } from '../../util/errors.ts';
+import { formatLogLine, parseSince } from '../format/logs.ts';
+
+interface LogsOptions {
+  follow?: boolean;
+  tail: string;
+  since?: string;
+  timestamps?: boolean;
+  logPrefix: boolean;
+  color: boolean;
+}
+
+export function registerLogs(program: Command): void {
+  program
+    .command('logs')
+    .description('show the output of the replicas')
+    .argument('[services...]', 'only these services')
+    .option('-f, --follow', 'keep printing new output (also from replicas started later)')
+    .option('-n, --tail <n>', 'lines to show from the end of each replica\'s log, or "all"', 'all')
+    .option(
+      '--since <time>',
+      'only output since a time (2024-01-02T13:00:00Z, Unix seconds) or a duration ago (42m, 1h30m)',
+    )
+    .option('-t, --timestamps', 'show timestamps')
+    .option('--no-log-prefix', 'do not prefix lines with the replica name')
+    .option('--no-color', 'plain output without colours')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ herd logs web
+  $ herd logs -f --tail 20
+  $ herd logs --since 10m -t worker`,
+    )
+    .action(async (services: string[], opts: LogsOptions, cmd: Command) => {
+      const params = new URLSearchParams();
+      if (opts.tail !== 'all') {
+        if (!/^\d+$/.test(opts.tail))
+          throw new HerdError(`--tail ${opts.tail}: expected a whole number or "all"`);
+        params.set('tail', opts.tail);
+      }
+      if (opts.since !== undefined) {
+        const since = parseSince(opts.since, Date.now());
+        if (since === undefined)
+          throw new HerdError(
+            `--since ${opts.since}: expected a timestamp (2024-01-02T13:00:00Z), Unix seconds or a duration (10m)`,
+          );
+        params.set('since', String(since));
+      }
+      if (services.length) params.set('services', services.join(','));
+      if (opts.follow) params.set('follow', '1');
+      const { client } = await locateDaemon(cmd);
+      const color = opts.color && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+      let width = 0;
+      const ac = new AbortController();
+      const stop = () => ac.abort();
+      process.once('SIGINT', stop);
+      try {
+        await client.stream<LogEntry>(
+          `/v1/logs?${params}`,
+          (e) => {
+            width = Math.max(width, e.name.length);
+            process.stdout.write(
+              formatLogLine(e, {
+                prefix: opts.logPrefix,
+                timestamps: Boolean(opts.timestamps),
+                color,
+                width,
+              }),
+            );
+          },
+          ac.signal,
+        );
+      } finally {
+        process.off('SIGINT', stop);
+      }
+    });
+}

@@ -1,0 +1,48 @@
+// `herd ps`: the project's replicas, as `docker compose ps` lists containers.
+import type { Command } from 'commander';
+import type { PsResponse } from '../../daemon/api-types.ts';
+import { locateDaemon } from '../../daemon/locate.ts';
+import { HerdError } from '../../util/errors.ts';
+import { psJson, psTable, selectReplicas } from '../format/ps.ts';
+
+interface PsOptions {
+  all?: boolean;
+  format: string;
+  quiet?: boolean;
+}
+
+export function registerPs(program: Command): void {
+  program
+    .command('ps')
+    .description('list the replicas of the project')
+    .argument('[services...]', 'only these services')
+    .option('-a, --all', 'also show replicas that exited')
+    .option('--format <format>', 'table or json (one JSON object per line)', 'table')
+    .option('-q, --quiet', 'only print replica names')
+    .addHelpText(
+      'after',
+      `
+Columns: NAME, SERVICE, STATUS (e.g. "Up 5 minutes (healthy)", "Exited (137) 3 seconds ago",
+"Restarting (1) 2 seconds ago", "Waiting (db healthy)"), RESTARTS, PORTS, PID, CPU %, MEM.
+
+Examples:
+  $ herd ps
+  $ herd ps -a web
+  $ herd ps --format json | jq .Status`,
+    )
+    .action(async (services: string[], opts: PsOptions, cmd: Command) => {
+      if (opts.format !== 'table' && opts.format !== 'json')
+        throw new HerdError(`--format ${opts.format}: expected table or json`);
+      const { client } = await locateDaemon(cmd);
+      const ps = await client.get<PsResponse>('/v1/ps');
+      const unknown = services.filter((s) => !ps.services.some((x) => x.name === s));
+      if (unknown.length)
+        throw new HerdError(
+          `no such service: ${unknown.join(', ')} (services: ${ps.services.map((s) => s.name).join(', ')})`,
+        );
+      const replicas = selectReplicas(ps, { all: Boolean(opts.all), services });
+      if (opts.quiet) process.stdout.write(replicas.map((r) => r.name + '\n').join(''));
+      else if (opts.format === 'json') process.stdout.write(psJson(ps, replicas));
+      else process.stdout.write(psTable(ps, replicas));
+    });
+}

@@ -1,0 +1,72 @@
+// `herd ps` output: a table (default), Compose-style JSON lines, or names only.
+import type { PsReplica, PsResponse, ServiceSummary } from '../../daemon/api-types.ts';
+import { formatPorts } from './ports.ts';
+import { composeState, formatStatus, isShownByDefault } from './status.ts';
+import { renderTable } from './table.ts';
+import { formatBytes, formatPercent } from './units.ts';
+
+export interface PsFilter {
+  all: boolean;
+  services: string[];
+}
+
+export function selectReplicas(ps: PsResponse, f: PsFilter): PsReplica[] {
+  return ps.replicas.filter(
+    (r) =>
+      (f.all || isShownByDefault(r.state)) &&
+      (f.services.length === 0 || f.services.includes(r.service)),
+  );
+}
+
+function serviceOf(ps: PsResponse, name: string): ServiceSummary {
+  return (
+    ps.services.find((s) => s.name === name) ?? {
+      name,
+      ports: [],
+      expose: [],
+      scale: 0,
+      stopped: false,
+    }
+  );
+}
+
+export function psTable(ps: PsResponse, replicas: PsReplica[]): string {
+  return renderTable(
+    ['NAME', 'SERVICE', 'STATUS', 'RESTARTS', 'PORTS', 'PID', 'CPU %', 'MEM'],
+    replicas.map((r) => [
+      r.name,
+      r.service,
+      formatStatus(r, ps.now),
+      String(r.restarts),
+      formatPorts(serviceOf(ps, r.service), r),
+      r.pid !== undefined && isShownByDefault(r.state) ? String(r.pid) : '',
+      r.cpuPercent !== undefined ? formatPercent(r.cpuPercent) : '',
+      r.memBytes !== undefined ? formatBytes(r.memBytes) : '',
+    ]),
+  );
+}
+
+/** One JSON object per line, with Compose's field names plus herd's extras. */
+export function psJson(ps: PsResponse, replicas: PsReplica[]): string {
+  return replicas
+    .map(
+      (r) =>
+        JSON.stringify({
+          Name: r.name,
+          Project: ps.project,
+          Service: r.service,
+          Index: r.index,
+          State: composeState(r.state),
+          Status: formatStatus(r, ps.now),
+          Health: r.health === 'none' ? '' : r.health,
+          ExitCode: r.lastExit?.exitCode ?? 0,
+          Ports: formatPorts(serviceOf(ps, r.service), r),
+          Restarts: r.restarts,
+          Pid: r.pid ?? null,
+          CpuPercent: r.cpuPercent ?? null,
+          MemBytes: r.memBytes ?? null,
+          Reason: r.reason ?? '',
+        }) + '\n',
+    )
+    .join('');
+}

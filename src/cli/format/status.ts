@@ -1,0 +1,70 @@
+// The STATUS column of `herd ps`, worded as `docker compose ps` words it.
+import type { ReplicaInfo } from '../../engine/events.ts';
+import { humanDuration } from './duration.ts';
+
+type StatusInput = Pick<
+  ReplicaInfo,
+  'state' | 'health' | 'startedAt' | 'finishedAt' | 'lastExit' | 'reason'
+>;
+
+function healthSuffix(health: ReplicaInfo['health']): string {
+  switch (health) {
+    case 'healthy':
+      return ' (healthy)';
+    case 'unhealthy':
+      return ' (unhealthy)';
+    case 'starting':
+      return ' (health: starting)';
+    default:
+      return '';
+  }
+}
+
+function ago(at: number | undefined, now: number): string {
+  return at === undefined ? '' : ` ${humanDuration(now - at)} ago`;
+}
+
+/** "Up 5 minutes (healthy)", "Exited (137) 3 seconds ago", "Restarting (1) 2 seconds ago",
+ * "Waiting (db healthy)", … */
+export function formatStatus(r: StatusInput, now: number): string {
+  const code = r.lastExit?.exitCode ?? 0;
+  switch (r.state) {
+    case 'waiting':
+      return r.reason ? `Waiting (${r.reason})` : 'Waiting';
+    case 'starting':
+      return 'Starting';
+    case 'running':
+      return `Up ${humanDuration(now - (r.startedAt ?? now))}${healthSuffix(r.health)}`;
+    case 'stopping':
+      return 'Stopping';
+    case 'backoff':
+      return `Restarting (${code})${ago(r.finishedAt, now)}`;
+    case 'exited':
+      return `Exited (${code})${ago(r.finishedAt, now)}`;
+    case 'removed':
+      return 'Removed';
+  }
+}
+
+/** Compose's one-word State for `--format json`. */
+export function composeState(state: ReplicaInfo['state']): string {
+  switch (state) {
+    case 'waiting':
+      return 'created';
+    case 'starting':
+    case 'running':
+    case 'stopping':
+      return 'running';
+    case 'backoff':
+      return 'restarting';
+    case 'exited':
+      return 'exited';
+    case 'removed':
+      return 'removing';
+  }
+}
+
+/** `ps` without -a shows what Compose shows: everything not stopped for good. */
+export function isShownByDefault(state: ReplicaInfo['state']): boolean {
+  return state !== 'exited' && state !== 'removed';
+}

@@ -1,0 +1,170 @@
+// loadProject: find the files, build the environment, parse, interpolate, resolve extends, merge,
+// validate and normalize into the Project model, reporting every problem at once.
+import path from 'node:path';
+import { Checker } from './check.ts';
+import type { LoadContext } from './context.ts';
+import { checkDependencies } from './depends.ts';
+import { ComposeError, Diagnostics } from './errors.ts';
+import { ExtendsResolver } from './extends.ts';
+import { findComposeFiles } from './find.ts';
+import { interpolateTree } from './interpolate-tree.ts';
+import { TOP_LEVEL_KEYS } from './keys.ts';
+import { mergeFiles, plain, stripResets } from './merge.ts';
+import type { Project, Service } from './model.ts';
+import { selectServices } from './profiles.ts';
+import { buildProjectEnv } from './project-env.ts';
+import { resolveProjectName } from './project-name.ts';
+import { readService } from './service.ts';
+import { readNamedVolumes } from './volumes.ts';
+import { describe, readYamlFile, type CMap, type CNode } from './yaml-source.ts';
+
+export interface LoadOptions {
+  files?: string[];
+  projectName?: string;
+  projectDirectory?: string;
+  envFiles?: string[];
+  profiles?: string[];
+  enableServices?: string[];
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+}
+
+export { ComposeError };
+
+const IGNORED_TOP_LEVEL = ['networks', 'secrets', 'configs', 'models'];
+
+export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const shell = opts.env ?? process.env;
+  const files = findComposeFiles(opts.files, cwd);
+  const projectDir = opts.projectDirectory
+    ? path.resolve(cwd, opts.projectDirectory)
+    : path.dirname(files[0] as string);
+  const diag = new Diagnostics();
+  const c = new Checker(diag);
+  const env = buildProjectEnv(shell, projectDir, opts.envFiles, cwd, diag);
+  const lookup = (n: string) => env[n];
+  diag.throwIfErrors();
+
+  // Files pulled in by `extends: {file: ...}` get the same checks and interpolation.
+  const extendsResolver = new ExtendsResolver(c, (node, file) => {
+    const r = checkRoot(node, file, c);
+    return r ? interpolateTree(r, '', lookup, diag) : node;
+  });
+
+  let merged: CMap | undefined;
+  for (const file of files) {
+    const parsed = await readYamlFile(file, diag, displayPath(file, cwd));
+    if (!parsed) continue;
+    const root = checkRoot(parsed, file, c);
+    if (!root) continue;
+    const interpolated = interpolateTree(root, '', lookup, diag) as CMap;
+    extendsResolver.resolveFile(interpolated, file);
+    merged = merged
+      ? (mergeFiles(merged, interpolated) as CMap)
+      : (stripResets(interpolated) as CMap);
+  }
+  diag.throwIfErrors();
+  const root = merged as CMap;
+
+  c.keys(root, '', TOP_LEVEL_KEYS);
+  const get = (k: string) => root.entries.get(k)?.value;
+  if (root.entries.has('version')) {
+    diag.warn('the top-level `version` is obsolete and ignored (as Compose does)');
+  }
+  const include = root.entries.get('include');
+  if (include)
+    diag.error(
+      include.keyPos,
+      'include',
+      'herd does not support `include` yet; merge the files with -f instead',
+    );
+  for (const k of IGNORED_TOP_LEVEL) {
+    if (root.entries.has(k))
+      diag.warn(`top-level \`${k}\` is not honoured by herd's process runtime (ignored)`);
+  }
+
+  const name = resolveProjectName(opts.projectName, env, get('name'), projectDir, c);
+  const ctx: LoadContext = { c, projectDir, lookup };
+
+  const all: Record<string, Service> = {};
+  const depNodes: Record<string, Record<string, CNode>> = {};
+  const servicesNode = get('services');
+  if (servicesNode && !(servicesNode.kind === 'scalar' && servicesNode.value === null)) {
+    const services = c.map(servicesNode, 'services');
+    for (const [svcName, e] of services?.entries ?? []) {
+      if (svcName.startsWith('x-')) continue;
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(svcName)) {
+        diag.error(
+          e.keyPos,
+          `services.${svcName}`,
+          'a service name may only contain letters, digits, ".", "_" and "-", and must start with a letter or digit',
+        );
+        continue;
+      }
+      if (e.value.kind !== 'map') {
+        diag.error(
+          e.value.pos,
+          `services.${svcName}`,
+          `expected a mapping (the service definition), got ${describe(e.value)}`,
+        );
+        continue;
+      }
+      const r = readService(svcName, e.value, ctx);
+      all[svcName] = r.service;
+      depNodes[svcName] = r.dependencyNodes;
+    }
+  }
+
+  const profiles =
+    opts.profiles && opts.profiles.length > 0 ? opts.profiles : splitList(env.COMPOSE_PROFILES);
+  const { services, disabled } = selectServices(all, profiles, opts.enableServices ?? [], diag);
+  checkDependencies(services, depNodes, disabled, diag);
+  const volumesNode = get('volumes');
+  const volumes =
+    volumesNode && !(volumesNode.kind === 'scalar' && volumesNode.value === null)
+      ? readNamedVolumes(volumesNode, 'volumes', ctx)
+      : {};
+  const herdNode = get('x-herd');
+  const herdExtra =
+    herdNode && herdNode.kind === 'map' ? (plain(herdNode) as Record<string, unknown>) : {};
+  if (
+    herdNode &&
+    herdNode.kind !== 'map' &&
+    !(herdNode.kind === 'scalar' && herdNode.value === null)
+  )
+    c.fail(herdNode, 'x-herd', 'a mapping');
+  diag.throwIfErrors();
+
+  return {
+    name,
+    workingDir: projectDir,
+    composeFiles: files,
+    services,
+    volumes,
+    herd: { extra: herdExtra },
+    warnings: diag.warnings,
+  };
+}
+
+function checkRoot(node: CNode, file: string, c: Checker): CMap | undefined {
+  if (node.kind === 'map') return node;
+  c.diag.error(
+    node.pos,
+    '',
+    `${path.basename(file)} must be a mapping with a \`services\` key at the top level, got ${describe(node)}`,
+  );
+  return undefined;
+}
+
+function displayPath(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
+}
+
+function splitList(s: string | undefined): string[] {
+  return (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}

@@ -1,0 +1,206 @@
+// Turns one service mapping into the normalized Service model, one concern at a time.
+import path from 'node:path';
+import type { LoadContext } from './context.ts';
+import { readDependsOn } from './depends.ts';
+import { readDuration } from './durations.ts';
+import { readEnvFiles, readEnvironment, readLabels } from './environment.ts';
+import { readHealthcheck } from './healthcheck.ts';
+import { defaultHerdExtension, readHerdService } from './herd-ext.ts';
+import { join } from './interpolate-tree.ts';
+import { ALL_SERVICE_KEYS, OTHER_SERVICE_KEYS } from './keys.ts';
+import type { Service } from './model.ts';
+import { readExpose, readPorts } from './ports.ts';
+import { readDeploy, readRestart } from './restart.ts';
+import { ShellWordsError, splitShellWords } from './shellwords.ts';
+import { toSignal } from './signals.ts';
+import { readBuild, readVolumes } from './volumes.ts';
+import type { CMap, CNode } from './yaml-source.ts';
+
+export interface ServiceResult {
+  service: Service;
+  /** depends_on name -> node, for positioned errors once all services are known. */
+  dependencyNodes: Record<string, CNode>;
+}
+
+export function readService(name: string, map: CMap, ctx: LoadContext): ServiceResult {
+  const { c } = ctx;
+  const p = `services.${name}`;
+  c.keys(map, p, ALL_SERVICE_KEYS);
+  const get = (k: string) => map.entries.get(k)?.value;
+  const svc: Service = {
+    name,
+    environment: {},
+    ports: [],
+    expose: [],
+    scale: 1,
+    restart: { condition: 'no' },
+    dependsOn: {},
+    stopSignal: 'SIGTERM',
+    stopGracePeriodMs: 10_000,
+    resources: { limits: {}, reservations: {} },
+    profiles: [],
+    labels: {},
+    volumes: [],
+    herd: defaultHerdExtension(),
+  };
+  let dependencyNodes: Record<string, CNode> = {};
+  const ignored: string[] = [];
+  let scaleNode: CNode | undefined;
+  let restartSet = false;
+  let deployRestart: Service['restart'] | undefined;
+  let deployReplicas: { value: number; node: CNode } | undefined;
+
+  for (const [key, entry] of map.entries) {
+    const v = entry.value;
+    const kp = join(p, key);
+    // An explicit null means "not set" in Compose (often left by an override file).
+    if (v.kind === 'scalar' && v.value === null && key !== 'depends_on') continue;
+    switch (key) {
+      case 'image':
+        svc.image = c.string(v, kp);
+        break;
+      case 'build':
+        svc.build = readBuild(v, kp, ctx);
+        break;
+      case 'command':
+      case 'entrypoint': {
+        const argv = readCommand(v, kp, ctx);
+        if (argv) svc[key] = argv;
+        break;
+      }
+      case 'environment':
+        Object.assign(svc.environment, readEnvironment(v, kp, ctx));
+        break;
+      case 'env_file':
+        break; // read below so environment wins over it
+      case 'working_dir': {
+        const wd = c.string(v, kp);
+        if (wd !== undefined) svc.workingDir = path.resolve(ctx.projectDir, wd);
+        break;
+      }
+      case 'user':
+        svc.user = c.string(v, kp);
+        break;
+      case 'ports':
+        svc.ports = readPorts(v, kp, c);
+        break;
+      case 'expose':
+        svc.expose = readExpose(v, kp, c);
+        break;
+      case 'scale': {
+        const n = c.int(v, kp);
+        if (n !== undefined) {
+          svc.scale = n;
+          scaleNode = v;
+        }
+        break;
+      }
+      case 'restart': {
+        const r = readRestart(v, kp, c);
+        if (r) svc.restart = r;
+        restartSet = true;
+        break;
+      }
+      case 'deploy': {
+        const d = readDeploy(v, kp, c);
+        deployRestart = d.restart;
+        deployReplicas = d.replicas;
+        svc.resources = d.resources;
+        ignored.push(...d.ignored);
+        break;
+      }
+      case 'healthcheck':
+        svc.healthcheck = readHealthcheck(v, kp, c);
+        break;
+      case 'depends_on': {
+        if (v.kind === 'scalar' && v.value === null) break;
+        const d = readDependsOn(v, kp, c);
+        svc.dependsOn = d.deps;
+        dependencyNodes = d.nodes;
+        break;
+      }
+      case 'stop_signal': {
+        const raw =
+          v.kind === 'scalar' && (typeof v.value === 'string' || typeof v.value === 'number')
+            ? v.value
+            : undefined;
+        const sig = raw === undefined ? undefined : toSignal(raw);
+        if (sig) svc.stopSignal = sig;
+        else c.fail(v, kp, 'a signal name such as SIGTERM, TERM or SIGINT, or a signal number');
+        break;
+      }
+      case 'stop_grace_period': {
+        const ms = readDuration(v, kp, c);
+        if (ms !== undefined) svc.stopGracePeriodMs = ms;
+        break;
+      }
+      case 'profiles':
+        svc.profiles = c.stringList(v, kp) ?? [];
+        break;
+      case 'labels':
+        svc.labels = readLabels(v, kp, ctx);
+        break;
+      case 'volumes':
+        svc.volumes = readVolumes(v, kp, ctx);
+        break;
+      case 'x-herd':
+        svc.herd = readHerdService(v, kp, c);
+        break;
+      default:
+        if (OTHER_SERVICE_KEYS.includes(key)) ignored.push(key);
+    }
+  }
+  const envFile = get('env_file');
+  if (envFile && !(envFile.kind === 'scalar' && envFile.value === null)) {
+    svc.environment = { ...readEnvFiles(envFile, join(p, 'env_file'), ctx), ...svc.environment };
+  }
+  // `restart:` wins over deploy.restart_policy when both are given, as in Compose.
+  if (!restartSet && deployRestart) svc.restart = deployRestart;
+  if (deployReplicas) {
+    if (scaleNode && svc.scale !== deployReplicas.value) {
+      c.diag.error(
+        deployReplicas.node.pos,
+        join(p, 'deploy.replicas'),
+        `conflicts with scale: ${svc.scale} (they must be equal when both are set)`,
+      );
+    }
+    svc.scale = deployReplicas.value;
+  }
+  if (ignored.length > 0) {
+    c.diag.warn(
+      `service "${name}": herd's process runtime does not honour ${ignored.map((k) => `\`${k}\``).join(', ')} (ignored)`,
+    );
+  }
+  return { service: dropUndefinedKeys(svc), dependencyNodes };
+}
+
+/** `command`/`entrypoint`: a string is split like a shell would (no shell runs); a list is kept. */
+function readCommand(node: CNode, p: string, ctx: LoadContext): string[] | undefined {
+  const { c } = ctx;
+  if (node.kind === 'scalar' && typeof node.value === 'string') {
+    try {
+      return splitShellWords(node.value);
+    } catch (err) {
+      if (!(err instanceof ShellWordsError)) throw err;
+      c.diag.error(node.pos, p, err.message);
+      return undefined;
+    }
+  }
+  if (node.kind === 'seq') {
+    const out: string[] = [];
+    node.items.forEach((item, i) => {
+      if (item.kind === 'scalar' && typeof item.value === 'boolean') out.push(String(item.value));
+      else {
+        const s = c.string(item, `${p}[${i}]`);
+        if (s !== undefined) out.push(s);
+      }
+    });
+    return out;
+  }
+  return c.fail(node, p, 'a string or a list of strings');
+}
+
+function dropUndefinedKeys(svc: Service): Service {
+  for (const k of Object.keys(svc) as (keyof Service)[]) if (svc[k] === undefined) delete svc[k];
+  return svc;
+}

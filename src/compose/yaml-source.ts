@@ -1,0 +1,181 @@
+// Parses a YAML file into a small positioned tree (CNode) so every value keeps its file:line:col
+// through interpolation, merging and validation. Anchors, aliases and `<<` merge keys are resolved here.
+import { readFile } from 'node:fs/promises';
+import {
+  Alias,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
+import type { Diagnostics, Pos } from './errors.ts';
+
+export type Scalar = string | number | boolean | null;
+
+export interface CScalar {
+  kind: 'scalar';
+  value: Scalar;
+  pos: Pos;
+  tag?: string;
+}
+export interface CSeq {
+  kind: 'seq';
+  items: CNode[];
+  pos: Pos;
+  tag?: string;
+}
+export interface CEntry {
+  key: string;
+  keyPos: Pos;
+  value: CNode;
+}
+export interface CMap {
+  kind: 'map';
+  entries: Map<string, CEntry>;
+  pos: Pos;
+  tag?: string;
+}
+export type CNode = CScalar | CSeq | CMap;
+
+/** `display` is how positions name the file (relative to the working directory when inside it). */
+export async function readYamlFile(
+  file: string,
+  diag: Diagnostics,
+  display = file,
+): Promise<CNode | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    diag.error(undefined, '', `cannot read compose file ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+  return parseYaml(text, display, diag);
+}
+
+/** Parses YAML text; syntax problems are recorded with their position and yield undefined. */
+export function parseYaml(text: string, file: string, diag: Diagnostics): CNode | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    merge: false,
+  });
+  const posAt = (offset: number): Pos => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, col };
+  };
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      diag.error(posAt(e.pos[0]), '', `invalid YAML: ${firstLine(e.message)}`);
+    }
+    return undefined;
+  }
+  const conv = new Converter(doc, posAt, diag);
+  if (doc.contents === null) return { kind: 'map', entries: new Map(), pos: posAt(0) };
+  return conv.convert(doc.contents as YamlNode, 0);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+class Converter {
+  constructor(
+    private readonly doc: Document,
+    private readonly posAt: (offset: number) => Pos,
+    private readonly diag: Diagnostics,
+  ) {}
+
+  convert(node: YamlNode | Alias, depth: number): CNode {
+    const pos = this.posAt(node.range?.[0] ?? 0);
+    // Deep alias chains ("billion laughs") would blow up memory; Compose files never need this.
+    if (depth > 200) {
+      this.diag.error(
+        pos,
+        '',
+        'YAML nesting is too deep (over 200 levels or alias expansion loop)',
+      );
+      return { kind: 'scalar', value: null, pos };
+    }
+    if (isAlias(node)) {
+      const target = node.resolve(this.doc);
+      if (!target) {
+        this.diag.error(pos, '', `unknown YAML alias *${node.source}`);
+        return { kind: 'scalar', value: null, pos };
+      }
+      return this.convert(target as YamlNode, depth + 1);
+    }
+    const tag =
+      node.tag && node.tag.startsWith('!') && !node.tag.startsWith('!!') ? node.tag : undefined;
+    if (isScalar(node)) {
+      const v = node.value;
+      let value: Scalar;
+      if (v === null || v === undefined) value = null;
+      else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') value = v;
+      else if (typeof v === 'bigint') value = Number(v);
+      else value = String(v);
+      return { kind: 'scalar', value, pos, tag };
+    }
+    if (isSeq(node)) {
+      return {
+        kind: 'seq',
+        items: node.items.map((i) => this.convert(i as YamlNode, depth + 1)),
+        pos,
+        tag,
+      };
+    }
+    if (isMap(node)) {
+      const entries = new Map<string, CEntry>();
+      const merged: CMap[] = [];
+      for (const pair of node.items) {
+        const keyNode = pair.key as YamlNode | null;
+        const keyPos = this.posAt(keyNode?.range?.[0] ?? node.range?.[0] ?? 0);
+        const keyVal = keyNode && isScalar(keyNode) ? keyNode.value : undefined;
+        if (keyNode && !isScalar(keyNode)) {
+          this.diag.error(keyPos, '', 'mapping keys must be plain strings');
+          continue;
+        }
+        const key = keyVal === null || keyVal === undefined ? '' : String(keyVal);
+        const valueNode = pair.value as YamlNode | Alias | null;
+        const value: CNode = valueNode
+          ? this.convert(valueNode, depth + 1)
+          : { kind: 'scalar', value: null, pos: keyPos };
+        if (key === '<<' && keyNode && isScalar(keyNode) && !keyNode.type?.startsWith('QUOTE')) {
+          // YAML merge key: `<<: *base` or `<<: [*a, *b]`; explicit keys win, earlier sources win.
+          const sources = value.kind === 'seq' ? value.items : [value];
+          for (const s of sources) {
+            if (s.kind === 'map') merged.push(s);
+            else
+              this.diag.error(
+                s.pos,
+                '',
+                'the YAML merge key << needs a mapping or a list of mappings',
+              );
+          }
+          continue;
+        }
+        entries.set(key, { key, keyPos, value });
+      }
+      for (const m of merged) {
+        for (const [k, e] of m.entries) if (!entries.has(k)) entries.set(k, e);
+      }
+      return { kind: 'map', entries, pos, tag };
+    }
+    this.diag.error(pos, '', 'unsupported YAML node');
+    return { kind: 'scalar', value: null, pos };
+  }
+}
+
+export function describe(node: CNode): string {
+  if (node.kind === 'map') return 'a mapping';
+  if (node.kind === 'seq') return 'a list';
+  if (node.value === null) return 'null';
+  if (typeof node.value === 'string') return JSON.stringify(node.value);
+  return `${typeof node.value} ${String(node.value)}`;
+}

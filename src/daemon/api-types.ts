@@ -1,0 +1,51 @@
+// The JSON shapes of the control API, shared by server and client.
+import type { ExposeSpec, PortSpec } from '../compose/model.ts';
+import type { ReplicaInfo } from '../engine/events.ts';
+import type { ProcessRow } from './proc-stats.ts';
+
+export interface PingResponse {
+  project: string;
+  pid: number;
+}
+
+export interface ServiceSummary {
+  name: string;
+  ports: PortSpec[];
+  expose: ExposeSpec[];
+  scale: number;
+  stopped: boolean;
+}
+
+export interface PsReplica extends ReplicaInfo {
+  cpuPercent?: number;
+  memBytes?: number;
+}
+
+export interface PsResponse {
+  project: string;
+  /** Daemon clock when the answer was made, so "5 minutes ago" is computed against it. */
+  now: number;
+  services: ServiceSummary[];
+  replicas: PsReplica[];
+}
+
+export interface ScaleResponse {
+  scaled: { service: string; from: number; to: number }[];
+}
+
+export interface ServicesResponse {
+  services: string[];
+  replicas: string[];
+}
+
+export interface PortResponse {
+  address: string;
+}
+
+export interface TopResponse {
+  replicas: { name: string; service: string; pid?: number; processes: ProcessRow[] }[];
+}
+
+export interface ErrorResponse {
+  error: string;
+}

@@ -1,0 +1,155 @@
+// Talking to a project's daemon over its unix socket, with errors that say what to do.
+import { existsSync, unlinkSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { HerdError } from '../util/errors.ts';
+import type { PingResponse } from './api-types.ts';
+
+export class DaemonClient {
+  constructor(
+    readonly socketPath: string,
+    /** Project name, for messages. */
+    readonly project: string,
+  ) {}
+
+  async get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  async post<T>(path: string, body?: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+
+  /** Calls `onLine` with each NDJSON object until the daemon ends the stream or `signal` aborts. */
+  async stream<T>(path: string, onLine: (value: T) => void, signal?: AbortSignal): Promise<void> {
+    const res = await this.open('GET', path, undefined, signal);
+    if (res.statusCode !== 200) throw await this.errorFrom(res);
+    let partial = '';
+    try {
+      for await (const chunk of res) {
+        const lines = (partial + (chunk as Buffer).toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) if (l.trim()) onLine(JSON.parse(l) as T);
+      }
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw new HerdError(
+        `the herd daemon for project ${this.project} closed the stream: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.open(method, path, body);
+    const text = await readAll(res);
+    if (res.statusCode !== 200) throw this.errorText(res.statusCode ?? 0, text);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new HerdError(
+        `the herd daemon for project ${this.project} sent a malformed answer to ${method} ${path}`,
+      );
+    }
+  }
+
+  private open(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          signal,
+          headers: data
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
+            : {},
+        },
+        resolve,
+      );
+      req.on('error', (err) => reject(this.connectError(err as NodeJS.ErrnoException)));
+      req.end(data);
+    });
+  }
+
+  private connectError(err: NodeJS.ErrnoException): Error {
+    const start = 'start it with `herd up -d`';
+    switch (err.code) {
+      case 'ENOENT':
+        return new HerdError(`no herd daemon running for project ${this.project}; ${start}`);
+      case 'ECONNREFUSED': {
+        // The socket file outlived its daemon (killed): nobody listens, so it is safe to remove.
+        let removed = '';
+        try {
+          unlinkSync(this.socketPath);
+          removed = ' (stale socket removed)';
+        } catch {
+          // raced with another client or a starting daemon
+        }
+        return new HerdError(
+          `no herd daemon running for project ${this.project}${removed}; ${start}`,
+        );
+      }
+      case 'EACCES':
+      case 'EPERM':
+        return new HerdError(
+          `permission denied on ${this.socketPath}: the daemon of project ${this.project} belongs to another user`,
+        );
+      case 'ABORT_ERR':
+        return err;
+      default:
+        return new HerdError(
+          `cannot reach the herd daemon of project ${this.project} at ${this.socketPath}: ${err.code ?? err.message}`,
+        );
+    }
+  }
+
+  private async errorFrom(res: IncomingMessage): Promise<HerdError> {
+    return this.errorText(res.statusCode ?? 0, await readAll(res));
+  }
+
+  private errorText(status: number, text: string): HerdError {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { error?: string }).error ?? text;
+    } catch {
+      // not JSON: show it as is
+    }
+    return new HerdError(message || `the herd daemon answered HTTP ${status}`);
+  }
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Who answers on `socketPath`, or undefined when nothing does (no file, or a dead socket). */
+export async function probeSocket(
+  socketPath: string,
+  timeoutMs = 2000,
+): Promise<PingResponse | undefined> {
+  if (!existsSync(socketPath)) return undefined;
+  return new Promise((resolve) => {
+    const req = httpRequest({ socketPath, path: '/v1/ping', timeout: timeoutMs }, (res) => {
+      readAll(res).then(
+        (text) => {
+          try {
+            resolve(res.statusCode === 200 ? (JSON.parse(text) as PingResponse) : undefined);
+          } catch {
+            resolve(undefined);
+          }
+        },
+        () => resolve(undefined),
+      );
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}

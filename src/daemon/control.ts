@@ -1,0 +1,28 @@
+// Exactly what the control API needs from the engine. The real Engine (src/engine/engine.ts)
+// implements it; the daemon server depends only on this interface.
+import type { Project } from '../compose/model.ts';
+import type { EngineEvent, ReplicaInfo } from '../engine/events.ts';
+
+export interface EngineControl {
+  /** Every replica the engine knows, including exited ones (`ps -a`). */
+  replicas(): ReplicaInfo[];
+  /** Desired replica count for one service; the engine reconciles toward it. */
+  setScale(service: string, n: number): void;
+  /** Graceful stop of the named services (all when undefined); they stay stopped. */
+  stopServices(services?: string[]): Promise<void>;
+  /** Starts stopped services again at their desired scale (all when undefined). */
+  startServices(services?: string[]): Promise<void>;
+  /** NOT in the planned Engine API yet: rolling restart, one replica at a time, each drained
+   * first and replaced only after its successor is ready. */
+  restartServices(services?: string[]): Promise<void>;
+  /** NOT in the planned Engine API yet: send `signal` to every running replica of the services
+   * (all when undefined) right away; the restart policy then applies as for any exit. */
+  killServices(signal: NodeJS.Signals, services?: string[]): void;
+  /** NOT in the planned Engine API yet: reconcile to a re-loaded project — new services start,
+   * removed ones stop, changed ones are replaced (rolling). */
+  apply(project: Project): Promise<void>;
+  /** Graceful stop of everything, in reverse dependency order. */
+  shutdown(): Promise<void>;
+  on(event: 'event', listener: (e: EngineEvent) => void): unknown;
+  off(event: 'event', listener: (e: EngineEvent) => void): unknown;
+}

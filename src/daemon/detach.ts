@@ -1,0 +1,87 @@
+// `herd up -d`: start the daemon as a detached process (own session, output to daemon.log) and
+// return once its socket answers — or fail with the end of its log when it dies first.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { HerdError } from '../util/errors.ts';
+import { probeSocket } from './client.ts';
+import { ensurePrivateDir, type DaemonPaths } from './paths.ts';
+
+export const HERD_BIN = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
+
+export interface DetachOptions {
+  /** Arguments for bin/herd.js, e.g. ['-f', 'compose.yaml', 'up', '--foreground-daemon']. */
+  args: string[];
+  /** What runs the arguments; default `node bin/herd.js`. */
+  entry?: string[];
+  paths: DaemonPaths;
+  project: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+export interface DetachedDaemon {
+  pid: number;
+}
+
+function tailOf(file: string, from: number, lines = 20): string {
+  try {
+    const text = readFileSync(file).subarray(from).toString('utf8').trimEnd();
+    return text ? text.split('\n').slice(-lines).join('\n') : '(the daemon log is empty)';
+  } catch {
+    return '(no daemon log)';
+  }
+}
+
+export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon> {
+  const { paths } = opts;
+  ensurePrivateDir(paths.dir);
+  let offset = 0;
+  try {
+    offset = statSync(paths.daemonLog).size;
+  } catch {
+    // first start
+  }
+  const out = openSync(paths.daemonLog, 'a', 0o600);
+  let child;
+  try {
+    const [cmd = process.execPath, ...pre] = opts.entry ?? [process.execPath, HERD_BIN];
+    child = spawn(cmd, [...pre, ...opts.args], {
+      detached: true, // own session: survives this terminal and its Ctrl-C
+      stdio: ['ignore', out, out],
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+    });
+  } finally {
+    closeSync(out);
+  }
+  const pid = child.pid;
+  if (pid === undefined)
+    throw new HerdError(`could not start the herd daemon for project ${opts.project}`);
+  let exit: string | undefined;
+  child.once(
+    'exit',
+    (code, signal) => (exit = signal ? `killed by ${signal}` : `exit code ${code}`),
+  );
+  child.unref();
+
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    const ping = await probeSocket(paths.socket, 500);
+    if (ping && ping.pid === pid) return { pid };
+    if (exit !== undefined)
+      throw new HerdError(
+        `the herd daemon for project ${opts.project} stopped during start-up (${exit}); ` +
+          `last lines of ${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
+      );
+    if (Date.now() > deadline) {
+      throw new HerdError(
+        `the herd daemon for project ${opts.project} (pid ${pid}) did not answer on ${paths.socket} ` +
+          `within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s; it keeps running — see ` +
+          `${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,59 @@
+// Is a recorded PID still the process we started? PIDs are reused, so a PID alone proves nothing;
+// the kernel's start time (in clock ticks since boot) together with the PID does.
+import { readFileSync } from 'node:fs';
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  pgid: number;
+  utime: number;
+  stime: number;
+  /** Field 22: start time in clock ticks after boot. */
+  startTime: number;
+}
+
+/** Parses /proc/<pid>/stat text. `comm` may hold spaces and parens, so fields are counted from the
+ * last ')'. */
+export function parseStat(text: string): ProcStat | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
+  // rest[0] is field 3 (state), so field N is rest[N - 3].
+  const field = (n: number) => Number(rest[n - 3]);
+  const stat: ProcStat = {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    state: rest[0] ?? '?',
+    ppid: field(4),
+    pgid: field(5),
+    utime: field(14),
+    stime: field(15),
+    startTime: field(22),
+  };
+  return Number.isFinite(stat.startTime) && Number.isFinite(stat.pgid) ? stat : undefined;
+}
+
+export function readStat(pid: number): ProcStat | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined; // gone (ENOENT/ESRCH) or not ours to read
+  }
+}
+
+/** The start time to record next to a PID, or undefined when the process is already gone. */
+export function processStartTime(pid: number): number | undefined {
+  return readStat(pid)?.startTime;
+}
+
+/** True only when `pid` exists, is not a zombie, and started at `startTime`. */
+export function isSameProcess(pid: number, startTime: number): boolean {
+  const stat = readStat(pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.startTime === startTime;
+}

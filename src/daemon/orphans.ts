@@ -1,0 +1,75 @@
+// On daemon start (and `down` without a daemon): stop the replicas a dead daemon left behind.
+// Only a process whose PID *and* start time match the record is signalled — never a reused PID.
+import { readdirSync } from 'node:fs';
+import { isSameProcess, readStat } from './identity.ts';
+import type { RecordedReplica } from './state-file.ts';
+
+export interface OrphanResult {
+  /** Replicas found alive and stopped. */
+  stopped: string[];
+  /** Records whose PID is gone or now belongs to another process: left alone. */
+  skipped: string[];
+}
+
+/** PIDs of every live process in process group `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat && stat.pgid === pgid && stat.state !== 'Z') pids.push(stat.pid);
+  }
+  return pids;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (groupMembers(pgid).length === 0) return true;
+    if (Date.now() >= until) return false;
+    await sleep(50);
+  }
+}
+
+export async function stopOrphans(
+  records: RecordedReplica[],
+  opts: { graceMs?: number } = {},
+): Promise<OrphanResult> {
+  const graceMs = opts.graceMs ?? 10_000;
+  const result: OrphanResult = { stopped: [], skipped: [] };
+  const groups: { name: string; pgid: number }[] = [];
+  for (const r of records) {
+    if (!isSameProcess(r.pid, r.startTime)) {
+      result.skipped.push(r.name);
+      continue;
+    }
+    // Replicas lead their own group; signal the group the verified process is in.
+    const pgid = readStat(r.pid)?.pgid ?? r.pid;
+    if (pgid <= 1 || pgid === process.pid) {
+      result.skipped.push(r.name);
+      continue;
+    }
+    groups.push({ name: r.name, pgid });
+  }
+  for (const g of groups) signalGroup(g.pgid, 'SIGTERM');
+  await Promise.all(
+    groups.map(async (g) => {
+      if (!(await waitGroupGone(g.pgid, graceMs))) {
+        signalGroup(g.pgid, 'SIGKILL');
+        await waitGroupGone(g.pgid, 2_000);
+      }
+      result.stopped.push(g.name);
+    }),
+  );
+  return result;
+}

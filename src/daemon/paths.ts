@@ -1,0 +1,59 @@
+// Where a project's daemon keeps its socket, recorded state and logs, and the permissions on them:
+// the dir is private (0700) so no other user can even reach the socket.
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { HerdError } from '../util/errors.ts';
+
+export interface DaemonPaths {
+  dir: string;
+  socket: string;
+  stateFile: string;
+  logsDir: string;
+  daemonLog: string;
+}
+
+/** `$HERD_STATE_DIR`, else `$XDG_STATE_HOME/herd/<project>`, else `~/.local/state/herd/<project>`. */
+export function stateDirFor(
+  project: string,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  if (env.HERD_STATE_DIR) return env.HERD_STATE_DIR;
+  // The XDG spec says relative values are invalid and must be ignored.
+  const xdg = env.XDG_STATE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), '.local', 'state');
+  return join(base, 'herd', project);
+}
+
+export function daemonPaths(dir: string): DaemonPaths {
+  return {
+    dir,
+    socket: join(dir, 'herd.sock'),
+    stateFile: join(dir, 'state.json'),
+    logsDir: join(dir, 'logs'),
+    daemonLog: join(dir, 'daemon.log'),
+  };
+}
+
+export function pathsFor(
+  project: string,
+  env: Record<string, string | undefined> = process.env,
+): DaemonPaths {
+  return daemonPaths(stateDirFor(project, env));
+}
+
+/** Creates the state dir as 0700, or tightens an existing one that is looser. */
+export function ensurePrivateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = statSync(dir);
+    if (!st.isDirectory()) throw new HerdError(`state dir ${dir} exists but is not a directory`);
+    if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+  } catch (err) {
+    if (err instanceof HerdError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new HerdError(
+      `cannot prepare state dir ${dir}: ${e.code ?? e.message}; set HERD_STATE_DIR to a writable folder`,
+    );
+  }
+}

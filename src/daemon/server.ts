@@ -1,0 +1,387 @@
+// The daemon's control API: HTTP+JSON on a unix socket that only the owner can connect to.
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { constants as osConstants } from 'node:os';
+import type { Project } from '../compose/model.ts';
+import type { EngineEvent } from '../engine/events.ts';
+import type { LogStore } from '../logs/store.ts';
+import { HerdError } from '../util/errors.ts';
+import type {
+  PingResponse,
+  PortResponse,
+  PsReplica,
+  PsResponse,
+  ScaleResponse,
+  ServicesResponse,
+  TopResponse,
+} from './api-types.ts';
+import { probeSocket } from './client.ts';
+import type { EngineControl } from './control.ts';
+import { readStat } from './identity.ts';
+import { ensurePrivateDir, type DaemonPaths } from './paths.ts';
+import { lookupPort } from './port-lookup.ts';
+import { groupProcesses, UsageSampler } from './proc-stats.ts';
+import type { StateRecorder } from './recorder.ts';
+
+export interface DaemonServerOptions {
+  project: Project;
+  engine: EngineControl;
+  paths: DaemonPaths;
+  logs: LogStore;
+  recorder?: StateRecorder;
+  /** Re-reads the compose files for `POST /v1/apply`. */
+  reload?: () => Promise<Project>;
+  /** Called once `POST /v1/down` has stopped the engine and answered: the daemon should exit. */
+  onDown?: (opts: { volumes: boolean }) => void;
+  /** Poll interval of `logs --follow` (tests use a short one). */
+  logPollMs?: number;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY = 1024 * 1024;
+
+export class DaemonServer {
+  private server?: Server;
+  private project: Project;
+  private readonly streams = new Set<ServerResponse>();
+  private readonly sampler = new UsageSampler();
+
+  constructor(private readonly opts: DaemonServerOptions) {
+    this.project = opts.project;
+  }
+
+  get socketPath(): string {
+    return this.opts.paths.socket;
+  }
+
+  /** Binds the socket. Refuses when another daemon answers on it; removes a dead one's socket. */
+  async listen(): Promise<void> {
+    const { paths } = this.opts;
+    ensurePrivateDir(paths.dir);
+    if (existsSync(paths.socket)) {
+      const other = await probeSocket(paths.socket);
+      if (other)
+        throw new HerdError(
+          `a herd daemon for project ${other.project} is already running (pid ${other.pid}); ` +
+            'use `herd down` to stop it first',
+        );
+      unlinkSync(paths.socket);
+    }
+    const server = createServer((req, res) => void this.handle(req, res));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // The socket is created by bind(); a 0177 umask makes it 0600 from the start, and the
+      // chmod below covers platforms that ignore umask for sockets.
+      const old = process.umask(0o177);
+      try {
+        server.listen(paths.socket, () => resolve());
+      } finally {
+        process.umask(old);
+      }
+    });
+    chmodSync(paths.socket, 0o600);
+  }
+
+  /** Ends open streams, stops listening and removes the socket file. */
+  async close(): Promise<void> {
+    for (const res of this.streams) res.end();
+    this.streams.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    try {
+      unlinkSync(this.opts.paths.socket);
+    } catch {
+      // already gone
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://herd');
+      const route = `${req.method} ${url.pathname}`;
+      switch (route) {
+        case 'GET /v1/ping':
+          return send(res, 200, {
+            project: this.project.name,
+            pid: process.pid,
+          } satisfies PingResponse);
+        case 'GET /v1/ps':
+          return send(res, 200, await this.ps());
+        case 'POST /v1/scale':
+          return send(res, 200, this.scale(await readJson(req)));
+        case 'POST /v1/stop':
+        case 'POST /v1/start':
+        case 'POST /v1/restart':
+        case 'POST /v1/kill':
+          return send(res, 200, await this.lifecycle(url.pathname.slice(4), await readJson(req)));
+        case 'GET /v1/logs':
+          return this.logs(url, res);
+        case 'GET /v1/events':
+          return this.events(res);
+        case 'GET /v1/port':
+          return send(res, 200, this.port(url));
+        case 'GET /v1/top':
+          return send(res, 200, this.top());
+        case 'POST /v1/down':
+          return await this.down(await readJson(req), res);
+        case 'POST /v1/apply':
+          return send(res, 200, await this.apply());
+        default:
+          throw new ApiError(404, `no such endpoint: ${route}`);
+      }
+    } catch (err) {
+      const status = err instanceof ApiError ? err.status : err instanceof HerdError ? 400 : 500;
+      const message = err instanceof Error ? err.message : String(err);
+      if (!res.headersSent) send(res, status, { error: message });
+      else res.end();
+    }
+  }
+
+  private services(requested: unknown): string[] | undefined {
+    if (requested === undefined || requested === null) return undefined;
+    if (!Array.isArray(requested) || requested.some((s) => typeof s !== 'string'))
+      throw new ApiError(400, '"services" must be a list of service names');
+    if (requested.length === 0) return undefined;
+    const known = Object.keys(this.project.services);
+    const unknown = requested.filter((s) => !known.includes(s));
+    if (unknown.length)
+      throw new ApiError(
+        404,
+        `no such service: ${unknown.join(', ')} (project ${this.project.name} has: ${known.join(', ')})`,
+      );
+    return requested as string[];
+  }
+
+  private async ps(): Promise<PsResponse> {
+    const replicas = this.opts.engine.replicas();
+    const pgids = new Map<string, number>();
+    for (const r of replicas) {
+      if (r.pid === undefined) continue;
+      const pgid = readStat(r.pid)?.pgid;
+      if (pgid !== undefined) pgids.set(r.name, pgid);
+    }
+    const usage = await this.sampler.sample([...new Set(pgids.values())]);
+    const stopped = new Set(this.opts.recorder?.current.stopped ?? []);
+    const scale = this.opts.recorder?.current.scale ?? {};
+    return {
+      project: this.project.name,
+      now: Date.now(),
+      services: Object.values(this.project.services).map((s) => ({
+        name: s.name,
+        ports: s.ports,
+        expose: s.expose,
+        scale: scale[s.name] ?? s.scale,
+        stopped: stopped.has(s.name),
+      })),
+      replicas: replicas.map((r): PsReplica => {
+        const u = pgids.has(r.name) ? usage.get(pgids.get(r.name)!) : undefined;
+        return u ? { ...r, cpuPercent: u.cpuPercent, memBytes: u.rssBytes } : { ...r };
+      }),
+    };
+  }
+
+  private scale(body: unknown): ScaleResponse {
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ApiError(400, 'expected {"<service>": <replicas>, …}');
+    const entries = Object.entries(body as Record<string, unknown>);
+    if (entries.length === 0) throw new ApiError(400, 'no service to scale');
+    this.services(entries.map(([s]) => s));
+    for (const [svc, n] of entries)
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+        throw new ApiError(
+          400,
+          `scale of ${svc} must be a whole number ≥ 0, got ${JSON.stringify(n)}`,
+        );
+    const current = this.opts.recorder?.current.scale ?? {};
+    const scaled = entries.map(([service, n]) => {
+      const from = current[service] ?? this.project.services[service]!.scale;
+      this.opts.engine.setScale(service, n as number);
+      this.opts.recorder?.setScale(service, n as number);
+      return { service, from, to: n as number };
+    });
+    return { scaled };
+  }
+
+  private async lifecycle(verb: string, body: unknown): Promise<ServicesResponse> {
+    const b = (body ?? {}) as { services?: unknown; signal?: unknown };
+    const services = this.services(b.services);
+    const names = () =>
+      this.opts.engine
+        .replicas()
+        .filter((r) => !services || services.includes(r.service))
+        .map((r) => r.name);
+    const all = services ?? Object.keys(this.project.services);
+    const before = names();
+    const engine = this.opts.engine;
+    switch (verb) {
+      case 'stop':
+        await engine.stopServices(services);
+        this.opts.recorder?.setStopped(all, true);
+        break;
+      case 'start':
+        this.opts.recorder?.setStopped(all, false);
+        await engine.startServices(services);
+        break;
+      case 'restart':
+        this.opts.recorder?.setStopped(all, false);
+        await engine.restartServices(services);
+        break;
+      case 'kill': {
+        const signal = b.signal ?? 'SIGKILL';
+        const name = typeof signal === 'string' ? normalizeSignal(signal) : undefined;
+        if (!name) throw new ApiError(400, `unknown signal ${JSON.stringify(signal)}`);
+        engine.killServices(name, services);
+        break;
+      }
+    }
+    return { services: all, replicas: verb === 'start' || verb === 'restart' ? names() : before };
+  }
+
+  private logs(url: URL, res: ServerResponse): void {
+    const p = url.searchParams;
+    const services = this.services(p.get('services') ? p.get('services')!.split(',') : undefined);
+    const tail = p.get('tail');
+    const since = p.get('since');
+    const query = {
+      services,
+      tail: tail === null || tail === 'all' ? undefined : parseNonNegative(tail, 'tail'),
+      since: since === null ? undefined : parseNonNegative(since, 'since'),
+    };
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    if (p.get('follow') !== '1' && p.get('follow') !== 'true') {
+      for (const e of this.opts.logs.read(query)) res.write(JSON.stringify(e) + '\n');
+      res.end();
+      return;
+    }
+    this.streams.add(res);
+    const follower = this.opts.logs.follow(
+      query,
+      (e) => res.write(JSON.stringify(e) + '\n'),
+      this.opts.logPollMs,
+    );
+    res.on('close', () => {
+      follower.close();
+      this.streams.delete(res);
+    });
+  }
+
+  private events(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.flushHeaders();
+    this.streams.add(res);
+    const listener = (e: EngineEvent) => {
+      if (e.type !== 'output') res.write(JSON.stringify(e) + '\n');
+    };
+    this.opts.engine.on('event', listener);
+    res.on('close', () => {
+      this.opts.engine.off('event', listener);
+      this.streams.delete(res);
+    });
+  }
+
+  private port(url: URL): PortResponse {
+    const p = url.searchParams;
+    const [service] = this.services([p.get('service') ?? '']) ?? [];
+    const port = parseNonNegative(p.get('port'), 'port');
+    const index = p.get('index') ? parseNonNegative(p.get('index'), 'index') : 1;
+    const protocol = p.get('protocol') === 'udp' ? 'udp' : 'tcp';
+    const replicas = this.opts.engine.replicas().filter((r) => r.service === service);
+    const address = lookupPort(this.project.services[service!]!, replicas, port, protocol, index);
+    if (!address)
+      throw new ApiError(404, `no host port for ${service} ${port}/${protocol} (replica ${index})`);
+    return { address };
+  }
+
+  private top(): TopResponse {
+    return {
+      replicas: this.opts.engine
+        .replicas()
+        .filter((r) => r.pid !== undefined && r.state !== 'exited' && r.state !== 'removed')
+        .map((r) => {
+          const pgid = readStat(r.pid!)?.pgid;
+          return {
+            name: r.name,
+            service: r.service,
+            pid: r.pid,
+            processes: pgid === undefined ? [] : groupProcesses(pgid),
+          };
+        }),
+    };
+  }
+
+  private async down(body: unknown, res: ServerResponse): Promise<void> {
+    const volumes = Boolean((body as { volumes?: unknown } | undefined)?.volumes);
+    const names = this.opts.engine.replicas().map((r) => r.name);
+    await this.opts.engine.shutdown();
+    res.on('finish', () => this.opts.onDown?.({ volumes }));
+    send(res, 200, { services: Object.keys(this.project.services), replicas: names });
+  }
+
+  private async apply(): Promise<ServicesResponse> {
+    if (!this.opts.reload) throw new ApiError(501, 'this daemon cannot re-read its compose file');
+    const next = await this.opts.reload();
+    await this.opts.engine.apply(next);
+    this.project = next;
+    return {
+      services: Object.keys(next.services),
+      replicas: this.opts.engine.replicas().map((r) => r.name),
+    };
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(data),
+  });
+  res.end(data);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new ApiError(413, 'request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new ApiError(400, 'request body is not valid JSON');
+  }
+}
+
+function parseNonNegative(value: string | null, what: string): number {
+  const n = Number(value);
+  if (value === null || value === '' || !Number.isInteger(n) || n < 0)
+    throw new ApiError(400, `${what} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** 'KILL', 'sigkill', 'SIGKILL' or '9' → 'SIGKILL'; undefined when unknown. */
+export function normalizeSignal(s: string): NodeJS.Signals | undefined {
+  const signals = osConstants.signals as Record<string, number>;
+  if (/^\d+$/.test(s)) {
+    const found = Object.entries(signals).find(([, n]) => n === Number(s));
+    return found?.[0] as NodeJS.Signals | undefined;
+  }
+  const up = s.toUpperCase();
+  const name = up.startsWith('SIG') ? up : `SIG${up}`;
+  return name in signals ? (name as NodeJS.Signals) : undefined;
+}

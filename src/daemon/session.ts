@@ -1,0 +1,102 @@
+// One daemon's life, in the order `herd up` needs it: claim the state dir, clean up after a dead
+// predecessor, then serve the control API for the engine and record its replicas and logs.
+import type { Project } from '../compose/model.ts';
+import type { EngineEvent } from '../engine/events.ts';
+import type { RotationPolicy } from '../logs/rotate.ts';
+import { LogStore } from '../logs/store.ts';
+import { HerdError } from '../util/errors.ts';
+import { probeSocket } from './client.ts';
+import type { EngineControl } from './control.ts';
+import { stopOrphans, type OrphanResult } from './orphans.ts';
+import { daemonPaths, ensurePrivateDir, stateDirFor, type DaemonPaths } from './paths.ts';
+import { StateRecorder } from './recorder.ts';
+import { DaemonServer } from './server.ts';
+import { readState, removeState, type DaemonState } from './state-file.ts';
+
+export interface PrepareOptions {
+  /** Defaults to the dir for `project.name` from the environment. */
+  paths?: DaemonPaths;
+  env?: Record<string, string | undefined>;
+  orphanGraceMs?: number;
+  logRotation?: Partial<RotationPolicy>;
+}
+
+export interface ServeOptions {
+  reload?: () => Promise<Project>;
+  /** After `herd down` stopped the engine: the caller closes the session and exits. */
+  onDown?: (opts: { volumes: boolean }) => void;
+  logPollMs?: number;
+}
+
+export class DaemonSession {
+  private server?: DaemonServer;
+  private recorder?: StateRecorder;
+  private engine?: EngineControl;
+  private readonly onOutput = (e: EngineEvent) => {
+    if (e.type === 'output') this.logs.append(e.name, { t: e.at, stream: e.stream, line: e.line });
+  };
+
+  constructor(
+    readonly project: Project,
+    readonly paths: DaemonPaths,
+    /** What the previous daemon recorded (scale overrides, stopped services), if anything. */
+    readonly previous: DaemonState | undefined,
+    readonly orphans: OrphanResult,
+    readonly logs: LogStore,
+  ) {}
+
+  /** Records the engine's replicas and logs and answers the control API. */
+  async serve(engine: EngineControl, opts: ServeOptions = {}): Promise<void> {
+    this.engine = engine;
+    this.recorder = new StateRecorder(this.paths.stateFile, this.project.name, this.previous);
+    this.recorder.attach(engine);
+    engine.on('event', this.onOutput);
+    this.server = new DaemonServer({
+      project: this.project,
+      engine,
+      paths: this.paths,
+      logs: this.logs,
+      recorder: this.recorder,
+      reload: opts.reload,
+      onDown: opts.onDown,
+      logPollMs: opts.logPollMs,
+    });
+    await this.server.listen();
+  }
+
+  /** Stops answering and recording. With `removeAll` (after `down`) the state and logs go too. */
+  async close(opts: { removeAll?: boolean } = {}): Promise<void> {
+    await this.server?.close();
+    if (this.engine) {
+      this.engine.off('event', this.onOutput);
+      this.recorder?.detach(this.engine);
+    }
+    if (opts.removeAll) {
+      removeState(this.paths.stateFile);
+      this.logs.removeAll();
+    } else {
+      this.logs.close();
+    }
+  }
+}
+
+/** Claims the project's state dir: fails when a live daemon owns it, stops a dead one's replicas. */
+export async function prepareDaemon(
+  project: Project,
+  opts: PrepareOptions = {},
+): Promise<DaemonSession> {
+  const paths = opts.paths ?? daemonPaths(stateDirFor(project.name, opts.env));
+  ensurePrivateDir(paths.dir);
+  const other = await probeSocket(paths.socket);
+  if (other)
+    throw new HerdError(
+      `a herd daemon for project ${project.name} is already running (pid ${other.pid}); ` +
+        'use `herd ps` to see it or `herd down` to stop it',
+    );
+  const previous = readState(paths.stateFile);
+  const orphans = previous
+    ? await stopOrphans(previous.replicas, { graceMs: opts.orphanGraceMs })
+    : { stopped: [], skipped: [] };
+  const logs = new LogStore(paths.logsDir, project.name, opts.logRotation);
+  return new DaemonSession(project, paths, previous, orphans, logs);
+}

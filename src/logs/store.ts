@@ -1,0 +1,180 @@
+// Per-replica log files in the state dir: `logs/<replica>.log`, one JSON object per line
+// ({t, stream, line}), rotated by size. The daemon writes them; `herd logs` reads them back.
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { OutputStream } from '../runtime/types.ts';
+import {
+  defaultRotation,
+  generationsOldestFirst,
+  rotateFiles,
+  type RotationPolicy,
+} from './rotate.ts';
+import { followStore, type Follower } from './store-follow.ts';
+
+export interface LogRecord {
+  /** Epoch milliseconds. */
+  t: number;
+  stream: OutputStream;
+  line: string;
+}
+
+export interface LogEntry extends LogRecord {
+  /** Replica name, `<project>-<service>-<index>`. */
+  name: string;
+  service: string;
+}
+
+export interface LogQuery {
+  /** Only these services (all when empty/undefined). */
+  services?: string[];
+  /** Last N lines per replica, as `docker compose logs --tail` counts. */
+  tail?: number;
+  /** Only lines at or after this epoch-ms time. */
+  since?: number;
+}
+
+export const LOG_SUFFIX = '.log';
+
+/** Parses one stored line; undefined for a torn or foreign line. */
+export function parseRecord(text: string): LogRecord | undefined {
+  try {
+    const r = JSON.parse(text) as Partial<LogRecord>;
+    if (typeof r.t !== 'number' || typeof r.line !== 'string') return undefined;
+    return { t: r.t, stream: r.stream === 'stderr' ? 'stderr' : 'stdout', line: r.line };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Applies `since` and `tail` to one replica's records (already in write order). */
+export function selectRecords<T extends LogRecord>(records: T[], q: LogQuery): T[] {
+  let out = q.since === undefined ? records : records.filter((r) => r.t >= q.since!);
+  if (q.tail !== undefined && q.tail >= 0) out = q.tail === 0 ? [] : out.slice(-q.tail);
+  return out;
+}
+
+/** Stable merge of several replicas' entries by time. */
+export function byTime(entries: LogEntry[]): LogEntry[] {
+  return entries
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.t - b.e.t || a.i - b.i)
+    .map((x) => x.e);
+}
+
+export class LogStore {
+  readonly policy: RotationPolicy;
+  private writers = new Map<string, { fd: number; size: number }>();
+
+  constructor(
+    readonly dir: string,
+    readonly project: string,
+    policy: Partial<RotationPolicy> = {},
+  ) {
+    this.policy = { ...defaultRotation, ...policy };
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  fileOf(name: string): string {
+    return join(this.dir, name + LOG_SUFFIX);
+  }
+
+  /** `<project>-<service>-<index>` → service. */
+  serviceOf(name: string): string {
+    const rest = name.startsWith(this.project + '-') ? name.slice(this.project.length + 1) : name;
+    return rest.replace(/-\d+$/, '');
+  }
+
+  matches(name: string, services?: string[]): boolean {
+    return !services || services.length === 0 || services.includes(this.serviceOf(name));
+  }
+
+  append(name: string, record: LogRecord): void {
+    if (!/^[\w.-]+$/.test(name)) throw new Error(`invalid replica name for a log file: ${name}`);
+    const data = Buffer.from(JSON.stringify(record) + '\n');
+    let w = this.writers.get(name);
+    if (w && w.size > 0 && w.size + data.length > this.policy.maxBytes) {
+      closeSync(w.fd);
+      this.writers.delete(name);
+      rotateFiles(this.fileOf(name), this.policy);
+      w = undefined;
+    }
+    if (!w) {
+      const fd = openSync(this.fileOf(name), 'a', 0o600);
+      w = { fd, size: fstatSync(fd).size };
+      this.writers.set(name, w);
+      if (w.size > 0 && w.size + data.length > this.policy.maxBytes) {
+        this.append(name, record); // an existing full file: rotate first
+        return;
+      }
+    }
+    writeSync(w.fd, data);
+    w.size += data.length;
+  }
+
+  /** Replica names that have a live log file, sorted. */
+  names(): string[] {
+    let files: string[];
+    try {
+      files = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return files
+      .filter((f) => f.endsWith(LOG_SUFFIX))
+      .map((f) => f.slice(0, -LOG_SUFFIX.length))
+      .sort();
+  }
+
+  /** One replica's records across all its generations, oldest first. */
+  readReplica(name: string): LogRecord[] {
+    const out: LogRecord[] = [];
+    for (const file of generationsOldestFirst(this.fileOf(name), this.policy)) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        continue; // rotated away between listing and reading
+      }
+      for (const l of text.split('\n')) {
+        const r = l ? parseRecord(l) : undefined;
+        if (r) out.push(r);
+      }
+    }
+    return out;
+  }
+
+  read(q: LogQuery = {}): LogEntry[] {
+    const all: LogEntry[] = [];
+    for (const name of this.names()) {
+      if (!this.matches(name, q.services)) continue;
+      const service = this.serviceOf(name);
+      for (const r of selectRecords(this.readReplica(name), q)) all.push({ ...r, name, service });
+    }
+    return byTime(all);
+  }
+
+  /** History per `q`, then every new line as it is written (also from rotated and new files). */
+  follow(q: LogQuery, onEntry: (e: LogEntry) => void, pollMs = 100): Follower {
+    return followStore(this, q, onEntry, pollMs);
+  }
+
+  close(): void {
+    for (const w of this.writers.values()) closeSync(w.fd);
+    this.writers.clear();
+  }
+
+  /** Deletes every log (used by `down`). */
+  removeAll(): void {
+    this.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,288 @@
+// The member pool of one listener: who may take traffic, which one gets the next request or
+// connection, passive outlier ejection, holding requests while the pool is empty, draining.
+import type { Socket } from 'node:net';
+import type { HerdServiceExtension } from '../compose/model.ts';
+import type { ReplicaCounters } from './counters.ts';
+
+export type LbSettings = HerdServiceExtension['lb'];
+
+/** An upstream socket parked for reuse; the http module owns its behaviour. */
+export interface IdleConn {
+  readonly sock: Socket;
+  idleSince: number;
+  destroy(): void;
+}
+
+export class Member {
+  inFlight = 0;
+  consecutiveFailures = 0;
+  ejectedUntil = 0;
+  draining = false;
+  removed = false;
+  readonly idle: IdleConn[] = [];
+  /** Waiters for inFlight reaching 0 (drain). */
+  zeroWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly host: string,
+    readonly port: number,
+    readonly counters: ReplicaCounters,
+  ) {}
+
+  closeIdle(): void {
+    for (const c of this.idle.splice(0)) c.destroy();
+  }
+
+  /** Called whenever inFlight goes down. */
+  settled(): void {
+    if (this.inFlight === 0 && this.zeroWaiters.length) {
+      for (const w of this.zeroWaiters.splice(0)) w();
+    }
+  }
+}
+
+export interface BalancerOptions {
+  service: string;
+  lb: LbSettings;
+  /** Consecutive connect failures that eject a member (default 3). */
+  ejectAfter?: number;
+  /** How long an ejected member stays out (default 5 s). */
+  ejectMs?: number;
+}
+
+type Waiter = { cb: (m: Member | undefined) => void; timer: NodeJS.Timeout };
+
+/** What a request offers for hashing/stickiness; only read when the algorithm needs it. */
+export interface PickContext {
+  clientIp?: string;
+  header?: (lowerName: string) => string | undefined;
+  cookie?: (name: string) => string | undefined;
+}
+
+export class Balancer {
+  readonly service: string;
+  readonly lb: LbSettings;
+  private readonly members = new Map<string, Member>();
+  /** Members taking new traffic, in join order. */
+  private active: Member[] = [];
+  private rr = 0;
+  private waiters: Waiter[] = [];
+  private readonly ejectAfter: number;
+  private readonly ejectMs: number;
+
+  constructor(opts: BalancerOptions) {
+    this.service = opts.service;
+    this.lb = opts.lb;
+    this.ejectAfter = opts.ejectAfter ?? 3;
+    this.ejectMs = opts.ejectMs ?? 5000;
+  }
+
+  get size(): number {
+    return this.active.length;
+  }
+
+  member(id: string): Member | undefined {
+    return this.members.get(id);
+  }
+
+  allMembers(): Member[] {
+    return [...this.members.values()];
+  }
+
+  /** Add (or re-add with a new address) a member; wakes requests held for an empty pool. */
+  add(id: string, host: string, port: number, counters: ReplicaCounters): Member {
+    const old = this.members.get(id);
+    if (old && !old.removed && old.host === host && old.port === port) {
+      old.draining = false;
+      old.ejectedUntil = 0;
+      old.consecutiveFailures = 0;
+      this.rebuild();
+      this.wake();
+      return old;
+    }
+    if (old) this.detach(old);
+    const m = new Member(id, host, port, counters);
+    this.members.set(id, m);
+    this.rebuild();
+    this.wake();
+    return m;
+  }
+
+  /** Out of the pool at once; in-flight requests finish on their own. */
+  remove(id: string): Member | undefined {
+    const m = this.members.get(id);
+    if (!m) return undefined;
+    this.detach(m);
+    return m;
+  }
+
+  private detach(m: Member): void {
+    m.removed = true;
+    m.draining = true;
+    this.members.delete(m.id);
+    m.closeIdle();
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    this.active = [...this.members.values()].filter((m) => !m.draining);
+  }
+
+  /** A connect failure: after `ejectAfter` in a row the member sits out `ejectMs`. */
+  connectFailed(m: Member): void {
+    m.consecutiveFailures++;
+    if (m.consecutiveFailures >= this.ejectAfter) {
+      m.ejectedUntil = Date.now() + this.ejectMs;
+      m.consecutiveFailures = 0;
+      m.closeIdle();
+    }
+  }
+
+  connectOk(m: Member): void {
+    m.consecutiveFailures = 0;
+  }
+
+  /** Choose a member not in `tried`; ejected members only when nothing else is left. */
+  pick(tried: Member[] | null, ctx: PickContext | null): Member | undefined {
+    const all = this.active;
+    if (all.length === 0) return undefined;
+    const now = Date.now();
+    let cands = all;
+    if (tried !== null || this.anyEjected(now)) {
+      cands = all.filter((m) => m.ejectedUntil <= now && (tried === null || !tried.includes(m)));
+      if (cands.length === 0) {
+        cands = all.filter((m) => tried === null || !tried.includes(m));
+        if (cands.length === 0) return undefined;
+      }
+    }
+    if (this.lb.stickyCookie && ctx?.cookie) {
+      const want = ctx.cookie(this.lb.stickyCookie);
+      if (want !== undefined) {
+        const m = cands.find((c) => c.id === want);
+        if (m) return m;
+      }
+    }
+    switch (this.lb.algorithm) {
+      case 'least_conn':
+        return this.leastConn(cands);
+      case 'p2c':
+        return this.p2c(cands);
+      case 'hash': {
+        const key = this.hashKey(ctx);
+        return key === undefined ? this.roundRobin(cands) : rendezvous(cands, key);
+      }
+      default:
+        return this.roundRobin(cands);
+    }
+  }
+
+  private anyEjected(now: number): boolean {
+    for (const m of this.active) if (m.ejectedUntil > now) return true;
+    return false;
+  }
+
+  private roundRobin(c: Member[]): Member {
+    const m = c[this.rr % c.length]!;
+    this.rr = (this.rr + 1) >>> 0;
+    return m;
+  }
+
+  private leastConn(c: Member[]): Member {
+    // Start at a rotating offset so ties spread instead of piling on the first member.
+    const start = this.rr++ % c.length;
+    let best = c[start]!;
+    for (let i = 1; i < c.length; i++) {
+      const m = c[(start + i) % c.length]!;
+      if (m.inFlight < best.inFlight) best = m;
+    }
+    return best;
+  }
+
+  private p2c(c: Member[]): Member {
+    if (c.length === 1) return c[0]!;
+    const a = Math.floor(Math.random() * c.length);
+    let b = Math.floor(Math.random() * (c.length - 1));
+    if (b >= a) b++;
+    const ma = c[a]!;
+    const mb = c[b]!;
+    return mb.inFlight < ma.inFlight ? mb : ma;
+  }
+
+  private hashKey(ctx: PickContext | null): string | undefined {
+    const on = this.lb.hashOn ?? { kind: 'ip' as const };
+    if (!ctx) return undefined;
+    if (on.kind === 'ip') return ctx.clientIp;
+    if (on.kind === 'header') return ctx.header?.(on.name.toLowerCase());
+    return ctx.cookie?.(on.name);
+  }
+
+  /** Call back with a member as soon as one joins, or undefined after `ms`. */
+  waitForMember(ms: number, cb: (m: Member | undefined) => void): void {
+    const w: Waiter = {
+      cb,
+      timer: setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        cb(undefined);
+      }, ms),
+    };
+    this.waiters.push(w);
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0 || this.active.length === 0) return;
+    const ws = this.waiters.splice(0);
+    for (const w of ws) {
+      clearTimeout(w.timer);
+      w.cb(this.pick(null, null));
+    }
+  }
+
+  /** Drop every held request (proxy closing). */
+  cancelWaiters(): void {
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.cb(undefined);
+    }
+  }
+
+  /** Close keep-alive upstream sockets idle longer than `maxIdleMs`. */
+  sweepIdle(maxIdleMs: number): void {
+    const limit = Date.now() - maxIdleMs;
+    for (const m of this.members.values()) {
+      if (m.idle.length && m.idle[0]!.idleSince < limit) {
+        const keep = m.idle.filter((c) => c.idleSince >= limit);
+        for (const c of m.idle) if (c.idleSince < limit) c.destroy();
+        m.idle.length = 0;
+        m.idle.push(...keep);
+      }
+    }
+  }
+}
+
+/** Rendezvous (highest random weight) hashing: stable, and only keys of a leaving member move. */
+function rendezvous(c: Member[], key: string): Member {
+  let best = c[0]!;
+  let bestScore = -1;
+  for (const m of c) {
+    const s = fnv1a(key, fnv1a(m.id, 0x811c9dc5));
+    if (s > bestScore) {
+      bestScore = s;
+      best = m;
+    }
+  }
+  return best;
+}
+
+function fnv1a(s: string, seed: number): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  // final avalanche so similar ids do not yield correlated scores
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  return h >>> 0;
+}

@@ -1,0 +1,53 @@
+// Per-replica traffic counters: cheap enough to update on every request (no allocation),
+// read by `ps`, metrics and autoscaling through Proxy.stats().
+
+/** Upper bounds (ms) of the latency histogram buckets; a final bucket catches the rest. */
+export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
+
+export interface ReplicaStats {
+  replica: string;
+  service: string;
+  requests: number;
+  /** 5xx answers from the replica plus failures (connect errors, resets, timeouts). */
+  errors: number;
+  inFlight: number;
+  /** Open TCP-mode connections and upgraded tunnels (WebSocket…). */
+  connections: number;
+  /** counts per LATENCY_BUCKETS_MS bucket, plus one overflow bucket at the end */
+  latencyBuckets: number[];
+  latencySumMs: number;
+}
+
+export class ReplicaCounters {
+  requests = 0;
+  errors = 0;
+  inFlight = 0;
+  connections = 0;
+  latencySumMs = 0;
+  readonly buckets = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+
+  constructor(
+    readonly replica: string,
+    readonly service: string,
+  ) {}
+
+  observe(ms: number): void {
+    this.latencySumMs += ms;
+    let i = 0;
+    while (i < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[i]!) i++;
+    this.buckets[i]!++;
+  }
+
+  snapshot(): ReplicaStats {
+    return {
+      replica: this.replica,
+      service: this.service,
+      requests: this.requests,
+      errors: this.errors,
+      inFlight: this.inFlight,
+      connections: this.connections,
+      latencyBuckets: [...this.buckets],
+      latencySumMs: this.latencySumMs,
+    };
+  }
+}

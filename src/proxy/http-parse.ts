@@ -1,0 +1,294 @@
+// Just enough HTTP/1.1 parsing to proxy safely: the request line and the headers that decide
+// framing and hop-by-hop handling, and the response headers that frame the body.
+
+export class HttpParseError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^\s\0]+) HTTP\/1\.([01])$/;
+const BAD_VALUE = /[\0\r\n]/;
+const CL_VALUE = /^[0-9]{1,15}$/;
+
+export interface RequestHead {
+  method: string;
+  target: string;
+  minor: number;
+  /** Headers forwarded as they came (hop-by-hop and X-Forwarded-* removed): "Name: value\r\n"… */
+  forwardLines: string;
+  host: string | undefined;
+  xForwardedFor: string | undefined;
+  cookie: string | undefined;
+  /** lower-case name → value, only for `hash` on a header */
+  headerMap: Map<string, string> | undefined;
+  /** -1: no Content-Length */
+  contentLength: number;
+  chunked: boolean;
+  keepAlive: boolean;
+  /** Upgrade requested (WebSocket…): value of the Upgrade header */
+  upgrade: string | undefined;
+  expectContinue: boolean;
+}
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-for',
+]);
+
+/** Parse a request head (without the final CRLFCRLF). Throws HttpParseError(400/431). */
+export function parseRequestHead(
+  head: string,
+  maxHeaders: number,
+  wantHeaderMap: boolean,
+): RequestHead {
+  const lines = head.split('\r\n');
+  const m = REQUEST_LINE.exec(lines[0]!);
+  if (!m) throw new HttpParseError(400, 'malformed request line');
+  if (lines.length - 1 > maxHeaders) throw new HttpParseError(431, 'too many headers');
+  const minor = m[3] === '1' ? 1 : 0;
+  let forward = '';
+  let host: string | undefined;
+  let xff: string | undefined;
+  let cookie: string | undefined;
+  let cl = -1;
+  let te: string | undefined;
+  let connection = '';
+  let upgrade: string | undefined;
+  let expect = false;
+  let map: Map<string, string> | undefined = wantHeaderMap ? new Map() : undefined;
+  const dropByConnection: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new HttpParseError(400, 'malformed header line');
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) throw new HttpParseError(400, 'malformed header name');
+    const value = line.slice(colon + 1).trim();
+    if (BAD_VALUE.test(value)) throw new HttpParseError(400, 'invalid character in header value');
+    const lower = name.toLowerCase();
+    map?.set(lower, map.has(lower) ? `${map.get(lower)}, ${value}` : value);
+    switch (lower) {
+      case 'host':
+        if (host !== undefined) throw new HttpParseError(400, 'duplicate Host header');
+        host = value;
+        break;
+      case 'content-length':
+        if (!CL_VALUE.test(value)) throw new HttpParseError(400, 'invalid Content-Length');
+        if (cl !== -1 && cl !== Number(value))
+          throw new HttpParseError(400, 'conflicting Content-Length headers');
+        cl = Number(value);
+        break;
+      case 'transfer-encoding':
+        te = te === undefined ? value : `${te}, ${value}`;
+        break;
+      case 'connection':
+        connection = connection ? `${connection},${value}` : value;
+        break;
+      case 'upgrade':
+        upgrade = value;
+        break;
+      case 'x-forwarded-for':
+        xff = xff === undefined ? value : `${xff}, ${value}`;
+        break;
+      case 'cookie':
+        cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+        break;
+      case 'expect':
+        expect = value.toLowerCase() === '100-continue';
+        break;
+    }
+    if (!HOP_BY_HOP.has(lower)) forward += line + '\r\n';
+  }
+  if (minor === 1 && host === undefined) throw new HttpParseError(400, 'missing Host header');
+  let chunked = false;
+  if (te !== undefined) {
+    // Smuggling guard: one framing only, and chunked must be the final (only) coding we accept.
+    if (cl !== -1) throw new HttpParseError(400, 'both Content-Length and Transfer-Encoding');
+    if (te.trim().toLowerCase() !== 'chunked')
+      throw new HttpParseError(400, `unsupported Transfer-Encoding "${te}"`);
+    chunked = true;
+  }
+  const connTokens = connection.toLowerCase();
+  let keepAlive = minor === 1 ? !/(^|[\s,])close($|[\s,])/.test(connTokens) : /keep-alive/.test(connTokens);
+  if (connTokens) {
+    for (const t of connTokens.split(',')) {
+      const tok = t.trim();
+      if (tok && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade') dropByConnection.push(tok);
+    }
+  }
+  if (dropByConnection.length) forward = dropHeaders(forward, dropByConnection);
+  const wantsUpgrade = upgrade !== undefined && /(^|[\s,])upgrade($|[\s,])/.test(connTokens);
+  if (wantsUpgrade) keepAlive = false;
+  if (map && map.size === 0) map = undefined;
+  return {
+    method: m[1]!,
+    target: m[2]!,
+    minor,
+    forwardLines: forward,
+    host,
+    xForwardedFor: xff,
+    cookie,
+    headerMap: map,
+    contentLength: cl,
+    chunked,
+    keepAlive,
+    upgrade: wantsUpgrade ? upgrade : undefined,
+    expectContinue: expect,
+  };
+}
+
+function dropHeaders(lines: string, names: string[]): string {
+  return lines
+    .split('\r\n')
+    .filter((l) => l && !names.includes(l.slice(0, l.indexOf(':')).toLowerCase()))
+    .map((l) => l + '\r\n')
+    .join('');
+}
+
+export interface ResponseHead {
+  status: number;
+  /** -1: none given */
+  contentLength: number;
+  chunked: boolean;
+  close: boolean;
+}
+
+/** Parse a response head (bytes up to, excluding, CRLFCRLF). Throws on nonsense. */
+export function parseResponseHead(head: string): ResponseHead {
+  const sp = head.indexOf(' ');
+  if (!head.startsWith('HTTP/1.') || sp !== 8) throw new Error('malformed status line');
+  const status = Number(head.slice(9, 12));
+  if (!(status >= 100 && status <= 999)) throw new Error('malformed status code');
+  let cl = -1;
+  let chunked = false;
+  let close = head.charCodeAt(7) === 48; /* HTTP/1.0 closes unless keep-alive */
+  let pos = head.indexOf('\r\n');
+  while (pos !== -1) {
+    const start = pos + 2;
+    const end = head.indexOf('\r\n', start);
+    const line = end === -1 ? head.slice(start) : head.slice(start, end);
+    pos = end;
+    const c = line.charCodeAt(0) | 0x20;
+    if (c !== 0x63 /* c */ && c !== 0x74 /* t */) continue;
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).toLowerCase();
+    if (name === 'content-length') {
+      const v = line.slice(colon + 1).trim();
+      if (!CL_VALUE.test(v)) throw new Error('invalid Content-Length');
+      cl = Number(v);
+    } else if (name === 'transfer-encoding') {
+      chunked = /chunked\s*$/i.test(line.slice(colon + 1));
+    } else if (name === 'connection') {
+      const v = line.slice(colon + 1).toLowerCase();
+      if (/(^|[\s,])close($|[\s,])/.test(v)) close = true;
+      else if (/keep-alive/.test(v)) close = false;
+    }
+  }
+  return { status, contentLength: cl, chunked, close };
+}
+
+/**
+ * Finds where a chunked body ends without altering it (bytes are forwarded as they are).
+ * feed() returns the offset just past the body's end within `buf`, or -1 when it needs more.
+ */
+export class ChunkedScanner {
+  private state = 0; // 0 size line, 1 data, 2 data CRLF, 3 trailer line, 4 done
+  private remaining = 0;
+  private lineLen = 0;
+  private sawSize = false;
+  private lineHasData = false;
+
+  reset(): void {
+    this.state = 0;
+    this.remaining = 0;
+    this.lineLen = 0;
+    this.sawSize = false;
+    this.lineHasData = false;
+  }
+
+  feed(buf: Buffer, start: number): number {
+    let i = start;
+    const n = buf.length;
+    while (i < n) {
+      switch (this.state) {
+        case 0: {
+          const c = buf[i++]!;
+          if (++this.lineLen > 4096) throw new Error('chunk size line too long');
+          if (c === 0x0a) {
+            if (!this.sawSize) throw new Error('missing chunk size');
+            this.lineLen = 0;
+            this.sawSize = false;
+            this.inExt = false;
+            this.state = this.remaining === 0 ? 3 : 1;
+            this.lineHasData = false;
+          } else if (this.inExt || c === 0x0d) {
+            // chunk extensions are ignored; CR waits for its LF
+          } else if (c === 0x3b /* ; */ || c === 0x20 || c === 0x09) {
+            this.inExt = true;
+          } else {
+            const d = hexVal(c);
+            if (d < 0) throw new Error('invalid chunk size');
+            if (this.remaining > 0xfffffffffff) throw new Error('chunk too large');
+            this.remaining = this.remaining * 16 + d;
+            this.sawSize = true;
+          }
+          break;
+        }
+        case 1: {
+          const take = Math.min(this.remaining, n - i);
+          i += take;
+          this.remaining -= take;
+          if (this.remaining === 0) this.state = 2;
+          break;
+        }
+        case 2: {
+          const c = buf[i++]!;
+          if (c === 0x0a) {
+            this.state = 0;
+            this.inExt = false;
+          } else if (c !== 0x0d) throw new Error('missing CRLF after chunk');
+          break;
+        }
+        case 3: {
+          const c = buf[i++]!;
+          if (++this.lineLen > 8192) throw new Error('trailer too long');
+          if (c === 0x0a) {
+            if (!this.lineHasData) {
+              this.state = 4;
+              return i;
+            }
+            this.lineHasData = false;
+            this.lineLen = 0;
+          } else if (c !== 0x0d) this.lineHasData = true;
+          break;
+        }
+        default:
+          return i;
+      }
+    }
+    return -1;
+  }
+
+  private inExt = false;
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}

@@ -1,0 +1,106 @@
+// A listening socket in front of one Balancer: decides per connection whether it speaks HTTP
+// (balanced per request) or anything else (balanced per connection).
+import net from 'node:net';
+import type { Balancer } from './balancer.ts';
+import { HttpSession } from './http-session.ts';
+import type { HttpLimits } from './http-session.ts';
+import { startTcpSession } from './tcp-session.ts';
+
+export type ListenMode = 'http' | 'tcp' | 'sniff';
+
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  mode: ListenMode;
+  balancer: Balancer;
+  limits: HttpLimits;
+  /** How long to wait for a client's first bytes before treating it as TCP (server speaks first). */
+  sniffMs: number;
+}
+
+/** Map a Compose `app_protocol` to a mode; unknown values are sniffed. */
+export function modeFor(appProtocol: string | undefined): ListenMode {
+  if (!appProtocol) return 'sniff';
+  const p = appProtocol.toLowerCase();
+  if (p === 'http' || p === 'http1' || p === 'http/1.1' || p === 'ws' || p === 'websocket') return 'http';
+  if (p === 'tcp' || p === 'redis' || p === 'postgres' || p === 'postgresql' || p === 'mysql' || p === 'grpc' || p === 'h2c' || p === 'http2' || p === 'https' || p === 'tls')
+    return 'tcp';
+  return 'sniff';
+}
+
+/** An HTTP request starts with a method token and a space. */
+function sniff(buf: Buffer): 'http' | 'tcp' | 'more' {
+  const n = Math.min(buf.length, 24);
+  for (let i = 0; i < n; i++) {
+    const c = buf[i]!;
+    if (c === 0x20) return i > 0 ? 'http' : 'tcp';
+    if (!(c >= 0x41 && c <= 0x5a) && c !== 0x2d && c !== 0x5f) return 'tcp';
+  }
+  return buf.length >= 24 ? 'tcp' : 'more';
+}
+
+export class ProxyListener {
+  readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  boundPort = 0;
+
+  constructor(readonly opts: ListenerOptions) {
+    this.server = net.createServer({ noDelay: true }, (s) => this.accept(s));
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onErr = (e: Error): void => reject(e);
+      this.server.once('error', onErr);
+      this.server.listen({ host: this.opts.host, port: this.opts.port, exclusive: true }, () => {
+        this.server.removeListener('error', onErr);
+        this.server.on('error', () => {});
+        this.boundPort = (this.server.address() as net.AddressInfo).port;
+        resolve(this.boundPort);
+      });
+    });
+  }
+
+  private accept(s: net.Socket): void {
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+    s.on('error', () => {});
+    try {
+      const { mode } = this.opts;
+      if (mode === 'http') return this.startHttp(s, null);
+      if (mode === 'tcp') return this.startTcp(s, null);
+      let got: Buffer | null = null;
+      const decide = (kind: 'http' | 'tcp'): void => {
+        clearTimeout(timer);
+        s.removeListener('data', onData);
+        if (kind === 'http') this.startHttp(s, got);
+        else this.startTcp(s, got);
+      };
+      const onData = (d: Buffer): void => {
+        got = got === null ? d : Buffer.concat([got, d]);
+        const k = sniff(got);
+        if (k !== 'more') decide(k);
+      };
+      const timer = setTimeout(() => decide(got !== null && sniff(got) !== 'tcp' ? 'http' : 'tcp'), this.opts.sniffMs);
+      s.on('data', onData);
+    } catch {
+      s.destroy();
+    }
+  }
+
+  private startHttp(s: net.Socket, first: Buffer | null): void {
+    new HttpSession(s, { balancer: this.opts.balancer, limits: this.opts.limits, port: this.boundPort }, first);
+  }
+
+  private startTcp(s: net.Socket, first: Buffer | null): void {
+    startTcpSession(s, this.opts.balancer, this.opts.limits, first);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      for (const s of this.sockets) s.destroy();
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+  }
+}

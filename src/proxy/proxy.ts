@@ -1,0 +1,290 @@
+// herd's load balancer for a whole project: one listener per published/exposed port, fed by
+// the engine's ready/unready events, with a drainer the engine calls before stopping a replica.
+import type { Project, Service } from '../compose/model.ts';
+import type { Drainer, EngineEvent, ReplicaInfo } from '../engine/events.ts';
+import { HerdError } from '../util/errors.ts';
+import { Balancer } from './balancer.ts';
+import { ReplicaCounters } from './counters.ts';
+import type { ReplicaStats } from './counters.ts';
+import { DEFAULT_HTTP_LIMITS } from './http-session.ts';
+import type { HttpLimits } from './http-session.ts';
+import { ProxyListener, modeFor } from './listener.ts';
+import type { ListenMode } from './listener.ts';
+
+export interface ProxyOptions {
+  /** Limits and timeouts; `holdMs` is how long a request waits for a replica when none is ready. */
+  limits?: Partial<HttpLimits>;
+  sniffMs?: number;
+  /** Where warnings go (UDP ports, …); default: stderr. */
+  warn?: (message: string) => void;
+  /** Keep-alive upstream sockets idle longer than this are closed (default 4 s, under Node's 5 s). */
+  upstreamIdleMs?: number;
+}
+
+/** One port herd serves, as `ps` / `port` report it. */
+export interface PortMapping {
+  service: string;
+  target: number;
+  /** balanced: one port for all replicas; direct: one port per replica; internal: `expose` */
+  kind: 'balanced' | 'direct' | 'internal';
+  /** replica index for `direct` mappings */
+  index?: number;
+  hostIp: string;
+  hostPort: number;
+}
+
+interface Entry {
+  service: Service;
+  target: number;
+  kind: PortMapping['kind'];
+  index?: number;
+  listener: ProxyListener;
+  balancer: Balancer;
+}
+
+export interface EngineLike {
+  on(ev: 'event', fn: (e: EngineEvent) => void): unknown;
+  setDrainer(d: Drainer): void;
+}
+
+export interface Proxy {
+  listen(): Promise<void>;
+  serviceAddresses(): Record<string, { host: string; port: number }>;
+  attach(engine: EngineLike): void;
+  close(): Promise<void>;
+  stats(): ReplicaStats[];
+  ports(): PortMapping[];
+  /** Feed membership directly (what attach() does with engine events). */
+  replicaReady(r: ReplicaInfo): void;
+  replicaUnready(r: ReplicaInfo): void;
+  drain: Drainer;
+  readonly warnings: string[];
+}
+
+export function createProxy(project: Project, opts: ProxyOptions = {}): Proxy {
+  return new ProjectProxy(project, opts);
+}
+
+class ProjectProxy implements Proxy {
+  private entries: Entry[] = [];
+  private readonly counters = new Map<string, ReplicaCounters>();
+  private readonly limits: HttpLimits;
+  private readonly sniffMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
+  private listening = false;
+  readonly warnings: string[] = [];
+  private readonly warnFn: (m: string) => void;
+
+  constructor(
+    private readonly project: Project,
+    private readonly opts: ProxyOptions,
+  ) {
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
+    this.sniffMs = opts.sniffMs ?? 300;
+    this.warnFn = opts.warn ?? ((m) => process.stderr.write(`herd: warning: ${m}\n`));
+  }
+
+  private warn(m: string): void {
+    this.warnings.push(m);
+    this.warnFn(m);
+  }
+
+  private entry(service: Service, target: number, kind: Entry['kind'], host: string, port: number, mode: ListenMode, index?: number): Entry {
+    const balancer = new Balancer({ service: service.name, lb: service.herd.lb });
+    const listener = new ProxyListener({ host, port, mode, balancer, limits: this.limits, sniffMs: this.sniffMs });
+    const e: Entry = { service, target, kind, listener, balancer };
+    if (index !== undefined) e.index = index;
+    return e;
+  }
+
+  /** Build every listener the compose file asks for (nothing bound yet). */
+  private plan(): Entry[] {
+    const out: Entry[] = [];
+    for (const svc of Object.values(this.project.services)) {
+      for (const p of svc.ports) {
+        if (p.protocol === 'udp') {
+          this.warn(`service "${svc.name}": UDP port ${p.published ? `${p.published.start}:` : ''}${p.target} is not load-balanced by herd; replicas must bind it themselves`);
+          continue;
+        }
+        const mode = modeFor(p.appProtocol);
+        const hostIp = p.hostIp ?? '0.0.0.0';
+        if (!p.published) {
+          // Ephemeral host port per replica, like Compose's "5000": bound for the current scale.
+          for (let i = 1; i <= svc.scale; i++) out.push(this.entry(svc, p.target, 'direct', '127.0.0.1', 0, mode, i));
+          continue;
+        }
+        const { start, end } = p.published;
+        if (start === end) {
+          out.push(this.entry(svc, p.target, 'balanced', hostIp, start, mode));
+          continue;
+        }
+        const width = end - start + 1;
+        if (svc.scale > width)
+          throw new HerdError(
+            `service "${svc.name}": scale ${svc.scale} needs ${svc.scale} host ports but ports "${start}-${end}:${p.target}" has only ${width}; widen the range or publish a single port to load-balance`,
+          );
+        for (let i = 1; i <= width; i++) out.push(this.entry(svc, p.target, 'direct', hostIp, start + i - 1, mode, i));
+      }
+      for (const x of svc.expose) {
+        if (x.protocol === 'udp') {
+          this.warn(`service "${svc.name}": UDP expose ${x.port} is not load-balanced by herd`);
+          continue;
+        }
+        if (out.some((e) => e.service === svc && e.kind === 'balanced' && e.target === x.port)) continue;
+        out.push(this.entry(svc, x.port, 'internal', '127.0.0.1', 0, 'sniff'));
+      }
+    }
+    return out;
+  }
+
+  async listen(): Promise<void> {
+    if (this.listening) return;
+    const planned = this.plan();
+    const bound: Entry[] = [];
+    for (const e of planned) {
+      try {
+        await e.listener.listen();
+        bound.push(e);
+      } catch (err) {
+        await Promise.all(bound.map((b) => b.listener.close()));
+        const o = e.listener.opts;
+        const code = (err as NodeJS.ErrnoException).code;
+        const why =
+          code === 'EADDRINUSE'
+            ? `port ${o.port} is already in use on ${o.host}; stop what uses it or change "ports" in the compose file`
+            : code === 'EACCES'
+              ? `no permission to bind ${o.host}:${o.port}; use a port above 1023 or run with the needed privilege`
+              : `cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`;
+        throw new HerdError(`service "${e.service.name}": ${why}`);
+      }
+    }
+    this.entries = bound;
+    this.listening = true;
+    const idleMs = this.opts.upstreamIdleMs ?? 4000;
+    this.sweeper = setInterval(() => {
+      for (const e of this.entries) e.balancer.sweepIdle(idleMs);
+    }, Math.max(250, Math.floor(idleMs / 4)));
+    this.sweeper.unref();
+  }
+
+  serviceAddresses(): Record<string, { host: string; port: number }> {
+    const out: Record<string, { host: string; port: number }> = {};
+    for (const e of this.entries) {
+      if (e.kind === 'direct' || out[e.service.name]) continue;
+      out[e.service.name] = { host: '127.0.0.1', port: e.listener.boundPort };
+    }
+    return out;
+  }
+
+  ports(): PortMapping[] {
+    return this.entries.map((e) => {
+      const m: PortMapping = {
+        service: e.service.name,
+        target: e.target,
+        kind: e.kind,
+        hostIp: e.listener.opts.host,
+        hostPort: e.listener.boundPort,
+      };
+      if (e.index !== undefined) m.index = e.index;
+      return m;
+    });
+  }
+
+  private countersFor(r: ReplicaInfo): ReplicaCounters {
+    let c = this.counters.get(r.name);
+    if (!c) {
+      c = new ReplicaCounters(r.name, r.service);
+      this.counters.set(r.name, c);
+    }
+    return c;
+  }
+
+  replicaReady(r: ReplicaInfo): void {
+    const svc = this.project.services[r.service];
+    if (!svc) return;
+    const c = this.countersFor(r);
+    let directFound = false;
+    for (const e of this.entries) {
+      if (e.service !== svc) continue;
+      if (e.kind === 'direct') {
+        if (e.index !== r.index) continue;
+        directFound = true;
+      }
+      const port = r.ports[e.target] ?? r.port;
+      if (port === undefined) continue;
+      e.balancer.add(r.name, r.host, port, c);
+    }
+    if (!directFound) void this.addDirectFor(svc, r);
+  }
+
+  /** A replica beyond the scale bound at listen(): give it its own ephemeral port now. */
+  private async addDirectFor(svc: Service, r: ReplicaInfo): Promise<void> {
+    for (const p of svc.ports) {
+      if (p.protocol === 'udp') continue;
+      if (p.published && p.published.start !== p.published.end) {
+        this.warn(`service "${svc.name}": replica ${r.name} has no host port left in ${p.published.start}-${p.published.end}; it gets no published port`);
+        continue;
+      }
+      if (p.published) continue;
+      const e = this.entry(svc, p.target, 'direct', '127.0.0.1', 0, modeFor(p.appProtocol), r.index);
+      try {
+        await e.listener.listen();
+      } catch (err) {
+        this.warn(`service "${svc.name}": cannot bind a port for ${r.name}: ${(err as Error).message}`);
+        continue;
+      }
+      if (!this.listening) {
+        await e.listener.close();
+        return;
+      }
+      this.entries.push(e);
+      const port = r.ports[p.target] ?? r.port;
+      if (port !== undefined) e.balancer.add(r.name, r.host, port, this.countersFor(r));
+    }
+  }
+
+  replicaUnready(r: ReplicaInfo): void {
+    for (const e of this.entries) if (e.service.name === r.service) e.balancer.remove(r.name);
+  }
+
+  readonly drain: Drainer = (r, timeoutMs) => {
+    const members = this.entries.filter((e) => e.service.name === r.service).map((e) => e.balancer.remove(r.name)).filter((m) => m !== undefined);
+    const waits = members.map(
+      (m) =>
+        new Promise<void>((resolve) => {
+          if (m.inFlight === 0) return resolve();
+          m.zeroWaiters.push(resolve);
+        }),
+    );
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      void Promise.all(waits).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  };
+
+  attach(engine: EngineLike): void {
+    engine.on('event', (e) => {
+      if (e.type === 'ready') this.replicaReady(e.replica);
+      else if (e.type === 'unready') this.replicaUnready(e.replica);
+    });
+    engine.setDrainer(this.drain);
+  }
+
+  stats(): ReplicaStats[] {
+    return [...this.counters.values()].map((c) => c.snapshot());
+  }
+
+  async close(): Promise<void> {
+    this.listening = false;
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const e of this.entries) {
+      e.balancer.cancelWaiters();
+      for (const m of e.balancer.allMembers()) m.closeIdle();
+    }
+    await Promise.all(this.entries.map((e) => e.listener.close()));
+    this.entries = [];
+  }
+}

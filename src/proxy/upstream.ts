@@ -1,0 +1,81 @@
+// One connection from the proxy to a replica, reused across requests (HTTP keep-alive).
+// Its socket listeners are attached once and dispatch to whichever exchange owns it now.
+import net from 'node:net';
+import type { IdleConn, Member } from './balancer.ts';
+
+export interface UpstreamOwner {
+  onUpstreamConnect(u: Upstream): void;
+  onUpstreamData(u: Upstream, d: Buffer): void;
+  onUpstreamClose(u: Upstream): void;
+  onUpstreamTimeout(u: Upstream): void;
+}
+
+export class Upstream implements IdleConn {
+  readonly sock: net.Socket;
+  owner: UpstreamOwner | null;
+  connected = false;
+  dead = false;
+  /** Served at least one request: a close before any response byte may be a keep-alive race. */
+  reused = false;
+  idleSince = 0;
+  private connectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly member: Member,
+    owner: UpstreamOwner,
+    connectTimeoutMs: number,
+    timeoutMs: number,
+  ) {
+    this.owner = owner;
+    const s = net.connect({ host: member.host, port: member.port, noDelay: true });
+    this.sock = s;
+    this.connectTimer = setTimeout(() => s.destroy(), connectTimeoutMs);
+    s.setTimeout(timeoutMs);
+    s.on('connect', () => {
+      clearTimeout(this.connectTimer);
+      this.connected = true;
+      this.owner?.onUpstreamConnect(this);
+    });
+    s.on('data', (d: Buffer) => {
+      if (this.owner) this.owner.onUpstreamData(this, d);
+      else s.destroy(); // bytes while idle: the replica broke HTTP framing; never reuse
+    });
+    s.on('timeout', () => {
+      if (this.owner) this.owner.onUpstreamTimeout(this);
+      else s.destroy();
+    });
+    s.on('error', () => {}); // 'close' follows and carries the consequence
+    s.on('close', () => {
+      clearTimeout(this.connectTimer);
+      this.dead = true;
+      const idx = member.idle.indexOf(this);
+      if (idx !== -1) member.idle.splice(idx, 1);
+      const o = this.owner;
+      this.owner = null;
+      o?.onUpstreamClose(this);
+    });
+  }
+
+  /** Park for reuse (LIFO: the most recently used socket is the likeliest to still be open). */
+  park(): void {
+    this.owner = null;
+    this.reused = true;
+    this.idleSince = Date.now();
+    if (this.member.removed || this.member.draining) this.sock.destroy();
+    else this.member.idle.push(this);
+  }
+
+  destroy(): void {
+    this.owner = null;
+    this.sock.destroy();
+  }
+}
+
+/** Take a live idle connection to `m`, if any. */
+export function takeIdle(m: Member): Upstream | undefined {
+  while (m.idle.length) {
+    const u = m.idle.pop() as Upstream;
+    if (!u.dead && !u.sock.destroyed) return u;
+  }
+  return undefined;
+}

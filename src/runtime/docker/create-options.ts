@@ -1,0 +1,140 @@
+// Translates one replica of a Compose service into the Engine API's container create body.
+// Pure: everything it needs comes in as arguments, so it is checked without an engine.
+import { createHash } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import type { ContainerCreateOptions, MountSettings } from 'dockerode';
+import type { Healthcheck, Project, Service } from '../../compose/model.ts';
+import type { ReplicaSpec } from '../types.ts';
+import {
+  COMPOSE_CONFIG_FILES,
+  COMPOSE_CONFIG_HASH,
+  COMPOSE_NUMBER,
+  COMPOSE_ONEOFF,
+  COMPOSE_SERVICE,
+  COMPOSE_WORKING_DIR,
+  HERD_REPLICA,
+  HERD_SERVICE,
+  projectLabels,
+} from './labels.ts';
+
+const NS_PER_MS = 1_000_000;
+
+export function networkName(project: string): string {
+  return `${project}_default`;
+}
+
+/** Compose's default image name for a service that is built and has no `image:`. */
+export function builtImageName(project: string, service: Service): string {
+  return service.image ?? `${project}-${service.name}`;
+}
+
+/** The engine's name of a volume the compose file calls `key`. */
+export function volumeEngineName(project: Project, key: string): string {
+  const declared = project.volumes[key];
+  if (declared && (declared.external || (declared.name && declared.name !== key))) return declared.name;
+  return `${project.name}_${key}`;
+}
+
+/** Every container port the replica gets published on 127.0.0.1 (ports, expose and spec.port). */
+export function containerPorts(service: Service, spec: ReplicaSpec): string[] {
+  const keys = new Set<string>();
+  for (const p of service.ports) keys.add(`${p.target}/${p.protocol}`);
+  for (const e of service.expose) keys.add(`${e.port}/${e.protocol}`);
+  if (spec.port !== undefined) keys.add(`${spec.port}/tcp`);
+  return [...keys];
+}
+
+export function configHash(service: Service): string {
+  return createHash('sha256').update(JSON.stringify(service)).digest('hex');
+}
+
+export function healthConfig(check: Healthcheck): NonNullable<ContainerCreateOptions['Healthcheck']> {
+  const config: NonNullable<ContainerCreateOptions['Healthcheck']> = {
+    Interval: check.intervalMs * NS_PER_MS,
+    Timeout: check.timeoutMs * NS_PER_MS,
+    Retries: check.retries,
+    StartPeriod: check.startPeriodMs * NS_PER_MS,
+    StartInterval: check.startIntervalMs * NS_PER_MS,
+  };
+  // No test: keep the image's own HEALTHCHECK command, with the compose file's timings.
+  if (check.test?.kind === 'exec') config.Test = ['CMD', ...check.test.argv];
+  else if (check.test?.kind === 'shell') config.Test = ['CMD-SHELL', check.test.command];
+  return config;
+}
+
+function mounts(project: Project, service: Service): MountSettings[] {
+  return service.volumes.map((v): MountSettings => {
+    if (v.type === 'bind') {
+      const source = v.source ?? '.';
+      return {
+        Type: 'bind',
+        Source: isAbsolute(source) ? source : resolve(project.workingDir, source),
+        Target: v.target,
+        ReadOnly: v.readOnly,
+      };
+    }
+    if (v.type === 'tmpfs') return { Type: 'tmpfs', Source: '', Target: v.target, ReadOnly: v.readOnly };
+    // A volume without a source is anonymous: the engine creates it.
+    const mount: MountSettings = { Type: 'volume', Source: '', Target: v.target, ReadOnly: v.readOnly };
+    if (v.source) mount.Source = volumeEngineName(project, v.source);
+    return mount;
+  });
+}
+
+export interface CreateInput {
+  project: Project;
+  service: Service;
+  spec: ReplicaSpec;
+  image: string;
+}
+
+export function containerCreateOptions({ project, service, spec, image }: CreateInput): ContainerCreateOptions {
+  const ports = containerPorts(service, spec);
+  const limits = service.resources.limits;
+  const memory = spec.memoryLimitBytes ?? limits.memoryBytes;
+  const network = networkName(project.name);
+  const options: ContainerCreateOptions = {
+    name: spec.name,
+    Image: image,
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: {
+      ...service.labels,
+      ...projectLabels(project.name),
+      [COMPOSE_SERVICE]: service.name,
+      [COMPOSE_NUMBER]: String(spec.index),
+      [COMPOSE_ONEOFF]: 'False',
+      [COMPOSE_WORKING_DIR]: project.workingDir,
+      [COMPOSE_CONFIG_FILES]: project.composeFiles.join(','),
+      [COMPOSE_CONFIG_HASH]: configHash(service),
+      [HERD_SERVICE]: service.name,
+      [HERD_REPLICA]: String(spec.index),
+    },
+    ExposedPorts: Object.fromEntries(ports.map((p) => [p, {}])),
+    StopSignal: spec.stopSignal,
+    // The engine takes whole seconds; round up so the grace period is never shorter than asked.
+    StopTimeout: Math.ceil(spec.stopGracePeriodMs / 1000),
+    HostConfig: {
+      // herd supervises restarts itself; the engine must not race it.
+      RestartPolicy: { Name: 'no' },
+      NetworkMode: network,
+      // Published on loopback only: herd's balancer owns the public ports.
+      PortBindings: Object.fromEntries(ports.map((p) => [p, [{ HostIp: '127.0.0.1', HostPort: '' }]])),
+      Mounts: mounts(project, service),
+    },
+    NetworkingConfig: {
+      EndpointsConfig: { [network]: { Aliases: [service.name, spec.name] } },
+    },
+  };
+  const host = options.HostConfig!;
+  if (memory !== undefined) host.Memory = memory;
+  if (limits.cpus !== undefined) host.NanoCpus = Math.round(limits.cpus * 1e9);
+  if (limits.pids !== undefined) host.PidsLimit = limits.pids;
+  // An explicit replica command wins; otherwise the service's, otherwise the image's CMD.
+  const cmd = spec.command.length > 0 ? spec.command : service.command;
+  if (cmd) options.Cmd = cmd;
+  if (service.entrypoint) options.Entrypoint = service.entrypoint;
+  if (service.workingDir) options.WorkingDir = service.workingDir;
+  if (service.user) options.User = service.user;
+  if (service.healthcheck) options.Healthcheck = healthConfig(service.healthcheck);
+  return options;
+}

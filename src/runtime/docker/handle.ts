@@ -1,0 +1,158 @@
+// A running container seen through the ReplicaHandle contract: output lines, exit, stop, kill,
+// and the engine's health status.
+import type Dockerode from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+import type { ExitInfo, OutputStream, ReplicaHandle } from '../types.ts';
+import type { DockerHealthStatus, HealthFeed } from './health-feed.ts';
+import { LineSplitter } from './lines.ts';
+import { engineMessage } from './build.ts';
+
+type OutputListener = (stream: OutputStream, line: string) => void;
+type HostPort = { host: string; port: number };
+
+/** Lines kept for a listener that subscribes after output started; older ones are dropped. */
+const MAX_BUFFERED_LINES = 1000;
+/** How long `exited` waits for the last output after the container stopped. */
+const OUTPUT_DRAIN_MS = 1000;
+
+export interface DockerHandleInit {
+  docker: Dockerode;
+  container: Dockerode.Container;
+  id: string;
+  pid?: number;
+  /** `<port>/<proto>` → where it is published on the host. */
+  ports: Record<string, HostPort>;
+  address?: HostPort;
+  /** The attach stream, opened before start so no output is lost. */
+  output: Readable;
+  stopGracePeriodMs: number;
+  health: HealthFeed;
+}
+
+export class DockerReplicaHandle implements ReplicaHandle {
+  readonly id: string;
+  readonly pid?: number;
+  readonly address?: HostPort;
+  readonly ports: Record<string, HostPort>;
+  readonly exited: Promise<ExitInfo>;
+  private readonly container: Dockerode.Container;
+  private readonly listeners: OutputListener[] = [];
+  private buffered: Array<[OutputStream, string]> | undefined = [];
+  private lastHealth: DockerHealthStatus | undefined;
+
+  constructor(private readonly init: DockerHandleInit) {
+    this.id = init.id;
+    this.pid = init.pid;
+    this.address = init.address;
+    this.ports = init.ports;
+    this.container = init.container;
+    const outputDone = this.followOutput(init.output);
+    this.exited = this.waitForExit(outputDone);
+  }
+
+  onOutput(listener: OutputListener): void {
+    this.listeners.push(listener);
+    const backlog = this.buffered;
+    this.buffered = undefined;
+    for (const [stream, line] of backlog ?? []) listener(stream, line);
+  }
+
+  /** Engine health status changes (only for containers with a healthcheck), current status first. */
+  onHealth(listener: (status: DockerHealthStatus) => void): void {
+    const deliver = (status: DockerHealthStatus) => {
+      if (status === this.lastHealth) return;
+      this.lastHealth = status;
+      listener(status);
+    };
+    void this.init.health
+      .subscribe(this.id, deliver)
+      .then(async () => {
+        const info = await this.container.inspect();
+        const status = info.State.Health?.Status;
+        if (status === 'starting' || status === 'healthy' || status === 'unhealthy') deliver(status);
+      })
+      .catch(() => {
+        // The container is gone or the engine went away; `exited` reports that.
+      });
+    void this.exited.then(() => this.init.health.forget(this.id));
+  }
+
+  /** docker stop: the engine sends StopSignal, waits the grace period, then SIGKILL. */
+  async stop(): Promise<ExitInfo> {
+    try {
+      await this.container.stop({ t: Math.ceil(this.init.stopGracePeriodMs / 1000) });
+    } catch (err) {
+      // 304: already stopped; 404: already gone. Either way `exited` settles.
+      const code = (err as { statusCode?: number }).statusCode;
+      if (code !== 304 && code !== 404) throw err;
+    }
+    return this.exited;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.container.kill({ signal }).catch(() => {
+      // Not running any more: nothing to signal.
+    });
+  }
+
+  /** Removes the stopped container (Compose removes containers on scale-down and `down`). */
+  async remove(): Promise<void> {
+    await this.container.remove({ force: true }).catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404) throw err;
+    });
+  }
+
+  private emit(stream: OutputStream, line: string): void {
+    if (this.buffered) {
+      this.buffered.push([stream, line]);
+      if (this.buffered.length > MAX_BUFFERED_LINES) this.buffered.shift();
+      return;
+    }
+    for (const listener of this.listeners) listener(stream, line);
+  }
+
+  private followOutput(raw: Readable): Promise<void> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const outLines = new LineSplitter((line) => this.emit('stdout', line));
+    const errLines = new LineSplitter((line) => this.emit('stderr', line));
+    stdout.on('data', (c: Buffer) => outLines.write(c));
+    stderr.on('data', (c: Buffer) => errLines.write(c));
+    // Without a TTY the engine multiplexes both streams into frames with an 8-byte header.
+    this.init.docker.modem.demuxStream(raw, stdout, stderr);
+    return new Promise((resolve) => {
+      const done = () => {
+        outLines.end();
+        errLines.end();
+        resolve();
+      };
+      raw.once('end', done);
+      raw.once('close', done);
+      raw.once('error', done);
+    });
+  }
+
+  private async waitForExit(outputDone: Promise<void>): Promise<ExitInfo> {
+    let waitError: unknown;
+    try {
+      await this.container.wait();
+    } catch (err) {
+      waitError = err;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([outputDone, new Promise((r) => (timer = setTimeout(r, OUTPUT_DRAIN_MS)))]);
+    clearTimeout(timer);
+    try {
+      const state = (await this.container.inspect()).State;
+      if (!state.Running) {
+        return state.OOMKilled ? { exitCode: state.ExitCode, oomKilled: true } : { exitCode: state.ExitCode };
+      }
+    } catch (err) {
+      waitError ??= err;
+    }
+    return {
+      exitCode: -1,
+      startError: `lost track of container ${this.id.slice(0, 12)}: ${engineMessage(waitError)}`,
+    };
+  }
+}

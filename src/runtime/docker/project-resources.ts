@@ -1,0 +1,132 @@
+// The per-project things containers share: the `<project>_default` network and named volumes,
+// plus finding and removing everything herd created for a project.
+import type Dockerode from 'dockerode';
+import type { Project } from '../../compose/model.ts';
+import { HerdError } from '../../util/errors.ts';
+import { engineMessage } from './build.ts';
+import { networkName, volumeEngineName } from './create-options.ts';
+import {
+  COMPOSE_NETWORK,
+  COMPOSE_NUMBER,
+  COMPOSE_SERVICE,
+  COMPOSE_VOLUME,
+  HERD_PROJECT,
+  projectFilter,
+  projectLabels,
+} from './labels.ts';
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | null)?.statusCode;
+}
+
+/** Creates the project network unless it exists; resolves with its name. */
+export async function ensureProjectNetwork(docker: Dockerode, project: string): Promise<string> {
+  const name = networkName(project);
+  const existing = await docker.listNetworks({ filters: { name: [name] } });
+  if (existing.some((n) => n.Name === name)) return name;
+  try {
+    await docker.createNetwork({
+      Name: name,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      Labels: { ...projectLabels(project), [COMPOSE_NETWORK]: 'default' },
+    });
+  } catch (err) {
+    // Another start raced us to it: fine, it exists now.
+    if (statusOf(err) !== 409) {
+      throw new HerdError(`could not create Docker network ${name}: ${engineMessage(err)}`);
+    }
+  }
+  return name;
+}
+
+/** Creates the named volume `key` of the project unless it exists; external ones must exist. */
+export async function ensureNamedVolume(docker: Dockerode, project: Project, key: string): Promise<string> {
+  const name = volumeEngineName(project, key);
+  const declared = project.volumes[key];
+  try {
+    await docker.getVolume(name).inspect();
+    return name;
+  } catch (err) {
+    if (statusOf(err) !== 404) throw err;
+  }
+  if (declared?.external) {
+    throw new HerdError(
+      `volume "${key}" is declared external, but Docker volume ${name} does not exist; ` +
+        `create it with: docker volume create ${name}`,
+    );
+  }
+  await docker.createVolume({
+    Name: name,
+    Driver: declared?.driver ?? 'local',
+    Labels: { ...(declared?.labels ?? {}), ...projectLabels(project.name), [COMPOSE_VOLUME]: key },
+  });
+  return name;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  service: string;
+  index: number;
+  state: string;
+  image: string;
+}
+
+/** herd's containers of `project`, running or not (for adoption and cleanup). */
+export async function listProjectContainers(docker: Dockerode, project: string): Promise<ContainerSummary[]> {
+  const found = await docker.listContainers({ all: true, filters: projectFilter(project) });
+  return found
+    .filter((c) => c.Labels[HERD_PROJECT] === project)
+    .map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      service: c.Labels[COMPOSE_SERVICE] ?? '',
+      index: Number(c.Labels[COMPOSE_NUMBER] ?? 0),
+      state: c.State,
+      image: c.Image,
+    }))
+    .sort((a, b) => a.service.localeCompare(b.service) || a.index - b.index);
+}
+
+/** Removes the project's containers (forcibly), its networks and, when asked, its named volumes. */
+export async function removeProjectResources(
+  docker: Dockerode,
+  project: string,
+  opts: { volumes?: boolean } = {},
+): Promise<{ containers: number; networks: number; volumes: number }> {
+  const containers = await listProjectContainers(docker, project);
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.id)
+        .remove({ force: true, v: true })
+        .catch((err: unknown) => {
+          if (statusOf(err) !== 404) throw err;
+        }),
+    ),
+  );
+  const networks = await docker.listNetworks({ filters: projectFilter(project) });
+  for (const n of networks) {
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch((err: unknown) => {
+        if (statusOf(err) !== 404) throw err;
+      });
+  }
+  let volumes = 0;
+  if (opts.volumes) {
+    const listed = await docker.listVolumes({ filters: projectFilter(project) });
+    for (const v of listed.Volumes ?? []) {
+      await docker
+        .getVolume(v.Name)
+        .remove()
+        .catch((err: unknown) => {
+          if (statusOf(err) !== 404) throw err;
+        });
+      volumes++;
+    }
+  }
+  return { containers: containers.length, networks: networks.length, volumes };
+}

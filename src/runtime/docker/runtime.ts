@@ -1,0 +1,242 @@
+// The Docker runtime: each replica is a container named `<project>-<service>-<n>`, labelled as
+// Compose labels its own, on the `<project>_default` network with the service name as alias, and
+// every container port published on 127.0.0.1 so herd's balancer can reach it from the host.
+import type Dockerode from 'dockerode';
+import type { Readable } from 'node:stream';
+import type { Project, Service } from '../../compose/model.ts';
+import { HerdError } from '../../util/errors.ts';
+import type { ReplicaHandle, ReplicaSpec, Runtime } from '../types.ts';
+import { buildImage, engineMessage, ensureImage, imageExists, type ProgressListener } from './build.ts';
+import { engineUnreachableError, isEngineUnreachable } from './connect.ts';
+import { builtImageName, containerCreateOptions, containerPorts } from './create-options.ts';
+import { DockerReplicaHandle } from './handle.ts';
+import { HealthFeed } from './health-feed.ts';
+import { HERD_PROJECT, HERD_SERVICE } from './labels.ts';
+import {
+  ensureNamedVolume,
+  ensureProjectNetwork,
+  listProjectContainers,
+  removeProjectResources,
+  type ContainerSummary,
+} from './project-resources.ts';
+
+export interface DockerRuntimeOptions {
+  docker: Dockerode;
+  project: Project;
+  /** How the engine was reached, for error messages (e.g. `unix:///var/run/docker.sock`). */
+  engineAddress?: string;
+  /** Build and pull progress lines, prefixed with the service name. */
+  onProgress?: (service: string, line: string) => void;
+}
+
+export class DockerRuntime implements Runtime {
+  readonly kind = 'docker' as const;
+  private readonly docker: Dockerode;
+  private readonly project: Project;
+  private readonly health: HealthFeed;
+  private network: Promise<string> | undefined;
+  private readonly volumes = new Map<string, Promise<string>>();
+  private readonly images = new Map<string, Promise<string>>();
+
+  constructor(private readonly opts: DockerRuntimeOptions) {
+    this.docker = opts.docker;
+    this.project = opts.project;
+    this.health = new HealthFeed(this.docker, this.project.name);
+  }
+
+  /** Builds or pulls the images of `services` (all Docker ones by default) before anything starts. */
+  async prepare(services?: string[], opts: { build?: boolean } = {}): Promise<void> {
+    const names = services ?? Object.keys(this.project.services);
+    for (const name of names) {
+      const service = this.service(name);
+      if (!service.image && !service.build) continue;
+      await this.guard(service, () => this.image(service, opts.build ?? false));
+    }
+  }
+
+  async start(spec: ReplicaSpec): Promise<ReplicaHandle> {
+    const service = this.service(spec.service);
+    return this.guard(service, async () => {
+      await this.sharedResources(service);
+      let image: string;
+      try {
+        image = await this.image(service, false);
+      } catch (err) {
+        if (!(err instanceof HerdError)) throw err;
+        return failedHandle(err.message);
+      }
+      const create = containerCreateOptions({ project: this.project, service, spec, image });
+      await this.clearStaleContainer(spec);
+      let container: Dockerode.Container;
+      try {
+        container = await this.docker.createContainer(create);
+      } catch (err) {
+        if (isEngineUnreachable(err)) throw err;
+        return failedHandle(`could not create container ${spec.name}: ${engineMessage(err)}`);
+      }
+      // Attach before start so the first lines of output are not lost.
+      const output = (await container.attach({
+        stream: true,
+        stdout: true,
+        stderr: true,
+      })) as unknown as Readable;
+      try {
+        await container.start();
+      } catch (err) {
+        output.destroy();
+        if (isEngineUnreachable(err)) throw err;
+        return failedHandle(`could not start container ${spec.name}: ${engineMessage(err)}`);
+      }
+      const info = await container.inspect();
+      const ports = publishedPorts(info);
+      const main = spec.port !== undefined ? `${spec.port}/tcp` : containerPorts(service, spec)[0];
+      return new DockerReplicaHandle({
+        docker: this.docker,
+        container,
+        id: info.Id,
+        pid: info.State.Pid || undefined,
+        ports,
+        address: main ? ports[main] : undefined,
+        output,
+        stopGracePeriodMs: spec.stopGracePeriodMs,
+        health: this.health,
+      });
+    });
+  }
+
+  listContainers(): Promise<ContainerSummary[]> {
+    return listProjectContainers(this.docker, this.project.name);
+  }
+
+  removeProject(opts: { volumes?: boolean } = {}): Promise<{ containers: number; networks: number; volumes: number }> {
+    this.network = undefined;
+    this.volumes.clear();
+    return removeProjectResources(this.docker, this.project.name, opts);
+  }
+
+  /** Stops following engine events; containers keep running. */
+  close(): void {
+    this.health.close();
+  }
+
+  private service(name: string): Service {
+    const service = this.project.services[name];
+    if (!service) throw new HerdError(`no service "${name}" in project ${this.project.name}`);
+    return service;
+  }
+
+  /** Turns "no engine answered" into a HerdError naming the service that needed one. */
+  private async guard<T>(service: Service, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (isEngineUnreachable(err)) {
+        const what = service.image ? `image ${service.image}` : 'build';
+        throw engineUnreachableError(this.opts.engineAddress ?? clientAddress(this.docker), err, {
+          service: service.name,
+          what,
+        });
+      }
+      throw err;
+    }
+  }
+
+  private sharedResources(service: Service): Promise<unknown> {
+    this.network ??= ensureProjectNetwork(this.docker, this.project.name).catch((err: unknown) => {
+      this.network = undefined;
+      throw err;
+    });
+    const volumes = service.volumes
+      .filter((v) => v.type === 'volume' && v.source)
+      .map((v) => {
+        const key = v.source!;
+        let pending = this.volumes.get(key);
+        if (!pending) {
+          pending = ensureNamedVolume(this.docker, this.project, key).catch((err: unknown) => {
+            this.volumes.delete(key);
+            throw err;
+          });
+          this.volumes.set(key, pending);
+        }
+        return pending;
+      });
+    return Promise.all([this.network, ...volumes]);
+  }
+
+  /** The service's image, built (when it has `build:` and is missing or `rebuild`) or pulled. */
+  private image(service: Service, rebuild: boolean): Promise<string> {
+    const cached = this.images.get(service.name);
+    if (cached && !rebuild) return cached;
+    const progress: ProgressListener = (line) => this.opts.onProgress?.(service.name, line);
+    const name = builtImageName(this.project.name, service);
+    const work = (async () => {
+      if (service.build && (rebuild || !(await imageExists(this.docker, name)))) {
+        await buildImage(this.docker, {
+          context: service.build.context,
+          dockerfile: service.build.dockerfile,
+          args: service.build.args,
+          target: service.build.target,
+          tag: name,
+          labels: { [HERD_PROJECT]: this.project.name, [HERD_SERVICE]: service.name },
+          onProgress: progress,
+        });
+      } else {
+        await ensureImage(this.docker, name, progress);
+      }
+      return name;
+    })();
+    this.images.set(
+      service.name,
+      work.catch((err: unknown) => {
+        this.images.delete(service.name);
+        throw err;
+      }),
+    );
+    return this.images.get(service.name)!;
+  }
+
+  /** A container left with this replica's name by an earlier run of the project is replaced. */
+  private async clearStaleContainer(spec: ReplicaSpec): Promise<void> {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(spec.name).inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return;
+      throw err;
+    }
+    if (info.Config.Labels?.[HERD_PROJECT] !== this.project.name) {
+      throw new HerdError(
+        `a container named ${spec.name} already exists and was not created by herd for project ` +
+          `${this.project.name}; remove or rename it (docker rm ${spec.name}) or use another project name (-p)`,
+      );
+    }
+    await this.docker.getContainer(info.Id).remove({ force: true });
+  }
+}
+
+function clientAddress(docker: Dockerode): string {
+  const modem = docker.modem as { socketPath?: string; host?: string; port?: number };
+  return modem.socketPath ? `unix://${modem.socketPath}` : `tcp://${modem.host}:${modem.port}`;
+}
+
+/** `<port>/<proto>` → the 127.0.0.1 port the engine picked for it. */
+function publishedPorts(info: Dockerode.ContainerInspectInfo): Record<string, { host: string; port: number }> {
+  const ports: Record<string, { host: string; port: number }> = {};
+  for (const [key, bindings] of Object.entries(info.NetworkSettings.Ports ?? {})) {
+    const binding = bindings?.find((b) => b.HostIp === '127.0.0.1') ?? bindings?.[0];
+    if (binding?.HostPort) ports[key] = { host: binding.HostIp || '127.0.0.1', port: Number(binding.HostPort) };
+  }
+  return ports;
+}
+
+/** A replica that never ran: `exited` already carries the reason, like the process runtime's. */
+function failedHandle(reason: string): ReplicaHandle {
+  const exit = { exitCode: -1, startError: reason };
+  return {
+    id: '',
+    exited: Promise.resolve(exit),
+    onOutput: () => {},
+    stop: () => Promise.resolve(exit),
+    kill: () => {},
+  };
+}

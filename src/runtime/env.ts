@@ -1,0 +1,125 @@
+// What a process replica is started with: its argv, its environment and the ports it listens on.
+import type { Project, Service } from '../compose/model.ts';
+import { HerdError } from '../util/errors.ts';
+import type { ReplicaSpec } from './types.ts';
+import { allocatePort } from './ports.ts';
+import { resolveUser } from './process/user.ts';
+
+export type ServiceAddresses = () => Record<string, { host: string; port: number }>;
+
+/** `web-api` → `WEB_API`, as Kubernetes names service env vars. */
+export function envName(service: string): string {
+  return service.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+}
+
+/** The argv a process replica runs: entrypoint + command, as Docker combines them. */
+export function processCommand(service: Service): string[] {
+  const argv = [...(service.entrypoint ?? []), ...(service.command ?? [])];
+  if (argv.length > 0) return argv;
+  if (service.image !== undefined) {
+    throw new HerdError(
+      `service "${service.name}" has image "${service.image}" but no command, so it cannot run as a ` +
+        'local process: add `command:` (the program to run on this machine), or run it in Docker ' +
+        'with `x-herd: {runtime: docker}` once a Docker engine is available',
+    );
+  }
+  throw new HerdError(
+    `service "${service.name}" has nothing to run: add \`command:\` (e.g. command: ["node", "app.js"])`,
+  );
+}
+
+/** Target ports a replica listens on, in declaration order: ports first, then expose. */
+export function targetPorts(service: Service): number[] {
+  const seen = new Set<number>();
+  for (const p of service.ports) seen.add(p.target);
+  for (const e of service.expose) seen.add(e.port);
+  return [...seen];
+}
+
+/** Host port for one target of replica `index`: a published range (`8080-8082:80`) gives each
+ * replica its own port of the range, as Compose does; otherwise a free loopback port. */
+async function hostPortFor(service: Service, target: number, index: number): Promise<number> {
+  const spec = service.ports.find((p) => p.target === target && p.published);
+  const range = spec?.published;
+  if (range && range.end > range.start) {
+    const port = range.start + index - 1;
+    if (port > range.end) {
+      throw new HerdError(
+        `service "${service.name}": replica ${index} has no host port left in ${range.start}-${range.end}; ` +
+          'widen the range or lower the scale',
+      );
+    }
+    return port;
+  }
+  return allocatePort();
+}
+
+export interface ReplicaPlan {
+  spec: ReplicaSpec;
+  /** target → host port */
+  ports: Record<number, number>;
+}
+
+export interface PlanOptions {
+  serviceAddresses?: ServiceAddresses;
+  /** Environment the replica inherits before the service's own (default: herd's own). */
+  baseEnv?: Record<string, string | undefined>;
+  /** Docker runs the image's default command when the service names none. */
+  allowImageDefault?: boolean;
+}
+
+export async function planReplica(
+  project: Project,
+  service: Service,
+  index: number,
+  opts: PlanOptions = {},
+): Promise<ReplicaPlan> {
+  const command = opts.allowImageDefault
+    ? [...(service.entrypoint ?? []), ...(service.command ?? [])]
+    : processCommand(service);
+  const ports: Record<number, number> = {};
+  const targets = targetPorts(service);
+  for (const t of targets) ports[t] = await hostPortFor(service, t, index);
+  const first = targets[0];
+  const port = first !== undefined ? (ports[first] as number) : await allocatePort();
+
+  const env: Record<string, string> = {};
+  // A local process needs PATH, HOME, … so it inherits herd's environment, like a shell would.
+  for (const [k, v] of Object.entries(opts.baseEnv ?? process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, service.environment);
+  for (const [name, addr] of Object.entries(opts.serviceAddresses?.() ?? {})) {
+    env[`${envName(name)}_SERVICE_HOST`] = addr.host;
+    env[`${envName(name)}_SERVICE_PORT`] = String(addr.port);
+  }
+  env.PORT = String(port);
+  for (const t of targets) env[`PORT_${t}`] = String(ports[t]);
+  env.HERD_PROJECT = project.name;
+  env.HERD_SERVICE = service.name;
+  env.HERD_REPLICA = String(index);
+
+  const ids = service.user !== undefined ? resolveUser(service.user, service.name) : undefined;
+  // herd's own HOME/USER would point a process running as another user at root's files.
+  if (ids?.name !== undefined) {
+    for (const key of ['USER', 'LOGNAME'] as const) {
+      if (service.environment[key] === undefined) env[key] = ids.name;
+    }
+    if (ids.home && service.environment.HOME === undefined) env.HOME = ids.home;
+  }
+  const spec: ReplicaSpec = {
+    project: project.name,
+    service: service.name,
+    index,
+    name: `${project.name}-${service.name}-${index}`,
+    command,
+    env,
+    cwd: service.workingDir ?? project.workingDir,
+    port,
+    stopSignal: service.stopSignal,
+    stopGracePeriodMs: service.stopGracePeriodMs,
+    memoryLimitBytes: service.resources.limits.memoryBytes,
+    user: service.user,
+    uid: ids?.uid,
+    gid: ids?.gid,
+  };
+  return { spec, ports };
+}

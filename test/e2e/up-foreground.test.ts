@@ -1,0 +1,149 @@
+// `herd up` as a user runs it: a real compose file, the real binary, Ctrl-C at the end.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pidAlive, waitUntil } from '../helpers/wait.ts';
+
+const herd = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
+
+const app = `
+const http = require('node:http');
+const s = http.createServer((q, r) => r.end('hi from ' + process.env.HERD_REPLICA + ' pid ' + process.pid));
+s.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening ' + process.env.PORT + ' pid ' + process.pid));
+process.on('SIGTERM', () => { console.log('bye'); s.close(); process.exit(0); });
+`;
+
+function project(compose: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'herd-e2e-up-'));
+  writeFileSync(join(dir, 'app.js'), app);
+  writeFileSync(join(dir, 'compose.yaml'), compose);
+  return dir;
+}
+
+test('herd up runs, prefixes output, serves HTTP, and stops gracefully on Ctrl-C', async () => {
+  const dir = project(`
+name: e2eup
+services:
+  init:
+    command: ["node", "-e", "console.log('migrated')"]
+  web:
+    command: ["node", "app.js"]
+    depends_on:
+      init: {condition: service_completed_successfully}
+`);
+  const child = spawn(process.execPath, [herd, 'up', '--scale', 'web=2'], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    const listening = await waitUntil(
+      'two web replicas listening',
+      () => {
+        const m = [...out.matchAll(/^web-(\d)\s+\| listening (\d+) pid (\d+)$/gm)];
+        return m.length === 2 && m;
+      },
+      15_000,
+    );
+    assert.match(out, /^init-1\s+\| migrated$/m);
+    // Output order: the one-shot finished before web started.
+    assert.ok(out.indexOf('migrated') < out.indexOf('listening'));
+    for (const m of listening) {
+      const body = await (await fetch(`http://127.0.0.1:${m[2]}/`)).text();
+      assert.equal(body, `hi from ${m[1]} pid ${m[3]}`);
+    }
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.equal(code, 130);
+    assert.match(out, /Gracefully stopping/);
+    assert.equal(out.match(/^web-\d\s+\| bye$/gm)?.length, 2);
+    for (const m of listening) assert.equal(pidAlive(Number(m[3])), false);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('herd up --scale with an unknown service or a bad count is a clear error', () => {
+  const dir = project(`
+services:
+  web:
+    command: ["node", "app.js"]
+`);
+  const bad = spawnSync(process.execPath, [herd, 'up', '--scale', 'nope=2'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^herd: --scale nope=2: no such service "nope" \(services: web\)/);
+  const neg = spawnSync(process.execPath, [herd, 'up', '--scale', 'web=-1'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  assert.equal(neg.status, 1);
+  assert.match(neg.stderr, /--scale web=-1: "-1" is not a whole number/);
+});
+
+test('herd up refuses an image-only service with what to do', () => {
+  const dir = project(`
+services:
+  db:
+    image: postgres:16
+`);
+  const r = spawnSync(process.execPath, [herd, 'up'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /service "db" has image "postgres:16" but no command/);
+});
+
+test('a second Ctrl-C kills at once, without waiting for the grace period', async () => {
+  const dir = project(`
+services:
+  stubborn:
+    command: ["node", "-e", "process.on('SIGTERM', () => console.log('ignored')); console.log('up ' + process.pid); setInterval(() => {}, 1000)"]
+    stop_grace_period: 60s
+`);
+  const child = spawn(process.execPath, [herd, 'up'], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    const pid = Number(
+      (await waitUntil('up', () => /\| up (\d+)/.exec(out) ?? undefined, 15_000))[1],
+    );
+    child.kill('SIGINT');
+    await waitUntil('first signal seen', () => out.includes('ignored'), 5000);
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    assert.ok(Date.now() - t0 < 5000);
+    await waitUntil('replica killed', () => !pidAlive(pid), 3000);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('herd up returns 0 once every replica has exited for good', () => {
+  const dir = project(`
+services:
+  once:
+    command: ["node", "-e", "console.log('done')"]
+`);
+  const r = spawnSync(process.execPath, [herd, 'up', '--no-color'], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^once-1\s+\| done$/m);
+  assert.match(r.stdout, /once-1 exited with code 0/);
+});

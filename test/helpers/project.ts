@@ -1,0 +1,43 @@
+// Builds Project/Service objects for tests without the compose loader.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Project, Service } from '../../src/compose/model.ts';
+
+export function makeService(name: string, over: Partial<Service> = {}): Service {
+  return {
+    name,
+    environment: {},
+    ports: [],
+    expose: [],
+    scale: 1,
+    restart: { condition: 'no' },
+    dependsOn: {},
+    stopSignal: 'SIGTERM',
+    stopGracePeriodMs: 2000,
+    resources: { limits: {}, reservations: {} },
+    profiles: [],
+    labels: {},
+    volumes: [],
+    herd: { lb: { algorithm: 'round_robin' }, healUnhealthy: true, extra: {} },
+    ...over,
+  };
+}
+
+export function makeProject(services: Service[], over: Partial<Project> = {}): Project {
+  return {
+    name: `t${process.pid}${Math.floor(Math.random() * 1e6)}`,
+    workingDir: mkdtempSync(join(tmpdir(), 'herd-test-')),
+    composeFiles: [],
+    services: Object.fromEntries(services.map((s) => [s.name, s])),
+    volumes: {},
+    herd: { extra: {} },
+    warnings: [],
+    ...over,
+  };
+}
+
+/** `node -e <code>` as a command, so test apps need no files. */
+export function nodeEval(code: string): string[] {
+  return [process.execPath, '-e', code];
+}

@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { PsResponse, ScaleResponse, TopResponse } from '../../src/daemon/api-types.ts';
+import { DaemonClient } from '../../src/daemon/client.ts';
+import { daemonPaths, type DaemonPaths } from '../../src/daemon/paths.ts';
+import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
+import type { EngineEvent } from '../../src/engine/events.ts';
+import type { LogEntry } from '../../src/logs/store.ts';
+import { HerdError } from '../../src/util/errors.ts';
+import {
+  replica,
+  testProject,
+  testService,
+  TransportTestEngine,
+} from '../helpers/daemon-transport-fake.ts';
+
+const PEER = 'herd-test-peer';
+
+/** A second, unprivileged user for the permission test (created once if missing). */
+function peerUser(): { uid: number; gid: number } {
+  if (spawnSync('id', ['-u', PEER]).status !== 0) {
+    const r = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', PEER]);
+    assert.equal(r.status, 0, `useradd failed: ${r.stderr}`);
+  }
+  const uid = Number(spawnSync('id', ['-u', PEER]).stdout.toString());
+  const gid = Number(spawnSync('id', ['-g', PEER]).stdout.toString());
+  return { uid, gid };
+}
+
+/** Tries to connect to `socket` as another user; returns the error code or 'connected'. */
+async function connectAs(user: { uid: number; gid: number }, socket: string): Promise<string> {
+  const script = `require('net').connect(${JSON.stringify(socket)})
+    .on('connect', () => { console.log('connected'); process.exit(0); })
+    .on('error', (e) => { console.log(e.code); process.exit(0); });`;
+  const child = spawn(process.execPath, ['-e', script], { uid: user.uid, gid: user.gid, cwd: '/' });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await once(child, 'exit');
+  return out.trim();
+}
+
+describe('daemon control API over a unix socket', () => {
+  let base: string;
+  let paths: DaemonPaths;
+  let session: DaemonSession;
+  let engine: TransportTestEngine;
+  let client: DaemonClient;
+  let sleeper: ChildProcess;
+  let downCalled: { volumes: boolean } | undefined;
+  const project = testProject('shop', [
+    testService('web', {
+      scale: 2,
+      ports: [{ target: 5000, published: { start: 8080, end: 8080 }, protocol: 'tcp' }],
+    }),
+    testService('db'),
+  ]);
+
+  before(async () => {
+    base = mkdtempSync(join(tmpdir(), 'herd-daemon-'));
+    chmodSync(base, 0o755); // let the peer user reach the state dir's parent
+    const dir = join(base, 'state');
+    mkdirSync(dir, { mode: 0o755 }); // looser than allowed: the daemon must tighten it
+    chmodSync(dir, 0o755);
+    paths = daemonPaths(dir);
+    sleeper = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    engine = new TransportTestEngine();
+    engine.list = [
+      replica('shop', 'web', 1, { pid: sleeper.pid, ports: { 5000: 41000 } }),
+      replica('shop', 'web', 2, { state: 'backoff', lastExit: { exitCode: 1 }, finishedAt: Date.now() }),
+      replica('shop', 'db', 1, { state: 'waiting', reason: 'db healthy' }),
+    ];
+    session = await prepareDaemon(project, { paths });
+    await session.serve(engine, {
+      onDown: (o) => (downCalled = o),
+      reload: async () => testProject('shop', [testService('web'), testService('cache')]),
+      logPollMs: 20,
+    });
+    client = new DaemonClient(paths.socket, 'shop');
+  });
+
+  after(async () => {
+    await session.close();
+    try {
+      process.kill(sleeper.pid!, 'SIGKILL');
+    } catch {
+      // already killed by a test
+    }
+  });
+
+  it('makes the dir 0700 and the socket 0600', () => {
+    assert.equal(statSync(paths.dir).mode & 0o777, 0o700);
+    const st = statSync(paths.socket);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, 0o600);
+  });
+
+  it("refuses another user's connection (dir 0700, and socket 0600 on its own)", async () => {
+    const peer = peerUser();
+    assert.equal(await connectAs(peer, paths.socket), 'EACCES');
+    // Even with a traversable dir, the socket's own mode keeps the other user out.
+    chmodSync(paths.dir, 0o755);
+    try {
+      assert.equal(await connectAs(peer, paths.socket), 'EACCES');
+    } finally {
+      chmodSync(paths.dir, 0o700);
+    }
+    // The owner still connects: the refusal is about the user, not a broken socket.
+    assert.equal((await client.get<{ pid: number }>('/v1/ping')).pid, process.pid);
+  });
+
+  it('ps returns services, replicas and CPU/memory of live replicas', async () => {
+    const ps = await client.get<PsResponse>('/v1/ps');
+    assert.equal(ps.project, 'shop');
+    assert.deepEqual(
+      ps.services.map((s) => [s.name, s.scale]),
+      [
+        ['web', 2],
+        ['db', 1],
+      ],
+    );
+    assert.deepEqual(
+      ps.replicas.map((r) => r.name),
+      ['shop-web-1', 'shop-web-2', 'shop-db-1'],
+    );
+    const live = ps.replicas[0]!;
+    assert.ok((live.memBytes ?? 0) > 0, 'RSS of the sleep process');
+    assert.equal(typeof live.cpuPercent, 'number');
+    assert.equal(ps.replicas[1]!.memBytes, undefined);
+  });
+
+  it('scale validates and records the override', async () => {
+    await assert.rejects(client.post('/v1/scale', { nope: 2 }), /no such service: nope/);
+    await assert.rejects(client.post('/v1/scale', { web: -1 }), /whole number/);
+    await assert.rejects(client.post('/v1/scale', { web: 1.5 }), /whole number/);
+    assert.equal(engine.calls.filter((c) => c.startsWith('setScale')).length, 0);
+    const r = await client.post<ScaleResponse>('/v1/scale', { web: 4 });
+    assert.deepEqual(r.scaled, [{ service: 'web', from: 2, to: 4 }]);
+    assert.ok(engine.calls.includes('setScale web 4'));
+    const state = JSON.parse(readFileSync(paths.stateFile, 'utf8'));
+    assert.equal(state.scale.web, 4);
+    assert.equal(state.daemonPid, process.pid);
+  });
+
+  it('records live replicas with pid and start time in the state file', () => {
+    const state = JSON.parse(readFileSync(paths.stateFile, 'utf8'));
+    const rec = state.replicas.find((r: { name: string }) => r.name === 'shop-web-1');
+    assert.equal(rec.pid, sleeper.pid);
+    assert.ok(Number.isInteger(rec.startTime) && rec.startTime > 0);
+  });
+
+  it('stop/start/restart pass services through and validate them', async () => {
+    await client.post('/v1/stop', { services: ['db'] });
+    assert.deepEqual(JSON.parse(readFileSync(paths.stateFile, 'utf8')).stopped, ['db']);
+    await client.post('/v1/start', { services: ['db'] });
+    await client.post('/v1/restart', {});
+    await assert.rejects(client.post('/v1/stop', { services: ['ghost'] }), /no such service: ghost/);
+    assert.deepEqual(
+      engine.calls.filter((c) => /^(stop|start|restart) /.test(c)),
+      ['stop db', 'start db', 'restart *'],
+    );
+    assert.deepEqual(JSON.parse(readFileSync(paths.stateFile, 'utf8')).stopped, []);
+  });
+
+  it('streams logs: history with tail, then followed lines', async () => {
+    const out = (name: string, line: string): EngineEvent => ({
+      type: 'output',
+      at: Date.now(),
+      service: 'web',
+      name,
+      stream: 'stdout',
+      line,
+    });
+    engine.emitEvent(out('shop-web-1', 'one'));
+    engine.emitEvent(out('shop-web-1', 'two'));
+    engine.emitEvent({ ...out('shop-db-1', 'db line'), service: 'db' });
+    const all: LogEntry[] = [];
+    await client.stream<LogEntry>('/v1/logs?tail=1&services=web', (e) => all.push(e));
+    assert.deepEqual(all.map((e) => e.line), ['two']);
+
+    const followed: string[] = [];
+    const ac = new AbortController();
+    const done = client.stream<LogEntry>(
+      '/v1/logs?follow=1&tail=0&services=web',
+      (e) => {
+        followed.push(e.line);
+        if (followed.length === 2) ac.abort();
+      },
+      ac.signal,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    engine.emitEvent(out('shop-web-1', 'three'));
+    engine.emitEvent(out('shop-web-2', 'four'));
+    await done;
+    assert.deepEqual(followed, ['three', 'four']);
+  });
+
+  it('streams engine events (not output lines)', async () => {
+    const got: EngineEvent[] = [];
+    const ac = new AbortController();
+    const done = client.stream<EngineEvent>('/v1/events', (e) => {
+      got.push(e);
+      ac.abort();
+    }, ac.signal);
+    await new Promise((r) => setTimeout(r, 50));
+    engine.emitEvent({ type: 'output', at: 1, service: 'web', name: 'x', stream: 'stdout', line: 'no' });
+    engine.emitEvent({ type: 'scaled', at: 2, service: 'web', from: 2, to: 4 });
+    await done;
+    assert.deepEqual(got, [{ type: 'scaled', at: 2, service: 'web', from: 2, to: 4 }]);
+  });
+
+  it('port answers the published address, or the replica port', async () => {
+    assert.deepEqual(await client.get('/v1/port?service=web&port=5000'), { address: '0.0.0.0:8080' });
+    await assert.rejects(client.get('/v1/port?service=web&port=6000'), /no host port for web 6000\/tcp/);
+    await assert.rejects(client.get('/v1/port?service=ghost&port=1'), /no such service/);
+  });
+
+  it('top lists the processes of each live replica', async () => {
+    const top = await client.get<TopResponse>('/v1/top');
+    const web = top.replicas.find((r) => r.name === 'shop-web-1');
+    assert.deepEqual(web?.processes.map((p) => p.pid), [sleeper.pid]);
+    assert.match(web!.processes[0]!.command, /sleep 60/);
+  });
+
+  it('kill sends the signal and rejects unknown signals', async () => {
+    await assert.rejects(client.post('/v1/kill', { signal: 'SIGNOPE' }), /unknown signal/);
+    const exited = once(sleeper, 'exit');
+    await client.post('/v1/kill', { services: ['web'], signal: 'TERM' });
+    const [, signal] = await exited;
+    assert.equal(signal, 'SIGTERM');
+    assert.ok(engine.calls.includes('kill SIGTERM web'));
+  });
+
+  it('apply re-reads the project and hands it to the engine', async () => {
+    const r = await client.post<{ services: string[] }>('/v1/apply');
+    assert.deepEqual(r.services, ['web', 'cache']);
+    assert.ok(engine.calls.includes('apply web,cache'));
+  });
+
+  it('unknown endpoints and bad bodies get clear errors', async () => {
+    await assert.rejects(client.get('/v1/nope'), /no such endpoint: GET \/v1\/nope/);
+    await assert.rejects(client.post('/v1/scale', [1, 2]), /expected/);
+  });
+
+  it('a second daemon for the same project is refused while this one runs', async () => {
+    await assert.rejects(prepareDaemon(project, { paths }), /already running \(pid \d+\)/);
+  });
+
+  it('down shuts the engine down, answers, then tells the daemon to exit', async () => {
+    await client.post('/v1/down', { volumes: true });
+    assert.ok(engine.calls.includes('shutdown'));
+    for (let i = 0; i < 50 && !downCalled; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(downCalled, { volumes: true });
+  });
+});
+
+describe('daemon client without a daemon', () => {
+  it('says no daemon runs and how to start one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herd-nodaemon-'));
+    const client = new DaemonClient(join(dir, 'herd.sock'), 'shop');
+    await assert.rejects(client.get('/v1/ps'), (e: unknown) => {
+      assert.ok(e instanceof HerdError);
+      assert.match(e.message, /no herd daemon running for project shop; start it with `herd up -d`/);
+      return true;
+    });
+  });
+
+  it('detects a dead socket left by a killed daemon and removes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herd-stale-'));
+    const socket = join(dir, 'herd.sock');
+    // A real listener killed with SIGKILL leaves its socket file behind.
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(socket)}, () => console.log('up'))`,
+    ]);
+    await once(child.stdout!, 'data');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    assert.ok(existsSync(socket));
+    const client = new DaemonClient(socket, 'shop');
+    await assert.rejects(client.get('/v1/ps'), /no herd daemon running for project shop \(stale socket removed\)/);
+    assert.equal(existsSync(socket), false);
+  });
+});

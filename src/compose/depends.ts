@@ -86,10 +86,10 @@ export function checkDependencies(
   }
   const cycle = findCycle(services);
   if (cycle) {
-    const first = services[cycle[0] as string];
+    const [from = '', to = ''] = cycle;
     diag.error(
-      undefined,
-      `services.${first?.name ?? ''}.depends_on`,
+      nodes[from]?.[to]?.pos,
+      `services.${from}.depends_on`,
       `dependency cycle: ${cycle.join(' -> ')}`,
     );
   }

@@ -36,7 +36,11 @@ const IGNORED_TOP_LEVEL = ['networks', 'secrets', 'configs', 'models'];
 export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const shell = opts.env ?? process.env;
-  const files = findComposeFiles(opts.files, cwd);
+  // COMPOSE_FILE (a path-separator list) stands in for -f, as in Compose.
+  const fromEnv = shell.COMPOSE_FILE
+    ? shell.COMPOSE_FILE.split(path.delimiter).filter((f) => f !== '')
+    : undefined;
+  const files = findComposeFiles(opts.files && opts.files.length > 0 ? opts.files : fromEnv, cwd);
   const projectDir = opts.projectDirectory
     ? path.resolve(cwd, opts.projectDirectory)
     : path.dirname(files[0] as string);
@@ -70,7 +74,9 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   c.keys(root, '', TOP_LEVEL_KEYS);
   const get = (k: string) => root.entries.get(k)?.value;
   if (root.entries.has('version')) {
-    diag.warn('the top-level `version` is obsolete and ignored (as Compose does)');
+    diag.warn(
+      'the attribute `version` is obsolete, it will be ignored; please remove it to avoid confusion',
+    );
   }
   const include = root.entries.get('include');
   if (include)

@@ -2,19 +2,20 @@
 import path from 'node:path';
 import type { LoadContext } from './context.ts';
 import { readDependsOn } from './depends.ts';
-import { readDuration } from './durations.ts';
+import { readDuration, readSize } from './durations.ts';
 import { readEnvFiles, readEnvironment, readLabels } from './environment.ts';
 import { readHealthcheck } from './healthcheck.ts';
 import { defaultHerdExtension, readHerdService } from './herd-ext.ts';
 import { join } from './interpolate-tree.ts';
 import { ALL_SERVICE_KEYS, OTHER_SERVICE_KEYS } from './keys.ts';
-import type { Service } from './model.ts';
+import type { Resources, Service } from './model.ts';
 import { readExpose, readPorts } from './ports.ts';
 import { readDeploy, readRestart } from './restart.ts';
 import { ShellWordsError, splitShellWords } from './shellwords.ts';
 import { toSignal } from './signals.ts';
 import { readBuild, readVolumes } from './volumes.ts';
 import type { CMap, CNode } from './yaml-source.ts';
+import type { Checker } from './check.ts';
 
 export interface ServiceResult {
   service: Service;
@@ -49,6 +50,7 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
   let restartSet = false;
   let deployRestart: Service['restart'] | undefined;
   let deployReplicas: { value: number; node: CNode } | undefined;
+  const legacy: Resources = { limits: {}, reservations: {} };
 
   for (const [key, entry] of map.entries) {
     const v = entry.value;
@@ -109,6 +111,12 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
         ignored.push(...d.ignored);
         break;
       }
+      case 'cpus':
+      case 'mem_limit':
+      case 'mem_reservation':
+      case 'pids_limit':
+        readLegacyResource(key, v, kp, c, legacy);
+        break;
       case 'healthcheck':
         svc.healthcheck = readHealthcheck(v, kp, c);
         break;
@@ -154,6 +162,11 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
   if (envFile && !(envFile.kind === 'scalar' && envFile.value === null)) {
     svc.environment = { ...readEnvFiles(envFile, join(p, 'env_file'), ctx), ...svc.environment };
   }
+  // deploy.resources wins over the older service-level keys, field by field.
+  svc.resources = {
+    limits: { ...legacy.limits, ...svc.resources.limits },
+    reservations: { ...legacy.reservations, ...svc.resources.reservations },
+  };
   // `restart:` wins over deploy.restart_policy when both are given, as in Compose.
   if (!restartSet && deployRestart) svc.restart = deployRestart;
   if (deployReplicas) {
@@ -203,4 +216,27 @@ function readCommand(node: CNode, p: string, ctx: LoadContext): string[] | undef
 function dropUndefinedKeys(svc: Service): Service {
   for (const k of Object.keys(svc) as (keyof Service)[]) if (svc[k] === undefined) delete svc[k];
   return svc;
+}
+
+/** `cpus`, `mem_limit`, `mem_reservation`, `pids_limit` at service level. */
+function readLegacyResource(key: string, v: CNode, p: string, c: Checker, into: Resources): void {
+  if (key === 'cpus') {
+    const raw = v.kind === 'scalar' ? v.value : undefined;
+    const n =
+      typeof raw === 'number'
+        ? raw
+        : typeof raw === 'string' && raw.trim() !== ''
+          ? Number(raw)
+          : NaN;
+    if (Number.isFinite(n) && n >= 0) into.limits.cpus = n;
+    else c.fail(v, p, 'a number of CPUs such as 0.5 or "2"');
+  } else if (key === 'pids_limit') {
+    // -1 means unlimited in Compose.
+    if (v.kind === 'scalar' && (v.value === -1 || v.value === '-1')) return;
+    const n = c.int(v, p, 'a number of processes, or -1 for unlimited');
+    if (n !== undefined) into.limits.pids = n;
+  } else {
+    const b = readSize(v, p, c);
+    if (b !== undefined) into[key === 'mem_limit' ? 'limits' : 'reservations'].memoryBytes = b;
+  }
 }

@@ -85,6 +85,8 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
+const MAX_NODES = 200_000;
+
 class Converter {
   constructor(
     private readonly doc: Document,
@@ -92,8 +94,22 @@ class Converter {
     private readonly diag: Diagnostics,
   ) {}
 
+  /** Nodes produced so far: alias expansion is capped so an alias bomb cannot exhaust memory. */
+  private produced = 0;
+  private tooBig = false;
+
   convert(node: YamlNode | Alias, depth: number): CNode {
     const pos = this.posAt(node.range?.[0] ?? 0);
+    if (++this.produced > MAX_NODES) {
+      if (!this.tooBig)
+        this.diag.error(
+          pos,
+          '',
+          `YAML expands to more than ${MAX_NODES} values (alias expansion too large)`,
+        );
+      this.tooBig = true;
+      return { kind: 'scalar', value: null, pos };
+    }
     // Deep alias chains ("billion laughs") would blow up memory; Compose files never need this.
     if (depth > 200) {
       this.diag.error(

@@ -65,9 +65,13 @@ export class DaemonClient {
           method,
           path,
           signal,
-          headers: data
-            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
-            : {},
+          headers: {
+            // Lets the daemon refuse a client meant for another project sharing HERD_STATE_DIR.
+            'x-herd-project': this.project,
+            ...(data
+              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
+              : {}),
+          },
         },
         resolve,
       );

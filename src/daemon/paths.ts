@@ -52,8 +52,14 @@ export function ensurePrivateDir(dir: string): void {
   } catch (err) {
     if (err instanceof HerdError) throw err;
     const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'EEXIST' || e.code === 'ENOTDIR'
+        ? 'it or a folder above it exists but is not a directory'
+        : e.code === 'EACCES' || e.code === 'EPERM'
+          ? 'permission denied'
+          : (e.code ?? e.message);
     throw new HerdError(
-      `cannot prepare state dir ${dir}: ${e.code ?? e.message}; set HERD_STATE_DIR to a writable folder`,
+      `cannot prepare state dir ${dir}: ${why}; set HERD_STATE_DIR to a writable folder`,
     );
   }
 }

@@ -112,6 +112,13 @@ export class DaemonServer {
     try {
       const url = new URL(req.url ?? '/', 'http://herd');
       const route = `${req.method} ${url.pathname}`;
+      const asked = req.headers['x-herd-project'];
+      if (typeof asked === 'string' && asked !== this.project.name)
+        throw new ApiError(
+          409,
+          `the daemon at ${this.opts.paths.socket} runs project ${this.project.name}, not ${asked} ` +
+            '(HERD_STATE_DIR is shared by both; unset it or give each project its own)',
+        );
       switch (route) {
         case 'GET /v1/ping':
           return send(res, 200, {

@@ -34,3 +34,14 @@ export function dependencyOrder(project: Project, names: string[]): string[] {
   for (const n of names) visit(n, []);
   return order;
 }
+
+/** 0 for a service without dependencies, else one more than its deepest dependency.
+ * `order` must be a dependency order (from dependencyOrder). */
+export function dependencyDepths(project: Project, order: string[]): Map<string, number> {
+  const depth = new Map<string, number>();
+  for (const name of order) {
+    const deps = Object.keys(project.services[name]?.dependsOn ?? {});
+    depth.set(name, Math.max(-1, ...deps.map((d) => depth.get(d) ?? -1)) + 1);
+  }
+  return depth;
+}

@@ -10,7 +10,8 @@ import type { Drainer, EngineEvent, ReplicaInfo, ReplicaState } from './events.t
 import { transition } from './lifecycle.ts';
 import { decideRestart, describeExit, policyName } from './restart-policy.ts';
 import { formatDelay, nextBackoff } from './backoff.ts';
-import { dependencyOrder } from './deps.ts';
+import { dependencyDepths, dependencyOrder } from './deps.ts';
+import { newSlot, shortName, snapshot, type Slot, type StopIntent } from './slot.ts';
 import { gateFor, type Gate } from './gate.ts';
 import { probeHealthWatch, type HealthWatch, type HealthWatchFactory } from './health-watch.ts';
 
@@ -22,28 +23,6 @@ export interface EngineOptions {
   healthWatch?: HealthWatchFactory;
   /** Environment replicas inherit (default: herd's own). */
   baseEnv?: Record<string, string | undefined>;
-}
-
-/** Why a replica is being stopped on purpose. */
-type StopIntent = 'scale' | 'stop' | 'unhealthy' | 'dependency';
-
-export interface Slot {
-  service: string;
-  index: number;
-  info: ReplicaInfo;
-  handle?: ReplicaHandle;
-  spec?: ReplicaSpec;
-  /** Restarts that count against max_attempts. */
-  attempts: number;
-  lastDelayMs?: number;
-  timer?: TimerHandle;
-  health?: HealthWatch;
-  ready: boolean;
-  everStarted: boolean;
-  stopIntent?: StopIntent;
-  /** Bumped on every start so a stale exit is ignored. */
-  generation: number;
-  idleWaiters: (() => void)[];
 }
 
 interface ServiceState {
@@ -142,13 +121,17 @@ export class Engine {
     const all = Object.keys(this.project.services);
     const wanted = new Set(names ?? all);
     for (const n of wanted) this.state(n);
-    const order = dependencyOrder(this.project, all)
-      .filter((n) => wanted.has(n))
-      .reverse();
-    for (const name of order) {
-      const st = this.state(name);
-      st.active = false;
-      await Promise.all([...st.slots.values()].map((slot) => this.stopSlot(slot, 'stop')));
+    // Dependants stop before what they depend on; services of the same depth stop together.
+    const depth = dependencyDepths(this.project, dependencyOrder(this.project, all));
+    const levels = [...new Set([...wanted].map((n) => depth.get(n) ?? 0))].sort((a, b) => b - a);
+    for (const level of levels) {
+      const names = [...wanted].filter((n) => (depth.get(n) ?? 0) === level);
+      for (const name of names) this.state(name).active = false;
+      await Promise.all(
+        names.flatMap((name) =>
+          [...this.state(name).slots.values()].map((slot) => this.stopSlot(slot, 'stop')),
+        ),
+      );
     }
   }
 
@@ -179,7 +162,7 @@ export class Engine {
       for (let i = 1; i <= st.desired; i++) {
         let slot = st.slots.get(i);
         if (!slot) {
-          slot = this.newSlot(st.service, i);
+          slot = newSlot(this.project.name, st.service.name, i);
           st.slots.set(i, slot);
           this.emitReplica(slot);
         }
@@ -187,7 +170,7 @@ export class Engine {
       }
       for (const slot of st.slots.values()) {
         if (slot.index > st.desired && slot.stopIntent !== 'scale')
-          void this.stopSlot(slot, 'scale');
+          this.task(slot, this.stopSlot(slot, 'scale'));
       }
     }
     this.checkWaiters();
@@ -196,7 +179,7 @@ export class Engine {
   private gateAndStart(st: ServiceState, slot: Slot): void {
     const gate: Gate = gateFor(st.service, (name) => this.services.get(name));
     if (gate.kind === 'ok') {
-      void this.startSlot(slot);
+      this.task(slot, this.startSlot(slot));
     } else if (gate.kind === 'wait') {
       if (slot.info.reason !== gate.reason) {
         slot.info.reason = gate.reason;
@@ -245,7 +228,9 @@ export class Engine {
         line,
       }),
     );
-    void handle.exited.then((exit) => this.onExit(slot, gen, exit));
+    void handle.exited
+      .then((exit) => this.onExit(slot, gen, exit))
+      .catch((err: unknown) => this.internalError(slot, err));
     if (handle.startError !== undefined) return;
     slot.everStarted = true;
     slot.info.pid = handle.pid;
@@ -284,7 +269,7 @@ export class Engine {
       const st = this.state(slot.service);
       if (st.service.herd.healUnhealthy && st.service.restart.condition !== 'no') {
         this.notice(slot, `${shortName(slot)} is unhealthy, restarting it`);
-        void this.stopSlot(slot, 'unhealthy');
+        this.task(slot, this.stopSlot(slot, 'unhealthy'));
       }
     }
     this.reconcile();
@@ -350,7 +335,7 @@ export class Engine {
       slot.timer = undefined;
       if (slot.info.state !== 'backoff' || this.shuttingDown) return;
       slot.info.restarts++;
-      void this.startSlot(slot);
+      this.task(slot, this.startSlot(slot));
       this.restartDependants(slot.service);
     }, delay);
   }
@@ -362,7 +347,7 @@ export class Engine {
       for (const slot of st.slots.values()) {
         if (slot.info.state === 'running') {
           this.notice(slot, `${shortName(slot)} restarting because ${dep} was restarted`);
-          void this.stopSlot(slot, 'dependency');
+          this.task(slot, this.stopSlot(slot, 'dependency'));
         }
       }
     }
@@ -408,6 +393,16 @@ export class Engine {
       }
     }
     await idle;
+  }
+
+  private task(slot: Slot, work: Promise<void>): void {
+    work.catch((err: unknown) => this.internalError(slot, err));
+  }
+
+  /** A bug in the engine must not take herd (and every other replica) down with it. */
+  private internalError(slot: Slot, err: unknown): void {
+    const text = err instanceof Error ? err.message : String(err);
+    this.notice(slot, `herd internal error while supervising ${shortName(slot)}: ${text}`);
   }
 
   // ---- state and events ----
@@ -489,28 +484,6 @@ export class Engine {
     return true;
   }
 
-  private newSlot(service: Service, index: number): Slot {
-    return {
-      service: service.name,
-      index,
-      info: {
-        service: service.name,
-        index,
-        name: `${this.project.name}-${service.name}-${index}`,
-        state: 'waiting',
-        health: 'none',
-        host: '127.0.0.1',
-        ports: {},
-        restarts: 0,
-      },
-      attempts: 0,
-      ready: false,
-      everStarted: false,
-      generation: 0,
-      idleWaiters: [],
-    };
-  }
-
   private state(name: string): ServiceState {
     const st = this.services.get(name);
     if (!st) {
@@ -530,13 +503,4 @@ export class Engine {
   private checkRunnable(service: Service): void {
     if (this.runtimeFor(service).kind === 'process') processCommand(service);
   }
-}
-
-function snapshot(info: ReplicaInfo): ReplicaInfo {
-  return { ...info, ports: { ...info.ports }, lastExit: info.lastExit && { ...info.lastExit } };
-}
-
-/** `web-2`: how logs and notices name a replica, like docker compose's prefixes. */
-export function shortName(slot: { service: string; index: number }): string {
-  return `${slot.service}-${slot.index}`;
 }

@@ -7,7 +7,9 @@ const ALLOWED: Record<ReplicaState, readonly ReplicaState[]> = {
   waiting: ['starting', 'exited', 'removed'],
   // Start failed (backoff/exited), started, or stopped while starting.
   starting: ['running', 'backoff', 'exited', 'stopping', 'removed'],
-  running: ['stopping', 'backoff', 'exited'],
+  // removed/waiting: it exited by itself while being drained for a scale-down or a
+  // dependency restart, before the stop signal was sent.
+  running: ['stopping', 'backoff', 'exited', 'removed', 'waiting'],
   // After a stop: done (exited/removed), restarted (unhealthy → backoff), or re-gated (waiting,
   // when a dependency with `restart: true` was restarted).
   stopping: ['exited', 'removed', 'backoff', 'waiting', 'starting'],

@@ -31,7 +31,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   connectTimeoutMs: 3_000,
   upstreamTimeoutMs: 60_000,
   retryBodyMax: 64 * 1024,
-  maxAttempts: 1,
+  maxAttempts: 4,
 };
 
 export interface HttpListenerContext {
@@ -88,6 +88,7 @@ export class HttpSession implements UpstreamOwner {
   private respClose = false;
   private respScanner: ChunkedScanner | null = null;
   private upstreamBroken = false;
+  private lastActive = Date.now();
   private readonly onData = (d: Buffer): void => this.clientData(d);
   private readonly onDrainResume = (): void => {
     if (this.state !== S.Closed) this.client.resume();
@@ -99,10 +100,8 @@ export class HttpSession implements UpstreamOwner {
     first: Buffer | null,
   ) {
     client.setNoDelay(true);
-    client.setTimeout(ctx.limits.idleTimeoutMs);
     client.on('data', this.onData);
     client.on('error', () => {});
-    client.on('timeout', () => this.clientTimeout());
     client.on('close', () => this.clientClosed());
     if (first) this.clientData(first);
   }
@@ -110,6 +109,7 @@ export class HttpSession implements UpstreamOwner {
   // ---- client side ------------------------------------------------------------------------
 
   private clientData(d: Buffer): void {
+    this.lastActive = Date.now();
     try {
       if (this.state === S.Exchange && !this.bodyDone) {
         this.forwardBody(d);
@@ -242,12 +242,20 @@ export class HttpSession implements UpstreamOwner {
     if (this.bodyDone && this.respState === R.Done) this.exchangeDone();
   }
 
-  private clientTimeout(): void {
-    if (this.state === S.Head) {
-      if (this.buf === null) this.client.destroy();
-      else this.reply(408, 'Request Timeout', 'request headers took too long\n');
-    }
-    // during an exchange the upstream timeout governs; tunnels have no idle limit
+  /** Idle and upstream timeouts, checked by the listener's sweep (socket timers cost ~25% CPU). */
+  tick(now: number): void {
+    const idle = now - this.lastActive;
+    const l = this.ctx.limits;
+    if (this.state === S.Head && this.buf === null && idle > l.idleTimeoutMs) this.client.destroy();
+    else if (this.state === S.WaitBody && idle > l.idleTimeoutMs)
+      this.reply(408, 'Request Timeout', 'request body took too long\n');
+    else if (this.state === S.Exchange && this.up && this.up.connected && idle > l.upstreamTimeoutMs)
+      this.onUpstreamTimeout(this.up);
+    // tunnels have no idle limit; holding has its own timer
+  }
+
+  get closed(): boolean {
+    return this.state === S.Closed;
   }
 
   private clientClosed(): void {
@@ -307,6 +315,7 @@ export class HttpSession implements UpstreamOwner {
     m.inFlight++;
     m.counters.inFlight++;
     this.t0 = performance.now();
+    this.lastActive = Date.now();
     this.gotResponseByte = false;
     this.respState = R.Head;
     this.respHead = null;
@@ -318,7 +327,7 @@ export class HttpSession implements UpstreamOwner {
       this.send();
     } else {
       const l = this.ctx.limits;
-      this.up = new Upstream(m, this, l.connectTimeoutMs, l.upstreamTimeoutMs);
+      this.up = new Upstream(m, this, l.connectTimeoutMs);
     }
   }
 
@@ -363,6 +372,7 @@ export class HttpSession implements UpstreamOwner {
       u.destroy();
       return;
     }
+    this.lastActive = Date.now();
     try {
       this.gotResponseByte = true;
       this.responseBytes(d);
@@ -469,11 +479,8 @@ export class HttpSession implements UpstreamOwner {
     m.counters.connections++;
     this.client.write(head);
     this.client.removeListener('data', this.onData);
-    this.client.setTimeout(0);
-    up.sock.setTimeout(0);
     up.owner = null;
     up.sock.removeAllListeners('data');
-    up.sock.removeAllListeners('timeout');
     if (this.buf) up.sock.write(this.buf);
     this.buf = null;
     this.client.pipe(up.sock);
@@ -541,13 +548,13 @@ export class HttpSession implements UpstreamOwner {
     if (!u.connected) {
       this.ctx.balancer.connectFailed(m);
       this.release(m, false, true);
-      this.retryOrFail('could not connect to', 502);
+      this.retryOrFail(m, 'could not connect to', 502);
       return;
     }
     if (!this.gotResponseByte) {
       this.release(m, false, !u.reused);
       if (this.retryable) {
-        this.retryOrFail('connection lost to', 502);
+        this.retryOrFail(m, 'connection lost to', 502);
         return;
       }
       this.reply(502, 'Bad Gateway', `replica ${m.id} closed the connection\n`);
@@ -568,8 +575,7 @@ export class HttpSession implements UpstreamOwner {
     else this.client.destroy();
   }
 
-  private retryOrFail(what: string, status: number): void {
-    const m = this.member!;
+  private retryOrFail(m: Member, what: string, status: number): void {
     (this.tried ??= []).push(m);
     if (this.attempts < this.ctx.limits.maxAttempts) {
       this.dispatch();

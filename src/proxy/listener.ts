@@ -42,6 +42,8 @@ function sniff(buf: Buffer): 'http' | 'tcp' | 'more' {
 export class ProxyListener {
   readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<HttpSession>();
+  private sweep: NodeJS.Timeout | undefined;
   boundPort = 0;
 
   constructor(readonly opts: ListenerOptions) {
@@ -56,6 +58,14 @@ export class ProxyListener {
         this.server.removeListener('error', onErr);
         this.server.on('error', () => {});
         this.boundPort = (this.server.address() as net.AddressInfo).port;
+        this.sweep = setInterval(() => {
+          const now = Date.now();
+          for (const h of this.sessions) {
+            if (h.closed) this.sessions.delete(h);
+            else h.tick(now);
+          }
+        }, 1000);
+        this.sweep.unref();
         resolve(this.boundPort);
       });
     });
@@ -89,7 +99,9 @@ export class ProxyListener {
   }
 
   private startHttp(s: net.Socket, first: Buffer | null): void {
-    new HttpSession(s, { balancer: this.opts.balancer, limits: this.opts.limits, port: this.boundPort }, first);
+    const h = new HttpSession(s, { balancer: this.opts.balancer, limits: this.opts.limits, port: this.boundPort }, first);
+    this.sessions.add(h);
+    s.on('close', () => this.sessions.delete(h));
   }
 
   private startTcp(s: net.Socket, first: Buffer | null): void {
@@ -98,6 +110,7 @@ export class ProxyListener {
 
   close(): Promise<void> {
     return new Promise((resolve) => {
+      clearInterval(this.sweep);
       for (const s of this.sockets) s.destroy();
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());

@@ -171,7 +171,10 @@ class ProjectProxy implements Proxy {
     const out: Record<string, { host: string; port: number }> = {};
     for (const e of this.entries) {
       if (e.kind === 'direct' || out[e.service.name]) continue;
-      out[e.service.name] = { host: '127.0.0.1', port: e.listener.boundPort };
+      // A wildcard bind is reachable on loopback; a specific host IP only on itself.
+      const h = e.listener.opts.host;
+      const host = h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h;
+      out[e.service.name] = { host, port: e.listener.boundPort };
     }
     return out;
   }
@@ -219,6 +222,19 @@ class ProjectProxy implements Proxy {
 
   /** A replica beyond the scale bound at listen(): give it its own ephemeral port now. */
   private async addDirectFor(svc: Service, r: ReplicaInfo): Promise<void> {
+    const key = `${svc.name}#${r.index}`;
+    if (this.binding.has(key)) return; // a bind for this replica is under way
+    this.binding.add(key);
+    try {
+      await this.bindDirect(svc, r);
+    } finally {
+      this.binding.delete(key);
+    }
+  }
+
+  private readonly binding = new Set<string>();
+
+  private async bindDirect(svc: Service, r: ReplicaInfo): Promise<void> {
     for (const p of svc.ports) {
       if (p.protocol === 'udp') continue;
       if (p.published && p.published.start !== p.published.end) {

@@ -7,7 +7,6 @@ export interface UpstreamOwner {
   onUpstreamConnect(u: Upstream): void;
   onUpstreamData(u: Upstream, d: Buffer): void;
   onUpstreamClose(u: Upstream): void;
-  onUpstreamTimeout(u: Upstream): void;
 }
 
 export class Upstream implements IdleConn {
@@ -24,25 +23,24 @@ export class Upstream implements IdleConn {
     readonly member: Member,
     owner: UpstreamOwner,
     connectTimeoutMs: number,
-    timeoutMs: number,
   ) {
     this.owner = owner;
     const s = net.connect({ host: member.host, port: member.port, noDelay: true });
     this.sock = s;
     this.connectTimer = setTimeout(() => s.destroy(), connectTimeoutMs);
-    s.setTimeout(timeoutMs);
     s.on('connect', () => {
       clearTimeout(this.connectTimer);
       this.connected = true;
-      this.owner?.onUpstreamConnect(this);
+      guard(s, () => this.owner?.onUpstreamConnect(this));
     });
     s.on('data', (d: Buffer) => {
-      if (this.owner) this.owner.onUpstreamData(this, d);
-      else s.destroy(); // bytes while idle: the replica broke HTTP framing; never reuse
-    });
-    s.on('timeout', () => {
-      if (this.owner) this.owner.onUpstreamTimeout(this);
-      else s.destroy();
+      const o = this.owner;
+      if (o === null) return void s.destroy(); // bytes while idle: broken framing; never reuse
+      try {
+        o.onUpstreamData(this, d);
+      } catch (err) {
+        dropAfter(s, err);
+      }
     });
     s.on('error', () => {}); // 'close' follows and carries the consequence
     s.on('close', () => {
@@ -52,7 +50,7 @@ export class Upstream implements IdleConn {
       if (idx !== -1) member.idle.splice(idx, 1);
       const o = this.owner;
       this.owner = null;
-      o?.onUpstreamClose(this);
+      if (o) guard(s, () => o.onUpstreamClose(this));
     });
   }
 
@@ -78,4 +76,18 @@ export function takeIdle(m: Member): Upstream | undefined {
     if (!u.dead && !u.sock.destroyed) return u;
   }
   return undefined;
+}
+
+/** A bug in one exchange must not take the process down: drop that connection instead. */
+function guard(s: net.Socket, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    dropAfter(s, err);
+  }
+}
+
+function dropAfter(s: net.Socket, err: unknown): void {
+  s.destroy();
+  process.emitWarning(`herd proxy: dropped a connection after an internal error: ${(err as Error)?.stack ?? err}`);
 }

@@ -53,6 +53,8 @@ export interface ReplicaHandle {
   stop(): Promise<ExitInfo>;
   /** Send a signal to the whole group right away. */
   kill(signal: NodeJS.Signals): void;
+  /** Docker only: the engine's own healthcheck status, current status first, then each change. */
+  onHealth?(listener: (status: 'starting' | 'healthy' | 'unhealthy') => void): void;
 }
 
 export interface Runtime {

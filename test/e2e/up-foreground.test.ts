@@ -147,3 +147,50 @@ services:
   assert.match(r.stdout, /^once-1\s+\| done$/m);
   assert.match(r.stdout, /once-1 exited with code 0/);
 });
+
+test('Ctrl-C while a dependant still waits for a healthy dependency ends herd up', async () => {
+  const dir = project(`
+services:
+  db:
+    command: ["node", "-e", "console.log('db up'); setInterval(() => {}, 1000)"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      retries: 100
+  api:
+    command: ["node", "app.js"]
+    depends_on:
+      db: {condition: service_healthy}
+`);
+  const child = spawn(process.execPath, [herd, 'up'], { cwd: dir });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    await waitUntil('db started', () => out.includes('db up'), 15_000);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+    assert.doesNotMatch(out, /listening/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('--abort-on-container-exit stops everything and exits with that code', () => {
+  const dir = project(`
+services:
+  web:
+    command: ["node", "app.js"]
+  job:
+    command: ["node", "-e", "setTimeout(() => process.exit(3), 1500)"]
+`);
+  const r = spawnSync(process.execPath, [herd, 'up', '--abort-on-container-exit', '--no-color'], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /Aborting on container exit/);
+  assert.match(r.stdout, /^web-1\s+\| bye$/m);
+});

@@ -3,7 +3,15 @@
 import type Dockerode from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +48,7 @@ export function nodeContext(): string {
   for (const applet of NODE_IMAGE_APPLETS) symlinkSync('busybox', join(rootfs, 'bin', applet));
   mkdirSync(join(rootfs, 'tmp'), { recursive: true });
   copyFileSync(join(IMAGES_DIR, 'node', 'Dockerfile'), join(dir, 'Dockerfile'));
-  copyFileSync(join(IMAGES_DIR, 'node', 'app.js'), join(dir, 'app.js'));
+  copyFileSync(join(IMAGES_DIR, 'node', 'app.mjs'), join(dir, 'app.mjs'));
   return dir;
 }
 
@@ -56,11 +64,21 @@ export function sharedLibraries(binary: string): string[] {
 }
 
 export function ensureBusyboxImage(docker: Dockerode): Promise<string> {
-  return ensureTestImage(docker, BUSYBOX_IMAGE, [join(IMAGES_DIR, 'busybox', 'Dockerfile'), BUSYBOX], busyboxContext);
+  return ensureTestImage(
+    docker,
+    BUSYBOX_IMAGE,
+    [join(IMAGES_DIR, 'busybox', 'Dockerfile'), BUSYBOX],
+    busyboxContext,
+  );
 }
 
 export function ensureNodeImage(docker: Dockerode): Promise<string> {
-  const inputs = [join(IMAGES_DIR, 'node', 'Dockerfile'), join(IMAGES_DIR, 'node', 'app.js'), process.execPath, BUSYBOX];
+  const inputs = [
+    join(IMAGES_DIR, 'node', 'Dockerfile'),
+    join(IMAGES_DIR, 'node', 'app.mjs'),
+    process.execPath,
+    BUSYBOX,
+  ];
   return ensureTestImage(docker, NODE_IMAGE, inputs, nodeContext);
 }
 

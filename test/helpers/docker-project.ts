@@ -41,7 +41,12 @@ export function testProject(name: string, services: Service[], workingDir = tmpd
   };
 }
 
-export function specFor(project: Project, service: string, index = 1, extra: Partial<ReplicaSpec> = {}): ReplicaSpec {
+export function specFor(
+  project: Project,
+  service: string,
+  index = 1,
+  extra: Partial<ReplicaSpec> = {},
+): ReplicaSpec {
   const s = project.services[service]!;
   return {
     project: project.name,

@@ -4,7 +4,15 @@
 // you already run instead. A missing engine fails the tests with what to install — never skips.
 import Dockerode from 'dockerode';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +36,10 @@ export function ensureDockerd(): Promise<TestDockerd> {
 
 async function answers(docker: Dockerode): Promise<boolean> {
   try {
-    await Promise.race([docker.ping(), sleep(2000).then(() => Promise.reject(new Error('timeout')))]);
+    await Promise.race([
+      docker.ping(),
+      sleep(2000).then(() => Promise.reject(new Error('timeout'))),
+    ]);
     return true;
   } catch {
     return false;
@@ -67,7 +78,9 @@ async function startOrReuse(): Promise<TestDockerd> {
     }
     await sleep(250);
   }
-  throw new Error(failureMessage(`dockerd did not answer at ${socketPath} within ${START_TIMEOUT_MS / 1000} s`));
+  throw new Error(
+    failureMessage(`dockerd did not answer at ${socketPath} within ${START_TIMEOUT_MS / 1000} s`),
+  );
 }
 
 function takeLock(lock: string): boolean {
@@ -105,11 +118,16 @@ async function launchDockerd(docker: Dockerode): Promise<void> {
   const child = spawn(
     'dockerd',
     [
-      '--data-root', join(DOCKERD_DIR, 'data'),
-      '--exec-root', join(DOCKERD_DIR, 'exec'),
-      '--pidfile', pidfile,
-      '-H', `unix://${join(DOCKERD_DIR, 'docker.sock')}`,
-      '--log-level', 'warn',
+      '--data-root',
+      join(DOCKERD_DIR, 'data'),
+      '--exec-root',
+      join(DOCKERD_DIR, 'exec'),
+      '--pidfile',
+      pidfile,
+      '-H',
+      `unix://${join(DOCKERD_DIR, 'docker.sock')}`,
+      '--log-level',
+      'warn',
     ],
     { detached: true, stdio: ['ignore', log, log] },
   );
@@ -118,7 +136,10 @@ async function launchDockerd(docker: Dockerode): Promise<void> {
   child.once('exit', (code, signal) => (exitedEarly = `dockerd exited with ${code ?? signal}`));
   child.once('error', (err) => (exitedEarly = `dockerd could not start: ${err.message}`));
   child.unref();
-  writeFileSync(join(DOCKERD_DIR, 'started-by'), `pid ${process.pid} at ${new Date().toISOString()}\n`);
+  writeFileSync(
+    join(DOCKERD_DIR, 'started-by'),
+    `pid ${process.pid} at ${new Date().toISOString()}\n`,
+  );
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {

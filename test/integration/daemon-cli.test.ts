@@ -19,9 +19,16 @@ const runner = fileURLToPath(new URL('../helpers/daemon-cli-run.ts', import.meta
 
 /** Runs `herd <args>` as a separate process, as a user would; rejects with stderr on failure. */
 function herd(...args: string[]): Promise<{ out: string; help: string }> {
+  return herdWith({}, ...args);
+}
+
+function herdWith(
+  env: Record<string, string | undefined>,
+  ...args: string[]
+): Promise<{ out: string; help: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', runner, ...args], {
-      env: process.env,
+      env: { ...process.env, ...env },
     });
     let out = '';
     let err = '';
@@ -53,7 +60,7 @@ describe('herd client verbs against a daemon', () => {
       replica('shop', 'web', 2, {
         state: 'exited',
         lastExit: { exitCode: 137 },
-        finishedAt: Date.now() - 3000,
+        finishedAt: Date.now() - 3 * 60_000,
       }),
       replica('shop', 'db', 1),
     ];
@@ -72,40 +79,34 @@ describe('herd client verbs against a daemon', () => {
     process.env.HERD_STATE_DIR = savedStateDir;
   });
 
+  // Each call is a separate process (~1 s under load), so independent calls run together and
+  // argument checks that never reach the daemon are left to the unit tests.
   it('ps prints the Compose-style table, -a adds exited replicas, -q names only', async () => {
-    const { out } = await herd('-p', 'shop', 'ps');
-    const lines = out.trim().split('\n');
-    assert.match(lines[0]!, /^NAME\s+SERVICE\s+STATUS\s+RESTARTS\s+PORTS/);
+    const [table, all, quiet, json] = await Promise.all([
+      herd('-p', 'shop', 'ps'),
+      herd('-p', 'shop', 'ps', '-a'),
+      herd('-p', 'shop', 'ps', '-q', 'db'),
+      herd('-p', 'shop', 'ps', '--format', 'json'),
+    ]);
+    const lines = table.out.trim().split('\n');
+    assert.match(lines[0]!, /^NAME\s+SERVICE\s+STATUS\s+RESTARTS\s+PORTS\s+PID\s+CPU %\s+MEM$/);
     assert.match(
-      out,
+      table.out,
       /shop-web-1\s+web\s+Up 5 minutes \(healthy\)\s+0\s+0\.0\.0\.0:8080->5000\/tcp/,
     );
-    assert.equal(lines.length, 3);
-    assert.match(
-      (await herd('-p', 'shop', 'ps', '-a')).out,
-      /shop-web-2\s+web\s+Exited \(137\) 3 seconds ago/,
-    );
-    assert.equal((await herd('-p', 'shop', 'ps', '-q', 'db')).out, 'shop-db-1\n');
-    const json = (await herd('-p', 'shop', 'ps', '--format', 'json')).out.trim().split('\n');
-    assert.equal(JSON.parse(json[0]!).Service, 'web');
-    await assert.rejects(
-      herd('-p', 'shop', 'ps', 'ghost'),
-      /no such service: ghost \(services: web, db\)/,
-    );
-    await assert.rejects(herd('-p', 'shop', 'ps', '--format', 'yaml'), /expected table or json/);
+    assert.equal(lines.length, 3, 'the exited replica is hidden without -a');
+    assert.match(all.out, /shop-web-2\s+web\s+Exited \(137\) 3 minutes ago/);
+    assert.equal(quiet.out, 'shop-db-1\n');
+    assert.equal(JSON.parse(json.out.trim().split('\n')[0]!).Service, 'web');
   });
 
-  it('scale validates locally and at the daemon', async () => {
-    assert.equal((await herd('-p', 'shop', 'scale', 'web=3')).out, 'web: 2 -> 3\n');
-    await assert.rejects(
-      herd('-p', 'shop', 'scale', 'web=-1'),
-      /web=-1: "-1" is not a whole number/,
-    );
-    await assert.rejects(
-      herd('-p', 'shop', 'scale', 'web=two', 'db'),
-      /"two" is not a whole number.*db: expected SERVICE=N/,
-    );
-    await assert.rejects(herd('-p', 'shop', 'scale', 'ghost=2'), /no such service: ghost/);
+  it('scale reaches the daemon, which rejects unknown services', async () => {
+    const [ok, unknown] = await Promise.allSettled([
+      herd('-p', 'shop', 'scale', 'web=3'),
+      herd('-p', 'shop', 'scale', 'ghost=2'),
+    ]);
+    assert.equal(ok.status === 'fulfilled' && ok.value.out, 'web: 2 -> 3\n');
+    assert.match(String(unknown.status === 'rejected' && unknown.reason), /no such service: ghost/);
     assert.deepEqual(
       engine.calls.filter((c) => c.startsWith('setScale')),
       ['setScale web 3'],
@@ -113,65 +114,47 @@ describe('herd client verbs against a daemon', () => {
   });
 
   it('logs prints stored output with prefixes, or bare with --no-log-prefix', async () => {
-    const { out } = await herd('-p', 'shop', 'logs', '--no-color');
+    const [prefixed, bare] = await Promise.all([
+      herd('-p', 'shop', 'logs', '--no-color'),
+      herd('-p', 'shop', 'logs', '--no-log-prefix', 'db'),
+    ]);
     assert.equal(
-      out,
+      prefixed.out,
       'shop-web-1  | listening on 5000\nshop-db-1   | ready to accept connections\n',
     );
-    assert.equal(
-      (await herd('-p', 'shop', 'logs', '--no-log-prefix', 'db')).out,
-      'ready to accept connections\n',
-    );
-    await assert.rejects(
-      herd('-p', 'shop', 'logs', '--tail', 'x'),
-      /--tail x: expected a whole number/,
-    );
-    await assert.rejects(herd('-p', 'shop', 'logs', '--since', 'soon'), /--since soon/);
+    assert.equal(bare.out, 'ready to accept connections\n');
   });
 
-  it('stop/start/restart/kill name the services to the daemon', async () => {
-    assert.match((await herd('-p', 'shop', 'stop', 'db')).out, /✔ shop-db-1\s+Stopped/);
-    await herd('-p', 'shop', 'start', 'db');
-    await herd('-p', 'shop', 'restart');
-    await herd('-p', 'shop', 'kill', '-s', 'HUP', 'db');
-    assert.deepEqual(engine.calls.slice(-4), [
-      'stop db',
-      'start db',
-      'restart *',
-      'kill SIGHUP db',
+  it('stop and kill name the services and signal to the daemon; port answers', async () => {
+    const [stop, , port] = await Promise.all([
+      herd('-p', 'shop', 'stop', 'db'),
+      herd('-p', 'shop', 'kill', '-s', 'HUP', 'db'),
+      herd('-p', 'shop', 'port', 'web', '5000'),
     ]);
-  });
-
-  it('port prints the published address', async () => {
-    assert.equal((await herd('-p', 'shop', 'port', 'web', '5000')).out, '0.0.0.0:8080\n');
-    await assert.rejects(herd('-p', 'shop', 'port', 'web', 'http'), /expected a port number/);
-  });
-
-  it('every verb explains itself with an example in --help', async () => {
-    for (const verb of [
-      'ps',
-      'scale',
-      'logs',
-      'stop',
-      'start',
-      'restart',
-      'kill',
-      'down',
-      'port',
-      'top',
-      'events',
-    ]) {
-      const { help } = await herd(verb, '--help');
-      assert.match(help, /Examples?:\n\s+\$ herd /, `${verb} --help has an example`);
-    }
+    assert.match(stop.out, /✔ shop-db-1\s+Stopped/);
+    assert.ok(engine.calls.includes('stop db'));
+    assert.ok(engine.calls.includes('kill SIGHUP db'));
+    assert.equal(port.out, '0.0.0.0:8080\n');
   });
 
   it('verbs for another project say no daemon runs and how to start one', async () => {
-    await assert.rejects(
+    const elsewhere = {
+      HERD_STATE_DIR: undefined,
+      XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'herd-xdg-')),
+    };
+    const [none, shared] = await Promise.allSettled([
+      herdWith(elsewhere, '-p', 'other', 'ps'),
+      // A shared HERD_STATE_DIR must not let one project's verbs act on another's daemon.
       herd('-p', 'other', 'ps'),
+    ]);
+    assert.match(
+      String(none.status === 'rejected' && none.reason),
       /no herd daemon running for project other; start it with `herd up -d`/,
     );
-    await assert.rejects(herd('-p', 'Bad Name', 'ps'), /invalid project name "Bad Name"/);
+    assert.match(
+      String(shared.status === 'rejected' && shared.reason),
+      /runs project shop, not other/,
+    );
   });
 
   it('down stops the daemon', async () => {

@@ -25,10 +25,9 @@ describe('orphan cleanup', () => {
     const pid = leader.pid!;
     await waitFor(() => groupMembers(pid).length >= 3);
     const startTime = processStartTime(pid)!;
-    const result = await stopOrphans(
-      [{ name: 'shop-web-1', service: 'web', pid, startTime }],
-      { graceMs: 2000 },
-    );
+    const result = await stopOrphans([{ name: 'shop-web-1', service: 'web', pid, startTime }], {
+      graceMs: 2000,
+    });
     assert.deepEqual(result, { stopped: ['shop-web-1'], skipped: [] });
     assert.deepEqual(groupMembers(pid), [], 'every process of the group is gone');
   });

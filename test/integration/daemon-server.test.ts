@@ -24,7 +24,13 @@ const PEER = 'herd-test-peer';
 /** A second, unprivileged user for the permission test (created once if missing). */
 function peerUser(): { uid: number; gid: number } {
   if (spawnSync('id', ['-u', PEER]).status !== 0) {
-    const r = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', PEER]);
+    const r = spawnSync('useradd', [
+      '--system',
+      '--no-create-home',
+      '--shell',
+      '/usr/sbin/nologin',
+      PEER,
+    ]);
     assert.equal(r.status, 0, `useradd failed: ${r.stderr}`);
   }
   const uid = Number(spawnSync('id', ['-u', PEER]).stdout.toString());
@@ -71,7 +77,11 @@ describe('daemon control API over a unix socket', () => {
     engine = new TransportTestEngine();
     engine.list = [
       replica('shop', 'web', 1, { pid: sleeper.pid, ports: { 5000: 41000 } }),
-      replica('shop', 'web', 2, { state: 'backoff', lastExit: { exitCode: 1 }, finishedAt: Date.now() }),
+      replica('shop', 'web', 2, {
+        state: 'backoff',
+        lastExit: { exitCode: 1 },
+        finishedAt: Date.now(),
+      }),
       replica('shop', 'db', 1, { state: 'waiting', reason: 'db healthy' }),
     ];
     session = await prepareDaemon(project, { paths });
@@ -158,7 +168,10 @@ describe('daemon control API over a unix socket', () => {
     assert.deepEqual(JSON.parse(readFileSync(paths.stateFile, 'utf8')).stopped, ['db']);
     await client.post('/v1/start', { services: ['db'] });
     await client.post('/v1/restart', {});
-    await assert.rejects(client.post('/v1/stop', { services: ['ghost'] }), /no such service: ghost/);
+    await assert.rejects(
+      client.post('/v1/stop', { services: ['ghost'] }),
+      /no such service: ghost/,
+    );
     assert.deepEqual(
       engine.calls.filter((c) => /^(stop|start|restart) /.test(c)),
       ['stop db', 'start db', 'restart *'],
@@ -167,20 +180,23 @@ describe('daemon control API over a unix socket', () => {
   });
 
   it('streams logs: history with tail, then followed lines', async () => {
-    const out = (name: string, line: string): EngineEvent => ({
+    const out = (name: string, line: string, service = 'web'): EngineEvent => ({
       type: 'output',
       at: Date.now(),
-      service: 'web',
+      service,
       name,
       stream: 'stdout',
       line,
     });
     engine.emitEvent(out('shop-web-1', 'one'));
     engine.emitEvent(out('shop-web-1', 'two'));
-    engine.emitEvent({ ...out('shop-db-1', 'db line'), service: 'db' });
+    engine.emitEvent(out('shop-db-1', 'db line', 'db'));
     const all: LogEntry[] = [];
     await client.stream<LogEntry>('/v1/logs?tail=1&services=web', (e) => all.push(e));
-    assert.deepEqual(all.map((e) => e.line), ['two']);
+    assert.deepEqual(
+      all.map((e) => e.line),
+      ['two'],
+    );
 
     const followed: string[] = [];
     const ac = new AbortController();
@@ -202,27 +218,46 @@ describe('daemon control API over a unix socket', () => {
   it('streams engine events (not output lines)', async () => {
     const got: EngineEvent[] = [];
     const ac = new AbortController();
-    const done = client.stream<EngineEvent>('/v1/events', (e) => {
-      got.push(e);
-      ac.abort();
-    }, ac.signal);
+    const done = client.stream<EngineEvent>(
+      '/v1/events',
+      (e) => {
+        got.push(e);
+        ac.abort();
+      },
+      ac.signal,
+    );
     await new Promise((r) => setTimeout(r, 50));
-    engine.emitEvent({ type: 'output', at: 1, service: 'web', name: 'x', stream: 'stdout', line: 'no' });
+    engine.emitEvent({
+      type: 'output',
+      at: 1,
+      service: 'web',
+      name: 'x',
+      stream: 'stdout',
+      line: 'no',
+    });
     engine.emitEvent({ type: 'scaled', at: 2, service: 'web', from: 2, to: 4 });
     await done;
     assert.deepEqual(got, [{ type: 'scaled', at: 2, service: 'web', from: 2, to: 4 }]);
   });
 
   it('port answers the published address, or the replica port', async () => {
-    assert.deepEqual(await client.get('/v1/port?service=web&port=5000'), { address: '0.0.0.0:8080' });
-    await assert.rejects(client.get('/v1/port?service=web&port=6000'), /no host port for web 6000\/tcp/);
+    assert.deepEqual(await client.get('/v1/port?service=web&port=5000'), {
+      address: '0.0.0.0:8080',
+    });
+    await assert.rejects(
+      client.get('/v1/port?service=web&port=6000'),
+      /no host port for web 6000\/tcp/,
+    );
     await assert.rejects(client.get('/v1/port?service=ghost&port=1'), /no such service/);
   });
 
   it('top lists the processes of each live replica', async () => {
     const top = await client.get<TopResponse>('/v1/top');
     const web = top.replicas.find((r) => r.name === 'shop-web-1');
-    assert.deepEqual(web?.processes.map((p) => p.pid), [sleeper.pid]);
+    assert.deepEqual(
+      web?.processes.map((p) => p.pid),
+      [sleeper.pid],
+    );
     assert.match(web!.processes[0]!.command, /sleep 60/);
   });
 
@@ -264,7 +299,10 @@ describe('daemon client without a daemon', () => {
     const client = new DaemonClient(join(dir, 'herd.sock'), 'shop');
     await assert.rejects(client.get('/v1/ps'), (e: unknown) => {
       assert.ok(e instanceof HerdError);
-      assert.match(e.message, /no herd daemon running for project shop; start it with `herd up -d`/);
+      assert.match(
+        e.message,
+        /no herd daemon running for project shop; start it with `herd up -d`/,
+      );
       return true;
     });
   });
@@ -282,7 +320,10 @@ describe('daemon client without a daemon', () => {
     await once(child, 'exit');
     assert.ok(existsSync(socket));
     const client = new DaemonClient(socket, 'shop');
-    await assert.rejects(client.get('/v1/ps'), /no herd daemon running for project shop \(stale socket removed\)/);
+    await assert.rejects(
+      client.get('/v1/ps'),
+      /no herd daemon running for project shop \(stale socket removed\)/,
+    );
     assert.equal(existsSync(socket), false);
   });
 });

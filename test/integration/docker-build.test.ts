@@ -19,7 +19,10 @@ const tags: string[] = [];
 const dirs: string[] = [];
 
 /** Runs `command` in `image` through the runtime and returns its stdout lines and exit code. */
-async function runIn(image: string, command: string[]): Promise<{ lines: string[]; exitCode: number }> {
+async function runIn(
+  image: string,
+  command: string[],
+): Promise<{ lines: string[]; exitCode: number }> {
   const p = testProject(project, [testService('probe', { image, command })]);
   const runtime = new DockerRuntime({ docker, project: p });
   try {
@@ -40,7 +43,15 @@ before(async () => {
 after(async () => {
   const p = testProject(project, []);
   await new DockerRuntime({ docker, project: p }).removeProject();
-  for (const tag of tags) await docker.getImage(tag).remove({ force: true }).catch(() => {});
+  for (const tag of tags)
+    await docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch(() => {});
+  // Images replaced by a rebuild lose their tag but keep herd's project label.
+  await docker.pruneImages({
+    filters: { dangling: ['true'], label: [`dev.herd.project=${project}`] },
+  });
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -58,7 +69,10 @@ describe('buildImage', () => {
       onProgress: (line) => progress.push(line),
     });
     assert.match(id, /^sha256:[0-9a-f]{64}$/);
-    assert.ok(progress.some((l) => /Step 1\/\d+ : FROM scratch/.test(l)), progress.join('\n'));
+    assert.ok(
+      progress.some((l) => /Step 1\/\d+ : FROM scratch/.test(l)),
+      progress.join('\n'),
+    );
     const run = await runIn(tag, ['cat', '/etc/greeting']);
     assert.deepEqual(run, { lines: ['built-with-args'], exitCode: 0 });
   });
@@ -92,7 +106,12 @@ describe('buildImage', () => {
     );
     const tag = `${project}-targeted:latest`;
     tags.push(tag);
-    await buildImage(docker, { context, dockerfile: join(root, 'build.Dockerfile'), target: 'base', tag });
+    await buildImage(docker, {
+      context,
+      dockerfile: join(root, 'build.Dockerfile'),
+      target: 'base',
+      tag,
+    });
     const run = await runIn(tag, []);
     assert.equal(run.exitCode, 0);
     // The engine itself drops .dockerignore and the Dockerfile from the context it keeps.
@@ -116,8 +135,53 @@ describe('buildImage', () => {
   it('says where the context is when it does not exist', async () => {
     await assert.rejects(
       () => buildImage(docker, { context: '/nonexistent/herd-context', tag: 'x' }),
-      (err: unknown) => err instanceof HerdError && /\/nonexistent\/herd-context is not a folder/.test(err.message),
+      (err: unknown) =>
+        err instanceof HerdError && /\/nonexistent\/herd-context is not a folder/.test(err.message),
     );
+  });
+});
+
+describe('services with build:', () => {
+  it('start() builds <project>-<service> from the build section, reporting progress per service', async () => {
+    const context = busyboxContext();
+    dirs.push(context);
+    const service = testService('built', {
+      build: { context, args: { GREETING: 'from-build-section' } },
+      command: ['cat', '/etc/greeting'],
+    });
+    const p = testProject(project, [service]);
+    const progress: Array<[string, string]> = [];
+    const runtime = new DockerRuntime({
+      docker,
+      project: p,
+      onProgress: (s, line) => progress.push([s, line]),
+    });
+    tags.push(`${project}-built`);
+    try {
+      const handle = await runtime.start(specFor(p, 'built'));
+      const lines: string[] = [];
+      handle.onOutput((_s, line) => lines.push(line));
+      assert.equal((await handle.exited).exitCode, 0);
+      assert.deepEqual(lines, ['from-build-section']);
+      assert.ok(progress.length > 0 && progress.every(([s]) => s === 'built'));
+      assert.ok(
+        progress.some(([, l]) => /Successfully tagged herdbuild[0-9a-f]+-built:latest/.test(l)),
+      );
+
+      // An existing image is reused; prepare({ build: true }) rebuilds it with the current args.
+      service.build!.args.GREETING = 'rebuilt';
+      progress.length = 0;
+      await runtime.prepare(['built']);
+      assert.deepEqual(progress, [], 'nothing rebuilt without build: true');
+      await runtime.prepare(['built'], { build: true });
+      const again = await runtime.start(specFor(p, 'built'));
+      const after: string[] = [];
+      again.onOutput((_s, line) => after.push(line));
+      await again.exited;
+      assert.deepEqual(after, ['rebuilt']);
+    } finally {
+      runtime.close();
+    }
   });
 });
 
@@ -137,7 +201,10 @@ describe('pulling with no registry', () => {
 
   it('ensureImage reports that it is pulling before failing', async () => {
     const progress: string[] = [];
-    await assert.rejects(ensureImage(docker, missing, (l) => progress.push(l)), HerdError);
+    await assert.rejects(
+      ensureImage(docker, missing, (l) => progress.push(l)),
+      HerdError,
+    );
     assert.deepEqual(progress, [`image ${missing} not found locally, pulling`]);
   });
 
@@ -145,7 +212,10 @@ describe('pulling with no registry', () => {
     const p = testProject(project, [testService('ghost', { image: missing })]);
     const runtime = new DockerRuntime({ docker, project: p });
     try {
-      await assert.rejects(runtime.prepare(['ghost']), /pulling image herd-test\/definitely-not-local:1.0 failed/);
+      await assert.rejects(
+        runtime.prepare(['ghost']),
+        /pulling image herd-test\/definitely-not-local:1.0 failed/,
+      );
       const handle = await runtime.start(specFor(p, 'ghost'));
       const exit = await handle.exited;
       assert.equal(exit.exitCode, -1);

@@ -31,7 +31,10 @@ describe('no Docker engine', () => {
   for (const socket of [missingSocket, deadSocket]) {
     it(`connectDocker fails clearly for ${socket.endsWith('dead.sock') ? 'a dead' : 'a missing'} socket`, async () => {
       await assert.rejects(
-        connectDocker({ env: { DOCKER_HOST: `unix://${socket}` }, neededBy: { service: 'api', what: 'image nginx' } }),
+        connectDocker({
+          env: { DOCKER_HOST: `unix://${socket}` },
+          neededBy: { service: 'api', what: 'image nginx' },
+        }),
         (err: unknown) =>
           pointsAtEngineSettings(err, `unix://${socket}`) &&
           (err as Error).message.startsWith('service "api" (image nginx) needs a Docker engine'),
@@ -45,14 +48,17 @@ describe('no Docker engine', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     await new Promise((r) => server.close(r));
-    await assert.rejects(connectDocker({ env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } }), (err: unknown) =>
-      pointsAtEngineSettings(err, `tcp://127.0.0.1:${port}`),
+    await assert.rejects(
+      connectDocker({ env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } }),
+      (err: unknown) => pointsAtEngineSettings(err, `tcp://127.0.0.1:${port}`),
     );
   });
 
   it('DockerRuntime.start and prepare name the service when the engine is gone', async () => {
     const address = `unix://${deadSocket}`;
-    const project = testProject('herddead', [testService('db', { image: 'postgres:16', command: ['postgres'] })]);
+    const project = testProject('herddead', [
+      testService('db', { image: 'postgres:16', command: ['postgres'] }),
+    ]);
     const runtime = new DockerRuntime({
       docker: dockerClient({ kind: 'unix', socketPath: deadSocket }),
       project,
@@ -66,7 +72,10 @@ describe('no Docker engine', () => {
   });
 
   it('rejects a DOCKER_HOST it cannot use', async () => {
-    await assert.rejects(connectDocker({ env: { DOCKER_HOST: 'ssh://user@host' } }), /DOCKER_HOST=ssh:\/\/user@host is not supported/);
+    await assert.rejects(
+      connectDocker({ env: { DOCKER_HOST: 'ssh://user@host' } }),
+      /DOCKER_HOST=ssh:\/\/user@host is not supported/,
+    );
     await assert.rejects(
       connectDocker({ env: { DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1' } }),
       /does not speak TLS/,

@@ -16,7 +16,9 @@ import { specFor, testProject, testService, uniqueProjectName } from '../helpers
 let docker: Dockerode;
 const cleanups: Array<() => Promise<unknown>> = [];
 
-function stdoutOf(handle: { onOutput(l: (s: OutputStream, line: string) => void): void }): string[] {
+function stdoutOf(handle: {
+  onOutput(l: (s: OutputStream, line: string) => void): void;
+}): string[] {
   const lines: string[] = [];
   handle.onOutput((stream, line) => stream === 'stdout' && lines.push(line));
   return lines;
@@ -36,7 +38,10 @@ after(async () => {
   for (const cleanup of cleanups) await cleanup();
 });
 
-function runtimeFor(...args: Parameters<typeof testProject>): { runtime: DockerRuntime; project: ReturnType<typeof testProject> } {
+function runtimeFor(...args: Parameters<typeof testProject>): {
+  runtime: DockerRuntime;
+  project: ReturnType<typeof testProject>;
+} {
   const project = testProject(...args);
   const runtime = new DockerRuntime({ docker, project });
   cleanups.push(async () => {
@@ -49,11 +54,20 @@ function runtimeFor(...args: Parameters<typeof testProject>): { runtime: DockerR
 describe('project network', () => {
   it('lets containers reach each other by service name on <project>_default', async () => {
     const name = uniqueProjectName('herdnet');
-    const web = testService('web', { image: BUSYBOX_IMAGE, command: ['httpd', '-f', '-p', '8080', '-h', '/etc'] });
+    const web = testService('web', {
+      image: BUSYBOX_IMAGE,
+      command: ['httpd', '-f', '-p', '8080', '-h', '/etc'],
+      // httpd as PID 1 ignores SIGTERM: keep the wait for the SIGKILL short.
+      stopGracePeriodMs: 1000,
+    });
     const client = testService('client', {
       image: BUSYBOX_IMAGE,
       // The server may need a moment to listen: retry for up to ~5 s.
-      command: ['sh', '-c', 'for i in $(seq 50); do wget -qO- http://web:8080/greeting && exit 0; sleep 0.1; done; exit 1'],
+      command: [
+        'sh',
+        '-c',
+        'for i in $(seq 50); do wget -qO- http://web:8080/greeting && exit 0; sleep 0.1; done; exit 1',
+      ],
     });
     const { runtime, project } = runtimeFor(name, [web, client]);
     const server = await runtime.start(specFor(project, 'web'));
@@ -89,7 +103,10 @@ describe('engine healthcheck', () => {
     const handle = (await runtime.start(specFor(project, 'checked'))) as DockerReplicaHandle;
     const seen: string[] = [];
     const unhealthy = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no unhealthy within 8 s; saw ${seen.join(', ')}`)), 8000);
+      const timer = setTimeout(
+        () => reject(new Error(`no unhealthy within 8 s; saw ${seen.join(', ')}`)),
+        8000,
+      );
       handle.onHealth((status) => {
         seen.push(status);
         if (status === 'unhealthy') {
@@ -124,7 +141,10 @@ describe('volumes and limits', () => {
             { type: 'bind', source: '.', target: '/host', readOnly: true },
             { type: 'volume', source: 'data', target: '/data', readOnly: false },
           ],
-          resources: { limits: { memoryBytes: 64 * 1024 * 1024, cpus: 0.5, pids: 50 }, reservations: {} },
+          resources: {
+            limits: { memoryBytes: 64 * 1024 * 1024, cpus: 0.5, pids: 50 },
+            reservations: {},
+          },
         }),
         testService('reader', {
           image: BUSYBOX_IMAGE,
@@ -166,9 +186,14 @@ describe('removeProject', () => {
       testService('sleeper', { image: BUSYBOX_IMAGE, command: ['sleep', '60'] }),
       testService('done', { image: BUSYBOX_IMAGE, command: ['true'] }),
     ]);
-    const running = await runtime.start(specFor(project, 'sleeper', 1));
-    await runtime.start(specFor(project, 'sleeper', 2));
-    await (await runtime.start(specFor(project, 'done'))).exited;
+    // Replicas started at once share one network creation and get their own containers.
+    const [running] = await Promise.all([
+      runtime.start(specFor(project, 'sleeper', 1)),
+      runtime.start(specFor(project, 'sleeper', 2)),
+    ]);
+    await (
+      await runtime.start(specFor(project, 'done'))
+    ).exited;
     assert.equal((await runtime.listContainers()).length, 3);
     assert.ok(await networkExists(`${name}_default`));
 
@@ -176,7 +201,10 @@ describe('removeProject', () => {
     assert.deepEqual(removed, { containers: 3, networks: 1, volumes: 0 });
     assert.equal((await running.exited).exitCode, 137);
     assert.deepEqual(await runtime.listContainers(), []);
-    const leftovers = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${name}`] } });
+    const leftovers = await docker.listContainers({
+      all: true,
+      filters: { label: [`com.docker.compose.project=${name}`] },
+    });
     assert.deepEqual(leftovers, []);
     assert.equal(await networkExists(`${name}_default`), false);
   });

@@ -46,6 +46,7 @@ test('service_started: the dependant starts only once the dependency runs', asyn
   // Shutdown stops dependants first.
   const stops = log.filter((l) => l.endsWith(':stopping'));
   assert.equal(stops[0], 'web:stopping');
+  assert.ok(log.indexOf('db:stopping') > log.indexOf('web:exited'), log.join(' '));
 });
 
 test('service_completed_successfully: waits for the one-shot to exit 0', async () => {

@@ -198,3 +198,45 @@ test('user: postgres runs the replica with that uid', async () => {
     await engine.shutdown();
   }
 });
+
+test('FakeClock: window and delay of deploy.restart_policy', async () => {
+  const clock = new FakeClock();
+  const engine = new Engine(
+    makeProject([
+      makeService('svc', {
+        command: sleeper,
+        restart: { condition: 'on-failure', maxAttempts: 1, windowMs: 5000, delayMs: 2000 },
+      }),
+    ]),
+    { runtime: processRuntime, clock },
+  );
+  const r = () => engine.replicas()[0]!;
+  const crash = async (restartsBefore: number) => {
+    const running = await waitUntil(
+      'running',
+      () => r().state === 'running' && r().restarts === restartsBefore && r(),
+    );
+    process.kill(running.pid!, 'SIGKILL');
+    await waitUntil('exit seen', () => r().state !== 'running' && r());
+  };
+  try {
+    await engine.up();
+    await crash(0);
+    assert.equal(r().state, 'backoff');
+    assert.equal(r().reason, 'exit 137 (SIGKILL), restarting in 2s');
+    clock.advance(2000);
+    // Stays up for the window: that restart succeeded and does not count against max_attempts.
+    await waitUntil('running again', () => r().state === 'running');
+    clock.advance(5000);
+    await crash(1);
+    assert.equal(r().state, 'backoff');
+    assert.equal(r().reason, 'exit 137 (SIGKILL), restarting in 4s');
+    clock.advance(4000);
+    // Dies again at once: now the one allowed attempt is used up.
+    await crash(2);
+    assert.equal(r().state, 'exited');
+    assert.equal(r().reason, 'gave up after 1 restart: exit 137 (SIGKILL)');
+  } finally {
+    await engine.shutdown();
+  }
+});

@@ -98,3 +98,35 @@ test('setScale refuses unknown services and bad counts', () => {
   assert.throws(() => engine.setScale('web', -1), /invalid scale/);
   assert.throws(() => engine.setScale('web', 1.5), /invalid scale/);
 });
+
+test('a replica that dies while being drained for scale-down is simply removed', async () => {
+  const project = makeProject([webService(2)]);
+  const engine = new Engine(project, { runtime: processRuntime });
+  const notices: string[] = [];
+  engine.on('event', (e) => e.type === 'notice' && notices.push(e.message));
+  let release!: () => void;
+  const draining = new Promise<void>((r) => (release = r));
+  let drainStarted = false;
+  engine.setDrainer(async () => {
+    drainStarted = true;
+    await draining;
+  });
+  try {
+    await engine.up();
+    await waitUntil(
+      '2 running',
+      () => engine.replicas().filter((r) => r.state === 'running').length === 2,
+    );
+    const victim = engine.replicas()[1]!;
+    engine.setScale('web', 1);
+    await waitUntil('drain started', () => drainStarted);
+    process.kill(victim.pid!, 'SIGKILL');
+    await waitUntil('removed', () => engine.replicas().length === 1);
+    release();
+    assert.equal(engine.replicas()[0]!.index, 1);
+    assert.deepEqual(notices, []);
+  } finally {
+    release();
+    await engine.shutdown();
+  }
+});

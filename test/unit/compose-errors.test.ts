@@ -89,7 +89,9 @@ describe('compose errors', () => {
     const lines = await loadText(
       'services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [c]\n  c:\n    image: x\n    depends_on: [a]\n',
     );
-    assert.deepEqual(lines, ['services.a.depends_on: dependency cycle: a -> b -> c -> a']);
+    assert.deepEqual(lines, [
+      'compose.yaml:4:18: services.a.depends_on: dependency cycle: a -> b -> c -> a',
+    ]);
   });
 
   it('an optional unknown dependency is only a warning', async () => {
@@ -217,5 +219,71 @@ describe('odd YAML never crashes', () => {
       const p = await loadProject({ cwd: dir, env: {} });
       assert.deepEqual(p.services, {});
     }
+  });
+});
+
+describe('every key with every odd value', () => {
+  it('never throws anything but a ComposeError', async () => {
+    const { ALL_SERVICE_KEYS } = await import('../../src/compose/keys.ts');
+    const odd = [
+      'null',
+      '1',
+      '-1',
+      'x',
+      'true',
+      '[]',
+      '{}',
+      '[null]',
+      '[{}]',
+      '[[1]]',
+      '{a: null}',
+      '{a: [1]}',
+    ];
+    const nested = ['healthcheck', 'deploy', 'x-herd', 'build', 'depends_on', 'extends'];
+    const subKeys: Record<string, string[]> = {
+      healthcheck: ['test', 'interval', 'retries', 'disable'],
+      deploy: ['replicas', 'resources', 'restart_policy'],
+      'x-herd': ['runtime', 'lb', 'heal_unhealthy'],
+      build: ['context', 'args'],
+      depends_on: ['db'],
+      extends: ['service', 'file'],
+    };
+    const dir = await mkdtemp(path.join(tmpdir(), 'herd-fuzz-'));
+    const file = path.join(dir, 'compose.yaml');
+    const bodies: string[] = [];
+    for (const key of ALL_SERVICE_KEYS) for (const v of odd) bodies.push(`    ${key}: ${v}`);
+    for (const key of nested) {
+      for (const sub of subKeys[key] ?? [])
+        for (const v of odd) bodies.push(`    ${key}:\n      ${sub}: ${v}`);
+    }
+    for (const v of odd)
+      bodies.push(`    x-herd:\n      lb:\n        sticky: ${v}\n        hash_on: ${v}`);
+    for (const top of ['name', 'volumes', 'x-herd', 'include', 'networks'])
+      for (const v of odd) bodies.push(`    image: x\n${top}: ${v}`);
+    for (const body of bodies) {
+      await writeFile(file, `services:\n  db:\n    image: db\n  web:\n${body}\n`);
+      try {
+        await loadProject({ cwd: dir, env: {} });
+      } catch (err) {
+        assert.ok(err instanceof ComposeError, `${body}\n=> ${(err as Error).stack}`);
+      }
+    }
+  });
+});
+
+describe('alias bombs', () => {
+  it('stop with a clear error instead of exhausting memory', async () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const cur = String.fromCharCode(97 + i);
+      levels.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const text = `x-bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\nservices: {}\n`;
+    const lines = await loadText(text);
+    assert.match(
+      lines[0] ?? '',
+      /YAML expands to more than 200000 values \(alias expansion too large\)$/,
+    );
   });
 });

@@ -73,6 +73,46 @@ describe('merging files', () => {
     assert.equal(p.services.db?.image, 'postgres');
     assert.deepEqual(p.services.db?.profiles, ['db']);
   });
+
+  it('COMPOSE_FILE stands in for -f', async () => {
+    const dir = path.join(fixtures, 'merge');
+    const p = await loadProject({
+      cwd: dir,
+      env: { COMPOSE_FILE: 'compose.yaml' },
+      profiles: ['db'],
+    });
+    assert.deepEqual(p.composeFiles, [path.join(dir, 'compose.yaml')]);
+    assert.deepEqual(p.services.web?.command, ['node', 'server.js']);
+  });
+});
+
+describe('merge details', () => {
+  it('entrypoint replaces, other lists append, !override replaces whole values', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'herd-merge-'));
+    await writeFile(
+      path.join(dir, 'a.yaml'),
+      'services:\n  s:\n    image: x\n    entrypoint: [a, b]\n    profiles: [p1]\n    dns: [1.1.1.1]\n    ports: ["80:80"]\n    environment: {A: "1", B: "2"}\n',
+    );
+    await writeFile(
+      path.join(dir, 'b.yaml'),
+      'services:\n  s:\n    entrypoint: [c]\n    profiles: [p2]\n    dns: [8.8.8.8, 1.1.1.1]\n    ports: !override ["81:81"]\n    environment: !override {C: "3"}\n',
+    );
+    const p = await loadProject({
+      cwd: dir,
+      env: {},
+      files: ['a.yaml', 'b.yaml'],
+      profiles: ['p1'],
+    });
+    const s = p.services.s;
+    assert.deepEqual(s?.entrypoint, ['c']);
+    assert.deepEqual(s?.profiles, ['p1', 'p2']);
+    assert.deepEqual(
+      s?.ports.map((x) => x.target),
+      [81],
+    );
+    assert.deepEqual(s?.environment, { C: '3' });
+    assert.ok(p.warnings.some((w) => w.includes('`dns`')));
+  });
 });
 
 describe('extends', () => {

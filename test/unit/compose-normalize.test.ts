@@ -359,10 +359,22 @@ describe('anchors, aliases, merge keys, warnings', () => {
     assert.equal(p.services.b?.image, 'own');
     assert.deepEqual(p.services.b?.restart, { condition: 'always' });
     assert.deepEqual(p.warnings, [
-      'the top-level `version` is obsolete and ignored (as Compose does)',
+      'the attribute `version` is obsolete, it will be ignored; please remove it to avoid confusion',
       "top-level `networks` is not honoured by herd's process runtime (ignored)",
       'service "a": herd\'s process runtime does not honour `networks` (ignored)',
       'service "b": herd\'s process runtime does not honour `privileged`, `logging`, `networks` (ignored)',
     ]);
+  });
+});
+
+describe('service-level resource keys', () => {
+  it('cpus, mem_limit, mem_reservation, pids_limit fold into resources; deploy wins', async () => {
+    const s = await svc('cpus: 1.5\nmem_limit: 512m\nmem_reservation: 256m\npids_limit: 100');
+    assert.deepEqual(s.resources, {
+      limits: { cpus: 1.5, memoryBytes: 512 * 1024 ** 2, pids: 100 },
+      reservations: { memoryBytes: 256 * 1024 ** 2 },
+    });
+    const both = await svc('mem_limit: 1g\ndeploy:\n  resources:\n    limits:\n      memory: 2g');
+    assert.equal(both.resources.limits.memoryBytes, 2 * 1024 ** 3);
   });
 });

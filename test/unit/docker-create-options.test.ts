@@ -61,7 +61,10 @@ describe('containerCreateOptions', () => {
 
   it('joins the project network under the service name', () => {
     assert.equal(opts.HostConfig?.NetworkMode, 'shop_default');
-    assert.deepEqual(opts.NetworkingConfig?.EndpointsConfig?.shop_default?.Aliases, ['api', 'shop-api-2']);
+    assert.deepEqual(opts.NetworkingConfig?.EndpointsConfig?.shop_default?.Aliases, [
+      'api',
+      'shop-api-2',
+    ]);
   });
 
   it('stops, limits and never restarts through the engine', () => {
@@ -85,7 +88,12 @@ describe('containerCreateOptions', () => {
   it('keeps the image CMD when neither the replica nor the service has a command', () => {
     const bare = testService('bare', { image: 'x' });
     const p = testProject('p', [bare]);
-    const o = containerCreateOptions({ project: p, service: bare, spec: specFor(p, 'bare'), image: 'x' });
+    const o = containerCreateOptions({
+      project: p,
+      service: bare,
+      spec: specFor(p, 'bare'),
+      image: 'x',
+    });
     assert.equal(o.Cmd, undefined);
     assert.equal(o.Entrypoint, undefined);
     assert.equal(o.Healthcheck, undefined);
@@ -94,23 +102,38 @@ describe('containerCreateOptions', () => {
 
 describe('healthConfig', () => {
   it('passes durations in nanoseconds and the test as CMD / CMD-SHELL', () => {
-    const base = { intervalMs: 1500, timeoutMs: 2000, retries: 4, startPeriodMs: 3000, startIntervalMs: 500 };
-    assert.deepEqual(healthConfig({ ...base, test: { kind: 'exec', argv: ['curl', '-f', 'http://localhost'] } }), {
-      Test: ['CMD', 'curl', '-f', 'http://localhost'],
-      Interval: 1_500_000_000,
-      Timeout: 2_000_000_000,
-      Retries: 4,
-      StartPeriod: 3_000_000_000,
-      StartInterval: 500_000_000,
-    });
-    assert.deepEqual(healthConfig({ ...base, test: { kind: 'shell', command: 'pg_isready' } }).Test, ['CMD-SHELL', 'pg_isready']);
+    const base = {
+      intervalMs: 1500,
+      timeoutMs: 2000,
+      retries: 4,
+      startPeriodMs: 3000,
+      startIntervalMs: 500,
+    };
+    assert.deepEqual(
+      healthConfig({ ...base, test: { kind: 'exec', argv: ['curl', '-f', 'http://localhost'] } }),
+      {
+        Test: ['CMD', 'curl', '-f', 'http://localhost'],
+        Interval: 1_500_000_000,
+        Timeout: 2_000_000_000,
+        Retries: 4,
+        StartPeriod: 3_000_000_000,
+        StartInterval: 500_000_000,
+      },
+    );
+    assert.deepEqual(
+      healthConfig({ ...base, test: { kind: 'shell', command: 'pg_isready' } }).Test,
+      ['CMD-SHELL', 'pg_isready'],
+    );
     assert.equal(healthConfig(base).Test, undefined, 'no test: the image HEALTHCHECK stays');
   });
 });
 
 describe('names', () => {
   it('uses <project>-<service> for built images without image:', () => {
-    assert.equal(builtImageName('shop', testService('web', { build: { context: '/x', args: {} } })), 'shop-web');
+    assert.equal(
+      builtImageName('shop', testService('web', { build: { context: '/x', args: {} } })),
+      'shop-web',
+    );
     assert.equal(builtImageName('shop', testService('web', { image: 'me/web:2' })), 'me/web:2');
   });
 
@@ -130,7 +153,10 @@ describe('names', () => {
 
 describe('resolveEngineAddress', () => {
   it('reads DOCKER_HOST, defaulting to /var/run/docker.sock', () => {
-    assert.deepEqual(resolveEngineAddress({}), { kind: 'unix', socketPath: '/var/run/docker.sock' });
+    assert.deepEqual(resolveEngineAddress({}), {
+      kind: 'unix',
+      socketPath: '/var/run/docker.sock',
+    });
     assert.deepEqual(resolveEngineAddress({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }), {
       kind: 'unix',
       socketPath: '/run/user/1000/docker.sock',

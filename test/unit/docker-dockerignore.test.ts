@@ -4,7 +4,17 @@ import { isIgnored, parseDockerignore } from '../../src/runtime/docker/dockerign
 
 describe('.dockerignore matching', () => {
   const rules = parseDockerignore(
-    ['# comment', '', 'node_modules', '*.log', '!keep.log', 'docs/**/*.md', '/build/', 'tmp?', '**/.env'].join('\n'),
+    [
+      '# comment',
+      '',
+      'node_modules',
+      '*.log',
+      '!keep.log',
+      'docs/**/*.md',
+      '/build/',
+      'tmp?',
+      '**/.env',
+    ].join('\n'),
   );
   const cases: Array<[string, boolean]> = [
     ['node_modules', true],
@@ -24,7 +34,8 @@ describe('.dockerignore matching', () => {
     ['src/index.ts', false],
   ];
   for (const [path, expected] of cases) {
-    it(`${path} is ${expected ? 'ignored' : 'kept'}`, () => assert.equal(isIgnored(rules, path), expected));
+    it(`${path} is ${expected ? 'ignored' : 'kept'}`, () =>
+      assert.equal(isIgnored(rules, path), expected));
   }
 
   it('lets a later exception re-include a file inside an ignored folder', () => {

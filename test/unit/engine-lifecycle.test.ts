@@ -26,7 +26,7 @@ test('illegal transitions throw, naming the replica and both states', () => {
     },
   );
   assert.equal(canTransition('removed', 'starting'), false);
-  assert.equal(canTransition('running', 'waiting'), false);
+  assert.equal(canTransition('running', 'starting'), false);
   assert.equal(canTransition('exited', 'running'), false);
 });
 
@@ -35,4 +35,6 @@ test('scale-down and restart paths', () => {
   assert.ok(canTransition('backoff', 'removed'));
   assert.ok(canTransition('stopping', 'backoff'));
   assert.ok(canTransition('exited', 'waiting'));
+  // Exited by itself while being drained.
+  assert.ok(canTransition('running', 'removed'));
 });

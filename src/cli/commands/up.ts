@@ -166,12 +166,18 @@ export async function runUp(
     }
   });
 
-  try {
-    await engine.up(services.length > 0 ? services : undefined);
-  } catch (err) {
+  // up() may never resolve (a dependency that never turns healthy): Ctrl-C must still end it.
+  const started = engine.up(services.length > 0 ? services : undefined).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  const failure = await Promise.race([started, finished.then(() => undefined)]);
+  if (failure !== undefined) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await engine.shutdown();
     await frontDoor?.close();
-    throw err;
+    throw failure;
   }
   const code = await finished;
   process.off('SIGINT', onSignal);

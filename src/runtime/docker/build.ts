@@ -30,26 +30,32 @@ export async function buildImage(docker: Dockerode, opts: BuildOptions): Promise
     forcerm: true,
   };
   if (opts.args && Object.keys(opts.args).length > 0) query.buildargs = JSON.stringify(opts.args);
-  if (opts.labels && Object.keys(opts.labels).length > 0) query.labels = JSON.stringify(opts.labels);
+  if (opts.labels && Object.keys(opts.labels).length > 0)
+    query.labels = JSON.stringify(opts.labels);
   if (opts.target) query.target = opts.target;
 
   let stream: Readable;
   try {
     stream = (await docker.buildImage(packed.stream, query)) as Readable;
   } catch (err) {
-    throw new HerdError(`building image ${opts.tag} from ${opts.context} failed: ${engineMessage(err)}`);
+    throw new HerdError(
+      `building image ${opts.tag} from ${opts.context} failed: ${engineMessage(err)}`,
+    );
   }
   let imageId: string | undefined;
   const events = await followJsonStream(stream, (event) => {
     const aux = event.aux as { ID?: string } | undefined;
     if (aux?.ID) imageId = aux.ID;
     if (typeof event.stream === 'string') {
-      for (const line of event.stream.split('\n')) if (line.trim()) opts.onProgress?.(line.trimEnd());
+      for (const line of event.stream.split('\n'))
+        if (line.trim()) opts.onProgress?.(line.trimEnd());
     } else if (typeof event.status === 'string') opts.onProgress?.(event.status);
   });
   const failure = events.find((e) => e.error || e.errorDetail);
   if (failure) {
-    throw new HerdError(`building image ${opts.tag} from ${opts.context} failed: ${eventError(failure)}`);
+    throw new HerdError(
+      `building image ${opts.tag} from ${opts.context} failed: ${eventError(failure)}`,
+    );
   }
   if (imageId) return imageId;
   const info = await docker.getImage(opts.tag).inspect();
@@ -57,7 +63,11 @@ export async function buildImage(docker: Dockerode, opts: BuildOptions): Promise
 }
 
 /** Pulls an image, reporting progress; no registry reachable becomes a HerdError naming the image. */
-export async function pullImage(docker: Dockerode, image: string, onProgress?: ProgressListener): Promise<void> {
+export async function pullImage(
+  docker: Dockerode,
+  image: string,
+  onProgress?: ProgressListener,
+): Promise<void> {
   const failed = (why: string) =>
     new HerdError(
       `pulling image ${image} failed: ${why}. No registry answered for it; build it locally ` +
@@ -90,7 +100,11 @@ export async function imageExists(docker: Dockerode, image: string): Promise<boo
 }
 
 /** Makes sure `image` is present: already local, else pulled. */
-export async function ensureImage(docker: Dockerode, image: string, onProgress?: ProgressListener): Promise<void> {
+export async function ensureImage(
+  docker: Dockerode,
+  image: string,
+  onProgress?: ProgressListener,
+): Promise<void> {
   if (await imageExists(docker, image)) return;
   onProgress?.(`image ${image} not found locally, pulling`);
   await pullImage(docker, image, onProgress);
@@ -99,7 +113,10 @@ export async function ensureImage(docker: Dockerode, image: string, onProgress?:
 type JsonEvent = Record<string, unknown>;
 
 /** Reads the engine's newline-delimited JSON progress stream to its end. */
-function followJsonStream(stream: Readable, onEvent: (event: JsonEvent) => void): Promise<JsonEvent[]> {
+function followJsonStream(
+  stream: Readable,
+  onEvent: (event: JsonEvent) => void,
+): Promise<JsonEvent[]> {
   return new Promise((resolve, reject) => {
     const events: JsonEvent[] = [];
     let pending = '';

@@ -6,11 +6,12 @@ import { HerdError } from '../../util/errors.ts';
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
 export type EngineAddress =
-  | { kind: 'unix'; socketPath: string }
-  | { kind: 'tcp'; host: string; port: number };
+  { kind: 'unix'; socketPath: string } | { kind: 'tcp'; host: string; port: number };
 
 /** Reads DOCKER_HOST the way the docker CLI does (unix:// or tcp://), defaulting to the local socket. */
-export function resolveEngineAddress(env: Record<string, string | undefined> = process.env): EngineAddress {
+export function resolveEngineAddress(
+  env: Record<string, string | undefined> = process.env,
+): EngineAddress {
   const raw = env.DOCKER_HOST?.trim();
   if (!raw) return { kind: 'unix', socketPath: DEFAULT_DOCKER_SOCKET };
   if (raw.startsWith('unix://')) {
@@ -27,7 +28,9 @@ export function resolveEngineAddress(env: Record<string, string | undefined> = p
     try {
       url = new URL(raw.replace(/^tcp:/, 'http:'));
     } catch {
-      throw new HerdError(`DOCKER_HOST=${raw} is not a valid address; expected tcp://HOST:PORT or unix:///PATH`);
+      throw new HerdError(
+        `DOCKER_HOST=${raw} is not a valid address; expected tcp://HOST:PORT or unix:///PATH`,
+      );
     }
     return { kind: 'tcp', host: url.hostname, port: Number(url.port || 2375) };
   }
@@ -67,7 +70,9 @@ export function engineUnreachableError(
   neededBy?: { service: string; what: string },
 ): HerdError {
   const why = cause instanceof Error ? cause.message : String(cause);
-  const who = neededBy ? `service "${neededBy.service}" (${neededBy.what}) needs a Docker engine, but ` : '';
+  const who = neededBy
+    ? `service "${neededBy.service}" (${neededBy.what}) needs a Docker engine, but `
+    : '';
   return new HerdError(
     `${who}no Docker engine answered at ${address} (${why}). ` +
       `Start Docker, or point herd at a running engine with DOCKER_HOST=unix:///path/to/docker.sock ` +

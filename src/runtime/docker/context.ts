@@ -16,14 +16,19 @@ export interface PackedContext {
 export function packContext(contextDir: string, dockerfile = 'Dockerfile'): PackedContext {
   const context = resolve(contextDir);
   if (!existsSync(context) || !statSync(context).isDirectory()) {
-    throw new HerdError(`build context ${context} is not a folder; check build.context in the compose file`);
+    throw new HerdError(
+      `build context ${context} is not a folder; check build.context in the compose file`,
+    );
   }
   const dockerfilePath = isAbsolute(dockerfile) ? dockerfile : resolve(context, dockerfile);
   if (!existsSync(dockerfilePath)) {
-    throw new HerdError(`Dockerfile ${dockerfilePath} not found; check build.dockerfile in the compose file`);
+    throw new HerdError(
+      `Dockerfile ${dockerfilePath} not found; check build.dockerfile in the compose file`,
+    );
   }
   const relDockerfile = relative(context, dockerfilePath);
-  const inside = relDockerfile !== '' && !relDockerfile.startsWith('..') && !isAbsolute(relDockerfile);
+  const inside =
+    relDockerfile !== '' && !relDockerfile.startsWith('..') && !isAbsolute(relDockerfile);
   const ignoreFile = resolve(context, '.dockerignore');
   const rules = existsSync(ignoreFile) ? parseDockerignore(readFileSync(ignoreFile, 'utf8')) : [];
   const keep = new Set(['.dockerignore', inside ? toSlash(relDockerfile) : '']);
@@ -39,7 +44,9 @@ export function packContext(contextDir: string, dockerfile = 'Dockerfile'): Pack
       ? undefined
       : (pack) => {
           const body = readFileSync(dockerfilePath);
-          pack.entry({ name: outsideName, size: body.length, mode: 0o644 }, body, () => pack.finalize());
+          pack.entry({ name: outsideName, size: body.length, mode: 0o644 }, body, () =>
+            pack.finalize(),
+          );
         },
   });
   return { stream, dockerfile: inside ? toSlash(relDockerfile) : outsideName };

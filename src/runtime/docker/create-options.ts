@@ -31,7 +31,8 @@ export function builtImageName(project: string, service: Service): string {
 /** The engine's name of a volume the compose file calls `key`. */
 export function volumeEngineName(project: Project, key: string): string {
   const declared = project.volumes[key];
-  if (declared && (declared.external || (declared.name && declared.name !== key))) return declared.name;
+  if (declared && (declared.external || (declared.name && declared.name !== key)))
+    return declared.name;
   return `${project.name}_${key}`;
 }
 
@@ -48,7 +49,9 @@ export function configHash(service: Service): string {
   return createHash('sha256').update(JSON.stringify(service)).digest('hex');
 }
 
-export function healthConfig(check: Healthcheck): NonNullable<ContainerCreateOptions['Healthcheck']> {
+export function healthConfig(
+  check: Healthcheck,
+): NonNullable<ContainerCreateOptions['Healthcheck']> {
   const config: NonNullable<ContainerCreateOptions['Healthcheck']> = {
     Interval: check.intervalMs * NS_PER_MS,
     Timeout: check.timeoutMs * NS_PER_MS,
@@ -73,9 +76,15 @@ function mounts(project: Project, service: Service): MountSettings[] {
         ReadOnly: v.readOnly,
       };
     }
-    if (v.type === 'tmpfs') return { Type: 'tmpfs', Source: '', Target: v.target, ReadOnly: v.readOnly };
+    if (v.type === 'tmpfs')
+      return { Type: 'tmpfs', Source: '', Target: v.target, ReadOnly: v.readOnly };
     // A volume without a source is anonymous: the engine creates it.
-    const mount: MountSettings = { Type: 'volume', Source: '', Target: v.target, ReadOnly: v.readOnly };
+    const mount: MountSettings = {
+      Type: 'volume',
+      Source: '',
+      Target: v.target,
+      ReadOnly: v.readOnly,
+    };
     if (v.source) mount.Source = volumeEngineName(project, v.source);
     return mount;
   });
@@ -88,7 +97,12 @@ export interface CreateInput {
   image: string;
 }
 
-export function containerCreateOptions({ project, service, spec, image }: CreateInput): ContainerCreateOptions {
+export function containerCreateOptions({
+  project,
+  service,
+  spec,
+  image,
+}: CreateInput): ContainerCreateOptions {
   const ports = containerPorts(service, spec);
   const limits = service.resources.limits;
   const memory = spec.memoryLimitBytes ?? limits.memoryBytes;
@@ -118,7 +132,9 @@ export function containerCreateOptions({ project, service, spec, image }: Create
       RestartPolicy: { Name: 'no' },
       NetworkMode: network,
       // Published on loopback only: herd's balancer owns the public ports.
-      PortBindings: Object.fromEntries(ports.map((p) => [p, [{ HostIp: '127.0.0.1', HostPort: '' }]])),
+      PortBindings: Object.fromEntries(
+        ports.map((p) => [p, [{ HostIp: '127.0.0.1', HostPort: '' }]]),
+      ),
       Mounts: mounts(project, service),
     },
     NetworkingConfig: {

@@ -69,7 +69,8 @@ export class DockerReplicaHandle implements ReplicaHandle {
       .then(async () => {
         const info = await this.container.inspect();
         const status = info.State.Health?.Status;
-        if (status === 'starting' || status === 'healthy' || status === 'unhealthy') deliver(status);
+        if (status === 'starting' || status === 'healthy' || status === 'unhealthy')
+          deliver(status);
       })
       .catch(() => {
         // The container is gone or the engine went away; `exited` reports that.
@@ -145,7 +146,9 @@ export class DockerReplicaHandle implements ReplicaHandle {
     try {
       const state = (await this.container.inspect()).State;
       if (!state.Running) {
-        return state.OOMKilled ? { exitCode: state.ExitCode, oomKilled: true } : { exitCode: state.ExitCode };
+        return state.OOMKilled
+          ? { exitCode: state.ExitCode, oomKilled: true }
+          : { exitCode: state.ExitCode };
       }
     } catch (err) {
       waitError ??= err;

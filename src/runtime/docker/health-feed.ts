@@ -80,6 +80,7 @@ export class HealthFeed {
     const action = event.Action ?? event.status ?? '';
     const match = /^health_status:\s*(starting|healthy|unhealthy)/.exec(action);
     if (!match || !event.id) return;
-    for (const listener of this.listeners.get(event.id) ?? []) listener(match[1] as DockerHealthStatus);
+    for (const listener of this.listeners.get(event.id) ?? [])
+      listener(match[1] as DockerHealthStatus);
   }
 }

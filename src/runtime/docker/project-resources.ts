@@ -41,7 +41,11 @@ export async function ensureProjectNetwork(docker: Dockerode, project: string): 
 }
 
 /** Creates the named volume `key` of the project unless it exists; external ones must exist. */
-export async function ensureNamedVolume(docker: Dockerode, project: Project, key: string): Promise<string> {
+export async function ensureNamedVolume(
+  docker: Dockerode,
+  project: Project,
+  key: string,
+): Promise<string> {
   const name = volumeEngineName(project, key);
   const declared = project.volumes[key];
   try {
@@ -74,7 +78,10 @@ export interface ContainerSummary {
 }
 
 /** herd's containers of `project`, running or not (for adoption and cleanup). */
-export async function listProjectContainers(docker: Dockerode, project: string): Promise<ContainerSummary[]> {
+export async function listProjectContainers(
+  docker: Dockerode,
+  project: string,
+): Promise<ContainerSummary[]> {
   const found = await docker.listContainers({ all: true, filters: projectFilter(project) });
   return found
     .filter((c) => c.Labels[HERD_PROJECT] === project)

@@ -6,7 +6,13 @@ import type { Readable } from 'node:stream';
 import type { Project, Service } from '../../compose/model.ts';
 import { HerdError } from '../../util/errors.ts';
 import type { ReplicaHandle, ReplicaSpec, Runtime } from '../types.ts';
-import { buildImage, engineMessage, ensureImage, imageExists, type ProgressListener } from './build.ts';
+import {
+  buildImage,
+  engineMessage,
+  ensureImage,
+  imageExists,
+  type ProgressListener,
+} from './build.ts';
 import { engineUnreachableError, isEngineUnreachable } from './connect.ts';
 import { builtImageName, containerCreateOptions, containerPorts } from './create-options.ts';
 import { DockerReplicaHandle } from './handle.ts';
@@ -108,7 +114,9 @@ export class DockerRuntime implements Runtime {
     return listProjectContainers(this.docker, this.project.name);
   }
 
-  removeProject(opts: { volumes?: boolean } = {}): Promise<{ containers: number; networks: number; volumes: number }> {
+  removeProject(
+    opts: { volumes?: boolean } = {},
+  ): Promise<{ containers: number; networks: number; volumes: number }> {
     this.network = undefined;
     this.volumes.clear();
     return removeProjectResources(this.docker, this.project.name, opts);
@@ -220,11 +228,14 @@ function clientAddress(docker: Dockerode): string {
 }
 
 /** `<port>/<proto>` → the 127.0.0.1 port the engine picked for it. */
-function publishedPorts(info: Dockerode.ContainerInspectInfo): Record<string, { host: string; port: number }> {
+function publishedPorts(
+  info: Dockerode.ContainerInspectInfo,
+): Record<string, { host: string; port: number }> {
   const ports: Record<string, { host: string; port: number }> = {};
   for (const [key, bindings] of Object.entries(info.NetworkSettings.Ports ?? {})) {
     const binding = bindings?.find((b) => b.HostIp === '127.0.0.1') ?? bindings?.[0];
-    if (binding?.HostPort) ports[key] = { host: binding.HostIp || '127.0.0.1', port: Number(binding.HostPort) };
+    if (binding?.HostPort)
+      ports[key] = { host: binding.HostIp || '127.0.0.1', port: Number(binding.HostPort) };
   }
   return ports;
 }

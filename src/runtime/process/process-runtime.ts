@@ -28,6 +28,10 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 function startErrorText(err: NodeJS.ErrnoException, spec: ReplicaSpec): string {
   const cmd = spec.command[0] ?? '';
   if (err.code === 'ENOENT') return `command not found: ${cmd} (PATH=${spec.env.PATH ?? ''})`;
+  if (err.code === 'EACCES' && spec.uid !== undefined) {
+    // As another user, the working directory may be what is out of reach, not the program.
+    return `not executable: ${cmd} as uid ${spec.uid} (permission denied; can that user enter ${spec.cwd} and run ${cmd}?)`;
+  }
   if (err.code === 'EACCES') return `not executable: ${cmd} (permission denied)`;
   if (err.code === 'EPERM')
     return `cannot start ${cmd} as uid ${spec.uid}: operation not permitted`;

@@ -148,8 +148,8 @@ export function wrk(port: number, seconds: number, conns = 50): Promise<WrkResul
       const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(raw);
       resolve({
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(raw)?.[1] ?? 0),
-        p50ms: ms(/50%\s+(\S+)/.exec(raw)?.[1] ?? ''),
-        p99ms: ms(/99%\s+(\S+)/.exec(raw)?.[1] ?? ''),
+        p50ms: ms(/^\s+50%\s+(\S+)/m.exec(raw)?.[1] ?? ''),
+        p99ms: ms(/^\s+99%\s+(\S+)/m.exec(raw)?.[1] ?? ''),
         requests: Number(/(\d+) requests in/.exec(raw)?.[1] ?? 0),
         non2xx: non2xx ? Number(non2xx[1]) : 0,
         socketErrors: /Socket errors:[^\n]*/.exec(raw)?.[0] ?? 'Socket errors: none',

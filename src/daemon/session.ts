@@ -26,6 +26,11 @@ export interface ServeOptions {
   /** After `herd down` stopped the engine: the caller closes the session and exits. */
   onDown?: (opts: { volumes: boolean }) => void;
   logPollMs?: number;
+  /** Carry over what `herd scale`/`herd stop` recorded before the previous daemon ended: the
+   * scale overrides are applied to the engine here (call before `engine.up()`), and the caller
+   * should leave `previous.stopped` out of `engine.up(...)`. Default false: `up` applies the
+   * compose file as written, as Compose does. */
+  keepRecorded?: boolean;
 }
 
 export class DaemonSession {
@@ -48,7 +53,9 @@ export class DaemonSession {
   /** Records the engine's replicas and logs and answers the control API. */
   async serve(engine: EngineControl, opts: ServeOptions = {}): Promise<void> {
     this.engine = engine;
-    this.recorder = new StateRecorder(this.paths.stateFile, this.project.name, this.previous);
+    const kept = opts.keepRecorded ? this.keptState() : undefined;
+    if (kept) for (const [svc, n] of Object.entries(kept.scale)) engine.setScale(svc, n);
+    this.recorder = new StateRecorder(this.paths.stateFile, this.project.name, kept);
     this.recorder.attach(engine);
     engine.on('event', this.onOutput);
     this.server = new DaemonServer({
@@ -62,6 +69,17 @@ export class DaemonSession {
       logPollMs: opts.logPollMs,
     });
     await this.server.listen();
+  }
+
+  /** The previous overrides, minus services the compose file no longer has. */
+  private keptState(): DaemonState | undefined {
+    if (!this.previous) return undefined;
+    const known = (s: string) => s in this.project.services;
+    return {
+      ...this.previous,
+      scale: Object.fromEntries(Object.entries(this.previous.scale).filter(([s]) => known(s))),
+      stopped: this.previous.stopped.filter(known),
+    };
   }
 
   /** Stops answering and recording. With `removeAll` (after `down`) the state and logs go too. */

@@ -2,10 +2,10 @@
 // stopped flags) is compared with the observed replicas after every event, and the difference
 // becomes starts, stops and restarts. Every state change goes through lifecycle.ts.
 import type { Project, Service } from '../compose/model.ts';
-import type { ExitInfo, ReplicaHandle, ReplicaSpec, Runtime } from '../runtime/types.ts';
+import type { ExitInfo, ReplicaHandle, Runtime } from '../runtime/types.ts';
 import { planReplica, processCommand, type ServiceAddresses } from '../runtime/env.ts';
 import { HerdError } from '../util/errors.ts';
-import { realClock, type Clock, type TimerHandle } from './clock.ts';
+import { realClock, type Clock } from './clock.ts';
 import type { Drainer, EngineEvent, ReplicaInfo, ReplicaState } from './events.ts';
 import { transition } from './lifecycle.ts';
 import { decideRestart, describeExit, policyName } from './restart-policy.ts';
@@ -13,7 +13,7 @@ import { formatDelay, nextBackoff } from './backoff.ts';
 import { dependencyDepths, dependencyOrder } from './deps.ts';
 import { newSlot, shortName, snapshot, type Slot, type StopIntent } from './slot.ts';
 import { gateFor, type Gate } from './gate.ts';
-import { probeHealthWatch, type HealthWatch, type HealthWatchFactory } from './health-watch.ts';
+import { probeHealthWatch, type HealthWatchFactory } from './health-watch.ts';
 
 export interface EngineOptions {
   runtime: Runtime | ((service: Service) => Runtime);

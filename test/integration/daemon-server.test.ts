@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +17,7 @@ import type { PsResponse, ScaleResponse, TopResponse } from '../../src/daemon/ap
 import { DaemonClient } from '../../src/daemon/client.ts';
 import { daemonPaths, type DaemonPaths } from '../../src/daemon/paths.ts';
 import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
+import { emptyState, readState, writeState } from '../../src/daemon/state-file.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
 import type { LogEntry } from '../../src/logs/store.ts';
 import { HerdError } from '../../src/util/errors.ts';
@@ -325,5 +334,58 @@ describe('daemon client without a daemon', () => {
       /no herd daemon running for project shop \(stale socket removed\)/,
     );
     assert.equal(existsSync(socket), false);
+  });
+});
+
+describe('daemon session and the previous daemon’s records', () => {
+  const project = testProject('shop', [testService('web'), testService('db')]);
+  const recorded = (dir: string) => {
+    const paths = daemonPaths(dir);
+    mkdirSync(dir, { recursive: true });
+    writeState(paths.stateFile, {
+      ...emptyState('shop'),
+      scale: { web: 4, gone: 2 },
+      stopped: ['db', 'gone'],
+    });
+    return paths;
+  };
+
+  it('by default starts from the compose file, as `up` does in Compose', async () => {
+    const paths = recorded(join(mkdtempSync(join(tmpdir(), 'herd-keep-')), 'state'));
+    const engine = new TransportTestEngine();
+    const session = await prepareDaemon(project, { paths });
+    try {
+      assert.deepEqual(session.previous?.scale, { web: 4, gone: 2 });
+      await session.serve(engine);
+      assert.deepEqual(engine.calls, []);
+      assert.deepEqual(readState(paths.stateFile)?.scale, {});
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('with keepRecorded re-applies scale overrides of services that still exist', async () => {
+    const paths = recorded(join(mkdtempSync(join(tmpdir(), 'herd-keep-')), 'state'));
+    const engine = new TransportTestEngine();
+    const session = await prepareDaemon(project, { paths });
+    try {
+      await session.serve(engine, { keepRecorded: true });
+      assert.deepEqual(engine.calls, ['setScale web 4']);
+      const state = readState(paths.stateFile);
+      assert.deepEqual(state?.scale, { web: 4 });
+      assert.deepEqual(state?.stopped, ['db']);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('a corrupt state file stops the start with a clear error', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'herd-corrupt-')), 'state');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'state.json'), '{ not json');
+    await assert.rejects(
+      prepareDaemon(project, { paths: daemonPaths(dir) }),
+      /state file .*state\.json is corrupt .*remove it if no replicas of this project are running/,
+    );
   });
 });

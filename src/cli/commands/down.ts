@@ -1,4 +1,5 @@
 // `herd down`: stop everything and end the project's daemon; also cleans up after a killed one.
+import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ServicesResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
@@ -30,6 +31,8 @@ Examples:
         for (const n of r.replicas) process.stdout.write(` ✔ ${n}  Removed\n`);
         return;
       }
+      // A socket nobody answers on is what a killed daemon leaves behind.
+      rmSync(paths.socket, { force: true });
       const state = readState(paths.stateFile);
       if (!state || state.replicas.length === 0) {
         removeState(paths.stateFile);

@@ -1,7 +1,9 @@
 // `herd logs`: stored output of the replicas, optionally followed live.
 import type { Command } from 'commander';
 import { locateDaemon } from '../../daemon/locate.ts';
-import type { LogEntry } from '../../logs/store.ts';
+import { existsSync } from 'node:fs';
+import { probeSocket } from '../../daemon/client.ts';
+import { LogStore, type LogEntry } from '../../logs/store.ts';
 import { HerdError } from '../../util/errors.ts';
 import { formatLogLine, parseSince } from '../format/logs.ts';
 
@@ -31,6 +33,8 @@ export function registerLogs(program: Command): void {
     .addHelpText(
       'after',
       `
+Without a running daemon, the stored logs of the last run are shown (not with -f).
+
 Examples:
   $ herd logs web
   $ herd logs -f --tail 20
@@ -53,26 +57,38 @@ Examples:
       }
       if (services.length) params.set('services', services.join(','));
       if (opts.follow) params.set('follow', '1');
-      const { client } = await locateDaemon(cmd);
+      const { client, paths, project } = await locateDaemon(cmd);
       const color = opts.color && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
       let width = 0;
+      const print = (e: LogEntry) => {
+        width = Math.max(width, e.name.length);
+        process.stdout.write(
+          formatLogLine(e, {
+            prefix: opts.logPrefix,
+            timestamps: Boolean(opts.timestamps),
+            color,
+            width,
+          }),
+        );
+      };
+      if (!opts.follow && !(await probeSocket(paths.socket)) && existsSync(paths.logsDir)) {
+        // The logs outlive a killed daemon: read the files directly (they end when it died).
+        const store = new LogStore(paths.logsDir, project);
+        const entries = store.read({
+          services: services.length ? services : undefined,
+          tail: params.has('tail') ? Number(params.get('tail')) : undefined,
+          since: params.has('since') ? Number(params.get('since')) : undefined,
+        });
+        for (const e of entries) print(e);
+        return;
+      }
       const ac = new AbortController();
       const stop = () => ac.abort();
       process.once('SIGINT', stop);
       try {
         await client.stream<LogEntry>(
           `/v1/logs?${params}`,
-          (e) => {
-            width = Math.max(width, e.name.length);
-            process.stdout.write(
-              formatLogLine(e, {
-                prefix: opts.logPrefix,
-                timestamps: Boolean(opts.timestamps),
-                color,
-                width,
-              }),
-            );
-          },
+          print,
           ac.signal,
         );
       } finally {

@@ -28,7 +28,9 @@ function serve(port: number): Promise<number> {
       else if (n > 1) s.write(Buffer.concat(new Array<Buffer>(n).fill(RESPONSE)));
     });
   });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
 }
 
 const count = Number(process.argv[2] ?? 3);

@@ -8,7 +8,15 @@ const service: Service = {
   name: 'web',
   command: ['true'],
   environment: {},
-  ports: [{ target: 80, published: { start: listenPort!, end: listenPort! }, hostIp: '127.0.0.1', protocol: 'tcp', appProtocol: process.env.HERD_BENCH_PROTO }],
+  ports: [
+    {
+      target: 80,
+      published: { start: listenPort!, end: listenPort! },
+      hostIp: '127.0.0.1',
+      protocol: 'tcp',
+      appProtocol: process.env.HERD_BENCH_PROTO,
+    },
+  ],
   expose: [],
   scale: backendPorts.length,
   restart: { condition: 'no' },
@@ -19,7 +27,11 @@ const service: Service = {
   profiles: [],
   labels: {},
   volumes: [],
-  herd: { lb: { algorithm: (process.env.HERD_BENCH_LB as 'round_robin' | undefined) ?? 'round_robin' }, healUnhealthy: true, extra: {} },
+  herd: {
+    lb: { algorithm: (process.env.HERD_BENCH_LB as 'round_robin' | undefined) ?? 'round_robin' },
+    healUnhealthy: true,
+    extra: {},
+  },
 };
 const proxy = createProxy({
   name: 'bench',
@@ -32,7 +44,17 @@ const proxy = createProxy({
 });
 await proxy.listen();
 backendPorts.forEach((port, i) =>
-  proxy.replicaReady({ service: 'web', index: i + 1, name: `bench-web-${i + 1}`, state: 'running', health: 'none', host: '127.0.0.1', port, ports: {}, restarts: 0 }),
+  proxy.replicaReady({
+    service: 'web',
+    index: i + 1,
+    name: `bench-web-${i + 1}`,
+    state: 'running',
+    health: 'none',
+    host: '127.0.0.1',
+    port,
+    ports: {},
+    restarts: 0,
+  }),
 );
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => void proxy.close().then(() => process.exit(0)));

@@ -1,6 +1,15 @@
 // Throughput/latency of herd's balancer against nginx, HAProxy and direct access, same run,
 // same 3 backends. Usage: node --import tsx bench/http.ts [seconds=10] [connections=50]
-import { freePort, loadavg, startBackends, startHaproxy, startHerd, startNginx, stop, wrk } from './lib.ts';
+import {
+  freePort,
+  loadavg,
+  startBackends,
+  startHaproxy,
+  startHerd,
+  startNginx,
+  stop,
+  wrk,
+} from './lib.ts';
 import type { WrkResult } from './lib.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
@@ -9,7 +18,10 @@ console.log(`load before: ${loadavg()}`);
 const backends = await startBackends(3);
 const results: Record<string, WrkResult> = {};
 try {
-  const runs: [string, (p: number) => Promise<import('node:child_process').ChildProcess | undefined>][] = [
+  const runs: [
+    string,
+    (p: number) => Promise<import('node:child_process').ChildProcess | undefined>,
+  ][] = [
     ['direct', async () => undefined],
     ['nginx', (p) => startNginx(p, backends.ports)],
     ['haproxy', (p) => startHaproxy(p, backends.ports)],
@@ -22,7 +34,9 @@ try {
     results[name] = await wrk(port, seconds, conns);
     await stop(child);
     const r = results[name]!;
-    console.log(`${name.padEnd(8)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50ms.toFixed(2)} ms  p99 ${r.p99ms.toFixed(2)} ms  non-2xx ${r.non2xx}  ${r.socketErrors}`);
+    console.log(
+      `${name.padEnd(8)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${r.p50ms.toFixed(2)} ms  p99 ${r.p99ms.toFixed(2)} ms  non-2xx ${r.non2xx}  ${r.socketErrors}`,
+    );
   }
 } finally {
   await stop(backends.child);

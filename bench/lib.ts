@@ -19,7 +19,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Spawn and resolve once stdout printed a line (the child's "I'm ready" line). */
-export function spawnReady(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; line: string }> {
+export function spawnReady(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; line: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -49,15 +53,30 @@ export async function waitPort(port: number, ms = 5000): Promise<void> {
   throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
 
-export function startBackends(count: number, fixed: number[] = []): Promise<{ child: ChildProcess; ports: number[] }> {
-  return spawnReady(process.execPath, ['--import', 'tsx', 'bench/backends.ts', String(count), ...fixed.map(String)]).then(({ child, line }) => ({
+export function startBackends(
+  count: number,
+  fixed: number[] = [],
+): Promise<{ child: ChildProcess; ports: number[] }> {
+  return spawnReady(process.execPath, [
+    '--import',
+    'tsx',
+    'bench/backends.ts',
+    String(count),
+    ...fixed.map(String),
+  ]).then(({ child, line }) => ({
     child,
     ports: JSON.parse(line) as number[],
   }));
 }
 
 export async function startHerd(listen: number, backends: number[]): Promise<ChildProcess> {
-  const { child } = await spawnReady(process.execPath, ['--import', 'tsx', 'bench/herd-standalone.ts', String(listen), ...backends.map(String)]);
+  const { child } = await spawnReady(process.execPath, [
+    '--import',
+    'tsx',
+    'bench/herd-standalone.ts',
+    String(listen),
+    ...backends.map(String),
+  ]);
   return child;
 }
 
@@ -89,7 +108,9 @@ ${backends.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).
 }
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
+  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
+    stdio: 'inherit',
+  });
   await waitPort(listen);
   return child;
 }
@@ -140,7 +161,11 @@ function ms(v: string): number {
 
 export function wrk(port: number, seconds: number, conns = 50): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      'wrk',
+      ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let raw = '';
     child.stdout.on('data', (d: Buffer) => (raw += d.toString()));
     child.on('error', reject);

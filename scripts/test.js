@@ -9,7 +9,9 @@ if (process.env.HERD_SKIP_DEPS !== '1') {
   const deps = spawnSync('bash', ['scripts/ensure-test-deps.sh'], { stdio: 'inherit' });
   if (deps.status !== 0) process.exit(deps.status ?? 1);
 }
-const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
+const suites = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['unit', 'integration', 'e2e'];
 const files = [];
 for (const suite of suites) {
   const dir = join('test', suite);
@@ -23,7 +25,14 @@ if (files.length === 0) {
 const concurrency = process.env.HERD_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);

@@ -18,9 +18,19 @@ export function buildProgram(): Command {
     .description(
       'Run a compose.yaml as scaled, supervised replicas on one machine behind a live load balancer.',
     )
-    .option('-f, --file <path>', 'compose file (repeatable; later files merge over earlier ones)', collect)
-    .option('-p, --project-name <name>', 'project name (default: name:, COMPOSE_PROJECT_NAME or folder)')
-    .option('--project-directory <dir>', 'project folder (default: the first compose file\'s folder)')
+    .option(
+      '-f, --file <path>',
+      'compose file (repeatable; later files merge over earlier ones)',
+      collect,
+    )
+    .option(
+      '-p, --project-name <name>',
+      'project name (default: name:, COMPOSE_PROJECT_NAME or folder)',
+    )
+    .option(
+      '--project-directory <dir>',
+      "project folder (default: the first compose file's folder)",
+    )
     .option('--env-file <path>', 'env file to read instead of .env (repeatable)', collect)
     .option('--profile <name>', 'enable a profile (repeatable; also COMPOSE_PROFILES)', collect)
     .showHelpAfterError()
@@ -50,6 +60,8 @@ export function reportError(err: unknown): number {
     process.stderr.write(`herd: ${err.message}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`herd: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `herd: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   return 1;
 }

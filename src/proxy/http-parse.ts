@@ -122,11 +122,13 @@ export function parseRequestHead(
     chunked = true;
   }
   const connTokens = connection.toLowerCase();
-  let keepAlive = minor === 1 ? !/(^|[\s,])close($|[\s,])/.test(connTokens) : /keep-alive/.test(connTokens);
+  let keepAlive =
+    minor === 1 ? !/(^|[\s,])close($|[\s,])/.test(connTokens) : /keep-alive/.test(connTokens);
   if (connTokens) {
     for (const t of connTokens.split(',')) {
       const tok = t.trim();
-      if (tok && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade') dropByConnection.push(tok);
+      if (tok && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade')
+        dropByConnection.push(tok);
     }
   }
   if (dropByConnection.length) forward = dropHeaders(forward, dropByConnection);

@@ -4,7 +4,12 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Balancer, Member, PickContext } from './balancer.ts';
-import { ChunkedScanner, HttpParseError, parseRequestHead, parseResponseHead } from './http-parse.ts';
+import {
+  ChunkedScanner,
+  HttpParseError,
+  parseRequestHead,
+  parseResponseHead,
+} from './http-parse.ts';
 import type { RequestHead } from './http-parse.ts';
 import { Upstream, takeIdle } from './upstream.ts';
 import type { UpstreamOwner } from './upstream.ts';
@@ -89,6 +94,8 @@ export class HttpSession implements UpstreamOwner {
   private respScanner: ChunkedScanner | null = null;
   private upstreamBroken = false;
   private lastActive = Date.now();
+  /** When a request held for lack of replicas gives up (0: not held yet). */
+  private holdUntil = 0;
   private readonly onData = (d: Buffer): void => this.clientData(d);
   private readonly onDrainResume = (): void => {
     if (this.state !== S.Closed) this.client.resume();
@@ -163,7 +170,11 @@ export class HttpSession implements UpstreamOwner {
       );
     } catch (err) {
       if (err instanceof HttpParseError) {
-        this.reply(err.status, err.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request', `${err.message}\n`);
+        this.reply(
+          err.status,
+          err.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request',
+          `${err.message}\n`,
+        );
         return;
       }
       throw err;
@@ -173,10 +184,15 @@ export class HttpSession implements UpstreamOwner {
     this.req = req;
     this.tried = null;
     this.attempts = 0;
+    this.holdUntil = 0;
     this.bodyBuf = null;
     this.fwdHead = '';
     const idempotent = IDEMPOTENT.has(req.method);
-    if (req.chunked || (req.contentLength > this.ctx.limits.retryBodyMax) || (req.contentLength > 0 && req.expectContinue)) {
+    if (
+      req.chunked ||
+      req.contentLength > this.ctx.limits.retryBodyMax ||
+      (req.contentLength > 0 && req.expectContinue)
+    ) {
       // Streamed body: only a connect failure (nothing sent yet) can be retried.
       this.bodyMode = req.chunked ? 2 : 1;
       this.bodyLeft = req.contentLength;
@@ -249,7 +265,12 @@ export class HttpSession implements UpstreamOwner {
     if (this.state === S.Head && this.buf === null && idle > l.idleTimeoutMs) this.client.destroy();
     else if (this.state === S.WaitBody && idle > l.idleTimeoutMs)
       this.reply(408, 'Request Timeout', 'request body took too long\n');
-    else if (this.state === S.Exchange && this.up && this.up.connected && idle > l.upstreamTimeoutMs)
+    else if (
+      this.state === S.Exchange &&
+      this.up &&
+      this.up.connected &&
+      idle > l.upstreamTimeoutMs
+    )
       this.onUpstreamTimeout(this.up);
     // tunnels have no idle limit; holding has its own timer
   }
@@ -291,21 +312,25 @@ export class HttpSession implements UpstreamOwner {
       this.useMember(m);
       return;
     }
-    if (this.tried !== null) {
-      this.reply(502, 'Bad Gateway', `no replica of service "${bal.service}" could be reached\n`);
+    // Nobody (left) to try: hold the request a bounded time, a replica may be (re)starting.
+    const now = Date.now();
+    if (this.holdUntil === 0) this.holdUntil = now + this.ctx.limits.holdMs;
+    const remaining = this.holdUntil - now;
+    if (remaining > 0) {
+      bal.waitForMember(remaining, () => {
+        if (this.state === S.Dispatch) this.dispatch();
+      });
       return;
     }
-    bal.waitForMember(this.ctx.limits.holdMs, (found) => {
-      if (this.state !== S.Dispatch) return;
-      if (found) this.useMember(found);
-      else
-        this.reply(
-          503,
-          'Service Unavailable',
-          `service "${bal.service}" has no ready replica\n`,
-          'Retry-After: 5\r\n',
-        );
-    });
+    if (this.tried !== null)
+      this.reply(502, 'Bad Gateway', `no replica of service "${bal.service}" could be reached\n`);
+    else
+      this.reply(
+        503,
+        'Service Unavailable',
+        `service "${bal.service}" has no ready replica\n`,
+        'Retry-After: 5\r\n',
+      );
   }
 
   private useMember(m: Member): void {
@@ -361,7 +386,9 @@ export class HttpSession implements UpstreamOwner {
     let h = `${req.method} ${req.target} HTTP/1.${req.minor}\r\n${req.forwardLines}X-Forwarded-For: ${xff}\r\nX-Forwarded-Proto: http\r\n`;
     if (req.host !== undefined) h += `X-Forwarded-Host: ${req.host}\r\n`;
     h += `X-Forwarded-Port: ${this.ctx.port}\r\n`;
-    h += req.upgrade ? `Upgrade: ${req.upgrade}\r\nConnection: Upgrade\r\n\r\n` : 'Connection: keep-alive\r\n\r\n';
+    h += req.upgrade
+      ? `Upgrade: ${req.upgrade}\r\nConnection: Upgrade\r\n\r\n`
+      : 'Connection: keep-alive\r\n\r\n';
     return h;
   }
 
@@ -415,7 +442,8 @@ export class HttpSession implements UpstreamOwner {
         if (head.status >= 500) m.counters.errors++;
         this.respClose = head.close;
         const method = this.req!.method;
-        if (method === 'HEAD' || head.status === 204 || head.status === 304) this.respState = R.Done;
+        if (method === 'HEAD' || head.status === 204 || head.status === 304)
+          this.respState = R.Done;
         else if (head.chunked) {
           this.respState = R.Chunked;
           this.respScanner ??= new ChunkedScanner();
@@ -427,7 +455,10 @@ export class HttpSession implements UpstreamOwner {
         const lb = this.ctx.balancer.lb;
         if (lb.stickyCookie && getCookie(this.req!.cookie, lb.stickyCookie) !== m.id) {
           this.client.write(hb.subarray(0, idx + 2));
-          this.client.write(`Set-Cookie: ${lb.stickyCookie}=${m.id}; Path=/; HttpOnly\r\n\r\n`, 'latin1');
+          this.client.write(
+            `Set-Cookie: ${lb.stickyCookie}=${m.id}; Path=/; HttpOnly\r\n\r\n`,
+            'latin1',
+          );
           d = hb.subarray(bodyStart);
           start = 0;
         } else {
@@ -571,7 +602,8 @@ export class HttpSession implements UpstreamOwner {
     this.up = null;
     u.destroy();
     this.release(m, false, true);
-    if (!this.gotResponseByte) this.reply(504, 'Gateway Timeout', `replica ${m.id} did not answer in time\n`);
+    if (!this.gotResponseByte)
+      this.reply(504, 'Gateway Timeout', `replica ${m.id} did not answer in time\n`);
     else this.client.destroy();
   }
 

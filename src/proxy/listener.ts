@@ -22,8 +22,20 @@ export interface ListenerOptions {
 export function modeFor(appProtocol: string | undefined): ListenMode {
   if (!appProtocol) return 'sniff';
   const p = appProtocol.toLowerCase();
-  if (p === 'http' || p === 'http1' || p === 'http/1.1' || p === 'ws' || p === 'websocket') return 'http';
-  if (p === 'tcp' || p === 'redis' || p === 'postgres' || p === 'postgresql' || p === 'mysql' || p === 'grpc' || p === 'h2c' || p === 'http2' || p === 'https' || p === 'tls')
+  if (p === 'http' || p === 'http1' || p === 'http/1.1' || p === 'ws' || p === 'websocket')
+    return 'http';
+  if (
+    p === 'tcp' ||
+    p === 'redis' ||
+    p === 'postgres' ||
+    p === 'postgresql' ||
+    p === 'mysql' ||
+    p === 'grpc' ||
+    p === 'h2c' ||
+    p === 'http2' ||
+    p === 'https' ||
+    p === 'tls'
+  )
     return 'tcp';
   return 'sniff';
 }
@@ -91,7 +103,10 @@ export class ProxyListener {
         const k = sniff(got);
         if (k !== 'more') decide(k);
       };
-      const timer = setTimeout(() => decide(got !== null && sniff(got) !== 'tcp' ? 'http' : 'tcp'), this.opts.sniffMs);
+      const timer = setTimeout(
+        () => decide(got !== null && sniff(got) !== 'tcp' ? 'http' : 'tcp'),
+        this.opts.sniffMs,
+      );
       s.on('data', onData);
     } catch {
       s.destroy();
@@ -99,7 +114,11 @@ export class ProxyListener {
   }
 
   private startHttp(s: net.Socket, first: Buffer | null): void {
-    const h = new HttpSession(s, { balancer: this.opts.balancer, limits: this.opts.limits, port: this.boundPort }, first);
+    const h = new HttpSession(
+      s,
+      { balancer: this.opts.balancer, limits: this.opts.limits, port: this.boundPort },
+      first,
+    );
     this.sessions.add(h);
     s.on('close', () => this.sessions.delete(h));
   }

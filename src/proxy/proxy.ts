@@ -89,9 +89,24 @@ class ProjectProxy implements Proxy {
     this.warnFn(m);
   }
 
-  private entry(service: Service, target: number, kind: Entry['kind'], host: string, port: number, mode: ListenMode, index?: number): Entry {
+  private entry(
+    service: Service,
+    target: number,
+    kind: Entry['kind'],
+    host: string,
+    port: number,
+    mode: ListenMode,
+    index?: number,
+  ): Entry {
     const balancer = new Balancer({ service: service.name, lb: service.herd.lb });
-    const listener = new ProxyListener({ host, port, mode, balancer, limits: this.limits, sniffMs: this.sniffMs });
+    const listener = new ProxyListener({
+      host,
+      port,
+      mode,
+      balancer,
+      limits: this.limits,
+      sniffMs: this.sniffMs,
+    });
     const e: Entry = { service, target, kind, listener, balancer };
     if (index !== undefined) e.index = index;
     return e;
@@ -103,14 +118,17 @@ class ProjectProxy implements Proxy {
     for (const svc of Object.values(this.project.services)) {
       for (const p of svc.ports) {
         if (p.protocol === 'udp') {
-          this.warn(`service "${svc.name}": UDP port ${p.published ? `${p.published.start}:` : ''}${p.target} is not load-balanced by herd; replicas must bind it themselves`);
+          this.warn(
+            `service "${svc.name}": UDP port ${p.published ? `${p.published.start}:` : ''}${p.target} is not load-balanced by herd; replicas must bind it themselves`,
+          );
           continue;
         }
         const mode = modeFor(p.appProtocol);
         const hostIp = p.hostIp ?? '0.0.0.0';
         if (!p.published) {
           // Ephemeral host port per replica, like Compose's "5000": bound for the current scale.
-          for (let i = 1; i <= svc.scale; i++) out.push(this.entry(svc, p.target, 'direct', '127.0.0.1', 0, mode, i));
+          for (let i = 1; i <= svc.scale; i++)
+            out.push(this.entry(svc, p.target, 'direct', '127.0.0.1', 0, mode, i));
           continue;
         }
         const { start, end } = p.published;
@@ -123,14 +141,16 @@ class ProjectProxy implements Proxy {
           throw new HerdError(
             `service "${svc.name}": scale ${svc.scale} needs ${svc.scale} host ports but ports "${start}-${end}:${p.target}" has only ${width}; widen the range or publish a single port to load-balance`,
           );
-        for (let i = 1; i <= width; i++) out.push(this.entry(svc, p.target, 'direct', hostIp, start + i - 1, mode, i));
+        for (let i = 1; i <= width; i++)
+          out.push(this.entry(svc, p.target, 'direct', hostIp, start + i - 1, mode, i));
       }
       for (const x of svc.expose) {
         if (x.protocol === 'udp') {
           this.warn(`service "${svc.name}": UDP expose ${x.port} is not load-balanced by herd`);
           continue;
         }
-        if (out.some((e) => e.service === svc && e.kind === 'balanced' && e.target === x.port)) continue;
+        if (out.some((e) => e.service === svc && e.kind === 'balanced' && e.target === x.port))
+          continue;
         out.push(this.entry(svc, x.port, 'internal', '127.0.0.1', 0, 'sniff'));
       }
     }
@@ -161,9 +181,12 @@ class ProjectProxy implements Proxy {
     this.entries = bound;
     this.listening = true;
     const idleMs = this.opts.upstreamIdleMs ?? 4000;
-    this.sweeper = setInterval(() => {
-      for (const e of this.entries) e.balancer.sweepIdle(idleMs);
-    }, Math.max(250, Math.floor(idleMs / 4)));
+    this.sweeper = setInterval(
+      () => {
+        for (const e of this.entries) e.balancer.sweepIdle(idleMs);
+      },
+      Math.max(250, Math.floor(idleMs / 4)),
+    );
     this.sweeper.unref();
   }
 
@@ -238,15 +261,27 @@ class ProjectProxy implements Proxy {
     for (const p of svc.ports) {
       if (p.protocol === 'udp') continue;
       if (p.published && p.published.start !== p.published.end) {
-        this.warn(`service "${svc.name}": replica ${r.name} has no host port left in ${p.published.start}-${p.published.end}; it gets no published port`);
+        this.warn(
+          `service "${svc.name}": replica ${r.name} has no host port left in ${p.published.start}-${p.published.end}; it gets no published port`,
+        );
         continue;
       }
       if (p.published) continue;
-      const e = this.entry(svc, p.target, 'direct', '127.0.0.1', 0, modeFor(p.appProtocol), r.index);
+      const e = this.entry(
+        svc,
+        p.target,
+        'direct',
+        '127.0.0.1',
+        0,
+        modeFor(p.appProtocol),
+        r.index,
+      );
       try {
         await e.listener.listen();
       } catch (err) {
-        this.warn(`service "${svc.name}": cannot bind a port for ${r.name}: ${(err as Error).message}`);
+        this.warn(
+          `service "${svc.name}": cannot bind a port for ${r.name}: ${(err as Error).message}`,
+        );
         continue;
       }
       if (!this.listening) {
@@ -264,7 +299,10 @@ class ProjectProxy implements Proxy {
   }
 
   readonly drain: Drainer = (r, timeoutMs) => {
-    const members = this.entries.filter((e) => e.service.name === r.service).map((e) => e.balancer.remove(r.name)).filter((m) => m !== undefined);
+    const members = this.entries
+      .filter((e) => e.service.name === r.service)
+      .map((e) => e.balancer.remove(r.name))
+      .filter((m) => m !== undefined);
     const waits = members.map(
       (m) =>
         new Promise<void>((resolve) => {

@@ -89,5 +89,7 @@ function guard(s: net.Socket, fn: () => void): void {
 
 function dropAfter(s: net.Socket, err: unknown): void {
   s.destroy();
-  process.emitWarning(`herd proxy: dropped a connection after an internal error: ${(err as Error)?.stack ?? err}`);
+  process.emitWarning(
+    `herd proxy: dropped a connection after an internal error: ${(err as Error)?.stack ?? err}`,
+  );
 }

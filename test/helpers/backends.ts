@@ -104,15 +104,26 @@ export function makeProject(services: Service[]): Project {
 }
 
 /** `ports: ["127.0.0.1:<published>:<target>"]` */
-export function port(published: number | [number, number] | undefined, target: number, extra: Partial<PortSpec> = {}): PortSpec {
+export function port(
+  published: number | [number, number] | undefined,
+  target: number,
+  extra: Partial<PortSpec> = {},
+): PortSpec {
   const p: PortSpec = { target, protocol: 'tcp', hostIp: '127.0.0.1', ...extra };
   if (published !== undefined)
-    p.published = Array.isArray(published) ? { start: published[0], end: published[1] } : { start: published, end: published };
+    p.published = Array.isArray(published)
+      ? { start: published[0], end: published[1] }
+      : { start: published, end: published };
   return p;
 }
 
 /** The ReplicaInfo the engine would emit for a backend listening on `port`. */
-export function replica(service: string, index: number, port: number, target?: number): ReplicaInfo {
+export function replica(
+  service: string,
+  index: number,
+  port: number,
+  target?: number,
+): ReplicaInfo {
   return {
     service,
     index,
@@ -130,15 +141,33 @@ export function replica(service: string, index: number, port: number, target?: n
 export function get(
   port: number,
   path = '/',
-  opts: { headers?: Record<string, string>; agent?: http.Agent | false; method?: string; body?: string } = {},
+  opts: {
+    headers?: Record<string, string>;
+    agent?: http.Agent | false;
+    method?: string;
+    body?: string;
+  } = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        agent: opts.agent ?? false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
         res.on('error', reject);
       },
     );

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pathsFor } from '../../src/daemon/paths.ts';
+import { LogStore } from '../../src/logs/store.ts';
 import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
 import {
   replica,
@@ -155,6 +156,21 @@ describe('herd client verbs against a daemon', () => {
       String(shared.status === 'rejected' && shared.reason),
       /runs project shop, not other/,
     );
+  });
+
+  it('logs reads the stored files when the daemon is gone', async () => {
+    const xdg = mkdtempSync(join(tmpdir(), 'herd-xdg-'));
+    const store = new LogStore(join(xdg, 'herd', 'gone', 'logs'), 'gone');
+    store.append('gone-api-1', { t: 1, stream: 'stdout', line: 'last words' });
+    store.append('gone-api-10', { t: 2, stream: 'stdout', line: 'aligned' });
+    store.close();
+    const { out } = await herdWith(
+      { HERD_STATE_DIR: undefined, XDG_STATE_HOME: xdg },
+      '-p',
+      'gone',
+      'logs',
+    );
+    assert.equal(out, 'gone-api-1   | last words\ngone-api-10  | aligned\n');
   });
 
   it('down stops the daemon', async () => {

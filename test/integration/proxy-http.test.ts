@@ -7,14 +7,30 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { createProxy } from '../../src/proxy/index.ts';
 import type { Proxy } from '../../src/proxy/index.ts';
 import type { HerdServiceExtension } from '../../src/compose/model.ts';
-import { freePort, get, httpBackend, makeProject, makeService, port, rawExchange, replica } from '../helpers/backends.ts';
+import {
+  freePort,
+  get,
+  httpBackend,
+  makeProject,
+  makeService,
+  port,
+  rawExchange,
+  replica,
+} from '../helpers/backends.ts';
 import type { Backend } from '../helpers/backends.ts';
 
 async function startProxy(
-  opts: { lb?: HerdServiceExtension['lb']; holdMs?: number; headerTimeoutMs?: number; appProtocol?: string } = {},
+  opts: {
+    lb?: HerdServiceExtension['lb'];
+    holdMs?: number;
+    headerTimeoutMs?: number;
+    appProtocol?: string;
+  } = {},
 ): Promise<{ proxy: Proxy; port: number }> {
   const p = await freePort();
-  const svc = makeService('web', { ports: [port(p, 80, opts.appProtocol ? { appProtocol: opts.appProtocol } : {})] });
+  const svc = makeService('web', {
+    ports: [port(p, 80, opts.appProtocol ? { appProtocol: opts.appProtocol } : {})],
+  });
   if (opts.lb) svc.herd.lb = opts.lb;
   const proxy = createProxy(makeProject([svc]), {
     limits: { holdMs: opts.holdMs ?? 300, headerTimeoutMs: opts.headerTimeoutMs ?? 10_000 },
@@ -24,7 +40,12 @@ async function startProxy(
 }
 
 /** Fire `count` keep-alive GETs, `conc` at a time; returns status/body of each. */
-async function load(p: number, count: number, conc: number, agent: http.Agent): Promise<{ status: number; body: string }[]> {
+async function load(
+  p: number,
+  count: number,
+  conc: number,
+  agent: http.Agent,
+): Promise<{ status: number; body: string }[]> {
   const out: { status: number; body: string }[] = [];
   let next = 0;
   await Promise.all(
@@ -68,7 +89,11 @@ describe('proxy: HTTP balancing', () => {
   });
 
   it('appends X-Forwarded-For and forwards request bodies (content-length and chunked)', async () => {
-    const r = await get(p, '/', { headers: { 'x-forwarded-for': '10.0.0.1' }, method: 'POST', body: 'hi' });
+    const r = await get(p, '/', {
+      headers: { 'x-forwarded-for': '10.0.0.1' },
+      method: 'POST',
+      body: 'hi',
+    });
     assert.equal(r.headers['x-seen-xff'], '10.0.0.1, 127.0.0.1');
     assert.match(r.body, /^[abc]:hi$/);
     const chunked = await rawExchange(
@@ -91,7 +116,10 @@ describe('proxy: HTTP balancing', () => {
     const d = await httpBackend('d');
     proxy.replicaReady(replica('web', 4, d.port, 80));
     const got = await load(p, 40, 4, new http.Agent({ keepAlive: true }));
-    assert.ok(got.some((r) => r.body === 'd'), 'new member d got no request');
+    assert.ok(
+      got.some((r) => r.body === 'd'),
+      'new member d got no request',
+    );
     proxy.replicaUnready(replica('web', 4, d.port, 80));
     const before = d.hits;
     const again = await load(p, 20, 4, new http.Agent({ keepAlive: true }));
@@ -102,21 +130,34 @@ describe('proxy: HTTP balancing', () => {
 
   it('malformed request → 400, oversized headers → 431, and it keeps serving', async () => {
     assert.match(await rawExchange(p, 'GARBAGE\r\n\r\n'), /^HTTP\/1\.1 400/);
-    assert.match(await rawExchange(p, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n'), /^HTTP\/1\.1 400/);
+    assert.match(
+      await rawExchange(p, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n'),
+      /^HTTP\/1\.1 400/,
+    );
     const big = `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
     assert.match(await rawExchange(p, big), /^HTTP\/1\.1 431/);
     assert.equal((await get(p)).status, 200);
   });
 
   it('request smuggling guard: CL+TE, invalid or conflicting Content-Length → 400', async () => {
-    const both = 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
+    const both =
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
     assert.match(await rawExchange(p, both), /^HTTP\/1\.1 400/);
-    assert.match(await rawExchange(p, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n'), /^HTTP\/1\.1 400/);
     assert.match(
-      await rawExchange(p, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'),
+      await rawExchange(p, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n'),
       /^HTTP\/1\.1 400/,
     );
-    assert.match(await rawExchange(p, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'), /^HTTP\/1\.1 400/);
+    assert.match(
+      await rawExchange(
+        p,
+        'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+      ),
+      /^HTTP\/1\.1 400/,
+    );
+    assert.match(
+      await rawExchange(p, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'),
+      /^HTTP\/1\.1 400/,
+    );
   });
 
   it('kill one backend under continuous load: no request lost (retries)', async () => {
@@ -135,7 +176,11 @@ describe('proxy: HTTP balancing', () => {
 describe('proxy: membership changes under load', () => {
   it('scaling 2 → 5 → 2 with draining loses no request', async () => {
     const { proxy, port: p } = await startProxy();
-    const bs = await Promise.all(['r1', 'r2', 'r3', 'r4', 'r5'].map((n) => httpBackend(n, (_req, res) => setTimeout(() => res.end('ok'), 5))));
+    const bs = await Promise.all(
+      ['r1', 'r2', 'r3', 'r4', 'r5'].map((n) =>
+        httpBackend(n, (_req, res) => setTimeout(() => res.end('ok'), 5)),
+      ),
+    );
     bs.slice(0, 2).forEach((b, i) => proxy.replicaReady(replica('web', i + 1, b.port, 80)));
     const agent = new http.Agent({ keepAlive: true });
     const running = load(p, 800, 10, agent);
@@ -149,7 +194,10 @@ describe('proxy: membership changes under load', () => {
     }
     const got = await running;
     agent.destroy();
-    assert.deepEqual(got.filter((r) => r.status !== 200), []);
+    assert.deepEqual(
+      got.filter((r) => r.status !== 200),
+      [],
+    );
     assert.ok(bs[3]!.hits > 0, 'scaled-up replica r4 never got traffic');
     await proxy.close();
     await Promise.all(bs.map((b) => b.close()));
@@ -208,7 +256,9 @@ describe('proxy: membership changes under load', () => {
 
 describe('proxy: algorithms', () => {
   it('sticky cookie: first response sets it, later requests stick to that replica', async () => {
-    const { proxy, port: p } = await startProxy({ lb: { algorithm: 'round_robin', stickyCookie: 'herd_sticky' } });
+    const { proxy, port: p } = await startProxy({
+      lb: { algorithm: 'round_robin', stickyCookie: 'herd_sticky' },
+    });
     const bs = await Promise.all(['a', 'b', 'c'].map((n) => httpBackend(n)));
     bs.forEach((b, i) => proxy.replicaReady(replica('web', i + 1, b.port, 80)));
     const first = await get(p);
@@ -225,13 +275,16 @@ describe('proxy: algorithms', () => {
   });
 
   it('hash by header is stable and spreads different keys', async () => {
-    const { proxy, port: p } = await startProxy({ lb: { algorithm: 'hash', hashOn: { kind: 'header', name: 'X-User' } } });
+    const { proxy, port: p } = await startProxy({
+      lb: { algorithm: 'hash', hashOn: { kind: 'header', name: 'X-User' } },
+    });
     const bs = await Promise.all(['a', 'b', 'c'].map((n) => httpBackend(n)));
     bs.forEach((b, i) => proxy.replicaReady(replica('web', i + 1, b.port, 80)));
     const seen = new Set<string>();
     for (let u = 0; u < 12; u++) {
       const first = (await get(p, '/', { headers: { 'x-user': `user${u}` } })).body;
-      for (let k = 0; k < 3; k++) assert.equal((await get(p, '/', { headers: { 'x-user': `user${u}` } })).body, first);
+      for (let k = 0; k < 3; k++)
+        assert.equal((await get(p, '/', { headers: { 'x-user': `user${u}` } })).body, first);
       seen.add(first);
     }
     assert.ok(seen.size >= 2, 'all keys landed on one replica');
@@ -279,5 +332,31 @@ describe('proxy: WebSocket', () => {
     await proxy.close();
     wss.close();
     await new Promise((r) => server.close(r));
+  });
+});
+
+describe('proxy: every replica down', () => {
+  it('holds a request whose replicas all failed until one comes back', async () => {
+    const { proxy, port: p } = await startProxy({ holdMs: 3000 });
+    const dead = await freePort(); // nothing listens here: connect is refused
+    proxy.replicaReady(replica('web', 1, dead, 80));
+    const pending = get(p);
+    await new Promise((r) => setTimeout(r, 200));
+    const back = await httpBackend('back');
+    proxy.replicaReady(replica('web', 1, back.port, 80)); // the engine restarted it elsewhere
+    const r = await pending;
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'back');
+    await proxy.close();
+    await back.close();
+  });
+
+  it('answers 502 naming the service once the hold time passes', async () => {
+    const { proxy, port: p } = await startProxy({ holdMs: 200 });
+    proxy.replicaReady(replica('web', 1, await freePort(), 80));
+    const r = await get(p);
+    assert.equal(r.status, 502);
+    assert.match(r.body, /service "web"/);
+    await proxy.close();
   });
 });

@@ -6,7 +6,15 @@ import net from 'node:net';
 import { createProxy } from '../../src/proxy/index.ts';
 import type { Drainer, EngineEvent } from '../../src/engine/events.ts';
 import { HerdError } from '../../src/util/errors.ts';
-import { freePort, get, httpBackend, makeProject, makeService, port, replica } from '../helpers/backends.ts';
+import {
+  freePort,
+  get,
+  httpBackend,
+  makeProject,
+  makeService,
+  port,
+  replica,
+} from '../helpers/backends.ts';
 
 function isFree(p: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -23,7 +31,10 @@ describe('proxy: ports', () => {
     const busy = (taken.address() as net.AddressInfo).port;
     const okPort = await freePort();
     const proxy = createProxy(
-      makeProject([makeService('api', { ports: [port(okPort, 80)] }), makeService('web', { ports: [port(busy, 80)] })]),
+      makeProject([
+        makeService('api', { ports: [port(okPort, 80)] }),
+        makeService('web', { ports: [port(busy, 80)] }),
+      ]),
     );
     await assert.rejects(proxy.listen(), (err: Error) => {
       assert.ok(err instanceof HerdError);
@@ -72,7 +83,10 @@ describe('proxy: ports', () => {
 
   it('more replicas than the published range holds is a clear HerdError', async () => {
     const svc = makeService('web', { scale: 3, ports: [port([18080, 18081], 80)] });
-    await assert.rejects(createProxy(makeProject([svc])).listen(), /scale 3 needs 3 host ports.*18080-18081/);
+    await assert.rejects(
+      createProxy(makeProject([svc])).listen(),
+      /scale 3 needs 3 host ports.*18080-18081/,
+    );
   });
 
   it('no published port: each replica gets its own ephemeral 127.0.0.1 port', async () => {
@@ -120,9 +134,12 @@ describe('proxy: ports', () => {
 
   it('UDP ports are not balanced, with a clear warning', async () => {
     const warnings: string[] = [];
-    const proxy = createProxy(makeProject([makeService('dns', { ports: [port(5353, 53, { protocol: 'udp' })] })]), {
-      warn: (m) => warnings.push(m),
-    });
+    const proxy = createProxy(
+      makeProject([makeService('dns', { ports: [port(5353, 53, { protocol: 'udp' })] })]),
+      {
+        warn: (m) => warnings.push(m),
+      },
+    );
     await proxy.listen();
     assert.equal(proxy.ports().length, 0);
     assert.match(warnings[0] ?? '', /service "dns": UDP port 5353:53 is not load-balanced/);
@@ -133,7 +150,9 @@ describe('proxy: ports', () => {
 describe('proxy: attached to an engine', () => {
   it('follows ready/unready events and registers its drainer', async () => {
     const p = await freePort();
-    const proxy = createProxy(makeProject([makeService('web', { ports: [port(p, 80)] })]), { limits: { holdMs: 100 } });
+    const proxy = createProxy(makeProject([makeService('web', { ports: [port(p, 80)] })]), {
+      limits: { holdMs: 100 },
+    });
     await proxy.listen();
     const events = new EventEmitter();
     let drainer: Drainer | undefined;
@@ -143,7 +162,12 @@ describe('proxy: attached to an engine', () => {
     const info = replica('web', 1, b.port, 80);
     events.emit('event', { type: 'ready', at: Date.now(), replica: info } satisfies EngineEvent);
     assert.equal((await get(p)).body, 'r1');
-    events.emit('event', { type: 'unready', at: Date.now(), replica: info, reason: 'unhealthy' } satisfies EngineEvent);
+    events.emit('event', {
+      type: 'unready',
+      at: Date.now(),
+      replica: info,
+      reason: 'unhealthy',
+    } satisfies EngineEvent);
     assert.equal((await get(p)).status, 503);
     events.emit('event', { type: 'ready', at: Date.now(), replica: info } satisfies EngineEvent);
     assert.equal((await get(p)).status, 200);

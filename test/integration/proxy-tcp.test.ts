@@ -4,7 +4,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { createProxy } from '../../src/proxy/index.ts';
-import { echoBackend, freePort, get, httpBackend, makeProject, makeService, port, replica } from '../helpers/backends.ts';
+import {
+  echoBackend,
+  freePort,
+  get,
+  httpBackend,
+  makeProject,
+  makeService,
+  port,
+  replica,
+} from '../helpers/backends.ts';
 
 /** Connect, send `msg`, resolve with the first reply. */
 function ask(p: number, msg: string | null, ms = 3000): Promise<string> {
@@ -30,10 +39,15 @@ function ask(p: number, msg: string | null, ms = 3000): Promise<string> {
 
 async function tcpProxy(appProtocol?: string, sniffMs = 200) {
   const p = await freePort();
-  const proxy = createProxy(makeProject([makeService('db', { ports: [port(p, 6379, appProtocol ? { appProtocol } : {})] })]), {
-    sniffMs,
-    limits: { holdMs: 200 },
-  });
+  const proxy = createProxy(
+    makeProject([
+      makeService('db', { ports: [port(p, 6379, appProtocol ? { appProtocol } : {})] }),
+    ]),
+    {
+      sniffMs,
+      limits: { holdMs: 200 },
+    },
+  );
   await proxy.listen();
   return { proxy, p };
 }
@@ -55,9 +69,13 @@ describe('proxy: TCP mode', () => {
 
   it('proxies a real Redis (RESP PING → +PONG)', async () => {
     const rport = await freePort();
-    const redis = spawn('redis-server', ['--port', String(rport), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(rport), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     try {
       for (let i = 0; i < 50; i++) {
         const up = await new Promise<boolean>((r) => {
@@ -88,7 +106,8 @@ describe('proxy: TCP mode', () => {
       const timer = setTimeout(() => s.write('220 hello\r\n'), 50);
       s.on('data', (d) => {
         clearTimeout(timer);
-        if (first && d.toString().startsWith('GET ')) s.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nhttp');
+        if (first && d.toString().startsWith('GET '))
+          s.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nhttp');
         else s.write(`raw:${d.toString()}`);
         first = false;
       });

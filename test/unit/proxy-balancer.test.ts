@@ -7,14 +7,18 @@ import { ReplicaCounters } from '../../src/proxy/counters.ts';
 
 function pool(lb: LbSettings, n: number): Balancer {
   const b = new Balancer({ service: 'web', lb, ejectAfter: 2, ejectMs: 60_000 });
-  for (let i = 1; i <= n; i++) b.add(`web-${i}`, '127.0.0.1', 1000 + i, new ReplicaCounters(`web-${i}`, 'web'));
+  for (let i = 1; i <= n; i++)
+    b.add(`web-${i}`, '127.0.0.1', 1000 + i, new ReplicaCounters(`web-${i}`, 'web'));
   return b;
 }
 
 describe('Balancer', () => {
   it('round robin cycles in order and skips tried members', () => {
     const b = pool({ algorithm: 'round_robin' }, 3);
-    assert.deepEqual([1, 2, 3, 4].map(() => b.pick(null, null)?.id), ['web-1', 'web-2', 'web-3', 'web-1']);
+    assert.deepEqual(
+      [1, 2, 3, 4].map(() => b.pick(null, null)?.id),
+      ['web-1', 'web-2', 'web-3', 'web-1'],
+    );
     const tried = [b.member('web-2')!, b.member('web-3')!];
     for (let i = 0; i < 3; i++) assert.equal(b.pick(tried, null)?.id, 'web-1');
     assert.equal(b.pick([...tried, b.member('web-1')!], null), undefined);

@@ -1,7 +1,12 @@
 // The proxy's minimal HTTP/1.1 parsing: request heads, response heads, chunked framing.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChunkedScanner, HttpParseError, parseRequestHead, parseResponseHead } from '../../src/proxy/http-parse.ts';
+import {
+  ChunkedScanner,
+  HttpParseError,
+  parseRequestHead,
+  parseResponseHead,
+} from '../../src/proxy/http-parse.ts';
 
 describe('parseRequestHead', () => {
   it('reads framing, drops hop-by-hop headers and those Connection names', () => {
@@ -19,13 +24,29 @@ describe('parseRequestHead', () => {
 
   it('HTTP/1.0 closes unless keep-alive; Connection: close closes 1.1', () => {
     assert.equal(parseRequestHead('GET / HTTP/1.0', 100, false).keepAlive, false);
-    assert.equal(parseRequestHead('GET / HTTP/1.0\r\nConnection: Keep-Alive', 100, false).keepAlive, true);
-    assert.equal(parseRequestHead('GET / HTTP/1.1\r\nHost: x\r\nConnection: close', 100, false).keepAlive, false);
+    assert.equal(
+      parseRequestHead('GET / HTTP/1.0\r\nConnection: Keep-Alive', 100, false).keepAlive,
+      true,
+    );
+    assert.equal(
+      parseRequestHead('GET / HTTP/1.1\r\nHost: x\r\nConnection: close', 100, false).keepAlive,
+      false,
+    );
   });
 
   it('recognises an Upgrade only with Connection: upgrade', () => {
-    assert.equal(parseRequestHead('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade', 100, false).upgrade, 'websocket');
-    assert.equal(parseRequestHead('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket', 100, false).upgrade, undefined);
+    assert.equal(
+      parseRequestHead(
+        'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade',
+        100,
+        false,
+      ).upgrade,
+      'websocket',
+    );
+    assert.equal(
+      parseRequestHead('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket', 100, false).upgrade,
+      undefined,
+    );
   });
 
   const bad: [string, string, number][] = [
@@ -33,7 +54,11 @@ describe('parseRequestHead', () => {
     ['HTTP/2 line', 'GET / HTTP/2.0\r\nHost: x', 400],
     ['space before colon', 'GET / HTTP/1.1\r\nHost : x', 400],
     ['folded header', 'GET / HTTP/1.1\r\nHost: x\r\n continued', 400],
-    ['CL and TE', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked', 400],
+    [
+      'CL and TE',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked',
+      400,
+    ],
     ['negative CL', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1', 400],
     ['chunked not last', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip', 400],
     ['missing Host on 1.1', 'GET / HTTP/1.1\r\nAccept: x', 400],
@@ -52,7 +77,12 @@ describe('parseRequestHead', () => {
 
 describe('parseResponseHead', () => {
   it('frames by Content-Length, chunked, or close', () => {
-    assert.deepEqual(parseResponseHead('HTTP/1.1 200 OK\r\nContent-Length: 5'), { status: 200, contentLength: 5, chunked: false, close: false });
+    assert.deepEqual(parseResponseHead('HTTP/1.1 200 OK\r\nContent-Length: 5'), {
+      status: 200,
+      contentLength: 5,
+      chunked: false,
+      close: false,
+    });
     assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked').chunked, true);
     assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nConnection: close').close, true);
     assert.equal(parseResponseHead('HTTP/1.0 200 OK').close, true);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { locateDaemon } from '../../daemon/locate.ts';
 import { existsSync } from 'node:fs';
+import type { PsResponse } from '../../daemon/api-types.ts';
 import { probeSocket } from '../../daemon/client.ts';
 import { LogStore, type LogEntry } from '../../logs/store.ts';
 import { HerdError } from '../../util/errors.ts';
@@ -59,6 +60,7 @@ Examples:
       if (opts.follow) params.set('follow', '1');
       const { client, paths, project } = await locateDaemon(cmd);
       const color = opts.color && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+      // Names are padded to the longest one, known up front except for replicas started later.
       let width = 0;
       const print = (e: LogEntry) => {
         width = Math.max(width, e.name.length);
@@ -79,18 +81,24 @@ Examples:
           tail: params.has('tail') ? Number(params.get('tail')) : undefined,
           since: params.has('since') ? Number(params.get('since')) : undefined,
         });
+        width = Math.max(0, ...entries.map((e) => e.name.length));
         for (const e of entries) print(e);
         return;
       }
+      if (!opts.follow) {
+        const entries: LogEntry[] = [];
+        await client.stream<LogEntry>(`/v1/logs?${params}`, (e) => entries.push(e));
+        width = Math.max(0, ...entries.map((e) => e.name.length));
+        for (const e of entries) print(e);
+        return;
+      }
+      const ps = await client.get<PsResponse>('/v1/ps');
+      width = Math.max(0, ...ps.replicas.map((r) => r.name.length));
       const ac = new AbortController();
       const stop = () => ac.abort();
       process.once('SIGINT', stop);
       try {
-        await client.stream<LogEntry>(
-          `/v1/logs?${params}`,
-          print,
-          ac.signal,
-        );
+        await client.stream<LogEntry>(`/v1/logs?${params}`, print, ac.signal);
       } finally {
         process.off('SIGINT', stop);
       }

@@ -2,6 +2,17 @@
 import { Command, CommanderError } from 'commander';
 import { registerConfig } from './commands/config.ts';
 import { registerUp } from './commands/up.ts';
+import { registerPs } from './commands/ps.ts';
+import { registerScale } from './commands/scale.ts';
+import { registerLogs } from './commands/logs.ts';
+import { registerStop } from './commands/stop.ts';
+import { registerStart } from './commands/start.ts';
+import { registerRestart } from './commands/restart.ts';
+import { registerKill } from './commands/kill.ts';
+import { registerDown } from './commands/down.ts';
+import { registerPort } from './commands/port.ts';
+import { registerTop } from './commands/top.ts';
+import { registerEvents } from './commands/events.ts';
 import { HerdError } from '../util/errors.ts';
 
 /** Options every verb understands, as `docker compose` spells them. */
@@ -33,10 +44,23 @@ export function buildProgram(): Command {
     )
     .option('--env-file <path>', 'env file to read instead of .env (repeatable)', collect)
     .option('--profile <name>', 'enable a profile (repeatable; also COMPOSE_PROFILES)', collect)
+    // Verb options (like `logs -f`) must not be taken for the global `-f FILE`.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   registerConfig(program);
   registerUp(program);
+  registerPs(program);
+  registerScale(program);
+  registerLogs(program);
+  registerStop(program);
+  registerStart(program);
+  registerRestart(program);
+  registerKill(program);
+  registerDown(program);
+  registerPort(program);
+  registerTop(program);
+  registerEvents(program);
   return program;
 }
 

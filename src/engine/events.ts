@@ -32,6 +32,8 @@ export interface ReplicaInfo {
   lastExit?: ExitInfo;
   /** Why it is in this state, for `ps` and logs: "waiting for db (service_healthy)", … */
   reason?: string;
+  /** Output of the probe that last changed its health (trimmed), for logs and `ps`. */
+  healthOutput?: string;
 }
 
 export type EngineEvent =

@@ -11,6 +11,8 @@ export interface DependencyView {
   service: Service;
   desired: number;
   active: boolean;
+  /** Stopped with `herd stop`: its dependants run (and restart) without it, as in Compose. */
+  stoppedByUser?: boolean;
   slots: Map<number, { info: ReplicaInfo; everStarted: boolean }>;
 }
 
@@ -30,6 +32,7 @@ export function gateFor(
 
 function check(dep: string, condition: string, view: DependencyView): Gate {
   const waiting: Gate = { kind: 'wait', reason: `waiting for ${dep} (${condition})` };
+  if (view.stoppedByUser) return { kind: 'ok' };
   if (!view.active) return waiting;
   if (condition === 'service_healthy' && !view.service.healthcheck?.test) {
     return {

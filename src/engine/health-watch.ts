@@ -1,7 +1,7 @@
 // The engine's view of health checking: start watching a running replica, stop when it stops.
 // Kept behind this small interface so the engine does not depend on how probes are run.
 import type { Healthcheck } from '../compose/model.ts';
-import type { ReplicaSpec } from '../runtime/types.ts';
+import type { ReplicaHandle, ReplicaSpec } from '../runtime/types.ts';
 import type { Clock } from './clock.ts';
 import { HEALTH_DEFAULTS, HealthMonitor } from '../health/monitor.ts';
 import { runProbe } from '../health/probe.ts';
@@ -15,7 +15,11 @@ export interface HealthWatchArgs {
   spec: ReplicaSpec;
   clock: Clock;
   startedAt: number;
-  onChange: (status: 'healthy' | 'unhealthy') => void;
+  /** `output`: what the probe that caused the change printed, when herd ran it. */
+  onChange: (status: 'healthy' | 'unhealthy', output?: string) => void;
+  /** The running replica: a container's healthcheck runs inside it, so the Docker engine's own
+   * status (handle.onHealth) is followed instead of probing from the host. */
+  handle?: ReplicaHandle;
 }
 
 export type HealthWatchFactory = (args: HealthWatchArgs) => HealthWatch;
@@ -26,7 +30,15 @@ export const probeHealthWatch: HealthWatchFactory = ({
   clock,
   startedAt,
   onChange,
+  handle,
 }) => {
+  if (handle?.onHealth) {
+    let stopped = false;
+    handle.onHealth((status) => {
+      if (!stopped && status !== 'starting') onChange(status);
+    });
+    return { stop: () => (stopped = true) };
+  }
   const test = check.test;
   if (!test) return { stop() {} };
   const monitor = new HealthMonitor(check, {
@@ -41,7 +53,7 @@ export const probeHealthWatch: HealthWatchFactory = ({
         gid: spec.gid,
         signal,
       }),
-    onChange: (status) => onChange(status),
+    onChange: (status, last) => onChange(status, last.output),
   });
   monitor.start();
   return { stop: () => monitor.stop() };

@@ -4,8 +4,9 @@ import type { TimerHandle } from './clock.ts';
 import type { ReplicaInfo } from './events.ts';
 import type { HealthWatch } from './health-watch.ts';
 
-/** Why a replica is being stopped on purpose. */
-export type StopIntent = 'scale' | 'stop' | 'unhealthy' | 'dependency';
+/** Why a replica is being stopped on purpose. `restart`: stop-first restart (started again at
+ * once); `replaced`: its successor is ready and takes over the slot when it has exited. */
+export type StopIntent = 'scale' | 'stop' | 'unhealthy' | 'dependency' | 'restart' | 'replaced';
 
 export interface Slot {
   service: string;
@@ -24,16 +25,27 @@ export interface Slot {
   /** Bumped on every start so a stale exit is ignored. */
   generation: number;
   idleWaiters: (() => void)[];
+  /** `<project>-<service>-<index>`: output is always reported under it, successor or not. */
+  logName: string;
+  /** Start-first restart: the replica that will take this slot over once it is ready. */
+  successor?: Slot;
+  /** Set on a successor until it takes the slot over. */
+  successorOf?: Slot;
+  /** The name the runtime gets (ReplicaSpec.name) when it differs from info.name. */
+  runtimeName?: string;
+  /** Signal sent by `herd kill` since the last start: decides what its exit means. */
+  killedWith?: NodeJS.Signals;
 }
 
 export function newSlot(project: string, service: string, index: number): Slot {
+  const name = `${project}-${service}-${index}`;
   return {
     service,
     index,
     info: {
       service,
       index,
-      name: `${project}-${service}-${index}`,
+      name,
       state: 'waiting',
       health: 'none',
       host: '127.0.0.1',
@@ -45,6 +57,7 @@ export function newSlot(project: string, service: string, index: number): Slot {
     everStarted: false,
     generation: 0,
     idleWaiters: [],
+    logName: name,
   };
 }
 

@@ -35,19 +35,6 @@ export interface RequestHead {
   expectContinue: boolean;
 }
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-forwarded-for',
-]);
-
 /** Parse a request head (without the final CRLFCRLF). Throws HttpParseError(400/431). */
 export function parseRequestHead(
   head: string,
@@ -80,6 +67,8 @@ export function parseRequestHead(
     if (BAD_VALUE.test(value)) throw new HttpParseError(400, 'invalid character in header value');
     const lower = name.toLowerCase();
     map?.set(lower, map.has(lower) ? `${map.get(lower)}, ${value}` : value);
+    // hop-by-hop headers and our own X-Forwarded-* are not forwarded as they came
+    let hop = false;
     switch (lower) {
       case 'host':
         if (host !== undefined) throw new HttpParseError(400, 'duplicate Host header');
@@ -96,12 +85,24 @@ export function parseRequestHead(
         break;
       case 'connection':
         connection = connection ? `${connection},${value}` : value;
+        hop = true;
         break;
       case 'upgrade':
         upgrade = value;
+        hop = true;
         break;
       case 'x-forwarded-for':
         xff = xff === undefined ? value : `${xff}, ${value}`;
+        hop = true;
+        break;
+      case 'keep-alive':
+      case 'proxy-connection':
+      case 'te':
+      case 'trailer':
+      case 'x-forwarded-proto':
+      case 'x-forwarded-host':
+      case 'x-forwarded-port':
+        hop = true;
         break;
       case 'cookie':
         cookie = cookie === undefined ? value : `${cookie}; ${value}`;
@@ -110,7 +111,7 @@ export function parseRequestHead(
         expect = value.toLowerCase() === '100-continue';
         break;
     }
-    if (!HOP_BY_HOP.has(lower)) forward += line + '\r\n';
+    if (!hop) forward += line + '\r\n';
   }
   if (minor === 1 && host === undefined) throw new HttpParseError(400, 'missing Host header');
   let chunked = false;

@@ -1,9 +1,14 @@
-// Which runtime runs which service: the process runtime by default; Docker for services with
-// `image`/`build` when an engine answers (see issue 6), or when `x-herd.runtime` says so.
+// Which runtime runs which service (runtime/kind.ts decides from the compose file): containers
+// for services with `image`/`build` (or `x-herd.runtime: docker`), local processes for the rest.
+// Both can live in one project. The Docker engine is found through DOCKER_HOST, else
+// /var/run/docker.sock, and is only asked for when some service needs it; its images are built
+// or pulled here, before any replica of any service starts.
 import type { Project, Service } from '../compose/model.ts';
 import type { Runtime } from './types.ts';
 import { processRuntime } from './process/process-runtime.ts';
-import { HerdError } from '../util/errors.ts';
+import { connectDocker } from './docker/connect.ts';
+import { DockerRuntime } from './docker/runtime.ts';
+import { runtimeKind } from './kind.ts';
 
 export interface Runtimes {
   /** The runtime for one service (throws a HerdError when it cannot be had). */
@@ -12,23 +17,66 @@ export interface Runtimes {
    * named volumes only when `volumes` is set). */
   down(opts: { volumes: boolean }): Promise<void>;
   close(): Promise<void>;
+  /** The Docker runtime, when some service runs in Docker (listing and adopting containers). */
+  readonly docker?: DockerRuntime;
+}
+
+export interface RuntimesOptions {
+  /** Image build and pull progress, per service. */
+  onProgress?: (service: string, line: string) => void;
+  /** Rebuild images of services with `build:` even when they exist (`up --build`). */
+  build?: boolean;
+  /** Where DOCKER_HOST is read from (default: herd's environment). */
+  env?: Record<string, string | undefined>;
+}
+
+export function dockerServices(project: Project): Service[] {
+  return Object.values(project.services).filter((s) => runtimeKind(s) === 'docker');
 }
 
 export async function createRuntimes(
-  _project: Project,
-  _opts: { onProgress?: (service: string, line: string) => void } = {},
+  project: Project,
+  opts: RuntimesOptions = {},
 ): Promise<Runtimes> {
+  const inDocker = dockerServices(project);
+  if (inDocker.length === 0) {
+    return {
+      forService: () => processRuntime,
+      async down() {},
+      async close() {},
+    };
+  }
+  const [first, ...others] = inDocker as [Service, ...Service[]];
+  const what = first.image ? `image ${first.image}` : first.build ? 'build' : 'x-herd.runtime';
+  const also = others.length > 0 ? `; also needed by ${others.map((s) => s.name).join(', ')}` : '';
+  // Fails before anything starts, naming the service and how to point herd at an engine.
+  const { docker, address } = await connectDocker({
+    env: opts.env,
+    neededBy: { service: first.name, what: `${what}${also}` },
+  });
+  const runtime = new DockerRuntime({
+    docker,
+    project,
+    engineAddress: address,
+    onProgress: opts.onProgress,
+  });
+  try {
+    await runtime.prepare(
+      inDocker.map((s) => s.name),
+      { build: opts.build ?? false },
+    );
+  } catch (err) {
+    runtime.close();
+    throw err;
+  }
   return {
-    forService(service) {
-      if (service.herd.runtime === 'docker') {
-        throw new HerdError(
-          `service "${service.name}" asks for the Docker runtime (x-herd: {runtime: docker}), ` +
-            'which is not connected yet; remove that setting and give it a `command:` to run it as a process',
-        );
-      }
-      return processRuntime;
+    docker: runtime,
+    forService: (service) => (runtimeKind(service) === 'docker' ? runtime : processRuntime),
+    async down({ volumes }) {
+      await runtime.removeProject({ volumes });
     },
-    async down() {},
-    async close() {},
+    async close() {
+      runtime.close();
+    },
   };
 }

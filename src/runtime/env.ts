@@ -4,6 +4,7 @@ import { HerdError } from '../util/errors.ts';
 import type { ReplicaSpec } from './types.ts';
 import { allocatePort } from './ports.ts';
 import { resolveUser } from './process/user.ts';
+import { containerServiceAddresses } from './docker/container-env.ts';
 
 export type ServiceAddresses = () => Record<string, { host: string; port: number }>;
 
@@ -66,6 +67,9 @@ export interface PlanOptions {
   baseEnv?: Record<string, string | undefined>;
   /** Docker runs the image's default command when the service names none. */
   allowImageDefault?: boolean;
+  /** The replica is a container (default: when `allowImageDefault` is set, i.e. Docker): see
+   * planContainer. */
+  container?: boolean;
 }
 
 export async function planReplica(
@@ -74,6 +78,9 @@ export async function planReplica(
   index: number,
   opts: PlanOptions = {},
 ): Promise<ReplicaPlan> {
+  if (opts.container ?? opts.allowImageDefault === true) {
+    return planContainer(project, service, index);
+  }
   const command = opts.allowImageDefault
     ? [...(service.entrypoint ?? []), ...(service.command ?? [])]
     : processCommand(service);
@@ -120,6 +127,50 @@ export async function planReplica(
     user: service.user,
     uid: ids?.uid,
     gid: ids?.gid,
+  };
+  return { spec, ports };
+}
+
+/** A container replica listens on its target ports inside its own network namespace, so `PORT` is
+ * the first target (not a host port), `PORT_<t>` is `t`, and the other services' addresses are
+ * the ones reachable from the project network (docker/container-env.ts). Its host side is a
+ * fresh 127.0.0.1 port per target, which the runtime publishes and the balancer forwards to;
+ * published ports (ranges too) belong to herd's balancer, never to a container. The image's ENV
+ * applies, so herd's own environment is not passed on. `command` is the service's `command:`
+ * only: Docker puts `entrypoint:` in front of it. */
+async function planContainer(
+  project: Project,
+  service: Service,
+  index: number,
+): Promise<ReplicaPlan> {
+  const targets = targetPorts(service);
+  const ports: Record<number, number> = {};
+  for (const t of targets) ports[t] = await allocatePort();
+  const env: Record<string, string> = { ...service.environment };
+  for (const [name, addr] of Object.entries(containerServiceAddresses(project))) {
+    env[`${envName(name)}_SERVICE_HOST`] = addr.host;
+    env[`${envName(name)}_SERVICE_PORT`] = String(addr.port);
+  }
+  const first = targets[0];
+  if (first !== undefined) env.PORT = String(first);
+  for (const t of targets) env[`PORT_${t}`] = String(t);
+  env.HERD_PROJECT = project.name;
+  env.HERD_SERVICE = service.name;
+  env.HERD_REPLICA = String(index);
+  const spec: ReplicaSpec = {
+    project: project.name,
+    service: service.name,
+    index,
+    name: `${project.name}-${service.name}-${index}`,
+    command: service.command ?? [],
+    env,
+    cwd: service.workingDir ?? project.workingDir,
+    port: first,
+    hostPorts: { ...ports },
+    stopSignal: service.stopSignal,
+    stopGracePeriodMs: service.stopGracePeriodMs,
+    memoryLimitBytes: service.resources.limits.memoryBytes,
+    user: service.user,
   };
   return { spec, ports };
 }

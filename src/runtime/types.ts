@@ -15,6 +15,8 @@ export interface ReplicaSpec {
   cwd: string;
   /** The port the replica is told to listen on (also in env.PORT), if any. */
   port?: number;
+  /** Target port → the 127.0.0.1 host port that should reach it (Docker publishes them there). */
+  hostPorts?: Record<number, number>;
   stopSignal: NodeJS.Signals;
   stopGracePeriodMs: number;
   memoryLimitBytes?: number;
@@ -43,6 +45,9 @@ export interface ReplicaHandle {
   readonly pid?: number;
   /** Where the replica can be reached on the host (host, port) once it listens. */
   readonly address?: { host: string; port: number };
+  /** Target port → the 127.0.0.1 host port that reaches it, when the runtime knows better than the
+   * plan (an adopted container keeps the host ports it was created with). */
+  readonly hostPorts?: Record<number, number>;
   /** Resolves once, when the replica has exited for good (after stop or by itself). */
   readonly exited: Promise<ExitInfo>;
   /** Set when the replica never ran; `exited` is then already resolved with the same text. */
@@ -62,4 +67,10 @@ export interface Runtime {
   /** Starts a replica. Resolves with a handle even when the command cannot start: the handle's
    * `exited` then resolves with `startError` set, so the engine treats it like any other exit. */
   start(spec: ReplicaSpec): Promise<ReplicaHandle>;
+  /** Takes over a replica that is already running (left by an earlier herd, e.g. a container
+   * from before a daemon restart). The engine asks once per replica slot, before its first start
+   * in the engine's life; undefined means "nothing to adopt, start a new one". Match on
+   * project/service/index rather than the name: after a rolling restart a replica's runtime name
+   * may be `<name>-next` (see engine/rollout.ts). */
+  adopt?(spec: ReplicaSpec): Promise<ReplicaHandle | undefined>;
 }

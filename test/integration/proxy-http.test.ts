@@ -360,3 +360,33 @@ describe('proxy: every replica down', () => {
     await proxy.close();
   });
 });
+
+describe('proxy: hostile input', () => {
+  it('mutated and truncated requests never take it down', async () => {
+    const { proxy, port: p } = await startProxy({ headerTimeoutMs: 300 });
+    const b = await httpBackend('ok');
+    proxy.replicaReady(replica('web', 1, b.port, 80));
+    const seed = Buffer.from(
+      'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nCookie: a=b\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    );
+    let rnd = 12345;
+    const next = (n: number): number => {
+      rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+      return rnd % n;
+    };
+    const cases: Buffer[] = [];
+    for (let i = 0; i < 120; i++) {
+      const m = Buffer.from(seed);
+      for (let k = 0; k < 1 + next(4); k++) m[next(m.length)] = next(256);
+      cases.push(i % 3 === 0 ? m.subarray(0, next(m.length)) : m);
+    }
+    for (let i = 0; i < cases.length; i += 20) {
+      await Promise.all(cases.slice(i, i + 20).map((c) => rawExchange(p, c, 1000)));
+    }
+    const r = await get(p);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'ok');
+    await proxy.close();
+    await b.close();
+  });
+});

@@ -1,186 +1,102 @@
-// `herd up` in the foreground: start the project, print every replica's output, and on Ctrl-C
-// stop everything gracefully in reverse dependency order (a second Ctrl-C kills at once).
-import type { Command } from 'commander';
-import { loadProject } from '../../compose/load.ts';
-import type { Project, Service } from '../../compose/model.ts';
-import type { Runtime } from '../../runtime/types.ts';
-import { Engine } from '../../engine/engine.ts';
-import type { EngineEvent } from '../../engine/events.ts';
-import { LogPrinter, shouldColor } from '../../logs/printer.ts';
-import { processRuntime } from '../../runtime/process/process-runtime.ts';
+// `herd up`: start the project. In the foreground (default) the engine runs in this process with
+// replica output on the console and Ctrl-C stops everything; `-d` runs it in a background daemon.
+// Against a daemon that already runs, `up` applies the compose file's changes instead.
+import { Option, type Command } from 'commander';
 import { HerdError } from '../../util/errors.ts';
 import type { GlobalOptions } from '../main.ts';
+import { daemonRunning, startInBackground, updateRunning } from '../up/detached.ts';
+import {
+  checkServices,
+  collect,
+  globalArgs,
+  loaderFor,
+  parseScale,
+  parseWaitTimeout,
+  type UpOptions,
+} from '../up/options.ts';
+import { runStack } from '../up/stack.ts';
 
-interface UpOptions {
-  scale: string[];
-  color: boolean;
-  abortOnContainerExit?: boolean;
-}
-
-/** The load balancer in front of the engine, as `up` needs it. */
-export interface FrontDoor {
-  serviceAddresses(): Record<string, { host: string; port: number }>;
-  attach(engine: Engine): void;
-  close(): Promise<void>;
-}
-
-/**
- * HOOK for the lead: create and `listen()` the proxy here (createProxy(project) from src/proxy)
- * and return it. Until then `up` runs without a balancer and replicas are reached on their PORT.
- */
-export async function openFrontDoor(_project: Project): Promise<FrontDoor | undefined> {
-  return undefined;
-}
-
-/**
- * HOOK for the lead: the runtime per service. Only the process runtime is wired here; a service
- * that asks for Docker gets a clear error until the Docker runtime is connected.
- */
-export function chooseRuntime(service: Service): Runtime {
-  if (service.herd.runtime === 'docker') {
-    throw new HerdError(
-      `service "${service.name}" asks for the Docker runtime (x-herd: {runtime: docker}), which ` +
-        '`herd up` cannot use yet; remove that setting and give it a `command:` to run it as a process',
-    );
-  }
-  return processRuntime;
-}
-
-/** `web=3` → ['web', 3], with errors that say what is wrong and how to write it. */
-export function parseScale(items: string[], project: Project): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const item of items) {
-    const m = /^([^=]+)=(.*)$/.exec(item);
-    if (!m) throw new HerdError(`--scale ${item}: expected SERVICE=N, e.g. --scale web=3`);
-    const [, service = '', n = ''] = m;
-    if (!project.services[service]) {
-      throw new HerdError(
-        `--scale ${item}: no such service "${service}" (services: ${Object.keys(project.services).join(', ')})`,
-      );
-    }
-    if (!/^\d+$/.test(n)) {
-      throw new HerdError(`--scale ${item}: "${n}" is not a whole number ≥ 0`);
-    }
-    out[service] = Number(n);
-  }
-  return out;
-}
+export { parseScale } from '../up/options.ts';
 
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description(
-      'start the services (all, or the named ones and their dependencies) in the foreground',
-    )
+    .description('start the services (all, or the named ones and their dependencies)')
     .argument('[services...]', 'services to start (default: all)')
     .option('--scale <service=n>', 'run N replicas of a service (repeatable)', collect, [])
+    .option('-d, --detach', 'run in the background (a herd daemon) and return once started')
+    .option(
+      '--wait',
+      'return once every service is running, or healthy where it has a healthcheck (implies -d)',
+    )
+    .option('--wait-timeout <seconds>', 'give up waiting after this long (default 300)')
     .option('--no-color', 'plain output without colours')
     .option('--abort-on-container-exit', 'stop everything when any replica exits for good')
+    .addOption(new Option('--foreground-daemon').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Run against a project whose daemon already runs, \`up\` applies the compose file's changes,
+scales (--scale) and starts stopped services, without restarting what did not change.
+\`herd ps\`, \`herd logs\`, \`herd scale\` … work against a foreground \`herd up\` too.
+
+Examples:
+  $ herd up                          # foreground; Ctrl-C stops everything
+  $ herd up -d --scale web=3         # background daemon, three web replicas
+  $ herd up -d --wait --wait-timeout 60
+  $ herd -f compose.yaml up web`,
+    )
     .action(async (services: string[], opts: UpOptions) => {
       const g = program.opts<GlobalOptions>();
-      const project = await loadProject({
-        files: g.file,
-        projectName: g.projectName,
-        projectDirectory: g.projectDirectory,
-        envFiles: g.envFile,
-        profiles: g.profile,
-        enableServices: services.length > 0 ? services : undefined,
+      const load = loaderFor(g, services);
+      const project = await load();
+      const scale = parseScale(opts.scale, project);
+      checkServices(project, services);
+      const waitTimeoutMs = parseWaitTimeout(opts.waitTimeout);
+      if (opts.waitTimeout !== undefined && !opts.wait)
+        throw new HerdError('--wait-timeout only applies with --wait');
+      if (opts.foregroundDaemon) {
+        const code = await runStack(project, {
+          services,
+          scale,
+          reload: load,
+          console: false,
+          color: false,
+        });
+        // The daemon is done: do not linger on a handle someone forgot to close.
+        setTimeout(() => process.exit(code), 2000).unref();
+        process.exitCode = code;
+        return;
+      }
+      const req = {
+        project,
+        services,
+        scale,
+        scaleArgs: opts.scale,
+        global: globalArgs(g),
+        wait: Boolean(opts.wait),
+        waitTimeoutMs,
+      };
+      if (await daemonRunning(project)) {
+        await updateRunning(req);
+        if (!opts.detach && !opts.wait)
+          process.stdout.write(
+            `herd: the daemon of project ${project.name} already runs in the background; ` +
+              'changes applied — follow it with `herd logs -f`\n',
+          );
+        return;
+      }
+      if (opts.detach || opts.wait) {
+        await startInBackground(req);
+        return;
+      }
+      process.exitCode = await runStack(project, {
+        services,
+        scale,
+        reload: load,
+        console: true,
+        color: opts.color,
+        abortOnContainerExit: opts.abortOnContainerExit,
       });
-      process.exitCode = await runUp(project, services, opts);
     });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-/** Runs the project until a signal (or, with --abort-on-container-exit, a replica exit); returns
- * the exit code. */
-export async function runUp(
-  project: Project,
-  services: string[],
-  opts: UpOptions,
-): Promise<number> {
-  for (const w of project.warnings) process.stderr.write(`herd: warning: ${w}\n`);
-  const scale = parseScale(opts.scale, project);
-  for (const s of services) {
-    if (!project.services[s]) {
-      throw new HerdError(
-        `no such service: ${s} (services: ${Object.keys(project.services).join(', ')})`,
-      );
-    }
-  }
-  const frontDoor = await openFrontDoor(project);
-  const engine = new Engine(project, {
-    runtime: chooseRuntime,
-    serviceAddresses: frontDoor ? () => frontDoor.serviceAddresses() : undefined,
-  });
-  const names = Object.values(project.services).flatMap((s) =>
-    Array.from({ length: scale[s.name] ?? s.scale }, (_, i) => `${s.name}-${i + 1}`),
-  );
-  const printer = new LogPrinter({
-    color: shouldColor(opts.color, process.stdout.isTTY, process.env),
-    write: (t) => process.stdout.write(t),
-    names,
-  });
-  // --scale is applied before the printer listens: it is the starting point, not a change.
-  for (const [service, n] of Object.entries(scale)) engine.setScale(service, n);
-  engine.on('event', (e) => printer.handle(e));
-  frontDoor?.attach(engine);
-
-  let finish!: (code: number) => void;
-  const finished = new Promise<number>((resolve) => (finish = resolve));
-  let stopping = false;
-  const stopAll = (code: number, message: string): void => {
-    if (stopping) return;
-    stopping = true;
-    printer.say(message);
-    void engine
-      .shutdown()
-      .then(() => frontDoor?.close())
-      .then(
-        () => finish(code),
-        () => finish(code || 1),
-      );
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // Second Ctrl-C: no more waiting for grace periods.
-      printer.say('Killing everything now');
-      engine.killAll();
-      process.exit(signal === 'SIGINT' ? 130 : 137);
-    }
-    stopAll(signal === 'SIGINT' ? 130 : 0, 'Gracefully stopping... (press Ctrl+C again to force)');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  engine.on('event', (e: EngineEvent) => {
-    if (stopping || e.type !== 'replica') return;
-    const all = engine.replicas();
-    if (opts.abortOnContainerExit && e.replica.state === 'exited') {
-      stopAll(e.replica.lastExit?.exitCode ?? 1, 'Aborting on container exit...');
-    } else if (all.length > 0 && all.every((r) => r.state === 'exited')) {
-      // Like `docker compose up`: once nothing runs and nothing will restart, up returns.
-      stopAll(0, 'All replicas have exited');
-    }
-  });
-
-  // up() may never resolve (a dependency that never turns healthy): Ctrl-C must still end it.
-  const started = engine.up(services.length > 0 ? services : undefined).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  const failure = await Promise.race([started, finished.then(() => undefined)]);
-  if (failure !== undefined) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await engine.shutdown();
-    await frontDoor?.close();
-    throw failure;
-  }
-  const code = await finished;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  return code;
 }

@@ -12,10 +12,12 @@ import {
   COMPOSE_ONEOFF,
   COMPOSE_SERVICE,
   COMPOSE_WORKING_DIR,
+  HERD_CONFIG_HASH,
   HERD_REPLICA,
   HERD_SERVICE,
   projectLabels,
 } from './labels.ts';
+import { HOST_ALIAS, needsHostAlias } from './container-env.ts';
 
 const NS_PER_MS = 1_000_000;
 
@@ -132,8 +134,10 @@ export function containerCreateOptions({
       RestartPolicy: { Name: 'no' },
       NetworkMode: network,
       // Published on loopback only: herd's balancer owns the public ports.
+      // The host port herd planned for the target (so the engine knows it before the start),
+      // else one the engine picks.
       PortBindings: Object.fromEntries(
-        ports.map((p) => [p, [{ HostIp: '127.0.0.1', HostPort: '' }]]),
+        ports.map((p) => [p, [{ HostIp: '127.0.0.1', HostPort: hostPortFor(spec, p) }]]),
       ),
       Mounts: mounts(project, service),
     },
@@ -152,5 +156,22 @@ export function containerCreateOptions({
   if (service.workingDir) options.WorkingDir = service.workingDir;
   if (service.user) options.User = service.user;
   if (service.healthcheck) options.Healthcheck = healthConfig(service.healthcheck);
+  if (needsHostAlias(project)) host.ExtraHosts = [`${HOST_ALIAS}:host-gateway`];
+  options.Labels![HERD_CONFIG_HASH] = replicaConfigHash(options);
   return options;
+}
+
+function hostPortFor(spec: ReplicaSpec, key: string): string {
+  const [target, proto] = key.split('/');
+  const port = proto === 'tcp' ? spec.hostPorts?.[Number(target)] : undefined;
+  return port !== undefined ? String(port) : '';
+}
+
+/** Hash of a create body without its host ports (they change on every plan) and without the
+ * hash label itself: equal hashes mean "this container is what herd would create now". */
+export function replicaConfigHash(options: ContainerCreateOptions): string {
+  const { [HERD_CONFIG_HASH]: _self, ...labels } = options.Labels ?? {};
+  const { PortBindings: _ports, ...hostConfig } = options.HostConfig ?? {};
+  const stable = { ...options, Labels: labels, HostConfig: hostConfig };
+  return createHash('sha256').update(JSON.stringify(stable)).digest('hex');
 }

@@ -34,6 +34,8 @@ export class DockerReplicaHandle implements ReplicaHandle {
   readonly pid?: number;
   readonly address?: HostPort;
   readonly ports: Record<string, HostPort>;
+  /** TCP target port → its 127.0.0.1 host port (what the balancer forwards to). */
+  readonly hostPorts: Record<number, number>;
   readonly exited: Promise<ExitInfo>;
   private readonly container: Dockerode.Container;
   private readonly listeners: OutputListener[] = [];
@@ -45,6 +47,11 @@ export class DockerReplicaHandle implements ReplicaHandle {
     this.pid = init.pid;
     this.address = init.address;
     this.ports = init.ports;
+    this.hostPorts = {};
+    for (const [key, at] of Object.entries(init.ports)) {
+      const [target, proto] = key.split('/');
+      if (proto === 'tcp') this.hostPorts[Number(target)] = at.port;
+    }
     this.container = init.container;
     const outputDone = this.followOutput(init.output);
     this.exited = this.waitForExit(outputDone);

@@ -15,6 +15,9 @@ export const HERD_MANAGED = 'dev.herd.managed';
 export const HERD_PROJECT = 'dev.herd.project';
 export const HERD_SERVICE = 'dev.herd.service';
 export const HERD_REPLICA = 'dev.herd.replica';
+/** Hash of everything a replica's container was created from except its host ports: a running
+ * container is adopted by a later herd only while this still matches. */
+export const HERD_CONFIG_HASH = 'dev.herd.config-hash';
 
 export function projectLabels(project: string): Record<string, string> {
   return { [COMPOSE_PROJECT]: project, [HERD_MANAGED]: 'true', [HERD_PROJECT]: project };

@@ -17,7 +17,13 @@ import { engineUnreachableError, isEngineUnreachable } from './connect.ts';
 import { builtImageName, containerCreateOptions, containerPorts } from './create-options.ts';
 import { DockerReplicaHandle } from './handle.ts';
 import { HealthFeed } from './health-feed.ts';
-import { HERD_PROJECT, HERD_SERVICE } from './labels.ts';
+import {
+  COMPOSE_NUMBER,
+  COMPOSE_SERVICE,
+  HERD_CONFIG_HASH,
+  HERD_PROJECT,
+  HERD_SERVICE,
+} from './labels.ts';
 import {
   ensureNamedVolume,
   ensureProjectNetwork,
@@ -93,20 +99,50 @@ export class DockerRuntime implements Runtime {
         if (isEngineUnreachable(err)) throw err;
         return failedHandle(`could not start container ${spec.name}: ${engineMessage(err)}`);
       }
-      const info = await container.inspect();
-      const ports = publishedPorts(info);
-      const main = spec.port !== undefined ? `${spec.port}/tcp` : containerPorts(service, spec)[0];
-      return new DockerReplicaHandle({
-        docker: this.docker,
-        container,
-        id: info.Id,
-        pid: info.State.Pid || undefined,
-        ports,
-        address: main ? ports[main] : undefined,
-        output,
-        stopGracePeriodMs: spec.stopGracePeriodMs,
-        health: this.health,
+      return this.handleFor(service, spec, container, output);
+    });
+  }
+
+  /** A running container of this replica left by an earlier herd (a daemon restart), taken over
+   * as is when it was created from the same definition and image; anything else found under the
+   * replica's labels is removed, and undefined means "start a new one". */
+  async adopt(spec: ReplicaSpec): Promise<ReplicaHandle | undefined> {
+    const service = this.service(spec.service);
+    return this.guard(service, async () => {
+      const found = await this.docker.listContainers({
+        all: true,
+        filters: {
+          label: [
+            `${HERD_PROJECT}=${this.project.name}`,
+            `${COMPOSE_SERVICE}=${service.name}`,
+            `${COMPOSE_NUMBER}=${spec.index}`,
+          ],
+        },
       });
+      if (found.length === 0) return undefined;
+      const image = await this.image(service, false);
+      const imageId = (await this.docker.getImage(image).inspect()).Id;
+      const wanted = containerCreateOptions({ project: this.project, service, spec, image });
+      let keep: Dockerode.Container | undefined;
+      for (const c of found) {
+        const container = this.docker.getContainer(c.Id);
+        const matches =
+          keep === undefined &&
+          c.State === 'running' &&
+          c.Names.includes(`/${spec.name}`) &&
+          c.ImageID === imageId &&
+          c.Labels[HERD_CONFIG_HASH] === wanted.Labels?.[HERD_CONFIG_HASH];
+        if (matches) keep = container;
+        else await removeQuietly(container);
+      }
+      if (!keep) return undefined;
+      // Output from now on: what it printed before is in the log store of the herd that ran it.
+      const output = (await keep.attach({
+        stream: true,
+        stdout: true,
+        stderr: true,
+      })) as unknown as Readable;
+      return this.handleFor(service, spec, keep, output);
     });
   }
 
@@ -125,6 +161,28 @@ export class DockerRuntime implements Runtime {
   /** Stops following engine events; containers keep running. */
   close(): void {
     this.health.close();
+  }
+
+  private async handleFor(
+    service: Service,
+    spec: ReplicaSpec,
+    container: Dockerode.Container,
+    output: Readable,
+  ): Promise<DockerReplicaHandle> {
+    const info = await container.inspect();
+    const ports = publishedPorts(info);
+    const main = spec.port !== undefined ? `${spec.port}/tcp` : containerPorts(service, spec)[0];
+    return new DockerReplicaHandle({
+      docker: this.docker,
+      container,
+      id: info.Id,
+      pid: info.State.Pid || undefined,
+      ports,
+      address: main ? ports[main] : undefined,
+      output,
+      stopGracePeriodMs: spec.stopGracePeriodMs,
+      health: this.health,
+    });
   }
 
   private service(name: string): Service {
@@ -238,6 +296,12 @@ function publishedPorts(
       ports[key] = { host: binding.HostIp || '127.0.0.1', port: Number(binding.HostPort) };
   }
   return ports;
+}
+
+async function removeQuietly(container: Dockerode.Container): Promise<void> {
+  await container.remove({ force: true }).catch((err: { statusCode?: number }) => {
+    if (err.statusCode !== 404) throw err;
+  });
 }
 
 /** A replica that never ran: `exited` already carries the reason, like the process runtime's. */

@@ -1,0 +1,73 @@
+// `herd up -d`: start the daemon in the background, or — when one already runs — hand it the
+// file's changes, the new scale and the services to start; then wait until the stack is up.
+import type { Project } from '../../compose/model.ts';
+import type { PsResponse, ServicesResponse } from '../../daemon/api-types.ts';
+import { DaemonClient, probeSocket } from '../../daemon/client.ts';
+import { startDetached } from '../../daemon/detach.ts';
+import { pathsFor } from '../../daemon/paths.ts';
+import { dependencyOrder } from '../../engine/deps.ts';
+import { formatStatus } from '../format/status.ts';
+import { waitForStack } from './wait.ts';
+
+export interface DetachRequest {
+  project: Project;
+  services: string[];
+  scale: Record<string, number>;
+  scaleArgs: string[];
+  global: string[];
+  wait: boolean;
+  waitTimeoutMs?: number;
+}
+
+/** True when a daemon for the project answers on its socket. */
+export async function daemonRunning(project: Project): Promise<boolean> {
+  return (await probeSocket(pathsFor(project.name).socket)) !== undefined;
+}
+
+export async function startInBackground(req: DetachRequest): Promise<void> {
+  const paths = pathsFor(req.project.name);
+  const args = [...req.global, 'up', '--foreground-daemon'];
+  for (const s of req.scaleArgs) args.push('--scale', s);
+  const daemon = await startDetached({
+    args: [...args, ...req.services],
+    paths,
+    project: req.project.name,
+    cwd: process.cwd(),
+  });
+  process.stdout.write(` ✔ herd daemon for ${req.project.name} started (pid ${daemon.pid})\n`);
+  await awaitStack(req);
+}
+
+/** `herd up` while the daemon runs: apply the compose file, scale, start what is stopped. */
+export async function updateRunning(req: DetachRequest): Promise<void> {
+  const client = new DaemonClient(pathsFor(req.project.name).socket, req.project.name);
+  await client.post<ServicesResponse>('/v1/apply');
+  if (Object.keys(req.scale).length > 0) await client.post('/v1/scale', req.scale);
+  await client.post<ServicesResponse>('/v1/start', {
+    services: req.services.length ? req.services : undefined,
+  });
+  await awaitStack(req);
+}
+
+async function awaitStack(req: DetachRequest): Promise<void> {
+  const client = new DaemonClient(pathsFor(req.project.name).socket, req.project.name);
+  const services = dependencyOrder(
+    req.project,
+    req.services.length ? req.services : Object.keys(req.project.services),
+  );
+  const ps = await waitForStack(
+    client,
+    services,
+    req.wait ? 'ready' : 'started',
+    req.waitTimeoutMs,
+  );
+  report(ps, services);
+}
+
+function report(ps: PsResponse, services: string[]): void {
+  const rows = ps.replicas.filter((r) => services.includes(r.service) && r.state !== 'removed');
+  const width = Math.max(0, ...rows.map((r) => r.name.length));
+  for (const r of rows)
+    process.stdout.write(` ✔ ${r.name.padEnd(width)}  ${formatStatus(r, ps.now)}\n`);
+}
+

@@ -1,0 +1,56 @@
+// When is a started stack "up" (`up -d`) or "ready" (`up --wait`)? Judged from what `ps` reports,
+// so the same rules hold for a stack in this process and one in a detached daemon.
+import type { PsResponse } from '../../daemon/api-types.ts';
+import type { ReplicaInfo } from '../../engine/events.ts';
+
+export type WaitMode = 'started' | 'ready';
+
+export interface Readiness {
+  done: boolean;
+  /** Replicas that can never become ready (exited for good with a failure). */
+  failed: string[];
+  /** What is still awaited, for the timeout message. */
+  pending: string[];
+}
+
+function describe(r: ReplicaInfo): string {
+  const short = r.name.slice(r.name.lastIndexOf(`-${r.service}-`) + 1);
+  if (r.state === 'running' && r.health === 'unhealthy') return `${short} is unhealthy`;
+  if (r.state === 'running' && r.health === 'starting') return `${short} is not healthy yet`;
+  return `${short} is ${r.state}${r.reason ? ` (${r.reason})` : ''}`;
+}
+
+/** `services`: what `up` started (with their dependencies); stopped services are not awaited. */
+export function judge(ps: PsResponse, services: string[], mode: WaitMode): Readiness {
+  const failed: string[] = [];
+  const pending: string[] = [];
+  for (const name of services) {
+    const summary = ps.services.find((s) => s.name === name);
+    if (!summary || summary.stopped) continue;
+    for (let i = 1; i <= summary.scale; i++) {
+      const r = ps.replicas.find((x) => x.service === name && x.index === i);
+      if (!r) {
+        pending.push(`${name}-${i} is not created yet`);
+        continue;
+      }
+      if (r.state === 'exited') {
+        const exit = r.lastExit;
+        const ok = exit && exit.startError === undefined && exit.exitCode === 0;
+        // A one-shot that completed counts as ready; any other end is a failure.
+        if (!ok && mode === 'ready')
+          failed.push(
+            `${name}-${i} ${exit?.startError ? `could not start: ${exit.startError}` : `exited with code ${exit?.exitCode ?? '?'}`}`,
+          );
+        continue;
+      }
+      const started = r.state !== 'waiting' && !(r.state === 'starting' && r.pid === undefined);
+      if (mode === 'started') {
+        if (!started) pending.push(describe(r));
+        continue;
+      }
+      const ready = r.state === 'running' && (r.health === 'none' || r.health === 'healthy');
+      if (!ready) pending.push(describe(r));
+    }
+  }
+  return { done: failed.length === 0 && pending.length === 0, failed, pending };
+}

@@ -1,0 +1,33 @@
+// Polls the daemon's `ps` until the stack is started or ready, a replica fails, or time runs out.
+import type { PsResponse } from '../../daemon/api-types.ts';
+import type { DaemonClient } from '../../daemon/client.ts';
+import { HerdError } from '../../util/errors.ts';
+import { judge, type WaitMode } from './readiness.ts';
+
+/** Compose waits without limit; herd gives up after 5 minutes unless told otherwise. */
+export const DEFAULT_WAIT_MS = 300_000;
+
+export async function waitForStack(
+  client: DaemonClient,
+  services: string[],
+  mode: WaitMode,
+  timeoutMs = DEFAULT_WAIT_MS,
+): Promise<PsResponse> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ps = await client.get<PsResponse>('/v1/ps');
+    const r = judge(ps, services, mode);
+    if (r.failed.length > 0)
+      throw new HerdError(
+        `not every service came up: ${r.failed.join('; ')}; see \`herd logs\` and \`herd ps -a\``,
+      );
+    if (r.done) return ps;
+    if (Date.now() > deadline)
+      throw new HerdError(
+        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for the stack to be ` +
+          `${mode === 'ready' ? 'ready' : 'started'}: ${r.pending.join('; ')}; ` +
+          'see `herd ps` and `herd logs` (raise the limit with --wait-timeout SECONDS)',
+      );
+    await new Promise((res) => setTimeout(res, 150));
+  }
+}

@@ -1,0 +1,11 @@
+// Which runtime a service runs in, decided from the compose file alone (no engine is asked), so
+// the env planner and the runtime chooser agree: `x-herd.runtime` forces one; otherwise a service
+// with `image` or `build` is a container (as in Compose) and one with only `command` a process.
+import type { Service } from '../compose/model.ts';
+
+export type RuntimeKind = 'process' | 'docker';
+
+export function runtimeKind(service: Service): RuntimeKind {
+  if (service.herd.runtime) return service.herd.runtime;
+  return service.image !== undefined || service.build !== undefined ? 'docker' : 'process';
+}

@@ -1,0 +1,189 @@
+// Every verb from the binary, with its main flags, against one detached stack.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, httpGet, pidAlive, sandbox, waitFor, type Sandbox } from '../helpers/e2e.ts';
+
+const app = `
+const http = require('node:http');
+const who = 'web-' + process.env.HERD_REPLICA;
+const s = http.createServer((q, r) => r.end(who + ' pid ' + process.pid));
+s.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(who + ' listening'));
+process.on('SIGTERM', () => { console.log(who + ' bye'); s.close(() => process.exit(0)); });
+process.on('SIGHUP', () => console.log(who + ' got SIGHUP'));
+`;
+
+const compose = `
+name: verbs
+services:
+  web:
+    command: ["node", "app.js"]
+    scale: 2
+    restart: unless-stopped
+    stop_grace_period: 3s
+    ports: ["\${WEB_PORT}:5000"]
+  worker:
+    command: ["node", "-e", "let n = 0; setInterval(() => console.log('tick ' + ++n), 200)"]
+    restart: unless-stopped
+`;
+
+function makeBox(port: number): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-verbs-'));
+  const dir = join(root, 'verbs');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'app.js'), app);
+  writeFileSync(join(dir, 'compose.yaml'), compose);
+  return sandbox(root, dir, { WEB_PORT: String(port) });
+}
+
+test('a verb without a running daemon says so and how to start one', async () => {
+  const box = makeBox(await freePort());
+  try {
+    for (const verb of [['ps'], ['scale', 'web=2'], ['stop'], ['top'], ['port', 'web', '5000']]) {
+      const r = box.herd(verb);
+      assert.notEqual(r.status, 0, verb.join(' '));
+      assert.match(r.stderr, /no herd daemon running for project verbs; start it with `herd up -d`/);
+    }
+  } finally {
+    box.cleanup();
+  }
+});
+
+test('every verb has --help with an example', async () => {
+  const box = makeBox(await freePort());
+  try {
+    const verbs = ['up', 'ps', 'scale', 'logs', 'stop', 'start', 'restart', 'kill', 'down'];
+    for (const verb of [...verbs, 'port', 'top', 'events']) {
+      const out = box.ok([verb, '--help']);
+      assert.match(out, /Examples?:\n\s+\$ herd /, `herd ${verb} --help has no example`);
+    }
+  } finally {
+    box.cleanup();
+  }
+});
+
+test('ps, scale, logs, events, kill, port, top, stop/start/restart, down', async () => {
+  const port = await freePort();
+  const box = makeBox(port);
+  try {
+    box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
+
+    // ps: table, json, -q, -a
+    const table = box.ok(['ps']);
+    assert.match(table, /^NAME\s+SERVICE\s+STATUS\s+RESTARTS\s+PORTS/m);
+    assert.match(table, /verbs-web-1\s+web\s+Up /);
+    assert.match(table, new RegExp(`0\\.0\\.0\\.0:${port}->5000/tcp`));
+    assert.deepEqual(box.ok(['ps', '-q']).trim().split('\n').sort(), [
+      'verbs-web-1',
+      'verbs-web-2',
+      'verbs-worker-1',
+    ]);
+    assert.equal(box.ps(false).length, 3);
+    assert.deepEqual(box.ok(['ps', '-q', 'worker']).trim(), 'verbs-worker-1');
+
+    // scale: bad input is a clear error and changes nothing.
+    const unknown = box.herd(['scale', 'nope=2']);
+    assert.notEqual(unknown.status, 0);
+    assert.match(unknown.stderr, /no such service: nope/);
+    const negative = box.herd(['scale', 'web=-1']);
+    assert.notEqual(negative.status, 0);
+    assert.match(negative.stderr, /web=-1/);
+    const word = box.herd(['scale', 'web=x']);
+    assert.notEqual(word.status, 0);
+    assert.match(word.stderr, /web=x/);
+    assert.equal(box.ps(false).filter((r) => r.Service === 'web').length, 2);
+
+    // events --json sees the scaled event of a scale.
+    const events = box.spawn(['events', '--json']);
+    await new Promise((r) => setTimeout(r, 500));
+    box.ok(['scale', 'web=3']);
+    await waitFor('a scaled event', () => /"type":"scaled"/.test(events.output()), 5000);
+    await events.stop();
+    const scaled = events
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"scaled"'))
+      .map((l) => JSON.parse(l) as { service: string; from: number; to: number });
+    assert.deepEqual(
+      scaled.map(({ service, from, to }) => ({ service, from, to })),
+      [{ service: 'web', from: 2, to: 3 }],
+    );
+    await waitFor('three running web', () =>
+      box.ps(false).filter((r) => r.Service === 'web' && r.State === 'running').length === 3,
+    );
+
+    // logs: prefix, --tail, --no-log-prefix, -t, -f
+    await waitFor('worker ticked 3 times', () => /tick 3/.test(box.ok(['logs', 'worker'])));
+    const all = box.ok(['logs', 'web']);
+    assert.match(all, /^(verbs-)?web-1\s+\| web-1 listening$/m);
+    assert.match(all, /^(verbs-)?web-3\s+\| web-3 listening$/m);
+    const tail = box.ok(['logs', '--tail', '1', 'worker']).trim().split('\n');
+    assert.equal(tail.length, 1);
+    assert.match(tail[0]!, /^(verbs-)?worker-1\s+\| tick \d+$/);
+    assert.match(box.ok(['logs', '--no-log-prefix', 'web']), /^web-2 listening$/m);
+    assert.match(
+      box.ok(['logs', '-t', '--tail', '1', 'worker']),
+      /^(verbs-)?worker-1\s+\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z tick \d+$/m,
+    );
+    const follow = box.spawn(['logs', '-f', '--tail', '0', 'worker']);
+    await waitFor('a followed tick', () => /tick \d+/.test(follow.output()), 5000);
+    await follow.stop();
+
+    // port and top
+    assert.equal(box.ok(['port', 'web', '5000']).trim(), `0.0.0.0:${port}`);
+    const top = box.ok(['top', 'web']);
+    const webPid = box.ps(false).find((r) => r.Name === 'verbs-web-1')!.Pid!;
+    assert.match(top, new RegExp(`\\b${webPid}\\b`));
+    assert.match(top, /node app\.js/);
+
+    // kill -s HUP reaches the app; kill (SIGKILL) makes it restart.
+    box.ok(['kill', '-s', 'HUP', 'web']);
+    await waitFor('SIGHUP logged', () => /web-1 got SIGHUP/.test(box.ok(['logs', 'web'])), 5000);
+    box.ok(['kill', 'worker']);
+    await waitFor('worker restarted', () => {
+      const w = box.ps().find((r) => r.Service === 'worker');
+      return w && w.Restarts === 1 && w.State === 'running';
+    });
+
+    // restart keeps serving: requests during the restart all succeed.
+    const before = box.ps(false).filter((r) => r.Service === 'web').map((r) => r.Pid);
+    let failed = 0;
+    let sent = 0;
+    let loop = true;
+    const client = (async () => {
+      const end = Date.now() + 20_000;
+      while (loop && Date.now() < end) {
+        sent++;
+        const r = await httpGet(port).catch(() => ({ status: 0, body: '' }));
+        if (r.status !== 200) failed++;
+      }
+    })();
+    box.ok(['restart', 'web']);
+    loop = false;
+    await client;
+    const after = box.ps(false).filter((r) => r.Service === 'web');
+    assert.equal(after.length, 3);
+    for (const r of after) assert.ok(!before.includes(r.Pid), `${r.Name} was not restarted`);
+    assert.equal(failed, 0, `${failed} of ${sent} requests failed during restart`);
+
+    // stop / start one service
+    box.ok(['stop', 'worker']);
+    const w = box.ps().find((r) => r.Service === 'worker')!;
+    assert.equal(w.State, 'exited');
+    box.ok(['start', 'worker']);
+    await waitFor('worker running again', () =>
+      box.ps(false).some((r) => r.Service === 'worker' && r.State === 'running'),
+    );
+
+    // down: everything gone, and verbs say there is no daemon.
+    const pids = box.ps(false).map((r) => r.Pid!);
+    const down = box.ok(['down']);
+    assert.match(down, /verbs-web-1\s+Removed/);
+    for (const pid of pids) assert.equal(pidAlive(pid), false);
+    assert.match(box.herd(['ps']).stderr, /no herd daemon running/);
+  } finally {
+    box.cleanup();
+  }
+});

@@ -1,0 +1,205 @@
+// End-to-end helpers: run `node bin/herd.js` as a user would, each test with its own state dir
+// and free ports, and always clean up (down, then kill what the state file still lists).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HERD = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
+export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+export interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Sandbox {
+  /** Where the compose file is (the command's cwd). */
+  dir: string;
+  stateDir: string;
+  env: NodeJS.ProcessEnv;
+  herd(args: string[], opts?: { timeoutMs?: number }): Result;
+  /** Like herd() but throws with both streams when the exit code is not 0. */
+  ok(args: string[], opts?: { timeoutMs?: number }): string;
+  /** A long-running verb (`logs -f`, `events`): its output so far and a way to stop it. */
+  spawn(args: string[]): Streamed;
+  ps(all?: boolean): PsRow[];
+  /** `herd down`, then SIGKILL anything the state file still lists; removes the temp dirs. */
+  cleanup(): void;
+}
+
+export interface Streamed {
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface PsRow {
+  Name: string;
+  Service: string;
+  Index: number;
+  State: string;
+  Status: string;
+  Health: string;
+  ExitCode: number;
+  Restarts: number;
+  Pid: number | null;
+  Ports: string;
+}
+
+/** A copy of examples/<name> in a temp dir (without its .data), with its own state dir. */
+export function sandboxFromExample(name: string, env: Record<string, string> = {}): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), `herd-e2e-${name}-`));
+  const dir = join(root, name);
+  cpSync(join(EXAMPLES, name), dir, {
+    recursive: true,
+    filter: (src) => !src.includes(`${name}/.data`),
+  });
+  return sandbox(root, dir, env);
+}
+
+export function sandbox(root: string, dir: string, extra: Record<string, string> = {}): Sandbox {
+  const stateDir = join(root, 'state');
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', HERD_STATE_DIR: stateDir, ...extra };
+  delete env.COMPOSE_PROJECT_NAME;
+  const herd = (args: string[], opts: { timeoutMs?: number } = {}): Result => {
+    const r = spawnSync(process.execPath, [HERD, ...args], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+      timeout: opts.timeoutMs ?? 60_000,
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const ok = (args: string[], opts?: { timeoutMs?: number }): string => {
+    const r = herd(args, opts);
+    if (r.status !== 0)
+      throw new Error(`herd ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+  return {
+    dir,
+    stateDir,
+    env,
+    herd,
+    ok,
+    spawn(args) {
+      const child = spawn(process.execPath, [HERD, ...args], { cwd: dir, env });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      return {
+        child,
+        output: () => out,
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+          await exited;
+        },
+      };
+    },
+    ps(all = true) {
+      return ok(['ps', '--format', 'json', ...(all ? ['-a'] : [])])
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as PsRow);
+    },
+    cleanup() {
+      herd(['down'], { timeoutMs: 30_000 });
+      for (const pid of recordedPids(stateDir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The replica PIDs (and the daemon's) the state file records. */
+export function recordedPids(stateDir: string): number[] {
+  const file = join(stateDir, 'state.json');
+  if (!existsSync(file)) return [];
+  try {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as {
+      replicas: { pid: number }[];
+      daemonPid?: number;
+    };
+    return [...s.replicas.map((r) => r.pid), ...(s.daemonPid ? [s.daemonPid] : [])];
+  } catch {
+    return [];
+  }
+}
+
+/** A TCP port nobody listens on right now (the kernel picks it). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/** One HTTP request to 127.0.0.1 without keep-alive (each request picks a replica afresh). */
+export function httpGet(
+  port: number,
+  path = '/',
+  opts: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        agent: false,
+        headers: { connection: 'close', ...opts.headers },
+        timeout: opts.timeoutMs ?? 5000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,6 +1,7 @@
 // Foreground log output for `herd up`: every line prefixed `web-1  | ` (padded to the longest
-// name, like docker compose) in a colour that stays the same for a replica across runs.
-import type { EngineEvent } from '../engine/events.ts';
+// name, like docker compose) in a colour that stays the same for a replica across runs, plus
+// herd's own lines: notices, health changes and the exit of a replica stopped on purpose.
+import type { EngineEvent, ReplicaInfo } from '../engine/events.ts';
 
 const PALETTE = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94]; // cyan, yellow, green, magenta, blue, bright…
 
@@ -28,6 +29,8 @@ function colorFor(name: string): number {
 
 export class LogPrinter {
   private width: number;
+  /** Last state and health seen per replica name, to print changes once. */
+  private readonly seen = new Map<string, Pick<ReplicaInfo, 'state' | 'health'>>();
 
   constructor(private readonly opts: PrinterOptions) {
     this.width = Math.max(0, ...(opts.names ?? []).map((n) => n.length));
@@ -44,6 +47,28 @@ export class LogPrinter {
       this.line(label, e.message);
     } else if (e.type === 'scaled') {
       this.line('herd', `${e.service} scaled from ${e.from} to ${e.to}`);
+    } else if (e.type === 'replica') {
+      this.replica(e.replica);
+    }
+  }
+
+  /** `web-2 is healthy`, `web-2 is unhealthy: <probe output>`, and `web-1 exited with code 0`
+   * after a stop (exits the engine did not ask for already come as notices). */
+  private replica(r: ReplicaInfo): void {
+    const before = this.seen.get(r.name);
+    if (r.state === 'removed') this.seen.delete(r.name);
+    else this.seen.set(r.name, { state: r.state, health: r.health });
+    const label = replicaLabel(r.service, r.name);
+    if (before && r.state === 'running' && r.health !== before.health) {
+      if (r.health === 'healthy') this.line(label, `${label} is healthy`);
+      if (r.health === 'unhealthy') {
+        const why = r.healthOutput ? `: ${r.healthOutput.split('\n').join(' ')}` : '';
+        this.line(label, `${label} is unhealthy${why}`);
+      }
+    }
+    const stopped = ['exited', 'removed', 'waiting'].includes(r.state);
+    if (before?.state === 'stopping' && stopped && r.lastExit && !r.lastExit.startError) {
+      this.line(label, `${label} exited with code ${r.lastExit.exitCode}`);
     }
   }
 

@@ -149,24 +149,25 @@ test('ps, scale, logs, events, kill, port, top, stop/start/restart, down', async
 
     // restart keeps serving: requests during the restart all succeed.
     const before = box.ps(false).filter((r) => r.Service === 'web').map((r) => r.Pid);
-    let failed = 0;
+    const failures: string[] = [];
     let sent = 0;
     let loop = true;
     const client = (async () => {
       const end = Date.now() + 20_000;
       while (loop && Date.now() < end) {
         sent++;
-        const r = await httpGet(port).catch(() => ({ status: 0, body: '' }));
-        if (r.status !== 200) failed++;
+        const r = await httpGet(port).catch((e: Error) => ({ status: 0, body: e.message }));
+        if (r.status !== 200) failures.push(`${r.status} ${r.body}`.trim());
       }
     })();
-    box.ok(['restart', 'web']);
+    const restarted = await box.run(['restart', 'web']);
     loop = false;
+    assert.equal(restarted.status, 0, restarted.stderr);
     await client;
     const after = box.ps(false).filter((r) => r.Service === 'web');
     assert.equal(after.length, 3);
     for (const r of after) assert.ok(!before.includes(r.Pid), `${r.Name} was not restarted`);
-    assert.equal(failed, 0, `${failed} of ${sent} requests failed during restart`);
+    assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed during restart`);
 
     // stop / start one service
     box.ok(['stop', 'worker']);

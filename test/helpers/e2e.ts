@@ -1,7 +1,7 @@
 // End-to-end helpers: run `node bin/herd.js` as a user would, each test with its own state dir
 // and free ports, and always clean up (down, then kill what the state file still lists).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ export interface Sandbox {
   herd(args: string[], opts?: { timeoutMs?: number }): Result;
   /** Like herd() but throws with both streams when the exit code is not 0. */
   ok(args: string[], opts?: { timeoutMs?: number }): string;
+  /** herd() without blocking this process (for verbs that run while a client loop sends). */
+  run(args: string[]): Promise<Result>;
   /** A long-running verb (`logs -f`, `events`): its output so far and a way to stop it. */
   spawn(args: string[]): Streamed;
   ps(all?: boolean): PsRow[];
@@ -58,6 +60,8 @@ export function sandboxFromExample(name: string, env: Record<string, string> = {
     recursive: true,
     filter: (src) => !src.includes(`${name}/.data`),
   });
+  // Examples import the repo's packages (noteboard uses `pg`): let Node find them from the copy.
+  symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(root, 'node_modules'));
   return sandbox(root, dir, env);
 }
 
@@ -86,6 +90,16 @@ export function sandbox(root: string, dir: string, extra: Record<string, string>
     env,
     herd,
     ok,
+    run(args) {
+      return new Promise((resolve) => {
+        const child = spawn(process.execPath, [HERD, ...args], { cwd: dir, env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.once('close', (status) => resolve({ status, stdout, stderr }));
+      });
+    },
     spawn(args) {
       const child = spawn(process.execPath, [HERD, ...args], { cwd: dir, env });
       let out = '';
@@ -181,10 +195,17 @@ export function httpGet(
   });
 }
 
+/** True while the process runs. A zombie counts as gone: a killed daemon's children are
+ * re-parented to whatever reaps orphans here, which may take its time. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }

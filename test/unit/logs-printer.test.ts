@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogPrinter, replicaLabel, shouldColor } from '../../src/logs/printer.ts';
+import type { EngineEvent, ReplicaInfo } from '../../src/engine/events.ts';
 
 function capture(color: boolean, names?: string[]) {
   const out: string[] = [];
@@ -52,4 +53,39 @@ test('colour only on a TTY, without --no-color and without NO_COLOR', () => {
 test('labels drop the project prefix, even when the project name has dashes', () => {
   assert.equal(replicaLabel('web', 'my-app-web-3'), 'web-3');
   assert.equal(replicaLabel('api-v2', 'p-api-v2-1'), 'api-v2-1');
+});
+
+const replica = (over: Partial<ReplicaInfo>): EngineEvent => ({
+  type: 'replica',
+  at: 0,
+  replica: {
+    service: 'web',
+    index: 2,
+    name: 'p-web-2',
+    state: 'running',
+    health: 'starting',
+    host: '127.0.0.1',
+    ports: {},
+    restarts: 0,
+    ...over,
+  },
+});
+
+test('health changes print once each, with the failing probe output', () => {
+  const { p, out } = capture(false);
+  p.handle(replica({ health: 'starting' }));
+  p.handle(replica({ health: 'healthy' }));
+  p.handle(replica({ health: 'healthy' }));
+  p.handle(replica({ health: 'unhealthy', healthOutput: 'curl: (7) refused\nretrying' }));
+  assert.deepEqual(out, ['web-2 is healthy\n', 'web-2 is unhealthy: curl: (7) refused retrying\n']);
+});
+
+test('a replica stopped on purpose prints its exit code; a crash is left to the notices', () => {
+  const { p, out } = capture(false);
+  p.handle(replica({ state: 'stopping' }));
+  p.handle(replica({ state: 'exited', lastExit: { exitCode: 0 } }));
+  p.handle(replica({ state: 'waiting' }));
+  p.handle(replica({ state: 'running' }));
+  p.handle(replica({ state: 'backoff', lastExit: { exitCode: 1 } }));
+  assert.deepEqual(out, ['web-2 exited with code 0\n']);
 });

@@ -20,6 +20,13 @@ function describe(r: ReplicaInfo): string {
   return `${short} is ${r.state}${r.reason ? ` (${r.reason})` : ''}`;
 }
 
+function whyExited(r: ReplicaInfo): string {
+  const exit = r.lastExit;
+  if (exit?.startError) return `could not start: ${exit.startError}`;
+  if (exit) return `exited with code ${exit.exitCode}`;
+  return `was not started${r.reason ? `: ${r.reason}` : ''}`;
+}
+
 /** `services`: what `up` started (with their dependencies); stopped services are not awaited. */
 export function judge(ps: PsResponse, services: string[], mode: WaitMode): Readiness {
   const failed: string[] = [];
@@ -37,10 +44,7 @@ export function judge(ps: PsResponse, services: string[], mode: WaitMode): Readi
         const exit = r.lastExit;
         const ok = exit && exit.startError === undefined && exit.exitCode === 0;
         // A one-shot that completed counts as ready; any other end is a failure.
-        if (!ok && mode === 'ready')
-          failed.push(
-            `${name}-${i} ${exit?.startError ? `could not start: ${exit.startError}` : `exited with code ${exit?.exitCode ?? '?'}`}`,
-          );
+        if (!ok && mode === 'ready') failed.push(`${name}-${i} ${whyExited(r)}`);
         continue;
       }
       const started = r.state !== 'waiting' && !(r.state === 'starting' && r.pid === undefined);

@@ -1,6 +1,6 @@
 // CPU time per proxied request of one balancer (its whole process tree), from /proc:
 // utime+stime before and after one bounded wrk run, divided by the requests wrk completed.
-// Usage: node --import tsx bench/cpu.ts [target=herd|nginx|haproxy] [seconds=5] [connections=50]
+// Usage: node --import tsx bench/cpu.ts [target=herd|herd-2w|nginx|haproxy] [seconds=5] [connections=50]
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import {
@@ -48,7 +48,10 @@ const backends = await startBackends(3);
 let child: ChildProcess | undefined;
 try {
   const port = await freePort();
-  const start = { herd: startHerd, nginx: startNginx, haproxy: startHaproxy }[target];
+  const w = /^herd-(\d+)w$/.exec(target);
+  const start = w
+    ? (p: number, b: number[]) => startHerd(p, b, Number(w[1]))
+    : { herd: startHerd, nginx: startNginx, haproxy: startHaproxy }[target];
   if (!start) throw new Error(`unknown target ${target}`);
   child = await start(port, backends.ports);
   await wrk(port, 1, conns);

@@ -1,5 +1,6 @@
 // herd's balancer alone, fed fixed members (no engine): the data path the benchmarks measure.
 // Usage: node --import tsx bench/herd-standalone.ts <listenPort> <backendPort>…
+// HERD_BENCH_WORKERS=N sets x-herd.proxy.workers (processes serving the port).
 import { createProxy } from '../src/proxy/index.ts';
 import type { Service } from '../src/compose/model.ts';
 
@@ -39,7 +40,11 @@ const proxy = createProxy({
   composeFiles: [],
   services: { web: service },
   volumes: {},
-  herd: { extra: {} },
+  herd: {
+    extra: process.env.HERD_BENCH_WORKERS
+      ? { proxy: { workers: Number(process.env.HERD_BENCH_WORKERS) } }
+      : {},
+  },
   warnings: [],
 });
 await proxy.listen();

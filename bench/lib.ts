@@ -69,14 +69,17 @@ export function startBackends(
   }));
 }
 
-export async function startHerd(listen: number, backends: number[]): Promise<ChildProcess> {
-  const { child } = await spawnReady(process.execPath, [
-    '--import',
-    'tsx',
-    'bench/herd-standalone.ts',
-    String(listen),
-    ...backends.map(String),
-  ]);
+/** herd standalone; `workers` > 1 also forks that many proxy processes minus one. */
+export async function startHerd(
+  listen: number,
+  backends: number[],
+  workers = 1,
+): Promise<ChildProcess> {
+  const { child } = await spawnReady(
+    process.execPath,
+    ['--import', 'tsx', 'bench/herd-standalone.ts', String(listen), ...backends.map(String)],
+    { ...process.env, HERD_BENCH_WORKERS: String(workers) },
+  );
   return child;
 }
 

@@ -1,5 +1,6 @@
 // The producer: a form to submit jobs, POST /jobs to queue them in Redis, GET /stats to watch.
 import { createServer } from 'node:http';
+import { URL, URLSearchParams } from 'node:url';
 import { createClient, redisAddress } from './lib/resp.js';
 
 const port = Number(process.env.PORT ?? 5000);

@@ -15,14 +15,10 @@ import {
   type RolloutSettings,
 } from './rollout.ts';
 import { planApply } from './service-hash.ts';
+import { waitListening } from './listening.ts';
 import { newSlot, shortName, type Slot } from './slot.ts';
-import {
-  isManualKill,
-  Supervisor,
-  type EngineOptions,
-  type Outcome,
-  type ServiceState,
-} from './supervisor.ts';
+import { isManualKill, Supervisor, type EngineOptions, type ServiceState } from './supervisor.ts';
+import type { Outcome } from './event-hub.ts';
 
 export type { EngineOptions } from './supervisor.ts';
 
@@ -246,6 +242,9 @@ export class Engine extends Supervisor {
   ): Promise<void> {
     const slot = st.slots.get(index);
     if (!slot || !st.active) return;
+    if (slot.successor) {
+      throw new HerdError(`${shortName(slot)} is already being restarted; wait for that to finish`);
+    }
     if (slot.info.state === 'running' && settings.order === 'start-first') {
       return this.replaceStartFirst(st, slot, settings);
     }
@@ -253,12 +252,7 @@ export class Engine extends Supervisor {
     await this.stopSlot(slot, 'restart');
     this.reconcile();
     const needReady = takesTraffic(st.service) || !!st.service.healthcheck?.test;
-    const outcome = await this.waitOutcome(
-      () => this.outcomeOf(slot, needReady),
-      settings.readyTimeoutMs,
-      () =>
-        `it was not ${needReady ? 'ready' : 'running'} within ${formatDelay(settings.readyTimeoutMs)}`,
-    );
+    const outcome = await this.waitReady(st, slot, settings.readyTimeoutMs, needReady, () => false);
     if (!outcome.ok) {
       throw new HerdError(
         `restart of ${shortName(slot)} failed: ${outcome.reason}; the rollout of ${st.service.name} stopped there`,
@@ -283,11 +277,12 @@ export class Engine extends Supervisor {
     this.emitReplica(next);
     this.notice(old, `${label}: starting its replacement`);
     this.task(next, this.startSlot(next));
-    const outcome = await this.waitOutcome(
-      () =>
-        old.successor !== next ? { ok: false, reason: 'was stopped' } : this.outcomeOf(next, true),
+    const outcome = await this.waitReady(
+      st,
+      next,
       settings.readyTimeoutMs,
-      () => `did not become ready within ${formatDelay(settings.readyTimeoutMs)}`,
+      true,
+      () => old.successor !== next,
     );
     if (!outcome.ok) {
       if (old.successor === next) this.dropSuccessor(old);
@@ -306,6 +301,48 @@ export class Engine extends Supervisor {
     if (st.slots.get(old.index) !== next) {
       throw new HerdError(`restart of ${label} was interrupted (${old.info.reason ?? 'stopped'})`);
     }
+  }
+
+  /** Waits until a (re)started replica is ready (running, healthy if it has a healthcheck) or,
+   * without `needReady`, running; `gone()` ends the wait early. Without a healthcheck, running
+   * says nothing about the port of a service that takes traffic, so herd also waits until it
+   * accepts a connection: old replicas are drained only once the new one can answer. */
+  private async waitReady(
+    st: ServiceState,
+    slot: Slot,
+    timeoutMs: number,
+    needReady: boolean,
+    gone: () => boolean,
+  ): Promise<Outcome> {
+    const started = this.clock.now();
+    const within = formatDelay(timeoutMs);
+    const outcome = await this.waitOutcome(
+      () => (gone() ? { ok: false, reason: 'was stopped' } : this.outcomeOf(slot, needReady)),
+      timeoutMs,
+      () => `did not become ${needReady ? 'ready' : 'running'} within ${within}`,
+    );
+    const port = slot.info.port;
+    if (!outcome.ok || st.service.healthcheck?.test || !takesTraffic(st.service) || !port) {
+      return outcome;
+    }
+    const ok = await waitListening({
+      host: slot.info.host,
+      port,
+      timeoutMs: Math.max(0, timeoutMs - (this.clock.now() - started)),
+      clock: this.clock,
+      gone: () => gone() || slot.info.state !== 'running',
+    });
+    if (ok) return { ok: true };
+    if (gone()) return { ok: false, reason: 'was stopped' };
+    if (slot.info.state !== 'running') {
+      return this.outcomeOf(slot, true) ?? { ok: false, reason: `stopped (${slot.info.state})` };
+    }
+    return {
+      ok: false,
+      reason:
+        `did not accept connections on ${slot.info.host}:${port} within ${within} ` +
+        '(does it listen on $PORT? a healthcheck can tell herd when it is ready)',
+    };
   }
 
   /** Is a (re)started replica ready yet, or has it failed? */

@@ -7,11 +7,13 @@ const ALLOWED: Record<ReplicaState, readonly ReplicaState[]> = {
   waiting: ['starting', 'exited', 'removed'],
   // Start failed (backoff/exited), started, or stopped while starting.
   starting: ['running', 'backoff', 'exited', 'stopping', 'removed'],
-  // removed/waiting: it exited by itself while being drained for a scale-down or a
-  // dependency restart, before the stop signal was sent.
+  // removed/waiting: it exited by itself while being drained for a scale-down, a rolling
+  // restart (removed: its successor takes the slot) or a dependency restart, before the stop
+  // signal was sent. A successor that takes a slot over keeps running under the slot's name.
   running: ['stopping', 'backoff', 'exited', 'removed', 'waiting'],
-  // After a stop: done (exited/removed), restarted (unhealthy → backoff), or re-gated (waiting,
-  // when a dependency with `restart: true` was restarted).
+  // After a stop: done (exited/removed; removed also when replaced by a successor), restarted
+  // (unhealthy → backoff), or re-gated (waiting: a stop-first restart, or a dependency with
+  // `restart: true` was restarted).
   stopping: ['exited', 'removed', 'backoff', 'waiting', 'starting'],
   backoff: ['starting', 'exited', 'removed', 'waiting'],
   exited: ['waiting', 'starting', 'removed'],

@@ -6,12 +6,13 @@ import type { ExitInfo, ReplicaHandle, Runtime } from '../runtime/types.ts';
 import { planReplica, processCommand, type ServiceAddresses } from '../runtime/env.ts';
 import { HerdError } from '../util/errors.ts';
 import { realClock, type Clock } from './clock.ts';
-import type { Drainer, EngineEvent, ReplicaInfo, ReplicaState } from './events.ts';
+import type { Drainer, ReplicaInfo, ReplicaState } from './events.ts';
 import { transition } from './lifecycle.ts';
 import { decideRestart, describeExit, policyName } from './restart-policy.ts';
 import { formatDelay, nextBackoff } from './backoff.ts';
 import { newSlot, shortName, snapshot, type Slot, type StopIntent } from './slot.ts';
 import { gateFor, type Gate } from './gate.ts';
+import { EventHub } from './event-hub.ts';
 import { probeHealthWatch, type HealthWatchFactory } from './health-watch.ts';
 
 export interface EngineOptions {
@@ -35,21 +36,13 @@ export interface ServiceState {
   slots: Map<number, Slot>;
 }
 
-type Listener = (e: EngineEvent) => void;
-
-/** A restarted replica is ready, or why it never got there. */
-export type Outcome = { ok: true } | { ok: false; reason: string };
-
 /** `herd kill` with these is a manual stop in Docker (no restart); see Engine.killServices. */
 export function isManualKill(signal: NodeJS.Signals, service: Service): boolean {
   return signal === 'SIGKILL' || signal === service.stopSignal;
 }
 
-export abstract class Supervisor {
-  protected readonly clock: Clock;
+export abstract class Supervisor extends EventHub {
   protected readonly services = new Map<string, ServiceState>();
-  private readonly listeners: Listener[] = [];
-  private waiters: { done: () => boolean; resolve: () => void }[] = [];
   protected drainer?: Drainer;
   private readonly healthWatch: HealthWatchFactory;
   protected shuttingDown = false;
@@ -60,24 +53,13 @@ export abstract class Supervisor {
     protected current: Project,
     private readonly opts: EngineOptions,
   ) {
-    this.clock = opts.clock ?? realClock;
+    super(opts.clock ?? realClock);
     this.healthWatch = opts.healthWatch ?? probeHealthWatch;
     for (const service of Object.values(current.services)) this.addService(service);
   }
 
   get project(): Project {
     return this.current;
-  }
-
-  on(_event: 'event', listener: Listener): this {
-    this.listeners.push(listener);
-    return this;
-  }
-
-  off(_event: 'event', listener: Listener): this {
-    const i = this.listeners.indexOf(listener);
-    if (i >= 0) this.listeners.splice(i, 1);
-    return this;
   }
 
   setDrainer(d: Drainer): void {
@@ -378,7 +360,9 @@ export abstract class Supervisor {
     if (!next || next.info.state !== 'running' || this.shuttingDown) {
       old.successor = next;
       this.dropSuccessor(old);
-      this.setState(old, 'waiting', 'restarting: its replacement is gone');
+      if (old.info.state !== 'waiting') {
+        this.setState(old, 'waiting', 'restarting: its replacement is gone');
+      }
       return;
     }
     this.setState(old, 'removed', 'replaced');
@@ -512,56 +496,6 @@ export abstract class Supervisor {
   protected notice(slot: Slot | { service: string; name?: string }, message: string): void {
     const name = 'info' in slot ? slot.logName : slot.name;
     this.emit({ type: 'notice', at: this.clock.now(), service: slot.service, name, message });
-  }
-
-  protected emit(e: EngineEvent): void {
-    for (const l of [...this.listeners]) {
-      try {
-        l(e);
-      } catch (err) {
-        // A broken listener must not stop supervision.
-        process.stderr.write(`herd: event listener failed: ${String(err)}\n`);
-      }
-    }
-    this.checkWaiters();
-  }
-
-  protected waitFor(done: () => boolean): Promise<void> {
-    if (done()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ done, resolve }));
-  }
-
-  /** Resolves when `check` gives an answer, or with a failure after `timeoutMs`. */
-  protected waitOutcome(
-    check: () => Outcome | undefined,
-    timeoutMs: number,
-    timedOut: () => string,
-  ): Promise<Outcome> {
-    let result: Outcome | undefined;
-    let settle!: () => void;
-    const done = new Promise<void>((resolve) => (settle = resolve));
-    const waiter = {
-      done: () => (result ??= check()) !== undefined,
-      resolve: () => {
-        timer.cancel();
-        settle();
-      },
-    };
-    const timer = this.clock.setTimeout(() => {
-      this.waiters = this.waiters.filter((w) => w !== waiter);
-      result ??= { ok: false, reason: timedOut() };
-      settle();
-    }, timeoutMs);
-    if (waiter.done()) waiter.resolve();
-    else this.waiters.push(waiter);
-    return done.then(() => result as Outcome);
-  }
-
-  private checkWaiters(): void {
-    const ready = this.waiters.filter((w) => w.done());
-    if (ready.length === 0) return;
-    this.waiters = this.waiters.filter((w) => !ready.includes(w));
-    for (const w of ready) w.resolve();
   }
 
   /** Every desired replica of the service has been started, or failed for good. */

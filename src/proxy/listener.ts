@@ -58,8 +58,32 @@ export class ProxyListener {
   private sweep: NodeJS.Timeout | undefined;
   boundPort = 0;
 
-  constructor(readonly opts: ListenerOptions) {
-    this.server = net.createServer({ noDelay: true }, (s) => this.accept(s));
+  /** `adopted`: a server already listening (a handle shared by herd's main process). */
+  constructor(
+    readonly opts: ListenerOptions,
+    adopted?: net.Server,
+  ) {
+    if (adopted) {
+      this.server = adopted;
+      adopted.on('connection', (s: net.Socket) => {
+        s.setNoDelay(true);
+        this.accept(s);
+      });
+      adopted.on('error', () => {});
+      this.boundPort = (adopted.address() as net.AddressInfo).port;
+      this.startSweep();
+    } else this.server = net.createServer({ noDelay: true }, (s) => this.accept(s));
+  }
+
+  private startSweep(): void {
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      for (const h of this.sessions) {
+        if (h.closed) this.sessions.delete(h);
+        else h.tick(now);
+      }
+    }, 1000);
+    this.sweep.unref();
   }
 
   listen(): Promise<number> {
@@ -70,14 +94,7 @@ export class ProxyListener {
         this.server.removeListener('error', onErr);
         this.server.on('error', () => {});
         this.boundPort = (this.server.address() as net.AddressInfo).port;
-        this.sweep = setInterval(() => {
-          const now = Date.now();
-          for (const h of this.sessions) {
-            if (h.closed) this.sessions.delete(h);
-            else h.tick(now);
-          }
-        }, 1000);
-        this.sweep.unref();
+        this.startSweep();
         resolve(this.boundPort);
       });
     });

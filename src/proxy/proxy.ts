@@ -8,8 +8,11 @@ import { ReplicaCounters } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
 import { DEFAULT_HTTP_LIMITS } from './http-session.ts';
 import type { HttpLimits } from './http-session.ts';
+import { drainMembers } from './drain.ts';
 import { ProxyListener, modeFor } from './listener.ts';
 import type { ListenMode } from './listener.ts';
+import { readProxySettings } from './settings.ts';
+import { WorkerPool } from './workers.ts';
 
 export interface ProxyOptions {
   /** Limits and timeouts; `holdMs` is how long a request waits for a replica when none is ready. */
@@ -19,6 +22,11 @@ export interface ProxyOptions {
   warn?: (message: string) => void;
   /** Keep-alive upstream sockets idle longer than this are closed (default 4 s, under Node's 5 s). */
   upstreamIdleMs?: number;
+  /**
+   * Processes serving the ports bound at listen(): this one plus `workers - 1` forked children
+   * sharing the listening sockets. Default: `x-herd: { proxy: { workers } }`, else 1.
+   */
+  workers?: number;
 }
 
 /** One port herd serves, as `ps` / `port` report it. */
@@ -59,6 +67,8 @@ export interface Proxy {
   replicaUnready(r: ReplicaInfo): void;
   drain: Drainer;
   readonly warnings: string[];
+  /** Process ids of the extra worker processes (empty with one worker). */
+  workerPids(): number[];
 }
 
 export function createProxy(project: Project, opts: ProxyOptions = {}): Proxy {
@@ -74,6 +84,10 @@ class ProjectProxy implements Proxy {
   private listening = false;
   readonly warnings: string[] = [];
   private readonly warnFn: (m: string) => void;
+  private readonly workers: number;
+  private pool: WorkerPool | undefined;
+  /** Entries [0, poolEntries) are served by the worker pool too (those bound at listen()). */
+  private poolEntries = 0;
 
   constructor(
     private readonly project: Project,
@@ -82,6 +96,7 @@ class ProjectProxy implements Proxy {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
     this.sniffMs = opts.sniffMs ?? 300;
     this.warnFn = opts.warn ?? ((m) => process.stderr.write(`herd: warning: ${m}\n`));
+    this.workers = opts.workers ?? readProxySettings(project).workers;
   }
 
   private warn(m: string): void {
@@ -181,6 +196,26 @@ class ProjectProxy implements Proxy {
     this.entries = bound;
     this.listening = true;
     const idleMs = this.opts.upstreamIdleMs ?? 4000;
+    if (this.workers > 1 && bound.length > 0) {
+      this.pool = new WorkerPool({
+        count: this.workers - 1,
+        init: {
+          t: 'init',
+          entries: bound.map((e) => ({
+            service: e.service.name,
+            lb: e.balancer.lb,
+            mode: e.listener.opts.mode,
+          })),
+          limits: this.limits,
+          sniffMs: this.sniffMs,
+          upstreamIdleMs: idleMs,
+        },
+        servers: bound.map((e) => e.listener.server),
+        warn: (m) => this.warn(m),
+      });
+      this.poolEntries = bound.length;
+      await this.pool.start();
+    }
     this.sweeper = setInterval(
       () => {
         for (const e of this.entries) e.balancer.sweepIdle(idleMs);
@@ -230,16 +265,17 @@ class ProjectProxy implements Proxy {
     if (!svc) return;
     const c = this.countersFor(r);
     let directFound = false;
-    for (const e of this.entries) {
-      if (e.service !== svc) continue;
+    this.entries.forEach((e, i) => {
+      if (e.service !== svc) return;
       if (e.kind === 'direct') {
-        if (e.index !== r.index) continue;
+        if (e.index !== r.index) return;
         directFound = true;
       }
       const port = r.ports[e.target] ?? r.port;
-      if (port === undefined) continue;
+      if (port === undefined) return;
       e.balancer.add(r.name, r.host, port, c);
-    }
+      if (this.pool && i < this.poolEntries) this.pool.add(i, r.name, r.service, r.host, port);
+    });
     if (!directFound) void this.addDirectFor(svc, r);
   }
 
@@ -296,6 +332,7 @@ class ProjectProxy implements Proxy {
 
   replicaUnready(r: ReplicaInfo): void {
     for (const e of this.entries) if (e.service.name === r.service) e.balancer.remove(r.name);
+    this.pool?.remove(r.name, r.service);
   }
 
   readonly drain: Drainer = (r, timeoutMs) => {
@@ -303,13 +340,8 @@ class ProjectProxy implements Proxy {
       .filter((e) => e.service.name === r.service)
       .map((e) => e.balancer.remove(r.name))
       .filter((m) => m !== undefined);
-    const waits = members.map(
-      (m) =>
-        new Promise<void>((resolve) => {
-          if (m.inFlight === 0) return resolve();
-          m.zeroWaiters.push(resolve);
-        }),
-    );
+    const waits = [drainMembers(members)];
+    if (this.pool) waits.push(this.pool.drain(r.name, r.service));
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       void Promise.all(waits).then(() => {
@@ -328,12 +360,20 @@ class ProjectProxy implements Proxy {
   }
 
   stats(): ReplicaStats[] {
-    return [...this.counters.values()].map((c) => c.snapshot());
+    const own = [...this.counters.values()].map((c) => c.snapshot());
+    return this.pool ? mergeStats(own, this.pool.stats()) : own;
+  }
+
+  workerPids(): number[] {
+    return this.pool?.pids ?? [];
   }
 
   async close(): Promise<void> {
     this.listening = false;
     if (this.sweeper) clearInterval(this.sweeper);
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
     for (const e of this.entries) {
       e.balancer.cancelWaiters();
       for (const m of e.balancer.allMembers()) m.closeIdle();
@@ -341,4 +381,23 @@ class ProjectProxy implements Proxy {
     await Promise.all(this.entries.map((e) => e.listener.close()));
     this.entries = [];
   }
+}
+
+/** Sum the workers' counters into this process's, replica by replica. */
+function mergeStats(own: ReplicaStats[], theirs: ReplicaStats[]): ReplicaStats[] {
+  const out = new Map(own.map((s) => [s.replica, { ...s, latencyBuckets: [...s.latencyBuckets] }]));
+  for (const t of theirs) {
+    const o = out.get(t.replica);
+    if (!o) {
+      out.set(t.replica, { ...t, latencyBuckets: [...t.latencyBuckets] });
+      continue;
+    }
+    o.requests += t.requests;
+    o.errors += t.errors;
+    o.inFlight += t.inFlight;
+    o.connections += t.connections;
+    o.latencySumMs += t.latencySumMs;
+    t.latencyBuckets.forEach((n, i) => (o.latencyBuckets[i] = (o.latencyBuckets[i] ?? 0) + n));
+  }
+  return [...out.values()];
 }

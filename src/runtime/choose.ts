@@ -28,6 +28,8 @@ export interface RuntimesOptions {
   build?: boolean;
   /** Where DOCKER_HOST is read from (default: herd's environment). */
   env?: Record<string, string | undefined>;
+  /** Build/pull the images now (default true); `herd down` only needs to remove things. */
+  prepare?: boolean;
 }
 
 export function dockerServices(project: Project): Service[] {
@@ -61,10 +63,11 @@ export async function createRuntimes(
     onProgress: opts.onProgress,
   });
   try {
-    await runtime.prepare(
-      inDocker.map((s) => s.name),
-      { build: opts.build ?? false },
-    );
+    if (opts.prepare !== false)
+      await runtime.prepare(
+        inDocker.map((s) => s.name),
+        { build: opts.build ?? false },
+      );
   } catch (err) {
     runtime.close();
     throw err;

@@ -13,11 +13,15 @@ test('after kill -9 of the daemon, up -d stops the orphans and restores scale an
     box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
     box.ok(['scale', 'web=2']);
     box.ok(['stop', 'worker']);
-    await waitFor('two running web', () =>
-      box.ps(false).filter((r) => r.Service === 'web').length === 2,
+    await waitFor(
+      'two running web',
+      () => (await box.psNow(false)).filter((r) => r.Service === 'web').length === 2,
     );
-    const before = box.ps(false);
-    assert.deepEqual(before.map((r) => r.Service), ['web', 'web']);
+    const before = (await box.psNow(false));
+    assert.deepEqual(
+      before.map((r) => r.Service),
+      ['web', 'web'],
+    );
 
     const state = JSON.parse(readFileSync(join(box.stateDir, 'state.json'), 'utf8')) as {
       daemonPid: number;
@@ -31,19 +35,22 @@ test('after kill -9 of the daemon, up -d stops the orphans and restores scale an
 
     box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
     for (const r of before) assert.equal(pidAlive(r.Pid!), false, `${r.Name} was left running`);
-    const after = box.ps(false);
-    assert.deepEqual(after.map((r) => r.Name), ['loadbalance-web-1', 'loadbalance-web-2']);
+    const after = (await box.psNow(false));
+    assert.deepEqual(
+      after.map((r) => r.Name),
+      ['loadbalance-web-1', 'loadbalance-web-2'],
+    );
     for (const r of after) {
       assert.equal(r.State, 'running');
       assert.ok(!before.some((b) => b.Pid === r.Pid));
     }
-    assert.equal(box.ps().filter((r) => r.Service === 'worker' && r.State === 'running').length, 0);
+    assert.equal((await box.psNow()).filter((r) => r.Service === 'worker' && r.State === 'running').length, 0);
     assert.equal((await httpGet(port)).status, 200);
 
     // The restored stop is a real one: `start` brings the worker back.
     box.ok(['start', 'worker']);
     await waitFor('worker running', () =>
-      box.ps(false).some((r) => r.Service === 'worker' && r.State === 'running'),
+      (await box.psNow(false)).some((r) => r.Service === 'worker' && r.State === 'running'),
     );
   } finally {
     box.cleanup();

@@ -3,8 +3,8 @@
 // recovers; the tutorial's compose.broken.yaml reproduces the empty reply.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { freePort, httpGet, sandboxFromExample, waitFor, type Sandbox } from '../helpers/e2e.ts';
 
 function noteboard(env: Record<string, string>): Sandbox {
@@ -20,7 +20,7 @@ test('noteboard: first boot works, notes persist, db outage is seen and healed',
   const box = noteboard({ NOTEBOARD_PORT: String(port) });
   try {
     box.ok(['up', '-d', '--wait', '--wait-timeout', '90'], { timeoutMs: 100_000 });
-    const ps = box.ps();
+    const ps = (await box.psNow());
     const state = Object.fromEntries(ps.map((r) => [r.Service, r]));
     assert.equal(state['db']!.Health, 'healthy');
     assert.equal(state['app']!.Health, 'healthy');
@@ -54,7 +54,7 @@ test('noteboard: first boot works, notes persist, db outage is seen and healed',
     await waitFor(
       'app healthy again and serving',
       async () => {
-        const app = box.ps(false).find((r) => r.Service === 'app');
+        const app = (await box.psNow(false)).find((r) => r.Service === 'app');
         if (app?.Health !== 'healthy') return false;
         const r = await httpGet(port, '/', { headers: { accept: 'application/json' } }).catch(
           () => undefined,
@@ -68,9 +68,25 @@ test('noteboard: first boot works, notes persist, db outage is seen and healed',
   }
 });
 
-test('noteboard: compose.broken.yaml reproduces the empty reply of the tutorial', async () => {
+/** PostgreSQL binaries whose initdb takes `seconds` longer, as the postgres image's first
+ * boot does: longer than herd's balancer holds a connection for a service with no ready replica
+ * (5 s), so the app's first-boot migration really fails, as in the tutorial. */
+function slowFirstBoot(root: string, seconds: number): string {
+  const real = '/usr/lib/postgresql/15/bin';
+  const bin = join(root, 'slow-pg-bin');
+  mkdirSync(bin, { mode: 0o755 });
+  for (const tool of ['postgres', 'pg_isready', 'createdb'])
+    symlinkSync(join(real, tool), join(bin, tool));
+  writeFileSync(join(bin, 'initdb'), `#!/bin/sh\nsleep ${seconds}\nexec ${real}/initdb "$@"\n`, {
+    mode: 0o755,
+  });
+  return bin;
+}
+
+test('noteboard: compose.broken.yaml reproduces the failure of the tutorial', async () => {
   const port = await freePort();
   const box = noteboard({ NOTEBOARD_PORT: String(port) });
+  box.env.PG_BIN = slowFirstBoot(dirname(box.dir), 7);
   try {
     box.ok(['-f', 'compose.broken.yaml', 'up', '-d', '--wait', '--wait-timeout', '90'], {
       timeoutMs: 100_000,
@@ -84,12 +100,14 @@ test('noteboard: compose.broken.yaml reproduces the empty reply of the tutorial'
     assert.match(logs, /First run, setting up/);
     assert.match(logs, /Migration failed/);
     assert.match(logs, /Already installed, skipping migrations/);
-    // GET / gets an empty reply: the handler dies on the missing table.
-    const reply = await httpGet(port, '/').then(
-      (r) => `HTTP ${r.status}`,
+    // GET / gets no page: the handler dies on the missing table and closes the connection. The
+    // tutorial's browser sees an empty reply; behind herd's balancer (which retries an idempotent
+    // request until its hold time runs out) the client gets a 502 saying no replica answered.
+    const reply = await httpGet(port, '/', { timeoutMs: 15_000 }).then(
+      (r) => `HTTP ${r.status} ${r.body}`,
       (err: Error) => err.message,
     );
-    assert.match(reply, /socket hang up|ECONNRESET/);
+    assert.match(reply, /socket hang up|ECONNRESET|^HTTP 502 /);
     await waitFor('the exception logged', () =>
       /relation "notes" does not exist/.test(box.ok(['-f', 'compose.broken.yaml', 'logs', 'app'])),
     );

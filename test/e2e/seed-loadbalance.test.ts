@@ -19,7 +19,7 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
   const box = sandboxFromExample('loadbalance', { WEB_PORT: String(port) });
   try {
     box.ok(['up', '-d', '--scale', 'web=2', '--wait', '--wait-timeout', '30']);
-    const web = box.ps().filter((r) => r.Service === 'web');
+    const web = (await box.psNow()).filter((r) => r.Service === 'web');
     assert.equal(web.length, 2);
     assert.ok(web.every((r) => r.State === 'running' && r.Health === 'healthy'));
 
@@ -47,7 +47,7 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
     const back = await waitFor(
       'web-2 restarted and healthy',
       () => {
-        const r = box.ps().find((x) => x.Name === 'loadbalance-web-2');
+        const r = (await box.psNow()).find((x) => x.Name === 'loadbalance-web-2');
         return r && r.Restarts === 1 && r.Health === 'healthy' && r.Pid !== victim.Pid && r;
       },
       20_000,
@@ -64,7 +64,7 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
     box.ok(['scale', 'web=5']);
     await waitFor(
       'five healthy web replicas',
-      () => box.ps().filter((r) => r.Service === 'web' && r.Health === 'healthy').length === 5,
+      () => (await box.psNow()).filter((r) => r.Service === 'web' && r.Health === 'healthy').length === 5,
       20_000,
     );
     const names = new Set<string>();
@@ -75,12 +75,15 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
     );
 
     // stop: everything exits and stays exited; the balancer has no one to send to.
-    const beforeStop = box.ps().map((r) => r.Pid!);
+    const beforeStop = (await box.psNow()).map((r) => r.Pid!);
     box.ok(['stop']);
-    const stopped = box.ps();
+    const stopped = (await box.psNow());
     assert.ok(stopped.length >= 6);
-    assert.ok(stopped.every((r) => r.State === 'exited'), JSON.stringify(stopped));
-    assert.deepEqual(box.ps(false), []);
+    assert.ok(
+      stopped.every((r) => r.State === 'exited'),
+      JSON.stringify(stopped),
+    );
+    assert.deepEqual((await box.psNow(false)), []);
     for (const pid of beforeStop) assert.equal(pidAlive(pid), false);
     const answer = await httpGet(port, '/', { timeoutMs: 8000 }).catch(() => ({
       status: 0,
@@ -90,7 +93,7 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
 
     // up -d brings the stack back (the recorded scale of 5 included).
     box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
-    const again = box.ps(false);
+    const again = (await box.psNow(false));
     assert.equal(again.filter((r) => r.Service === 'web').length, 5);
     assert.equal((await httpGet(port)).status, 200);
 

@@ -16,7 +16,7 @@ test('prodwork: 30 jobs survive a worker killed with -9 mid-queue', async () => 
   const box = sandboxFromExample('prodwork', { PRODUCER_PORT: String(port), WORK_MS: '250' });
   try {
     box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
-    const ps = box.ps(false);
+    const ps = (await box.psNow(false));
     assert.deepEqual(ps.map((r) => r.Service).sort(), [
       'producer',
       'redis',
@@ -48,7 +48,7 @@ test('prodwork: 30 jobs survive a worker killed with -9 mid-queue', async () => 
 
     // Kill worker-2 while it holds a job (its processing list is not empty).
     await waitFor('a few jobs done', async () => (await stats()).done >= 3, 10_000);
-    const victim = box.ps(false).find((r) => r.Name === 'prodwork-worker-2')!;
+    const victim = (await box.psNow(false)).find((r) => r.Name === 'prodwork-worker-2')!;
     process.kill(victim.Pid!, 'SIGKILL');
     const mid = await stats();
     assert.ok(mid.done < 30, `the queue was already drained (${JSON.stringify(mid)})`);
@@ -64,7 +64,7 @@ test('prodwork: 30 jobs survive a worker killed with -9 mid-queue', async () => 
     assert.ok(end.processed >= 30);
     assert.equal(pidAlive(victim.Pid!), false);
     const w2 = await waitFor('worker-2 back', () => {
-      const r = box.ps(false).find((x) => x.Name === 'prodwork-worker-2');
+      const r = (await box.psNow(false)).find((x) => x.Name === 'prodwork-worker-2');
       return r && r.Restarts >= 1 && r.State === 'running' && r;
     });
     assert.notEqual(w2.Pid, victim.Pid);

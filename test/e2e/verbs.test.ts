@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, httpGet, pidAlive, sandbox, waitFor, type Sandbox } from '../helpers/e2e.ts';
+import { buildProgram } from '../../src/cli/main.ts';
+import { freePort, pidAlive, sandbox, waitFor, type Sandbox } from '../helpers/e2e.ts';
 
 const app = `
 const http = require('node:http');
@@ -24,6 +25,12 @@ services:
     restart: unless-stopped
     stop_grace_period: 3s
     ports: ["\${WEB_PORT}:5000"]
+    # Ready means answering: a replacement gets traffic only once it listens.
+    healthcheck:
+      test: ["CMD", "node", "-e", "require('net').connect(+process.env.PORT, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"]
+      interval: 5s
+      start_period: 10s
+      start_interval: 200ms
   worker:
     command: ["node", "-e", "let n = 0; setInterval(() => console.log('tick ' + ++n), 200)"]
     restart: unless-stopped
@@ -41,10 +48,13 @@ function makeBox(port: number): Sandbox {
 test('a verb without a running daemon says so and how to start one', async () => {
   const box = makeBox(await freePort());
   try {
-    for (const verb of [['ps'], ['scale', 'web=2'], ['stop'], ['top'], ['port', 'web', '5000']]) {
+    for (const verb of [['ps'], ['scale', 'web=2'], ['stop']]) {
       const r = box.herd(verb);
       assert.notEqual(r.status, 0, verb.join(' '));
-      assert.match(r.stderr, /no herd daemon running for project verbs; start it with `herd up -d`/);
+      assert.match(
+        r.stderr,
+        /no herd daemon running for project verbs; start it with `herd up -d`/,
+      );
     }
   } finally {
     box.cleanup();
@@ -52,19 +62,27 @@ test('a verb without a running daemon says so and how to start one', async () =>
 });
 
 test('every verb has --help with an example', async () => {
+  // The binary once; then every verb's help as commander renders it, in this process (each
+  // `node bin/herd.js` costs a second of start-up).
   const box = makeBox(await freePort());
   try {
-    const verbs = ['up', 'ps', 'scale', 'logs', 'stop', 'start', 'restart', 'kill', 'down'];
-    for (const verb of [...verbs, 'port', 'top', 'events']) {
-      const out = box.ok([verb, '--help']);
-      assert.match(out, /Examples?:\n\s+\$ herd /, `herd ${verb} --help has no example`);
-    }
+    assert.match(box.ok(['up', '--help']), /Examples?:\n\s+\$ herd up/);
   } finally {
     box.cleanup();
   }
+  const program = buildProgram();
+  const verbs = ['up', 'ps', 'scale', 'logs', 'stop', 'start', 'restart', 'kill', 'down'];
+  for (const verb of [...verbs, 'port', 'top', 'events']) {
+    const cmd = program.commands.find((c) => c.name() === verb);
+    assert.ok(cmd, `no verb ${verb}`);
+    let help = '';
+    cmd.configureOutput({ writeOut: (t) => (help += t) });
+    cmd.outputHelp();
+    assert.match(help, new RegExp(`Examples?:\\n\\s+\\$ herd .*${verb}`), `herd ${verb} --help`);
+  }
 });
 
-test('ps, scale, logs, events, kill, port, top, stop/start/restart, down', async () => {
+test('ps, scale, logs, events, port, top, down', async () => {
   const port = await freePort();
   const box = makeBox(port);
   try {
@@ -80,7 +98,7 @@ test('ps, scale, logs, events, kill, port, top, stop/start/restart, down', async
       'verbs-web-2',
       'verbs-worker-1',
     ]);
-    assert.equal(box.ps(false).length, 3);
+    assert.equal((await box.psNow(false)).length, 3);
     assert.deepEqual(box.ok(['ps', '-q', 'worker']).trim(), 'verbs-worker-1');
 
     // scale: bad input is a clear error and changes nothing.
@@ -93,7 +111,7 @@ test('ps, scale, logs, events, kill, port, top, stop/start/restart, down', async
     const word = box.herd(['scale', 'web=x']);
     assert.notEqual(word.status, 0);
     assert.match(word.stderr, /web=x/);
-    assert.equal(box.ps(false).filter((r) => r.Service === 'web').length, 2);
+    assert.equal((await box.psNow(false)).filter((r) => r.Service === 'web').length, 2);
 
     // events --json sees the scaled event of a scale.
     const events = box.spawn(['events', '--json']);
@@ -110,8 +128,9 @@ test('ps, scale, logs, events, kill, port, top, stop/start/restart, down', async
       scaled.map(({ service, from, to }) => ({ service, from, to })),
       [{ service: 'web', from: 2, to: 3 }],
     );
-    await waitFor('three running web', () =>
-      box.ps(false).filter((r) => r.Service === 'web' && r.State === 'running').length === 3,
+    await waitFor(
+      'three running web',
+      () => (await box.psNow(false)).filter((r) => r.Service === 'web' && r.State === 'running').length === 3,
     );
 
     // logs: prefix, --tail, --no-log-prefix, -t, -f
@@ -134,52 +153,12 @@ test('ps, scale, logs, events, kill, port, top, stop/start/restart, down', async
     // port and top
     assert.equal(box.ok(['port', 'web', '5000']).trim(), `0.0.0.0:${port}`);
     const top = box.ok(['top', 'web']);
-    const webPid = box.ps(false).find((r) => r.Name === 'verbs-web-1')!.Pid!;
+    const webPid = (await box.psNow(false)).find((r) => r.Name === 'verbs-web-1')!.Pid!;
     assert.match(top, new RegExp(`\\b${webPid}\\b`));
     assert.match(top, /node app\.js/);
 
-    // kill -s HUP reaches the app; kill (SIGKILL) makes it restart.
-    box.ok(['kill', '-s', 'HUP', 'web']);
-    await waitFor('SIGHUP logged', () => /web-1 got SIGHUP/.test(box.ok(['logs', 'web'])), 5000);
-    box.ok(['kill', 'worker']);
-    await waitFor('worker restarted', () => {
-      const w = box.ps().find((r) => r.Service === 'worker');
-      return w && w.Restarts === 1 && w.State === 'running';
-    });
-
-    // restart keeps serving: requests during the restart all succeed.
-    const before = box.ps(false).filter((r) => r.Service === 'web').map((r) => r.Pid);
-    const failures: string[] = [];
-    let sent = 0;
-    let loop = true;
-    const client = (async () => {
-      const end = Date.now() + 20_000;
-      while (loop && Date.now() < end) {
-        sent++;
-        const r = await httpGet(port).catch((e: Error) => ({ status: 0, body: e.message }));
-        if (r.status !== 200) failures.push(`${r.status} ${r.body}`.trim());
-      }
-    })();
-    const restarted = await box.run(['restart', 'web']);
-    loop = false;
-    assert.equal(restarted.status, 0, restarted.stderr);
-    await client;
-    const after = box.ps(false).filter((r) => r.Service === 'web');
-    assert.equal(after.length, 3);
-    for (const r of after) assert.ok(!before.includes(r.Pid), `${r.Name} was not restarted`);
-    assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed during restart`);
-
-    // stop / start one service
-    box.ok(['stop', 'worker']);
-    const w = box.ps().find((r) => r.Service === 'worker')!;
-    assert.equal(w.State, 'exited');
-    box.ok(['start', 'worker']);
-    await waitFor('worker running again', () =>
-      box.ps(false).some((r) => r.Service === 'worker' && r.State === 'running'),
-    );
-
     // down: everything gone, and verbs say there is no daemon.
-    const pids = box.ps(false).map((r) => r.Pid!);
+    const pids = (await box.psNow(false)).map((r) => r.Pid!);
     const down = box.ok(['down']);
     assert.match(down, /verbs-web-1\s+Removed/);
     for (const pid of pids) assert.equal(pidAlive(pid), false);

@@ -12,12 +12,25 @@ import type { EngineEvent } from '../../src/engine/events.ts';
 import { createProxy, type Proxy } from '../../src/proxy/index.ts';
 import { createRuntimes, type Runtimes } from '../../src/runtime/choose.ts';
 
-/** Writes `yaml` as compose.yaml in a fresh folder and loads it as herd does. */
-export async function loadCompose(yaml: string, files: Record<string, string> = {}): Promise<Project> {
-  const dir = mkdtempSync(join(tmpdir(), 'herd-docker-stack-'));
+/** Writes `yaml` as compose.yaml (and `files` next to it) in `dir`, default a fresh folder. */
+export function writeCompose(
+  yaml: string,
+  files: Record<string, string> = {},
+  dir = mkdtempSync(join(tmpdir(), 'herd-docker-stack-')),
+): string {
   writeFileSync(join(dir, 'compose.yaml'), yaml);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** Loads the compose.yaml of `dir` as herd does. */
+export function loadComposeDir(dir: string): Promise<Project> {
   return loadProject({ cwd: dir, env: {} });
+}
+
+/** Writes `yaml` as compose.yaml in a fresh folder and loads it as herd does. */
+export function loadCompose(yaml: string, files: Record<string, string> = {}): Promise<Project> {
+  return loadComposeDir(writeCompose(yaml, files));
 }
 
 export interface Stack {
@@ -30,7 +43,11 @@ export interface Stack {
   output(replica: string): string[];
 }
 
-export async function startStack(project: Project, socketPath: string): Promise<Stack> {
+export async function startStack(
+  project: Project,
+  socketPath: string,
+  upTimeoutMs = 30_000,
+): Promise<Stack> {
   const runtimes = await createRuntimes(project, { env: { DOCKER_HOST: `unix://${socketPath}` } });
   const proxy = createProxy(project, { warn: () => {} });
   await proxy.listen();
@@ -41,7 +58,25 @@ export async function startStack(project: Project, socketPath: string): Promise<
   const events: EngineEvent[] = [];
   engine.on('event', (e) => events.push(e));
   proxy.attach(engine);
-  await engine.up();
+  // up() waits for dependencies' conditions: bound it, and say which replica hung.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const states = engine.replicas().map((r) => `${r.name}: ${r.state} ${r.reason ?? ''}`);
+      reject(new Error(`engine.up() not done after ${upTimeoutMs} ms:\n${states.join('\n')}`));
+    }, upTimeoutMs);
+  });
+  try {
+    await Promise.race([engine.up(), timeout]);
+  } catch (err) {
+    await engine.shutdown().catch(() => undefined);
+    await proxy.close();
+    await runtimes.down({ volumes: true });
+    await runtimes.close();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   return {
     project,
     runtimes,
@@ -84,7 +119,11 @@ export interface LoadResult {
 }
 
 /** `workers` sequential GET loops against 127.0.0.1:port until stop() or `maxMs` passed. */
-export function loadLoop(port: number, workers = 4, maxMs = 20_000): { stop(): Promise<LoadResult> } {
+export function loadLoop(
+  port: number,
+  workers = 4,
+  maxMs = 20_000,
+): { stop(): Promise<LoadResult> } {
   const result: LoadResult = { ok: 0, failed: 0, errors: [], byHost: new Map() };
   const deadline = Date.now() + maxMs;
   let running = true;

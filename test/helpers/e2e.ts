@@ -6,6 +6,9 @@ import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { psJson, selectReplicas } from '../../src/cli/format/ps.ts';
+import type { PsResponse } from '../../src/daemon/api-types.ts';
+import { DaemonClient } from '../../src/daemon/client.ts';
 
 export const HERD = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
 export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -28,7 +31,11 @@ export interface Sandbox {
   run(args: string[]): Promise<Result>;
   /** A long-running verb (`logs -f`, `events`): its output so far and a way to stop it. */
   spawn(args: string[]): Streamed;
+  /** `herd ps --format json -a` (all = true) or without -a, from the binary. */
   ps(all?: boolean): PsRow[];
+  /** The same rows asked of the daemon's socket in this process, without the second of
+   * start-up per call the binary costs: for polling. */
+  psNow(all?: boolean): Promise<PsRow[]>;
   /** `herd down`, then SIGKILL anything the state file still lists; removes the temp dirs. */
   cleanup(): void;
 }
@@ -61,13 +68,21 @@ export function sandboxFromExample(name: string, env: Record<string, string> = {
     filter: (src) => !src.includes(`${name}/.data`),
   });
   // Examples import the repo's packages (noteboard uses `pg`): let Node find them from the copy.
-  symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(root, 'node_modules'));
+  symlinkSync(
+    fileURLToPath(new URL('../../node_modules', import.meta.url)),
+    join(root, 'node_modules'),
+  );
   return sandbox(root, dir, env);
 }
 
 export function sandbox(root: string, dir: string, extra: Record<string, string> = {}): Sandbox {
   const stateDir = join(root, 'state');
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', HERD_STATE_DIR: stateDir, ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NO_COLOR: '1',
+    HERD_STATE_DIR: stateDir,
+    ...extra,
+  };
   delete env.COMPOSE_PROJECT_NAME;
   const herd = (args: string[], opts: { timeoutMs?: number } = {}): Result => {
     const r = spawnSync(process.execPath, [HERD, ...args], {
@@ -121,6 +136,17 @@ export function sandbox(root: string, dir: string, extra: Record<string, string>
         .filter((l) => l.trim())
         .map((l) => JSON.parse(l) as PsRow);
     },
+    async psNow(all = true) {
+      const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as {
+        project: string;
+      };
+      const client = new DaemonClient(join(stateDir, 'herd.sock'), state.project);
+      const ps = await client.get<PsResponse>('/v1/ps');
+      return psJson(ps, selectReplicas(ps, { all, services: [] }))
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as PsRow);
+    },
     cleanup() {
       herd(['down'], { timeoutMs: 30_000 });
       for (const pid of recordedPids(stateDir)) {
@@ -168,7 +194,12 @@ export interface HttpAnswer {
 export function httpGet(
   port: number,
   path = '/',
-  opts: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+  opts: {
+    method?: string;
+    body?: string;
+    headers?: Record<string, string>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(

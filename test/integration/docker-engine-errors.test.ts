@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { connectDocker, dockerClient } from '../../src/runtime/docker/connect.ts';
 import { DockerRuntime } from '../../src/runtime/docker/runtime.ts';
+import { createRuntimes } from '../../src/runtime/choose.ts';
+import { processRuntime } from '../../src/runtime/process/process-runtime.ts';
 import { HerdError } from '../../src/util/errors.ts';
 import { specFor, testProject, testService } from '../helpers/docker-project.ts';
 
@@ -69,6 +71,33 @@ describe('no Docker engine', () => {
     await assert.rejects(runtime.start(specFor(project, 'db')), check);
     await assert.rejects(runtime.prepare(), check);
     runtime.close();
+  });
+
+  it('createRuntimes refuses a project with Docker services before anything starts', async () => {
+    const project = testProject('herddead', [
+      testService('web', { command: ['node', 'app.js'] }),
+      testService('db', { image: 'postgres:16' }),
+      testService('cache', { image: 'redis:7', command: ['redis-server'] }),
+    ]);
+    await assert.rejects(
+      createRuntimes(project, { env: { DOCKER_HOST: `unix://${missingSocket}` } }),
+      (err: unknown) =>
+        pointsAtEngineSettings(err, `unix://${missingSocket}`) &&
+        (err as Error).message.startsWith(
+          'service "db" (image postgres:16; also needed by cache) needs a Docker engine',
+        ),
+    );
+  });
+
+  it('createRuntimes needs no engine for a project of processes only', async () => {
+    const web = testService('web', { command: ['node', 'app.js'] });
+    const runtimes = await createRuntimes(testProject('herdproc', [web]), {
+      env: { DOCKER_HOST: `unix://${missingSocket}` },
+    });
+    assert.equal(runtimes.forService(web), processRuntime);
+    assert.equal(runtimes.docker, undefined);
+    await runtimes.down({ volumes: true });
+    await runtimes.close();
   });
 
   it('rejects a DOCKER_HOST it cannot use', async () => {

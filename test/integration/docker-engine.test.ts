@@ -95,8 +95,8 @@ describe('Docker runtime behind the engine and the balancer', () => {
       const body = await getText(webPort, `/r${i}`);
       const [host, path] = body.trim().split(' ');
       assert.equal(path, `/r${i}`);
-      const name = names.get(host ?? '');
-      assert.ok(name?.startsWith(`${projectName}-web-`), `answered by ${host} (${name})`);
+      const name = names.get(host ?? '') ?? `unknown ${host}`;
+      assert.ok(name.startsWith(`${projectName}-web-`), `answered by ${host} (${name})`);
       seen.set(name, (seen.get(name) ?? 0) + 1);
     }
     assert.deepEqual(

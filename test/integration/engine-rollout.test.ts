@@ -282,3 +282,31 @@ test('restart of a stopped service starts it, as docker compose restart does', a
     await engine.shutdown();
   }
 });
+
+test('stopping a service during its rolling restart stops the successor too', async () => {
+  const project = makeProject([
+    webService(1, {
+      environment: { BAD_AFTER_FIRST: '1' },
+      healthcheck: health({ startPeriodMs: 60_000 }),
+    }),
+  ]);
+  const engine = new Engine(project, { runtime: processRuntime });
+  try {
+    await engine.up();
+    await waitUntil('healthy', () => engine.replicas().find((r) => r.health === 'healthy'));
+    const restart = engine.restartServices(['web']);
+    const next = await waitUntil('successor running', () =>
+      engine.replicas().find((r) => r.name.endsWith('-next') && r.state === 'running'),
+    );
+    await engine.stopServices(['web']);
+    await assert.rejects(restart, /restart of web-1 was interrupted: web was stopped/);
+    await waitUntil('successor gone', () => engine.replicas().length === 1);
+    assert.deepEqual(
+      engine.replicas().map((r) => [r.name, r.state, r.reason]),
+      [[`${project.name}-web-1`, 'exited', 'stopped']],
+    );
+    assert.ok(await waitUntil('successor process gone', () => !pidAlive(next.pid!)));
+  } finally {
+    await engine.shutdown();
+  }
+});

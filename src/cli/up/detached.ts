@@ -70,4 +70,3 @@ function report(ps: PsResponse, services: string[]): void {
   for (const r of rows)
     process.stdout.write(` ✔ ${r.name.padEnd(width)}  ${formatStatus(r, ps.now)}\n`);
 }
-

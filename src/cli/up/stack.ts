@@ -42,8 +42,7 @@ async function closeParts(p: Parts, removeAll: boolean): Promise<void> {
 
 /** After `down`: the files herd keeps there, then the dir itself if nothing else is in it. */
 function removeStateDir(paths: DaemonSession['paths']): void {
-  for (const f of [paths.socket, paths.stateFile, paths.daemonLog])
-    rmSync(f, { force: true });
+  for (const f of [paths.socket, paths.stateFile, paths.daemonLog]) rmSync(f, { force: true });
   rmSync(paths.logsDir, { recursive: true, force: true });
   try {
     if (readdirSync(paths.dir).length === 0) rmdirSync(paths.dir);
@@ -160,17 +159,22 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
     });
   }
 
-  const stopped = keep ? (session.previous?.stopped ?? []) : [];
-  const wanted = (opts.services.length > 0 ? opts.services : Object.keys(project.services)).filter(
-    (s) => !stopped.includes(s),
+  // What the dead predecessor recorded, minus services the compose file no longer has.
+  const known = (svc: string) => svc in project.services;
+  const recorded = keep ? session.previous : undefined;
+  const stopped = (recorded?.stopped ?? []).filter(known);
+  const scales = Object.fromEntries(
+    Object.entries(recorded?.scale ?? {}).filter(([svc]) => known(svc)),
   );
-  // TODO(engine): pass {scales, stopped} once Engine.up takes them, so stopped services show as
-  // exited in `ps -a`; until then they are simply not started.
+  // `herd up web` starts web (and its dependencies) even when it was recorded stopped.
+  const held = stopped.filter((svc) => !opts.services.includes(svc));
   // up() may never resolve (a dependency that never turns healthy): Ctrl-C must still end it.
-  const started = engine.up(wanted).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
+  const started = engine
+    .up(opts.services.length > 0 ? opts.services : undefined, { scales, stopped: held })
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
   const failure = await Promise.race([started, finished.then(() => undefined)]);
   if (failure !== undefined) {
     process.off('SIGINT', onSignal);
@@ -186,4 +190,3 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
   process.off('SIGTERM', onSignal);
   return code;
 }
-

@@ -14,7 +14,9 @@ export const HOST_ALIAS = 'host.docker.internal';
 
 /** Target ports a replica listens on, in declaration order: ports first, then expose. */
 function targets(service: Service): number[] {
-  return [...new Set([...service.ports.map((p) => p.target), ...service.expose.map((e) => e.port)])];
+  return [
+    ...new Set([...service.ports.map((p) => p.target), ...service.expose.map((e) => e.port)]),
+  ];
 }
 
 /** What `<NAME>_SERVICE_HOST/PORT` say inside a container, for every service that has a port. */

@@ -85,7 +85,9 @@ export class DockerReplicaHandle implements ReplicaHandle {
     void this.exited.then(() => this.init.health.forget(this.id));
   }
 
-  /** docker stop: the engine sends StopSignal, waits the grace period, then SIGKILL. */
+  /** docker stop: the engine sends StopSignal, waits the grace period, then SIGKILL. The stopped
+   * container is then removed, as Compose does on scale-down: herd never restarts a stopped
+   * container (a new start creates a fresh one), and its output is in herd's log store. */
   async stop(): Promise<ExitInfo> {
     try {
       await this.container.stop({ t: Math.ceil(this.init.stopGracePeriodMs / 1000) });
@@ -94,7 +96,11 @@ export class DockerReplicaHandle implements ReplicaHandle {
       const code = (err as { statusCode?: number }).statusCode;
       if (code !== 304 && code !== 404) throw err;
     }
-    return this.exited;
+    const exit = await this.exited;
+    await this.remove().catch(() => {
+      // The engine went away meanwhile: `herd down` removes what is left.
+    });
+    return exit;
   }
 
   kill(signal: NodeJS.Signals): void {

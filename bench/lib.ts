@@ -74,11 +74,12 @@ export async function startHerd(
   listen: number,
   backends: number[],
   workers = 1,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<ChildProcess> {
   const { child } = await spawnReady(
     process.execPath,
     ['--import', 'tsx', 'bench/herd-standalone.ts', String(listen), ...backends.map(String)],
-    { ...process.env, HERD_BENCH_WORKERS: String(workers) },
+    { ...process.env, HERD_BENCH_WORKERS: String(workers), ...env },
   );
   return child;
 }

@@ -19,6 +19,16 @@ export interface ServiceSummary {
 export interface PsReplica extends ReplicaInfo {
   cpuPercent?: number;
   memBytes?: number;
+  /** Traffic through herd's balancer to this replica (absent when it serves no port). */
+  traffic?: ReplicaTraffic;
+}
+
+export interface ReplicaTraffic {
+  requests: number;
+  /** 5xx answers and failed attempts. */
+  errors: number;
+  inFlight: number;
+  connections: number;
 }
 
 export interface PsResponse {

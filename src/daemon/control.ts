@@ -12,13 +12,13 @@ export interface EngineControl {
   stopServices(services?: string[]): Promise<void>;
   /** Starts stopped services again at their desired scale (all when undefined). */
   startServices(services?: string[]): Promise<void>;
-  /** NOT in the planned Engine API yet: rolling restart, one replica at a time, each drained
+  /** Rolling restart, one replica at a time, each drained
    * first and replaced only after its successor is ready. */
   restartServices(services?: string[]): Promise<void>;
-  /** NOT in the planned Engine API yet: send `signal` to every running replica of the services
-   * (all when undefined) right away; the restart policy then applies as for any exit. */
+  /** Sends `signal` to every running replica of the services (all when undefined) right away;
+   * Docker's rules then apply (SIGKILL or the stop signal count as a manual stop). */
   killServices(signal: NodeJS.Signals, services?: string[]): void;
-  /** NOT in the planned Engine API yet: reconcile to a re-loaded project — new services start,
+  /** Reconciles to a re-loaded project — new services start,
    * removed ones stop, changed ones are replaced (rolling). */
   apply(project: Project): Promise<void>;
   /** Graceful stop of everything, in reverse dependency order. */

@@ -11,6 +11,7 @@ import type {
   PortResponse,
   PsReplica,
   PsResponse,
+  ReplicaTraffic,
   ScaleResponse,
   ServicesResponse,
   TopResponse,
@@ -35,6 +36,8 @@ export interface DaemonServerOptions {
   onDown?: (opts: { volumes: boolean }) => void;
   /** Poll interval of `logs --follow` (tests use a short one). */
   logPollMs?: number;
+  /** Per-replica counters of the balancer, keyed by replica name, for `ps`. */
+  traffic?: () => Map<string, ReplicaTraffic>;
 }
 
 class ApiError extends Error {
@@ -183,6 +186,7 @@ export class DaemonServer {
     const usage = await this.sampler.sample([...new Set(pgids.values())]);
     const stopped = new Set(this.opts.recorder?.current.stopped ?? []);
     const scale = this.opts.recorder?.current.scale ?? {};
+    const traffic = this.opts.traffic?.() ?? new Map<string, ReplicaTraffic>();
     return {
       project: this.project.name,
       now: Date.now(),
@@ -195,7 +199,12 @@ export class DaemonServer {
       })),
       replicas: replicas.map((r): PsReplica => {
         const u = pgids.has(r.name) ? usage.get(pgids.get(r.name)!) : undefined;
-        return u ? { ...r, cpuPercent: u.cpuPercent, memBytes: u.rssBytes } : { ...r };
+        const t = traffic.get(r.name);
+        return {
+          ...r,
+          ...(u ? { cpuPercent: u.cpuPercent, memBytes: u.rssBytes } : {}),
+          ...(t ? { traffic: t } : {}),
+        };
       }),
     };
   }

@@ -10,7 +10,7 @@ import type { EngineControl } from './control.ts';
 import { stopOrphans, type OrphanResult } from './orphans.ts';
 import { daemonPaths, ensurePrivateDir, stateDirFor, type DaemonPaths } from './paths.ts';
 import { StateRecorder } from './recorder.ts';
-import { DaemonServer } from './server.ts';
+import { DaemonServer, type DaemonServerOptions } from './server.ts';
 import { readState, removeState, type DaemonState } from './state-file.ts';
 
 export interface PrepareOptions {
@@ -31,6 +31,8 @@ export interface ServeOptions {
    * should leave `previous.stopped` out of `engine.up(...)`. Default false: `up` applies the
    * compose file as written, as Compose does. */
   keepRecorded?: boolean;
+  /** The balancer's per-replica counters, shown by `ps`. */
+  traffic?: DaemonServerOptions['traffic'];
 }
 
 export class DaemonSession {
@@ -67,6 +69,7 @@ export class DaemonSession {
       reload: opts.reload,
       onDown: opts.onDown,
       logPollMs: opts.logPollMs,
+      traffic: opts.traffic,
     });
     await this.server.listen();
   }

@@ -51,3 +51,24 @@ export class ReplicaCounters {
     };
   }
 }
+
+/** Add up counters of the same replica from several processes. */
+export function sumStats(...lists: ReplicaStats[][]): ReplicaStats[] {
+  const out = new Map<string, ReplicaStats>();
+  for (const list of lists) {
+    for (const t of list) {
+      const o = out.get(t.replica);
+      if (!o) {
+        out.set(t.replica, { ...t, latencyBuckets: [...t.latencyBuckets] });
+        continue;
+      }
+      o.requests += t.requests;
+      o.errors += t.errors;
+      o.inFlight += t.inFlight;
+      o.connections += t.connections;
+      o.latencySumMs += t.latencySumMs;
+      t.latencyBuckets.forEach((n, i) => (o.latencyBuckets[i] = (o.latencyBuckets[i] ?? 0) + n));
+    }
+  }
+  return [...out.values()];
+}

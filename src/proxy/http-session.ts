@@ -11,6 +11,7 @@ import {
   parseResponseHead,
 } from './http-parse.ts';
 import type { RequestHead } from './http-parse.ts';
+import { forward, readAccepted } from './fast-read.ts';
 import { Upstream, takeIdle } from './upstream.ts';
 import type { UpstreamOwner } from './upstream.ts';
 
@@ -107,7 +108,7 @@ export class HttpSession implements UpstreamOwner {
     first: Buffer | null,
   ) {
     client.setNoDelay(true);
-    client.on('data', this.onData);
+    readAccepted(client, this.onData);
     client.on('error', () => {});
     client.on('close', () => this.clientClosed());
     if (first) this.clientData(first);
@@ -116,6 +117,10 @@ export class HttpSession implements UpstreamOwner {
   // ---- client side ------------------------------------------------------------------------
 
   private clientData(d: Buffer): void {
+    if (this.state === S.Tunnel) {
+      if (this.up) forward(this.client, this.up.sock, d);
+      return;
+    }
     this.lastActive = Date.now();
     try {
       if (this.state === S.Exchange && !this.bodyDone) {
@@ -509,13 +514,11 @@ export class HttpSession implements UpstreamOwner {
     this.release(m, true, true);
     m.counters.connections++;
     this.client.write(head);
-    this.client.removeListener('data', this.onData);
+    // From here on each side's reads are written to the other (see clientData / Upstream).
     up.owner = null;
-    up.sock.removeAllListeners('data');
+    up.tunnel = this.client;
     if (this.buf) up.sock.write(this.buf);
     this.buf = null;
-    this.client.pipe(up.sock);
-    up.sock.pipe(this.client);
     const done = (): void => {
       if (this.client.destroyed && up.sock.destroyed) return;
       this.client.destroy();

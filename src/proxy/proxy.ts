@@ -4,7 +4,7 @@ import type { Project, Service } from '../compose/model.ts';
 import type { Drainer, EngineEvent, ReplicaInfo } from '../engine/events.ts';
 import { HerdError } from '../util/errors.ts';
 import { Balancer } from './balancer.ts';
-import { ReplicaCounters } from './counters.ts';
+import { ReplicaCounters, sumStats } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
 import { DEFAULT_HTTP_LIMITS } from './http-session.ts';
 import type { HttpLimits } from './http-session.ts';
@@ -113,7 +113,10 @@ class ProjectProxy implements Proxy {
     mode: ListenMode,
     index?: number,
   ): Entry {
-    const balancer = new Balancer({ service: service.name, lb: service.herd.lb });
+    const balancer = new Balancer({
+      service: service.name,
+      lb: service.herd.lb,
+    });
     const listener = new ProxyListener({
       host,
       port,
@@ -361,7 +364,7 @@ class ProjectProxy implements Proxy {
 
   stats(): ReplicaStats[] {
     const own = [...this.counters.values()].map((c) => c.snapshot());
-    return this.pool ? mergeStats(own, this.pool.stats()) : own;
+    return this.pool ? sumStats(own, this.pool.stats()) : own;
   }
 
   workerPids(): number[] {
@@ -381,23 +384,4 @@ class ProjectProxy implements Proxy {
     await Promise.all(this.entries.map((e) => e.listener.close()));
     this.entries = [];
   }
-}
-
-/** Sum the workers' counters into this process's, replica by replica. */
-function mergeStats(own: ReplicaStats[], theirs: ReplicaStats[]): ReplicaStats[] {
-  const out = new Map(own.map((s) => [s.replica, { ...s, latencyBuckets: [...s.latencyBuckets] }]));
-  for (const t of theirs) {
-    const o = out.get(t.replica);
-    if (!o) {
-      out.set(t.replica, { ...t, latencyBuckets: [...t.latencyBuckets] });
-      continue;
-    }
-    o.requests += t.requests;
-    o.errors += t.errors;
-    o.inFlight += t.inFlight;
-    o.connections += t.connections;
-    o.latencySumMs += t.latencySumMs;
-    t.latencyBuckets.forEach((n, i) => (o.latencyBuckets[i] = (o.latencyBuckets[i] ?? 0) + n));
-  }
-  return [...out.values()];
 }

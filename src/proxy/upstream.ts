@@ -2,6 +2,7 @@
 // Its socket listeners are attached once and dispatch to whichever exchange owns it now.
 import net from 'node:net';
 import type { IdleConn, Member } from './balancer.ts';
+import { forward, onreadFor } from './fast-read.ts';
 
 export interface UpstreamOwner {
   onUpstreamConnect(u: Upstream): void;
@@ -17,6 +18,8 @@ export class Upstream implements IdleConn {
   /** Served at least one request: a close before any response byte may be a keep-alive race. */
   reused = false;
   idleSince = 0;
+  /** Upgraded (WebSocket…): bytes go straight to this client socket. */
+  tunnel: net.Socket | null = null;
   private connectTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -25,15 +28,8 @@ export class Upstream implements IdleConn {
     connectTimeoutMs: number,
   ) {
     this.owner = owner;
-    const s = net.connect({ host: member.host, port: member.port, noDelay: true });
-    this.sock = s;
-    this.connectTimer = setTimeout(() => s.destroy(), connectTimeoutMs);
-    s.on('connect', () => {
-      clearTimeout(this.connectTimer);
-      this.connected = true;
-      guard(s, () => this.owner?.onUpstreamConnect(this));
-    });
-    s.on('data', (d: Buffer) => {
+    const onData = (d: Buffer): void => {
+      if (this.tunnel) return forward(s, this.tunnel, d);
       const o = this.owner;
       if (o === null) return void s.destroy(); // bytes while idle: broken framing; never reuse
       try {
@@ -41,6 +37,16 @@ export class Upstream implements IdleConn {
       } catch (err) {
         dropAfter(s, err);
       }
+    };
+    const onread = onreadFor(onData);
+    const s = net.connect({ host: member.host, port: member.port, noDelay: true, onread });
+    this.sock = s;
+    if (!onread) s.on('data', onData);
+    this.connectTimer = setTimeout(() => s.destroy(), connectTimeoutMs);
+    s.on('connect', () => {
+      clearTimeout(this.connectTimer);
+      this.connected = true;
+      guard(s, () => this.owner?.onUpstreamConnect(this));
     });
     s.on('error', () => {}); // 'close' follows and carries the consequence
     s.on('close', () => {

@@ -5,12 +5,15 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { sumStats } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
 import type { FromWorker, ToWorker, WorkerEntrySpec } from './worker-protocol.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 /** Workers run from source like the rest of herd: load tsx by absolute URL, whatever the cwd. */
-const EXEC_ARGV = ['--import', import.meta.resolve('tsx')];
+function execArgv(): string[] {
+  return ['--import', import.meta.resolve('tsx')];
+}
 const RESPAWN_DELAY_MS = 1000;
 
 export interface PoolConfig {
@@ -24,11 +27,14 @@ interface Worker {
   child: ChildProcess;
   stats: ReplicaStats[];
   ready: Promise<void>;
+  started: boolean;
 }
 
 export class WorkerPool {
   private workers: Worker[] = [];
   private closing = false;
+  /** Final counters of workers that exited, so totals never go backwards. */
+  private retired: ReplicaStats[] = [];
   /** Current membership, replayed to a replacement worker: key → add message. */
   private readonly members = new Map<string, Extract<ToWorker, { t: 'add' }>>();
   private seq = 0;
@@ -38,18 +44,36 @@ export class WorkerPool {
 
   /** Fork every worker; resolves once each serves all listening sockets. */
   async start(): Promise<void> {
-    for (let i = 0; i < this.cfg.count; i++) this.workers.push(this.spawn());
+    for (let i = 0; i < this.cfg.count; i++) {
+      const w = this.spawn();
+      if (w) this.workers.push(w);
+    }
     await Promise.all(this.workers.map((w) => w.ready));
   }
 
-  private spawn(): Worker {
-    const child = fork(WORKER_MAIN, [], { execArgv: EXEC_ARGV, stdio: 'inherit' });
-    const w: Worker = { child, stats: [], ready: Promise.resolve() };
+  private spawn(): Worker | undefined {
+    let child: ChildProcess;
+    try {
+      child = fork(WORKER_MAIN, [], { execArgv: execArgv(), stdio: 'inherit' });
+    } catch (err) {
+      this.cfg.warn(
+        `cannot start a proxy worker process (${(err as Error).message}); herd's main process serves every connection`,
+      );
+      return undefined;
+    }
+    const w: Worker = {
+      child,
+      stats: [],
+      ready: Promise.resolve(),
+      started: false,
+    };
     w.ready = new Promise<void>((resolve) => {
       child.on('message', (m: FromWorker) => {
         if (m.t === 'hello') this.configure(w);
-        else if (m.t === 'ready') resolve();
-        else if (m.t === 'stats') w.stats = m.stats;
+        else if (m.t === 'ready') {
+          w.started = true;
+          resolve();
+        } else if (m.t === 'stats') w.stats = m.stats;
         else if (m.t === 'drained') this.drainedOne(m.seq, w);
       });
       child.on('exit', () => {
@@ -75,14 +99,24 @@ export class WorkerPool {
     const i = this.workers.indexOf(w);
     if (i === -1) return;
     this.workers.splice(i, 1);
+    this.retired = sumStats(this.retired, w.stats);
     // It can no longer answer pending drains: it has nothing in flight either.
     for (const seq of [...this.drainWaits.keys()]) this.drainedOne(seq, w);
     if (this.closing) return;
+    if (!w.started) {
+      // It died before serving: starting another would most likely fail the same way.
+      this.cfg.warn(
+        `proxy worker ${w.child.pid} exited before it could serve (${w.child.exitCode ?? w.child.signalCode}); herd's main process serves its share`,
+      );
+      return;
+    }
     this.cfg.warn(
       `proxy worker ${w.child.pid} exited (${w.child.exitCode ?? w.child.signalCode}); starting a new one`,
     );
     setTimeout(() => {
-      if (!this.closing) this.workers.push(this.spawn());
+      if (this.closing) return;
+      const fresh = this.spawn();
+      if (fresh) this.workers.push(fresh);
     }, RESPAWN_DELAY_MS).unref();
   }
 
@@ -132,7 +166,7 @@ export class WorkerPool {
 
   /** Latest counters each worker reported (pushed every 250 ms while they change). */
   stats(): ReplicaStats[] {
-    return this.workers.flatMap((w) => w.stats);
+    return sumStats(this.retired, ...this.workers.map((w) => w.stats));
   }
 
   get pids(): number[] {

@@ -15,9 +15,9 @@ test('after kill -9 of the daemon, up -d stops the orphans and restores scale an
     box.ok(['stop', 'worker']);
     await waitFor(
       'two running web',
-      () => (await box.psNow(false)).filter((r) => r.Service === 'web').length === 2,
+      async () => (await box.psNow(false)).filter((r) => r.Service === 'web').length === 2,
     );
-    const before = (await box.psNow(false));
+    const before = await box.psNow(false);
     assert.deepEqual(
       before.map((r) => r.Service),
       ['web', 'web'],
@@ -35,7 +35,7 @@ test('after kill -9 of the daemon, up -d stops the orphans and restores scale an
 
     box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
     for (const r of before) assert.equal(pidAlive(r.Pid!), false, `${r.Name} was left running`);
-    const after = (await box.psNow(false));
+    const after = await box.psNow(false);
     assert.deepEqual(
       after.map((r) => r.Name),
       ['loadbalance-web-1', 'loadbalance-web-2'],
@@ -44,12 +44,15 @@ test('after kill -9 of the daemon, up -d stops the orphans and restores scale an
       assert.equal(r.State, 'running');
       assert.ok(!before.some((b) => b.Pid === r.Pid));
     }
-    assert.equal((await box.psNow()).filter((r) => r.Service === 'worker' && r.State === 'running').length, 0);
+    assert.equal(
+      (await box.psNow()).filter((r) => r.Service === 'worker' && r.State === 'running').length,
+      0,
+    );
     assert.equal((await httpGet(port)).status, 200);
 
     // The restored stop is a real one: `start` brings the worker back.
     box.ok(['start', 'worker']);
-    await waitFor('worker running', () =>
+    await waitFor('worker running', async () =>
       (await box.psNow(false)).some((r) => r.Service === 'worker' && r.State === 'running'),
     );
   } finally {

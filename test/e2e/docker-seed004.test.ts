@@ -4,7 +4,7 @@
 // every container gets its own loopback port, so all five serve through it. `ps` shows the
 // containers and `down` leaves no container or network behind.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -106,5 +106,33 @@ services:
       .getImage(`${project}-web`)
       .remove({ force: true })
       .catch(() => undefined);
+  }
+});
+
+test('no Docker engine: up names the service and DOCKER_HOST, and starts nothing', () => {
+  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-nodocker-'));
+  const dir = join(root, 'app');
+  mkdirSync(dir);
+  const marker = join(root, 'api-ran');
+  writeFileSync(
+    join(dir, 'compose.yaml'),
+    `name: nodocker
+services:
+  api:
+    command: ["node", "-e", "require('fs').writeFileSync(process.env.MARKER, 'x'); setInterval(() => {}, 1000)"]
+    environment: {MARKER: "${marker}"}
+  web:
+    build: .
+`,
+  );
+  const box = sandbox(root, dir, { DOCKER_HOST: `unix://${join(root, 'no-docker.sock')}` });
+  try {
+    const up = box.herd(['up', '-d']);
+    assert.notEqual(up.status, 0);
+    assert.match(up.stderr, /service "web" \(build\) needs a Docker engine/);
+    assert.match(up.stderr, /DOCKER_HOST=unix:\/\/\/path\/to\/docker\.sock/);
+    assert.equal(existsSync(marker), false, 'the process service was not started either');
+  } finally {
+    box.cleanup();
   }
 });

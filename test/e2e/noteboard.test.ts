@@ -20,7 +20,7 @@ test('noteboard: first boot works, notes persist, db outage is seen and healed',
   const box = noteboard({ NOTEBOARD_PORT: String(port) });
   try {
     box.ok(['up', '-d', '--wait', '--wait-timeout', '90'], { timeoutMs: 100_000 });
-    const ps = (await box.psNow());
+    const ps = await box.psNow();
     const state = Object.fromEntries(ps.map((r) => [r.Service, r]));
     assert.equal(state['db']!.Health, 'healthy');
     assert.equal(state['app']!.Health, 'healthy');

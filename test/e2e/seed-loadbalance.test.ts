@@ -28,6 +28,13 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
     for (let i = 0; i < 6; i++) seen.push(whoAnswered((await httpGet(port)).body) ?? '?');
     assert.deepEqual(new Set(seen), new Set(['loadbalance-web-1', 'loadbalance-web-2']));
     for (let i = 1; i < seen.length; i++) assert.notEqual(seen[i], seen[i - 1]);
+    // ps counts what the balancer sent each replica (3 each; health probes bypass it).
+    const counted = box.ps(false).filter((r) => r.Service === 'web');
+    assert.deepEqual(
+      counted.map((r) => r.Requests),
+      [3, 3],
+    );
+    assert.ok(!box.ps(false).find((r) => r.Service === 'worker')!.Requests);
 
     // kill -9 one replica while a client keeps sending: no request fails.
     const victim = web.find((r) => r.Name === 'loadbalance-web-2')!;
@@ -46,7 +53,7 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
     process.kill(victim.Pid!, 'SIGKILL');
     const back = await waitFor(
       'web-2 restarted and healthy',
-      () => {
+      async () => {
         const r = (await box.psNow()).find((x) => x.Name === 'loadbalance-web-2');
         return r && r.Restarts === 1 && r.Health === 'healthy' && r.Pid !== victim.Pid && r;
       },
@@ -64,7 +71,9 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
     box.ok(['scale', 'web=5']);
     await waitFor(
       'five healthy web replicas',
-      () => (await box.psNow()).filter((r) => r.Service === 'web' && r.Health === 'healthy').length === 5,
+      async () =>
+        (await box.psNow()).filter((r) => r.Service === 'web' && r.Health === 'healthy').length ===
+        5,
       20_000,
     );
     const names = new Set<string>();
@@ -77,13 +86,13 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
     // stop: everything exits and stays exited; the balancer has no one to send to.
     const beforeStop = (await box.psNow()).map((r) => r.Pid!);
     box.ok(['stop']);
-    const stopped = (await box.psNow());
+    const stopped = await box.psNow();
     assert.ok(stopped.length >= 6);
     assert.ok(
       stopped.every((r) => r.State === 'exited'),
       JSON.stringify(stopped),
     );
-    assert.deepEqual((await box.psNow(false)), []);
+    assert.deepEqual(await box.psNow(false), []);
     for (const pid of beforeStop) assert.equal(pidAlive(pid), false);
     const answer = await httpGet(port, '/', { timeoutMs: 8000 }).catch(() => ({
       status: 0,
@@ -93,7 +102,7 @@ test('loadbalance: balance, survive kill -9 under load, scale live, stop, up, do
 
     // up -d brings the stack back (the recorded scale of 5 included).
     box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
-    const again = (await box.psNow(false));
+    const again = await box.psNow(false);
     assert.equal(again.filter((r) => r.Service === 'web').length, 5);
     assert.equal((await httpGet(port)).status, 200);
 

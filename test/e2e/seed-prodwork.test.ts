@@ -16,7 +16,7 @@ test('prodwork: 30 jobs survive a worker killed with -9 mid-queue', async () => 
   const box = sandboxFromExample('prodwork', { PRODUCER_PORT: String(port), WORK_MS: '250' });
   try {
     box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
-    const ps = (await box.psNow(false));
+    const ps = await box.psNow(false);
     assert.deepEqual(ps.map((r) => r.Service).sort(), [
       'producer',
       'redis',
@@ -63,7 +63,7 @@ test('prodwork: 30 jobs survive a worker killed with -9 mid-queue', async () => 
     );
     assert.ok(end.processed >= 30);
     assert.equal(pidAlive(victim.Pid!), false);
-    const w2 = await waitFor('worker-2 back', () => {
+    const w2 = await waitFor('worker-2 back', async () => {
       const r = (await box.psNow(false)).find((x) => x.Name === 'prodwork-worker-2');
       return r && r.Restarts >= 1 && r.State === 'running' && r;
     });

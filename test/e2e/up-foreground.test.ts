@@ -90,15 +90,21 @@ services:
   assert.match(neg.stderr, /--scale web=-1: "-1" is not a whole number/);
 });
 
-test('herd up refuses an image-only service with what to do', () => {
+test('herd up refuses an image-only service without a Docker engine, saying what to do', () => {
   const dir = project(`
 services:
   db:
     image: postgres:16
 `);
-  const r = spawnSync(process.execPath, [herd, 'up'], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [herd, 'up'], {
+    cwd: dir,
+    encoding: 'utf8',
+    // An engine that is surely not there, whatever this machine runs.
+    env: { ...process.env, DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` },
+  });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /service "db" has image "postgres:16" but no command/);
+  assert.match(r.stderr, /service "db" \(image postgres:16\) needs a Docker engine/);
+  assert.match(r.stderr, /DOCKER_HOST=/);
 });
 
 test('a second Ctrl-C kills at once, without waiting for the grace period', async () => {

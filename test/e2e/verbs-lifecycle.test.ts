@@ -55,13 +55,13 @@ test('kill -s, kill, restart under load, stop and start', async () => {
     // kill (SIGKILL, as `docker kill`) is a manual stop: the worker stays down until started.
     const workerPid = (await box.psNow(false)).find((r) => r.Service === 'worker')!.Pid!;
     box.ok(['kill', 'worker']);
-    await waitFor('worker killed', () => {
+    await waitFor('worker killed', async () => {
       const w = (await box.psNow()).find((r) => r.Service === 'worker');
       return w && w.State === 'exited' && w.ExitCode === 137;
     });
     assert.equal(pidAlive(workerPid), false);
     box.ok(['start', 'worker']);
-    await waitFor('worker running again', () =>
+    await waitFor('worker running again', async () =>
       (await box.psNow(false)).some((r) => r.Service === 'worker' && r.State === 'running'),
     );
 
@@ -95,7 +95,7 @@ test('kill -s, kill, restart under load, stop and start', async () => {
     const w = (await box.psNow()).find((r) => r.Service === 'worker')!;
     assert.equal(w.State, 'exited');
     box.ok(['start', 'worker']);
-    await waitFor('worker running again', () =>
+    await waitFor('worker running again', async () =>
       (await box.psNow(false)).some((r) => r.Service === 'worker' && r.State === 'running'),
     );
   } finally {

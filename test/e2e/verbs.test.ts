@@ -98,7 +98,13 @@ test('ps, scale, logs, events, port, top, down', async () => {
       'verbs-web-2',
       'verbs-worker-1',
     ]);
-    assert.equal((await box.psNow(false)).length, 3);
+    const json = box.ps(false); // --format json from the binary
+    assert.equal(json.length, 3);
+    assert.ok(json.every((r) => r.State === 'running' && typeof r.Pid === 'number'));
+    assert.deepEqual(
+      json.filter((r) => r.Service === 'web').map((r) => r.Health),
+      ['healthy', 'healthy'],
+    );
     assert.deepEqual(box.ok(['ps', '-q', 'worker']).trim(), 'verbs-worker-1');
 
     // scale: bad input is a clear error and changes nothing.
@@ -130,7 +136,9 @@ test('ps, scale, logs, events, port, top, down', async () => {
     );
     await waitFor(
       'three running web',
-      () => (await box.psNow(false)).filter((r) => r.Service === 'web' && r.State === 'running').length === 3,
+      async () =>
+        (await box.psNow(false)).filter((r) => r.Service === 'web' && r.State === 'running')
+          .length === 3,
     );
 
     // logs: prefix, --tail, --no-log-prefix, -t, -f

@@ -57,6 +57,8 @@ export interface PsRow {
   Restarts: number;
   Pid: number | null;
   Ports: string;
+  /** Requests herd's balancer sent to the replica (null when it serves no port). */
+  Requests: number | null;
 }
 
 /** A copy of examples/<name> in a temp dir (without its .data), with its own state dir. */

@@ -30,6 +30,7 @@ export function registerUp(program: Command): void {
       'return once every service is running, or healthy where it has a healthcheck (implies -d)',
     )
     .option('--wait-timeout <seconds>', 'give up waiting after this long (default 300)')
+    .option('--build', 'build images of services with `build:` before starting (Docker runtime)')
     .option('--no-color', 'plain output without colours')
     .option('--abort-on-container-exit', 'stop everything when any replica exits for good')
     .addOption(new Option('--foreground-daemon').hideHelp())
@@ -62,6 +63,7 @@ Examples:
           reload: load,
           console: false,
           color: false,
+          build: opts.build,
         });
         // The daemon is done: do not linger on a handle someone forgot to close.
         setTimeout(() => process.exit(code), 2000).unref();
@@ -75,6 +77,7 @@ Examples:
         scaleArgs: opts.scale,
         global: globalArgs(g),
         wait: Boolean(opts.wait),
+        build: Boolean(opts.build),
         waitTimeoutMs,
       };
       if (await daemonRunning(project)) {
@@ -96,6 +99,7 @@ Examples:
         reload: load,
         console: true,
         color: opts.color,
+        build: opts.build,
         abortOnContainerExit: opts.abortOnContainerExit,
       });
     });

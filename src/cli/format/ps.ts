@@ -65,6 +65,8 @@ export function psJson(ps: PsResponse, replicas: PsReplica[]): string {
           Pid: r.pid ?? null,
           CpuPercent: r.cpuPercent ?? null,
           MemBytes: r.memBytes ?? null,
+          Requests: r.traffic?.requests ?? null,
+          Errors: r.traffic?.errors ?? null,
           Reason: r.reason ?? '',
         }) + '\n',
     )

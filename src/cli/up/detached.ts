@@ -6,6 +6,7 @@ import { DaemonClient, probeSocket } from '../../daemon/client.ts';
 import { startDetached } from '../../daemon/detach.ts';
 import { pathsFor } from '../../daemon/paths.ts';
 import { dependencyOrder } from '../../engine/deps.ts';
+import { dockerServices } from '../../runtime/choose.ts';
 import { formatStatus } from '../format/status.ts';
 import { waitForStack } from './wait.ts';
 
@@ -16,6 +17,7 @@ export interface DetachRequest {
   scaleArgs: string[];
   global: string[];
   wait: boolean;
+  build: boolean;
   waitTimeoutMs?: number;
 }
 
@@ -28,11 +30,14 @@ export async function startInBackground(req: DetachRequest): Promise<void> {
   const paths = pathsFor(req.project.name);
   const args = [...req.global, 'up', '--foreground-daemon'];
   for (const s of req.scaleArgs) args.push('--scale', s);
+  if (req.build) args.push('--build');
   const daemon = await startDetached({
     args: [...args, ...req.services],
     paths,
     project: req.project.name,
     cwd: process.cwd(),
+    // The daemon answers once its images are built or pulled, which can take minutes.
+    timeoutMs: dockerServices(req.project).length > 0 ? 15 * 60_000 : undefined,
   });
   process.stdout.write(` ✔ herd daemon for ${req.project.name} started (pid ${daemon.pid})\n`);
   await awaitStack(req);

@@ -8,6 +8,7 @@ import type { GlobalOptions } from '../main.ts';
 export interface UpOptions {
   scale: string[];
   color: boolean;
+  build?: boolean;
   abortOnContainerExit?: boolean;
   detach?: boolean;
   wait?: boolean;

@@ -22,6 +22,8 @@ export interface StackOptions {
    * output is in the log store). */
   console: boolean;
   color: boolean;
+  /** Rebuild images of services with `build:` (`up --build`). */
+  build?: boolean;
   abortOnContainerExit?: boolean;
 }
 
@@ -71,6 +73,7 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
   try {
     parts.proxy = await openFrontDoor(project);
     parts.runtimes = await createRuntimes(project, {
+      build: opts.build,
       onProgress: (service, line) => printer.say(`${service}: ${line}`),
     });
   } catch (err) {
@@ -109,6 +112,18 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
   await session.serve(asEngineControl(engine), {
     reload: opts.reload,
     keepRecorded: keep,
+    traffic: () =>
+      new Map(
+        proxy.stats().map((t) => [
+          t.replica,
+          {
+            requests: t.requests,
+            errors: t.errors,
+            inFlight: t.inFlight,
+            connections: t.connections,
+          },
+        ]),
+      ),
     onDown: ({ volumes }) => {
       if (stopping) return;
       stopping = true;
@@ -140,6 +155,8 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal stops a foreground stack gracefully instead of orphaning its replicas.
+  if (opts.console) process.on('SIGHUP', onSignal);
 
   if (opts.console) {
     engine.on('event', (e: EngineEvent) => {
@@ -179,6 +196,7 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
   if (failure !== undefined) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     stopping = true;
     await engine.shutdown();
     // Nothing ran: keep what a dead predecessor recorded for the next attempt.
@@ -188,5 +206,6 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
   const code = await finished;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onSignal);
   return code;
 }

@@ -7,6 +7,9 @@ import { judge, type WaitMode } from './readiness.ts';
 /** Compose waits without limit; herd gives up after 5 minutes unless told otherwise. */
 export const DEFAULT_WAIT_MS = 300_000;
 
+/** Ready must last this long: a replica that crashes right after starting is not "ready". */
+const SETTLE_MS = 1000;
+
 export async function waitForStack(
   client: DaemonClient,
   services: string[],
@@ -14,6 +17,7 @@ export async function waitForStack(
   timeoutMs = DEFAULT_WAIT_MS,
 ): Promise<PsResponse> {
   const deadline = Date.now() + timeoutMs;
+  let doneSince: number | undefined;
   for (;;) {
     const ps = await client.get<PsResponse>('/v1/ps');
     const r = judge(ps, services, mode);
@@ -21,7 +25,10 @@ export async function waitForStack(
       throw new HerdError(
         `not every service came up: ${r.failed.join('; ')}; see \`herd logs\` and \`herd ps -a\``,
       );
-    if (r.done) return ps;
+    if (!r.done) doneSince = undefined;
+    else if (mode === 'started') return ps;
+    else if (doneSince === undefined) doneSince = Date.now();
+    else if (Date.now() - doneSince >= SETTLE_MS) return ps;
     if (Date.now() > deadline)
       throw new HerdError(
         `timed out after ${Math.round(timeoutMs / 1000)} s waiting for the stack to be ` +

@@ -41,6 +41,9 @@ export class DockerReplicaHandle implements ReplicaHandle {
   private readonly listeners: OutputListener[] = [];
   private buffered: Array<[OutputStream, string]> | undefined = [];
   private lastHealth: DockerHealthStatus | undefined;
+  /** Set by stop(): `exited` resolves only once the container is gone, so whoever waits for the
+   * exit (the engine, before it reports a replica removed) never sees it linger. */
+  private removeOnExit = false;
 
   constructor(private readonly init: DockerHandleInit) {
     this.id = init.id;
@@ -96,11 +99,8 @@ export class DockerReplicaHandle implements ReplicaHandle {
       const code = (err as { statusCode?: number }).statusCode;
       if (code !== 304 && code !== 404) throw err;
     }
-    const exit = await this.exited;
-    await this.remove().catch(() => {
-      // The engine went away meanwhile: `herd down` removes what is left.
-    });
-    return exit;
+    this.removeOnExit = true;
+    return this.exited;
   }
 
   kill(signal: NodeJS.Signals): void {
@@ -159,6 +159,11 @@ export class DockerReplicaHandle implements ReplicaHandle {
     try {
       const state = (await this.container.inspect()).State;
       if (!state.Running) {
+        if (this.removeOnExit) {
+          await this.remove().catch(() => {
+            // The engine went away meanwhile: `herd down` removes what is left.
+          });
+        }
         return state.OOMKilled
           ? { exitCode: state.ExitCode, oomKilled: true }
           : { exitCode: state.ExitCode };

@@ -103,16 +103,7 @@ export async function removeProjectResources(
   opts: { volumes?: boolean } = {},
 ): Promise<{ containers: number; networks: number; volumes: number }> {
   const containers = await listProjectContainers(docker, project);
-  await Promise.all(
-    containers.map((c) =>
-      docker
-        .getContainer(c.id)
-        .remove({ force: true, v: true })
-        .catch((err: unknown) => {
-          if (statusOf(err) !== 404) throw err;
-        }),
-    ),
-  );
+  await Promise.all(containers.map((c) => removeContainer(docker, c.id)));
   const networks = await docker.listNetworks({ filters: projectFilter(project) });
   for (const n of networks) {
     await docker
@@ -136,4 +127,28 @@ export async function removeProjectResources(
     }
   }
   return { containers: containers.length, networks: networks.length, volumes };
+}
+
+/** Removes a container, also when a removal is already under way (a replica herd just stopped):
+ * then it waits for that one, since the network cannot go while the container is attached. */
+async function removeContainer(docker: Dockerode, id: string): Promise<void> {
+  const container = docker.getContainer(id);
+  try {
+    await container.remove({ force: true, v: true });
+    return;
+  } catch (err) {
+    if (statusOf(err) === 404) return;
+    if (statusOf(err) !== 409) throw err;
+  }
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      await container.inspect();
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      throw err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new HerdError(`Docker did not finish removing container ${id.slice(0, 12)} within 30 s`);
 }

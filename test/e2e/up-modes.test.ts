@@ -1,0 +1,130 @@
+// `herd up` in its modes: the foreground up serves the control API too; --wait fails clearly on
+// a replica that exits or a healthcheck that never passes (and the daemon keeps running); `up`
+// against a running daemon applies the file's changes and scales.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, httpGet, pidAlive, sandbox, waitFor, type Sandbox } from '../helpers/e2e.ts';
+
+const app = `
+const http = require('node:http');
+const s = http.createServer((q, r) => r.end((process.env.GREETING || 'hi') + ' from ' + process.env.HERD_REPLICA));
+s.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));
+process.on('SIGTERM', () => s.close(() => process.exit(0)));
+`;
+
+function box(compose: string, env: Record<string, string> = {}): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-modes-'));
+  const dir = join(root, 'modes');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'app.js'), app);
+  writeFileSync(join(dir, 'compose.yaml'), compose);
+  return sandbox(root, dir, env);
+}
+
+test('a foreground herd up answers ps and scale, and herd down ends it', async () => {
+  const port = await freePort();
+  const b = box(
+    `
+name: fg
+services:
+  web:
+    command: ["node", "app.js"]
+    ports: ["${port}:5000"]
+`,
+  );
+  const up = b.spawn(['up']);
+  try {
+    await waitFor('web listening', () => /web-1\s+\| listening/.test(up.output()), 15_000);
+    await waitFor('the control API', async () => (await b.psNow(false)).length === 1);
+    const r = await b.run(['scale', 'web=2']);
+    assert.equal(r.status, 0, r.stderr);
+    await waitFor('second replica in the foreground output', () =>
+      /web-2\s+\| listening/.test(up.output()),
+    );
+    assert.deepEqual((await b.run(['ps', '-q'])).stdout.trim().split('\n'), [
+      'fg-web-1',
+      'fg-web-2',
+    ]);
+    const bodies = new Set<string>();
+    for (let i = 0; i < 4; i++) bodies.add((await httpGet(port)).body);
+    assert.deepEqual([...bodies].sort(), ['hi from 1', 'hi from 2']);
+    const pids = (await b.psNow(false)).map((x) => x.Pid!);
+    const down = await b.run(['down']);
+    assert.equal(down.status, 0, down.stderr);
+    await waitFor('the foreground up ended', () => up.child.exitCode !== null, 10_000);
+    assert.equal(up.child.exitCode, 0);
+    for (const pid of pids) assert.equal(pidAlive(pid), false);
+  } finally {
+    await up.stop();
+    b.cleanup();
+  }
+});
+
+test('up --wait names a replica that failed or timed out; the daemon keeps running', async () => {
+  const b = box(`
+name: waits
+services:
+  job:
+    command: ["node", "-e", "process.exit(3)"]
+  slow:
+    command: ["node", "-e", "setInterval(() => {}, 1000)"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      retries: 100
+`);
+  try {
+    const failed = b.herd(['up', '-d', '--wait', '--wait-timeout', '20', 'job']);
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /not every service came up: job-1 exited with code 3/);
+    b.ok(['down']);
+
+    const t0 = Date.now();
+    const slow = b.herd(['up', '--wait', '--wait-timeout', '2', 'slow']);
+    assert.equal(slow.status, 1);
+    assert.match(slow.stderr, /timed out after 2 s waiting for the stack to be ready: slow-1 is/);
+    assert.ok(Date.now() - t0 < 15_000);
+    // Like Compose: the stack stays up for a look at what went wrong.
+    assert.equal((await b.psNow(false))[0]?.State, 'running');
+
+    const bad = b.herd(['up', '-d', '--wait-timeout', '5']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--wait-timeout only applies with --wait/);
+  } finally {
+    b.cleanup();
+  }
+});
+
+test('up against a running daemon applies a changed file and --scale', async () => {
+  const port = await freePort();
+  const compose = (greeting: string) => `
+name: apply
+services:
+  web:
+    command: ["node", "app.js"]
+    environment: {GREETING: ${greeting}}
+    ports: ["${port}:5000"]
+  other:
+    command: ["node", "-e", "setInterval(() => {}, 1000)"]
+`;
+  const b = box(compose('hello'));
+  try {
+    b.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
+    const otherPid = (await b.psNow(false)).find((r) => r.Service === 'other')!.Pid;
+    assert.equal((await httpGet(port)).body, 'hello from 1');
+    writeFileSync(join(b.dir, 'compose.yaml'), compose('bonjour'));
+    b.ok(['up', '-d', '--wait', '--wait-timeout', '30', '--scale', 'web=2']);
+    const rows = await b.psNow(false);
+    assert.equal(rows.filter((r) => r.Service === 'web').length, 2);
+    // The unchanged service was left alone.
+    assert.equal(rows.find((r) => r.Service === 'other')!.Pid, otherPid);
+    const bodies = new Set<string>();
+    for (let i = 0; i < 4; i++) bodies.add((await httpGet(port)).body);
+    assert.deepEqual([...bodies].sort(), ['bonjour from 1', 'bonjour from 2']);
+  } finally {
+    b.cleanup();
+  }
+});

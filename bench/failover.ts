@@ -1,12 +1,13 @@
 // Failover: kill -9 one of 3 backend processes during a wrk run, restart it 3 s later, and
 // count what clients saw. herd (standalone, no engine telling it anything) vs nginx.
-// Usage: node --import tsx bench/failover.ts [seconds=10]
+// Usage: node --import tsx bench/failover.ts [seconds=10] [herd workers=1]
 import { freePort, loadavg, startBackends, startHerd, startNginx, stop, wrk } from './lib.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
+const workers = Number(process.argv[3] ?? 1);
 console.log(`load before: ${loadavg()}`);
 for (const [name, start] of [
-  ['herd', startHerd],
+  [workers > 1 ? `herd-${workers}w` : 'herd', (p: number, b: number[]) => startHerd(p, b, workers)],
   ['nginx', startNginx],
 ] as const) {
   const ports = [await freePort(), await freePort(), await freePort()];

@@ -48,6 +48,11 @@ try {
       (p) => startHerd(p, backends.ports, w),
     ]),
   ];
+  if (process.env.HERD_BENCH_DATA_EVENTS === '1')
+    starts.push([
+      'herd-dataev',
+      (p) => startHerd(p, backends.ports, 1, { HERD_PROXY_DATA_EVENTS: '1' }),
+    ]);
   for (const [name, start] of starts) {
     const port = name === 'direct' ? backends.ports[0]! : await freePort();
     targets.push({ name, port, child: await start(port), runs: [] });

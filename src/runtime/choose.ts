@@ -9,6 +9,7 @@ import { processRuntime } from './process/process-runtime.ts';
 import { connectDocker } from './docker/connect.ts';
 import { DockerRuntime } from './docker/runtime.ts';
 import { runtimeKind } from './kind.ts';
+import { HerdError } from '../util/errors.ts';
 
 export interface Runtimes {
   /** The runtime for one service (throws a HerdError when it cannot be had). */
@@ -47,6 +48,14 @@ export async function createRuntimes(
       async down() {},
       async close() {},
     };
+  }
+  for (const s of inDocker) {
+    if (s.image === undefined && s.build === undefined) {
+      throw new HerdError(
+        `service "${s.name}" has x-herd: {runtime: docker} but no image to run: ` +
+          'add `image:` (e.g. image: node:20-alpine) or `build:` (a folder with a Dockerfile)',
+      );
+    }
   }
   const [first, ...others] = inDocker as [Service, ...Service[]];
   const what = first.image ? `image ${first.image}` : first.build ? 'build' : 'x-herd.runtime';

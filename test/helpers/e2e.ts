@@ -1,10 +1,18 @@
 // End-to-end helpers: run `node bin/herd.js` as a user would, each test with its own state dir
 // and free ports, and always clean up (down, then kill what the state file still lists).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { createServer, globalAgent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { psJson, selectReplicas } from '../../src/cli/format/ps.ts';
 import type { PsResponse } from '../../src/daemon/api-types.ts';
@@ -77,6 +85,15 @@ export function sandboxFromExample(name: string, env: Record<string, string> = {
   return sandbox(root, dir, env);
 }
 
+/** examples/noteboard's copy: its `db` runs as the postgres user, which must reach .data/db
+ * inside the (otherwise private) temp dir. */
+export function noteboardSandbox(env: Record<string, string>): Sandbox {
+  const box = sandboxFromExample('noteboard', env);
+  chmodSync(dirname(box.dir), 0o755);
+  chmodSync(box.dir, 0o755);
+  return box;
+}
+
 export function sandbox(root: string, dir: string, extra: Record<string, string> = {}): Sandbox {
   const stateDir = join(root, 'state');
   const env: NodeJS.ProcessEnv = {
@@ -142,6 +159,8 @@ export function sandbox(root: string, dir: string, extra: Record<string, string>
       const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as {
         project: string;
       };
+      // A pooled keep-alive connection may lead to a daemon killed since: start afresh.
+      globalAgent.destroy();
       const client = new DaemonClient(join(stateDir, 'herd.sock'), state.project);
       const ps = await client.get<PsResponse>('/v1/ps');
       return psJson(ps, selectReplicas(ps, { all, services: [] }))

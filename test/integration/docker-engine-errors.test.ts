@@ -89,6 +89,19 @@ describe('no Docker engine', () => {
     );
   });
 
+  it('createRuntimes refuses x-herd.runtime docker without an image to run', async () => {
+    const web = testService('web', {
+      command: ['node', 'app.js'],
+      herd: { ...testService('x').herd, runtime: 'docker' },
+    });
+    await assert.rejects(
+      createRuntimes(testProject('herdnoimage', [web]), {
+        env: { DOCKER_HOST: `unix://${missingSocket}` },
+      }),
+      /service "web" has x-herd: \{runtime: docker\} but no image to run: add `image:`/,
+    );
+  });
+
   it('createRuntimes needs no engine for a project of processes only', async () => {
     const web = testService('web', { command: ['node', 'app.js'] });
     const runtimes = await createRuntimes(testProject('herdproc', [web]), {

@@ -34,6 +34,11 @@ async function hostnames(): Promise<Map<string, string>> {
   return out;
 }
 
+async function hostnamesOf(service: string): Promise<string[]> {
+  const all = await stack!.runtimes.docker!.listContainers();
+  return all.filter((c) => c.service === service).map((c) => c.id.slice(0, 12));
+}
+
 function readyWeb(n: number) {
   return () => {
     const web = stack!.engine.replicas().filter((r) => r.service === 'web');
@@ -72,6 +77,11 @@ services:
     image: ${BUSYBOX_IMAGE}
     command: ["sh", "-c", "trap 'exit 0' TERM; echo db=$$DB_SERVICE_HOST:$$DB_SERVICE_PORT; wget -q -O - http://$$DB_SERVICE_HOST:$$DB_SERVICE_PORT/from-api; while true; do sleep 1; done"]
     stop_grace_period: 1s
+    depends_on:
+      db: {condition: service_healthy}
+  client:
+    # A local process in the same project: it reaches the container through herd's balancer.
+    command: ["node", "-e", "const a = process.env.DB_SERVICE_HOST + ':' + process.env.DB_SERVICE_PORT; fetch('http://' + a + '/from-process').then((r) => r.text()).then((t) => console.log(a + ' ' + t.trim()))"]
     depends_on:
       db: {condition: service_healthy}
 `);
@@ -119,6 +129,16 @@ describe('Docker runtime behind the engine and the balancer', () => {
     assert.equal(api[0], 'db=db:8080');
     assert.match(api[1] ?? '', /^[0-9a-f]{12} \/from-api$/);
     assert.equal(stack!.output('worker-1')[0], 'started port=');
+  });
+
+  it('a local process of the same project reaches a container through the balancer', async () => {
+    const [line] = await waitUntil(
+      'the client output',
+      () => stack!.output('client-1').length > 0 && stack!.output('client-1'),
+      10_000,
+    );
+    const db = stack!.proxy.serviceAddresses().db!;
+    assert.equal(line, `127.0.0.1:${db.port} ${(await hostnamesOf('db'))[0]} /from-process`);
   });
 
   it('a dependant waits for the Docker healthcheck (service_healthy)', async () => {

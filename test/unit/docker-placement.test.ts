@@ -80,8 +80,9 @@ test('a container listens on its target port and reaches services on the project
 test('the config hash ignores host ports but not the definition', async () => {
   const web = makeService('web', { image: 'w', expose: [{ port: 80, protocol: 'tcp' }] });
   const project = makeProject([web]);
-  const hash = async (service = web) => {
+  const hash = async (service = web, name?: string) => {
     const { spec } = await planReplica(project, service, 1, { allowImageDefault: true });
+    if (name) spec.name = name;
     return containerCreateOptions({ project, service, spec, image: 'w' }).Labels?.[
       'dev.herd.config-hash'
     ];
@@ -89,5 +90,6 @@ test('the config hash ignores host ports but not the definition', async () => {
   const first = await hash();
   assert.match(first ?? '', /^[0-9a-f]{64}$/);
   assert.equal(await hash(), first);
+  assert.equal(await hash(web, `${project.name}-web-1-next`), first, "a rollout's successor");
   assert.notEqual(await hash({ ...web, environment: { V: '2' } }), first);
 });

@@ -31,7 +31,6 @@ interface Parts {
   session: DaemonSession;
   proxy?: Proxy;
   runtimes?: Runtimes;
-  engine?: Engine;
 }
 
 /** Closes what was opened, in reverse order; `removeAll` also forgets the recorded state. */
@@ -85,7 +84,6 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
     runtime: (s) => runtimes.forService(s),
     serviceAddresses: () => proxy.serviceAddresses(),
   });
-  parts.engine = engine;
   engine.on('event', (e) => {
     if (opts.console || e.type !== 'output') printer.handle(e);
   });
@@ -109,40 +107,49 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
 
   // A previous daemon that died left its desired state: bring the stack back to it.
   const keep = session.previous !== undefined;
-  await session.serve(asEngineControl(engine), {
-    reload: opts.reload,
-    keepRecorded: keep,
-    traffic: () =>
-      new Map(
-        proxy.stats().map((t) => [
-          t.replica,
-          {
-            requests: t.requests,
-            errors: t.errors,
-            inFlight: t.inFlight,
-            connections: t.connections,
-          },
-        ]),
-      ),
-    onDown: ({ volumes }) => {
-      if (stopping) return;
-      stopping = true;
-      printer.say('Stopped by `herd down`');
-      void runtimes
-        .down({ volumes })
-        .then(() => closeParts(parts, true))
-        .then(
-          () => finish(0),
-          (err: unknown) => {
-            printer.say(`herd down: ${err instanceof Error ? err.message : String(err)}`);
-            finish(1);
-          },
-        );
-    },
-  });
-  // --scale goes through the control API so the recorded state (and `ps`) know it too.
-  if (Object.keys(opts.scale).length > 0)
-    await new DaemonClient(session.paths.socket, project.name).post('/v1/scale', opts.scale);
+  try {
+    await serveControl();
+  } catch (err) {
+    await closeParts(parts, false);
+    throw err;
+  }
+
+  async function serveControl(): Promise<void> {
+    await session.serve(asEngineControl(engine), {
+      reload: opts.reload,
+      keepRecorded: keep,
+      traffic: () =>
+        new Map(
+          proxy.stats().map((t) => [
+            t.replica,
+            {
+              requests: t.requests,
+              errors: t.errors,
+              inFlight: t.inFlight,
+              connections: t.connections,
+            },
+          ]),
+        ),
+      onDown: ({ volumes }) => {
+        if (stopping) return;
+        stopping = true;
+        printer.say('Stopped by `herd down`');
+        void runtimes
+          .down({ volumes })
+          .then(() => closeParts(parts, true))
+          .then(
+            () => finish(0),
+            (err: unknown) => {
+              printer.say(`herd down: ${err instanceof Error ? err.message : String(err)}`);
+              finish(1);
+            },
+          );
+      },
+    });
+    // --scale goes through the control API so the recorded state (and `ps`) know it too.
+    if (Object.keys(opts.scale).length > 0)
+      await new DaemonClient(session.paths.socket, project.name).post('/v1/scale', opts.scale);
+  }
 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {

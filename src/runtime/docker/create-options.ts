@@ -167,11 +167,15 @@ function hostPortFor(spec: ReplicaSpec, key: string): string {
   return port !== undefined ? String(port) : '';
 }
 
-/** Hash of a create body without its host ports (they change on every plan) and without the
- * hash label itself: equal hashes mean "this container is what herd would create now". */
+/** Hash of a create body without what differs between two containers of the same replica —
+ * host ports (new on every plan), the container name and its alias (a start-first rollout runs
+ * the successor as `<name>-next`) — and without the hash label itself: equal hashes mean "this
+ * container is what herd would create now for this replica". */
 export function replicaConfigHash(options: ContainerCreateOptions): string {
   const { [HERD_CONFIG_HASH]: _self, ...labels } = options.Labels ?? {};
   const { PortBindings: _ports, ...hostConfig } = options.HostConfig ?? {};
-  const stable = { ...options, Labels: labels, HostConfig: hostConfig };
+  const { name: _name, NetworkingConfig: _net, ...rest } = options;
+  const networks = Object.keys(options.NetworkingConfig?.EndpointsConfig ?? {});
+  const stable = { ...rest, Labels: labels, HostConfig: hostConfig, networks };
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex');
 }

@@ -124,12 +124,16 @@ export class DockerRuntime implements Runtime {
       const imageId = (await this.docker.getImage(image).inspect()).Id;
       const wanted = containerCreateOptions({ project: this.project, service, spec, image });
       let keep: Dockerode.Container | undefined;
+      // The one named like the replica first; a rollout's `-next` successor is as good.
+      found.sort(
+        (a, b) =>
+          Number(b.Names.includes(`/${spec.name}`)) - Number(a.Names.includes(`/${spec.name}`)),
+      );
       for (const c of found) {
         const container = this.docker.getContainer(c.Id);
         const matches =
           keep === undefined &&
           c.State === 'running' &&
-          c.Names.includes(`/${spec.name}`) &&
           c.ImageID === imageId &&
           c.Labels[HERD_CONFIG_HASH] === wanted.Labels?.[HERD_CONFIG_HASH];
         if (matches) keep = container;

@@ -37,20 +37,17 @@ export function targetPorts(service: Service): number[] {
   return [...seen];
 }
 
-/** Host port for one target of replica `index`: a published range (`8080-8082:80`) gives each
- * replica its own port of the range, as Compose does; otherwise a free loopback port. */
+/** Host port for one target of replica `index`: always a private loopback port. With a published
+ * range (`8080-8082:80`) the balancer binds port start+n-1 as replica n's own listener (Compose's
+ * meaning, no balancing) in front of it, so replica and listener never collide; a replica beyond
+ * the range is an error. */
 async function hostPortFor(service: Service, target: number, index: number): Promise<number> {
-  const spec = service.ports.find((p) => p.target === target && p.published);
-  const range = spec?.published;
-  if (range && range.end > range.start) {
-    const port = range.start + index - 1;
-    if (port > range.end) {
-      throw new HerdError(
-        `service "${service.name}": replica ${index} has no host port left in ${range.start}-${range.end}; ` +
-          'widen the range or lower the scale',
-      );
-    }
-    return port;
+  const range = service.ports.find((p) => p.target === target && p.published)?.published;
+  if (range && range.end > range.start && range.start + index - 1 > range.end) {
+    throw new HerdError(
+      `service "${service.name}": replica ${index} has no host port left in ${range.start}-${range.end}; ` +
+        'widen the range or lower the scale',
+    );
   }
   return allocatePort();
 }

@@ -5,7 +5,8 @@ import { readDependsOn } from './depends.ts';
 import { readDuration, readSize } from './durations.ts';
 import { readEnvFiles, readEnvironment, readLabels } from './environment.ts';
 import { readHealthcheck } from './healthcheck.ts';
-import { defaultHerdExtension, readHerdService } from './herd-ext.ts';
+import { readHerdService } from './herd-ext.ts';
+import { defaultService } from './defaults.ts';
 import { join } from './interpolate-tree.ts';
 import { ALL_SERVICE_KEYS, OTHER_SERVICE_KEYS } from './keys.ts';
 import type { Resources, Service } from './model.ts';
@@ -28,22 +29,7 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
   const p = `services.${name}`;
   c.keys(map, p, ALL_SERVICE_KEYS);
   const get = (k: string) => map.entries.get(k)?.value;
-  const svc: Service = {
-    name,
-    environment: {},
-    ports: [],
-    expose: [],
-    scale: 1,
-    restart: { condition: 'no' },
-    dependsOn: {},
-    stopSignal: 'SIGTERM',
-    stopGracePeriodMs: 10_000,
-    resources: { limits: {}, reservations: {} },
-    profiles: [],
-    labels: {},
-    volumes: [],
-    herd: defaultHerdExtension(),
-  };
+  const svc: Service = defaultService(name);
   let dependencyNodes: Record<string, CNode> = {};
   const ignored: string[] = [];
   let scaleNode: CNode | undefined;

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Project, Service } from '../../src/compose/model.ts';
 import type { EngineEvent, ReplicaInfo } from '../../src/engine/events.ts';
 import type { EngineControl } from '../../src/daemon/control.ts';
+import { defaultService } from '../../src/compose/defaults.ts';
 
 export class TransportTestEngine extends EventEmitter implements EngineControl {
   calls: string[] = [];
@@ -42,24 +43,7 @@ export class TransportTestEngine extends EventEmitter implements EngineControl {
 }
 
 export function testService(name: string, extra: Partial<Service> = {}): Service {
-  return {
-    name,
-    command: ['true'],
-    environment: {},
-    ports: [],
-    expose: [],
-    scale: 1,
-    restart: { condition: 'no' },
-    dependsOn: {},
-    stopSignal: 'SIGTERM',
-    stopGracePeriodMs: 10_000,
-    resources: { limits: {}, reservations: {} },
-    profiles: [],
-    labels: {},
-    volumes: [],
-    herd: { lb: { algorithm: 'round_robin' }, healUnhealthy: true, extra: {} },
-    ...extra,
-  };
+  return { ...defaultService(name), command: ['true'], ...extra };
 }
 
 export function testProject(name: string, services: Service[]): Project {

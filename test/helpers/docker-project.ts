@@ -4,29 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import type { Project, Service } from '../../src/compose/model.ts';
 import type { ReplicaSpec } from '../../src/runtime/types.ts';
+import { defaultService } from '../../src/compose/defaults.ts';
 
 export function uniqueProjectName(prefix = 'herdt'): string {
   return `${prefix}${randomBytes(4).toString('hex')}`;
 }
 
 export function testService(name: string, overrides: Partial<Service> = {}): Service {
-  return {
-    name,
-    environment: {},
-    ports: [],
-    expose: [],
-    scale: 1,
-    restart: { condition: 'no' },
-    dependsOn: {},
-    stopSignal: 'SIGTERM',
-    stopGracePeriodMs: 10_000,
-    resources: { limits: {}, reservations: {} },
-    profiles: [],
-    labels: {},
-    volumes: [],
-    herd: { lb: { algorithm: 'round_robin' }, healUnhealthy: true, extra: {} },
-    ...overrides,
-  };
+  return { ...defaultService(name), ...overrides };
 }
 
 export function testProject(name: string, services: Service[], workingDir = tmpdir()): Project {

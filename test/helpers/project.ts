@@ -3,25 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Project, Service } from '../../src/compose/model.ts';
+import { defaultService } from '../../src/compose/defaults.ts';
 
 export function makeService(name: string, over: Partial<Service> = {}): Service {
-  return {
-    name,
-    environment: {},
-    ports: [],
-    expose: [],
-    scale: 1,
-    restart: { condition: 'no' },
-    dependsOn: {},
-    stopSignal: 'SIGTERM',
-    stopGracePeriodMs: 2000,
-    resources: { limits: {}, reservations: {} },
-    profiles: [],
-    labels: {},
-    volumes: [],
-    herd: { lb: { algorithm: 'round_robin' }, healUnhealthy: true, extra: {} },
-    ...over,
-  };
+  return { ...defaultService(name), stopGracePeriodMs: 2000, ...over };
 }
 
 export function makeProject(services: Service[], over: Partial<Project> = {}): Project {

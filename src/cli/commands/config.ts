@@ -1,7 +1,7 @@
 // `herd config`: load, validate and print the normalized project (like `docker compose config`).
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { loadProject } from '../../compose/load.ts';
+import { loaderFor } from '../up/options.ts';
 import type { Project } from '../../compose/model.ts';
 import type { GlobalOptions } from '../main.ts';
 
@@ -17,16 +17,18 @@ export function registerConfig(program: Command): void {
     .option('--services', 'print the service names, one per line')
     .option('-q, --quiet', 'only validate; print nothing but problems')
     .argument('[services...]', 'limit to these services (and their dependencies)')
+    .addHelpText(
+      'after',
+      `
+Every problem in the file(s) is reported at once, as file:line:col: key.path: what was expected.
+
+Examples:
+  $ herd config                       # the normalized project as YAML
+  $ herd config --services            # one service name per line
+  $ herd -f compose.yaml -f prod.yaml config -q   # validate the merged files only`,
+    )
     .action(async (services: string[], opts: ConfigOptions) => {
-      const g = program.opts<GlobalOptions>();
-      const project = await loadProject({
-        files: g.file,
-        projectName: g.projectName,
-        projectDirectory: g.projectDirectory,
-        envFiles: g.envFile,
-        profiles: g.profile,
-        enableServices: services.length > 0 ? services : undefined,
-      });
+      const project = await loaderFor(program.opts<GlobalOptions>(), services)();
       for (const w of project.warnings) process.stderr.write(`herd: warning: ${w}\n`);
       if (opts.quiet) return;
       if (opts.services) {

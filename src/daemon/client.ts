@@ -62,6 +62,9 @@ export class DaemonClient {
       const req = httpRequest(
         {
           socketPath: this.socketPath,
+          // A fresh connection per request: a pooled keep-alive one may lead to a daemon killed
+          // since (EPIPE / ECONNRESET instead of a clear "no daemon running").
+          agent: false,
           method,
           path,
           signal,
@@ -140,18 +143,21 @@ export async function probeSocket(
 ): Promise<PingResponse | undefined> {
   if (!existsSync(socketPath)) return undefined;
   return new Promise((resolve) => {
-    const req = httpRequest({ socketPath, path: '/v1/ping', timeout: timeoutMs }, (res) => {
-      readAll(res).then(
-        (text) => {
-          try {
-            resolve(res.statusCode === 200 ? (JSON.parse(text) as PingResponse) : undefined);
-          } catch {
-            resolve(undefined);
-          }
-        },
-        () => resolve(undefined),
-      );
-    });
+    const req = httpRequest(
+      { socketPath, path: '/v1/ping', timeout: timeoutMs, agent: false },
+      (res) => {
+        readAll(res).then(
+          (text) => {
+            try {
+              resolve(res.statusCode === 200 ? (JSON.parse(text) as PingResponse) : undefined);
+            } catch {
+              resolve(undefined);
+            }
+          },
+          () => resolve(undefined),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
     req.end();

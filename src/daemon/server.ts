@@ -32,6 +32,9 @@ export interface DaemonServerOptions {
   recorder?: StateRecorder;
   /** Re-reads the compose files for `POST /v1/apply`. */
   reload?: () => Promise<Project>;
+  /** `POST /v1/down`, after the engine stopped and before the answer: removes the runtimes'
+   * containers and network, so the client returns only once they are gone. */
+  removeResources?: (opts: { volumes: boolean }) => Promise<void>;
   /** Called once `POST /v1/down` has stopped the engine and answered: the daemon should exit. */
   onDown?: (opts: { volumes: boolean }) => void;
   /** Poll interval of `logs --follow` (tests use a short one). */
@@ -342,7 +345,29 @@ export class DaemonServer {
     const volumes = Boolean((body as { volumes?: unknown } | undefined)?.volumes);
     const names = this.opts.engine.replicas().map((r) => r.name);
     await this.opts.engine.shutdown();
-    res.on('finish', () => this.opts.onDown?.({ volumes }));
+    // Containers and network go before the answer, so `herd down` returns once they are gone.
+    const removal = (this.opts.removeResources?.({ volumes }) ?? Promise.resolve()).then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    );
+    // The engine is down: whatever happens next, the daemon exits once the removal ended and
+    // the answer went out (or the client gave up waiting).
+    let told = false;
+    const exit = () => {
+      if (told) return;
+      told = true;
+      void removal.then(() => this.opts.onDown?.({ volumes }));
+    };
+    res.on('finish', exit);
+    res.on('close', exit);
+    if (res.destroyed) exit();
+    const failed = await removal;
+    if (failed)
+      throw new ApiError(
+        500,
+        `stopped every replica but could not remove the project's containers or network: ` +
+          `${failed.message}; run \`herd down\` again`,
+      );
     send(res, 200, { services: Object.keys(this.project.services), replicas: names });
   }
 

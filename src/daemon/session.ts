@@ -2,6 +2,7 @@
 // predecessor, then serve the control API for the engine and record its replicas and logs.
 import type { Project } from '../compose/model.ts';
 import type { EngineEvent } from '../engine/events.ts';
+import { runtimeKind } from '../runtime/kind.ts';
 import type { RotationPolicy } from '../logs/rotate.ts';
 import { LogStore } from '../logs/store.ts';
 import { HerdError } from '../util/errors.ts';
@@ -11,7 +12,7 @@ import { stopOrphans, type OrphanResult } from './orphans.ts';
 import { daemonPaths, ensurePrivateDir, stateDirFor, type DaemonPaths } from './paths.ts';
 import { StateRecorder } from './recorder.ts';
 import { DaemonServer, type DaemonServerOptions } from './server.ts';
-import { readState, removeState, type DaemonState } from './state-file.ts';
+import { readState, removeState, type DaemonState, type RecordedReplica } from './state-file.ts';
 
 export interface PrepareOptions {
   /** Defaults to the dir for `project.name` from the environment. */
@@ -23,7 +24,10 @@ export interface PrepareOptions {
 
 export interface ServeOptions {
   reload?: () => Promise<Project>;
-  /** After `herd down` stopped the engine: the caller closes the session and exits. */
+  /** `herd down`, after the engine stopped and before the answer: remove what the runtimes
+   * created (containers, network), so `down` returns only once they are gone. */
+  removeResources?: DaemonServerOptions['removeResources'];
+  /** After `herd down` was answered: the caller closes the session and exits. */
   onDown?: (opts: { volumes: boolean }) => void;
   logPollMs?: number;
   /** Carry over what `herd scale`/`herd stop` recorded before the previous daemon ended: the
@@ -67,6 +71,7 @@ export class DaemonSession {
       logs: this.logs,
       recorder: this.recorder,
       reload: opts.reload,
+      removeResources: opts.removeResources,
       onDown: opts.onDown,
       logPollMs: opts.logPollMs,
       traffic: opts.traffic,
@@ -116,8 +121,20 @@ export async function prepareDaemon(
     );
   const previous = readState(paths.stateFile);
   const orphans = previous
-    ? await stopOrphans(previous.replicas, { graceMs: opts.orphanGraceMs })
+    ? await stopOrphans(orphanProcesses(project, previous.replicas), {
+        graceMs: opts.orphanGraceMs,
+      })
     : { stopped: [], skipped: [] };
   const logs = new LogStore(paths.logsDir, project.name, opts.logRotation);
   return new DaemonSession(project, paths, previous, orphans, logs);
+}
+
+/** The recorded replicas a dead daemon's successor (or `down`) must stop by signal: process
+ * replicas, and those of services the compose file no longer has. A Docker service's containers
+ * are left alone — the next daemon adopts them, `down` removes them through the engine. */
+export function orphanProcesses(project: Project, records: RecordedReplica[]): RecordedReplica[] {
+  return records.filter((r) => {
+    const service = project.services[r.service];
+    return service === undefined || runtimeKind(service) !== 'docker';
+  });
 }

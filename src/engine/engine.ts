@@ -15,7 +15,7 @@ import {
   type RolloutSettings,
 } from './rollout.ts';
 import { planApply } from './service-hash.ts';
-import { waitListening } from './listening.ts';
+import { listenTarget } from './listening.ts';
 import { newSlot, shortName, type Slot } from './slot.ts';
 import { isManualKill, Supervisor, type EngineOptions, type ServiceState } from './supervisor.ts';
 import type { Outcome } from './event-hub.ts';
@@ -303,10 +303,9 @@ export class Engine extends Supervisor {
     }
   }
 
-  /** Waits until a (re)started replica is ready (running, healthy if it has a healthcheck) or,
-   * without `needReady`, running; `gone()` ends the wait early. Without a healthcheck, running
-   * says nothing about the port of a service that takes traffic, so herd also waits until it
-   * accepts a connection: old replicas are drained only once the new one can answer. */
+  /** Waits until a (re)started replica is ready (running, and healthy with a healthcheck or
+   * accepting connections when its service takes traffic, see Supervisor.readyWhenListening) or,
+   * without `needReady`, running; `gone()` ends the wait early. */
   private async waitReady(
     st: ServiceState,
     slot: Slot,
@@ -314,35 +313,22 @@ export class Engine extends Supervisor {
     needReady: boolean,
     gone: () => boolean,
   ): Promise<Outcome> {
-    const started = this.clock.now();
     const within = formatDelay(timeoutMs);
-    const outcome = await this.waitOutcome(
+    return this.waitOutcome(
       () => (gone() ? { ok: false, reason: 'was stopped' } : this.outcomeOf(slot, needReady)),
       timeoutMs,
-      () => `did not become ${needReady ? 'ready' : 'running'} within ${within}`,
+      () => {
+        const target = listenTarget(st.service, slot.info);
+        if (!needReady || st.service.healthcheck?.test || !target) {
+          return `did not become ${needReady ? 'ready' : 'running'} within ${within}`;
+        }
+        if (slot.info.state !== 'running') return `did not start within ${within}`;
+        return (
+          `did not accept connections on ${target.host}:${target.port} within ${within} ` +
+          '(does it listen on $PORT? a healthcheck can tell herd when it is ready)'
+        );
+      },
     );
-    const port = slot.info.port;
-    if (!outcome.ok || st.service.healthcheck?.test || !takesTraffic(st.service) || !port) {
-      return outcome;
-    }
-    const ok = await waitListening({
-      host: slot.info.host,
-      port,
-      timeoutMs: Math.max(0, timeoutMs - (this.clock.now() - started)),
-      clock: this.clock,
-      gone: () => gone() || slot.info.state !== 'running',
-    });
-    if (ok) return { ok: true };
-    if (gone()) return { ok: false, reason: 'was stopped' };
-    if (slot.info.state !== 'running') {
-      return this.outcomeOf(slot, true) ?? { ok: false, reason: `stopped (${slot.info.state})` };
-    }
-    return {
-      ok: false,
-      reason:
-        `did not accept connections on ${slot.info.host}:${port} within ${within} ` +
-        '(does it listen on $PORT? a healthcheck can tell herd when it is ready)',
-    };
   }
 
   /** Is a (re)started replica ready yet, or has it failed? */

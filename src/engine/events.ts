@@ -34,11 +34,15 @@ export interface ReplicaInfo {
   reason?: string;
   /** Output of the probe that last changed its health (trimmed), for logs and `ps`. */
   healthOutput?: string;
+  /** In the balancer's pool: running, and healthy (with a healthcheck) or accepting connections
+   * on its port (a service with ports/expose). Absent until it first became ready. */
+  ready?: boolean;
 }
 
 export type EngineEvent =
   | { type: 'replica'; at: number; replica: ReplicaInfo }
-  /** The replica may receive traffic now (running, and healthy if it has a healthcheck). */
+  /** The replica may receive traffic now: running, and healthy if it has a healthcheck, else
+   * accepting connections on its port if its service has ports/expose. */
   | { type: 'ready'; at: number; replica: ReplicaInfo }
   /** The replica must receive no new traffic (exited, unhealthy, draining, removed). */
   | { type: 'unready'; at: number; replica: ReplicaInfo; reason: string }

@@ -1,8 +1,11 @@
-// Whether a replica accepts TCP connections yet: how a rolling restart knows that a successor
-// without a healthcheck can take traffic (running is not listening: a process needs a moment to
-// bind its port).
+// Whether a replica accepts TCP connections yet: how the engine knows that a replica without a
+// healthcheck can take traffic (running is not listening: a process needs a moment to bind its
+// port).
 import { connect } from 'node:net';
+import type { Service } from '../compose/model.ts';
+import { targetPorts } from '../runtime/env.ts';
 import type { Clock } from './clock.ts';
+import type { ReplicaInfo } from './events.ts';
 
 const ATTEMPT_MS = 1000;
 const POLL_MS = 50;
@@ -20,19 +23,36 @@ export function acceptsConnections(host: string, port: number): Promise<boolean>
   });
 }
 
-/** Polls until `port` accepts a connection, `gone()` says to give up, or the time is over. */
+/** Where a replica of a service that takes traffic (ports/expose) must accept connections before
+ * it is ready: the host port of its first target port (its $PORT; for a container, the port
+ * published on the host). Undefined for a service that serves no port (a worker). */
+export function listenTarget(
+  service: Service,
+  info: Pick<ReplicaInfo, 'host' | 'port' | 'ports'>,
+): { host: string; port: number } | undefined {
+  const first = targetPorts(service)[0];
+  if (first === undefined) return undefined;
+  const port = info.ports[first] ?? info.port;
+  return port === undefined ? undefined : { host: info.host, port };
+}
+
+/** Polls until `port` accepts a connection, `gone()` says to give up, or the time is over. The
+ * pause between attempts doubles from 50 ms up to `maxPollMs` (default: stays at 50 ms). */
 export async function waitListening(opts: {
   host: string;
   port: number;
   timeoutMs: number;
   clock: Clock;
   gone: () => boolean;
+  maxPollMs?: number;
 }): Promise<boolean> {
   const end = opts.clock.now() + opts.timeoutMs;
+  let pause = POLL_MS;
   for (;;) {
     if (opts.gone()) return false;
     if (await acceptsConnections(opts.host, opts.port)) return true;
-    if (opts.clock.now() >= end) return false;
-    await new Promise<void>((resolve) => opts.clock.setTimeout(resolve, POLL_MS));
+    if (opts.gone() || opts.clock.now() >= end) return false;
+    await new Promise<void>((resolve) => opts.clock.setTimeout(resolve, pause));
+    pause = Math.min(pause * 2, Math.max(POLL_MS, opts.maxPollMs ?? POLL_MS));
   }
 }

@@ -3,11 +3,12 @@
 //
 // start-first (default for services that take traffic: any `ports`/`expose`): for each replica,
 // its successor starts next to it under the temporary name `<name>-next`, and once the successor
-// is ready (running, and healthy when it has a healthcheck) the old replica is drained and
-// stopped; the successor then takes the replica's name and number over (`<project>-<svc>-<n>`,
-// events: ready under the name, then unready under `<name>-next`). Its runtime name (ReplicaSpec
-// .name, a container's name) alternates between `<name>` and `<name>-next` from one rolling
-// restart to the next, because two live containers cannot share a name.
+// is ready (running, and healthy when it has a healthcheck, else accepting connections on its
+// port) the old replica is drained and stopped; the successor then takes the replica's name and
+// number over (`<project>-<svc>-<n>`, events: ready under the name, then unready under
+// `<name>-next`). Its runtime name (ReplicaSpec .name, a container's name) alternates between
+// `<name>` and `<name>-next` from one rolling restart to the next, because two live containers
+// cannot share a name.
 // stop-first (default otherwise, and always when each replica owns a host port of a published
 // range): the replica is drained, stopped, then started again.
 import type { Project, Service } from '../compose/model.ts';

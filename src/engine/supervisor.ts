@@ -14,6 +14,12 @@ import { newSlot, shortName, snapshot, type Slot, type StopIntent } from './slot
 import { gateFor, type Gate } from './gate.ts';
 import { EventHub } from './event-hub.ts';
 import { probeHealthWatch, type HealthWatchFactory } from './health-watch.ts';
+import { listenTarget, waitListening } from './listening.ts';
+
+/** How long a replica may run without listening before herd says so (it still waits). */
+export const NOT_LISTENING_NOTICE_MS = 30_000;
+/** Poll interval cap while waiting for a replica to listen, however long that takes. */
+const LISTEN_POLL_MAX_MS = 250;
 
 export interface EngineOptions {
   runtime: Runtime | ((service: Service) => Runtime);
@@ -205,9 +211,41 @@ export abstract class Supervisor extends EventHub {
         onChange: (status, output) => this.onHealth(slot, gen, status, output),
       });
     } else {
-      this.markReady(slot);
+      const target = listenTarget(st.service, slot.info);
+      if (target) this.task(slot, this.readyWhenListening(slot, gen, target));
+      else this.markReady(slot);
     }
     this.reconcile();
+  }
+
+  /** A replica that serves a port without a healthcheck is ready once the port accepts
+   * connections: running is not listening, and traffic sent earlier would be refused. No deadline:
+   * one that never listens never takes traffic (and herd says so after a while). */
+  private async readyWhenListening(
+    slot: Slot,
+    gen: number,
+    target: { host: string; port: number },
+  ): Promise<void> {
+    const current = () => gen === slot.generation && slot.info.state === 'running';
+    const where = `${target.host}:${target.port}`;
+    const slow = this.clock.setTimeout(() => {
+      if (current() && !slot.ready)
+        this.notice(slot, `${shortName(slot)} is running but not listening on ${where} yet`);
+    }, NOT_LISTENING_NOTICE_MS);
+    try {
+      const ok = await waitListening({
+        ...target,
+        timeoutMs: Infinity,
+        maxPollMs: LISTEN_POLL_MAX_MS,
+        clock: this.clock,
+        gone: () => !current(),
+      });
+      if (!ok || !current()) return;
+      this.markReady(slot);
+      this.reconcile();
+    } finally {
+      slow.cancel();
+    }
   }
 
   /** An adopted replica listens where it was started, not where this plan would put it. */
@@ -480,12 +518,14 @@ export abstract class Supervisor extends EventHub {
   private markReady(slot: Slot): void {
     if (slot.ready) return;
     slot.ready = true;
+    slot.info.ready = true;
     this.emit({ type: 'ready', at: this.clock.now(), replica: snapshot(slot.info) });
   }
 
   private markUnready(slot: Slot, reason: string): void {
     if (!slot.ready) return;
     slot.ready = false;
+    slot.info.ready = false;
     this.emit({ type: 'unready', at: this.clock.now(), replica: snapshot(slot.info), reason });
   }
 

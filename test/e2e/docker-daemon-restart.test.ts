@@ -1,7 +1,7 @@
 // A herd daemon killed with SIGKILL leaves its containers running; `herd up -d` again adopts
 // them (same container ids, still serving through the new balancer) instead of recreating them.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -62,7 +62,53 @@ services:
     }
     assert.deepEqual([...seen].sort(), before.map((l) => l.split(' ')[2]!.slice(0, 12)).sort());
     box.ok(['down'], { timeoutMs: 60_000 });
+    // `down` answers only once the daemon removed the containers and the network.
     assert.deepEqual(await ids(), []);
+    assert.deepEqual(await docker.listNetworks({ filters }), []);
+  } finally {
+    box.cleanup();
+    for (const c of await docker.listContainers({ all: true, filters }))
+      await docker.getContainer(c.Id).remove({ force: true });
+    for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove();
+  }
+});
+
+test('down after the daemon was killed removes its containers and network', async () => {
+  const { docker, socketPath } = await ensureDockerd();
+  await ensureNodeImage(docker);
+  const project = uniqueProjectName('killdown');
+  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-docker-killdown-'));
+  const dir = join(root, 'app');
+  mkdirSync(dir);
+  writeFileSync(
+    join(dir, 'compose.yaml'),
+    `name: ${project}
+services:
+  web:
+    image: ${NODE_IMAGE}
+    expose: ["8080"]
+    stop_grace_period: 2s
+`,
+  );
+  const box = sandbox(root, dir, { DOCKER_HOST: `unix://${socketPath}` });
+  const filters = { label: [`com.docker.compose.project=${project}`] };
+  const containers = async () => (await docker.listContainers({ all: true, filters })).length;
+  const networks = async () => (await docker.listNetworks({ filters })).map((n) => n.Name);
+  try {
+    box.ok(['up', '-d'], { timeoutMs: 60_000 });
+    assert.equal(await containers(), 1);
+    assert.deepEqual(await networks(), [`${project}_default`]);
+    const state = JSON.parse(readFileSync(join(box.stateDir, 'state.json'), 'utf8')) as {
+      daemonPid: number;
+    };
+    process.kill(state.daemonPid, 'SIGKILL');
+    await waitFor('the daemon gone', () => !pidAlive(state.daemonPid), 5000);
+
+    const out = box.ok(['down'], { timeoutMs: 60_000 });
+    assert.match(out, /1 container\(s\) of .* Removed/);
+    assert.equal(await containers(), 0, 'the containers are removed');
+    assert.deepEqual(await networks(), [], 'the network is removed');
+    assert.ok(!existsSync(join(box.stateDir, 'state.json')), 'the state is forgotten');
   } finally {
     box.cleanup();
     for (const c of await docker.listContainers({ all: true, filters }))

@@ -1,8 +1,8 @@
 // `herd up` as a user runs it: a real compose file, the real binary, Ctrl-C at the end.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +17,15 @@ s.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening ' +
 process.on('SIGTERM', () => { console.log('bye'); s.close(); process.exit(0); });
 `;
 
+// Every test's project dir, removed once the file's tests are done (pass or fail).
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 function project(compose: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'herd-e2e-up-'));
+  dirs.push(dir);
   writeFileSync(join(dir, 'app.js'), app);
   writeFileSync(join(dir, 'compose.yaml'), compose);
   return dir;

@@ -72,7 +72,7 @@ test('every verb has --help with an example', async () => {
   }
   const program = buildProgram();
   const verbs = ['up', 'ps', 'scale', 'logs', 'stop', 'start', 'restart', 'kill', 'down'];
-  for (const verb of [...verbs, 'port', 'top', 'events']) {
+  for (const verb of [...verbs, 'port', 'top', 'events', 'config']) {
     const cmd = program.commands.find((c) => c.name() === verb);
     assert.ok(cmd, `no verb ${verb}`);
     let help = '';
@@ -144,15 +144,15 @@ test('ps, scale, logs, events, port, top, down', async () => {
     // logs: prefix, --tail, --no-log-prefix, -t, -f
     await waitFor('worker ticked 3 times', () => /tick 3/.test(box.ok(['logs', 'worker'])));
     const all = box.ok(['logs', 'web']);
-    assert.match(all, /^(verbs-)?web-1\s+\| web-1 listening$/m);
-    assert.match(all, /^(verbs-)?web-3\s+\| web-3 listening$/m);
+    assert.match(all, /^web-1\s+\| web-1 listening$/m);
+    assert.match(all, /^web-3\s+\| web-3 listening$/m);
     const tail = box.ok(['logs', '--tail', '1', 'worker']).trim().split('\n');
     assert.equal(tail.length, 1);
-    assert.match(tail[0]!, /^(verbs-)?worker-1\s+\| tick \d+$/);
+    assert.match(tail[0]!, /^worker-1\s+\| tick \d+$/);
     assert.match(box.ok(['logs', '--no-log-prefix', 'web']), /^web-2 listening$/m);
     assert.match(
       box.ok(['logs', '-t', '--tail', '1', 'worker']),
-      /^(verbs-)?worker-1\s+\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z tick \d+$/m,
+      /^worker-1\s+\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z tick \d+$/m,
     );
     const follow = box.spawn(['logs', '-f', '--tail', '0', 'worker']);
     await waitFor('a followed tick', () => /tick \d+/.test(follow.output()), 5000);

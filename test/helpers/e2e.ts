@@ -10,7 +10,7 @@ import {
   rmSync,
   symlinkSync,
 } from 'node:fs';
-import { createServer, globalAgent, request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,8 +159,6 @@ export function sandbox(root: string, dir: string, extra: Record<string, string>
       const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as {
         project: string;
       };
-      // A pooled keep-alive connection may lead to a daemon killed since: start afresh.
-      globalAgent.destroy();
       const client = new DaemonClient(join(stateDir, 'herd.sock'), state.project);
       const ps = await client.get<PsResponse>('/v1/ps');
       return psJson(ps, selectReplicas(ps, { all, services: [] }))

@@ -121,7 +121,7 @@ describe('herd client verbs against a daemon', () => {
     ]);
     assert.equal(
       prefixed.out,
-      'shop-web-1  | listening on 5000\nshop-db-1   | ready to accept connections\n',
+      'web-1  | listening on 5000\ndb-1   | ready to accept connections\n',
     );
     assert.equal(bare.out, 'ready to accept connections\n');
   });
@@ -170,7 +170,7 @@ describe('herd client verbs against a daemon', () => {
       'gone',
       'logs',
     );
-    assert.equal(out, 'gone-api-1   | last words\ngone-api-10  | aligned\n');
+    assert.equal(out, 'api-1   | last words\napi-10  | aligned\n');
   });
 
   it('down stops the daemon', async () => {

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { processStartTime } from '../../src/daemon/identity.ts';
 import { groupMembers, stopOrphans } from '../../src/daemon/orphans.ts';
+import { daemonPaths } from '../../src/daemon/paths.ts';
+import { prepareDaemon } from '../../src/daemon/session.ts';
+import { emptyState, writeState } from '../../src/daemon/state-file.ts';
+import { testProject, testService } from '../helpers/daemon-transport-fake.ts';
 
 /** A replica as the process runtime starts it: its own process group, here a shell with a child. */
 function spawnGroup(script: string): ChildProcess {
@@ -47,7 +54,8 @@ describe('orphan cleanup', () => {
   });
 
   it('never signals a pid whose start time does not match the record (a reused pid)', async () => {
-    const bystander = spawnGroup('sleep 60');
+    // exec: one process from the start, so the membership snapshot below cannot race a fork.
+    const bystander = spawnGroup('exec sleep 60');
     const pid = bystander.pid!;
     try {
       await waitFor(() => groupMembers(pid).length >= 1);
@@ -70,5 +78,52 @@ describe('orphan cleanup', () => {
     await new Promise((r) => gone.once('exit', r));
     const result = await stopOrphans([{ name: 'x-y-1', service: 'y', pid, startTime }]);
     assert.deepEqual(result, { stopped: [], skipped: ['x-y-1'] });
+  });
+
+  it("a new daemon stops a dead one's processes but leaves its containers to be adopted", async () => {
+    // Three groups stand for what a killed daemon recorded: a process replica, a container's
+    // main process (service with `image`), and a replica of a service since removed.
+    const groups = [0, 1, 2].map(() => spawnGroup('sleep 60'));
+    const dir = mkdtempSync(join(tmpdir(), 'herd-orphans-'));
+    try {
+      const [proc, container, removed] = groups.map((g) => g.pid!) as [number, number, number];
+      for (const pid of [proc, container, removed])
+        await waitFor(() => processStartTime(pid) !== undefined);
+      const project = testProject('shop', [
+        testService('worker'),
+        testService('web', { image: 'node:20-alpine' }),
+      ]);
+      const paths = daemonPaths(join(dir, 'state'));
+      mkdirSync(paths.dir, { mode: 0o700 });
+      const record = (name: string, service: string, pid: number) => ({
+        name,
+        service,
+        pid,
+        startTime: processStartTime(pid)!,
+      });
+      writeState(paths.stateFile, {
+        ...emptyState('shop'),
+        replicas: [
+          record('shop-worker-1', 'worker', proc),
+          record('shop-web-1', 'web', container),
+          record('shop-old-1', 'old', removed),
+        ],
+      });
+      const session = await prepareDaemon(project, { paths, orphanGraceMs: 2000 });
+      await session.close();
+      assert.deepEqual(session.orphans.stopped.sort(), ['shop-old-1', 'shop-worker-1']);
+      assert.deepEqual(groupMembers(proc), []);
+      assert.deepEqual(groupMembers(removed), []);
+      assert.ok(groupMembers(container).includes(container), 'the container is left running');
+    } finally {
+      for (const g of groups) {
+        try {
+          process.kill(-g.pid!, 'SIGKILL');
+        } catch {
+          // already stopped
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

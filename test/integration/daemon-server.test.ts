@@ -67,6 +67,8 @@ describe('daemon control API over a unix socket', () => {
   let client: DaemonClient;
   let sleeper: ChildProcess;
   let downCalled: { volumes: boolean } | undefined;
+  // What `down` saw: the engine's calls when removal began, and whether it had ended.
+  let removal: { calls: string[]; volumes: boolean; done: boolean } | undefined;
   const project = testProject('shop', [
     testService('web', {
       scale: 2,
@@ -95,6 +97,11 @@ describe('daemon control API over a unix socket', () => {
     ];
     session = await prepareDaemon(project, { paths });
     await session.serve(engine, {
+      removeResources: async ({ volumes }) => {
+        removal = { calls: [...engine.calls], volumes, done: false };
+        await new Promise((r) => setTimeout(r, 150));
+        removal.done = true;
+      },
       onDown: (o) => (downCalled = o),
       reload: async () => testProject('shop', [testService('web'), testService('cache')]),
       logPollMs: 20,
@@ -294,9 +301,15 @@ describe('daemon control API over a unix socket', () => {
     await assert.rejects(prepareDaemon(project, { paths }), /already running \(pid \d+\)/);
   });
 
-  it('down shuts the engine down, answers, then tells the daemon to exit', async () => {
+  it('down shuts the engine down, removes resources, answers, then tells the daemon to exit', async () => {
     await client.post('/v1/down', { volumes: true });
     assert.ok(engine.calls.includes('shutdown'));
+    assert.ok(removal?.calls.includes('shutdown'), 'resources go after the engine stopped');
+    assert.deepEqual(
+      { volumes: removal?.volumes, done: removal?.done },
+      { volumes: true, done: true },
+      'the answer waited for the removal',
+    );
     for (let i = 0; i < 50 && !downCalled; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(downCalled, { volumes: true });
   });

@@ -64,10 +64,8 @@ test('setScale 3 → 1 → 2 removes the highest numbers first, draining before 
   });
   try {
     await engine.up();
-    await waitUntil(
-      '3 running',
-      () => engine.replicas().filter((r) => r.state === 'running').length === 3,
-    );
+    // Only replicas in the pool (ready: listening on their port) are drained.
+    await waitUntil('3 ready', () => engine.replicas().filter((r) => r.ready).length === 3);
     const pids = engine.replicas().map((r) => r.pid!);
     engine.setScale('web', 1);
     await waitUntil('1 left', () => engine.replicas().length === 1);
@@ -113,10 +111,7 @@ test('a replica that dies while being drained for scale-down is simply removed',
   });
   try {
     await engine.up();
-    await waitUntil(
-      '2 running',
-      () => engine.replicas().filter((r) => r.state === 'running').length === 2,
-    );
+    await waitUntil('2 ready', () => engine.replicas().filter((r) => r.ready).length === 2);
     const victim = engine.replicas()[1]!;
     engine.setScale('web', 1);
     await waitUntil('drain started', () => drainStarted);

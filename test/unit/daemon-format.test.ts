@@ -4,6 +4,7 @@ import type { PsResponse } from '../../src/daemon/api-types.ts';
 import { humanDuration } from '../../src/cli/format/duration.ts';
 import { formatEvent } from '../../src/cli/format/events.ts';
 import { formatLogLine, parseSince } from '../../src/cli/format/logs.ts';
+import { LogPrinter } from '../../src/logs/printer.ts';
 import { formatPorts } from '../../src/cli/format/ports.ts';
 import { psJson, psTable, selectReplicas } from '../../src/cli/format/ps.ts';
 import { formatStatus } from '../../src/cli/format/status.ts';
@@ -73,6 +74,24 @@ describe('ps formatting', () => {
       'Waiting (db healthy)',
     );
     assert.equal(formatStatus({ ...base, state: 'waiting' }, now), 'Waiting');
+    assert.equal(
+      formatStatus({ ...base, state: 'waiting', reason: 'waiting for db (service_healthy)' }, now),
+      'Waiting for db (service_healthy)',
+    );
+    // Never ran (its dependency failed): Compose's "Created", not "Exited (0)".
+    const never = {
+      health: 'none' as const,
+      state: 'exited' as const,
+      reason: 'dependency db failed: exit 1',
+    };
+    assert.equal(formatStatus(never, now), 'Created');
+    assert.equal(
+      formatStatus(
+        { ...never, lastExit: { exitCode: 0 }, startedAt: now - S, finishedAt: now },
+        now,
+      ),
+      'Exited (0) Less than a second ago',
+    );
     assert.equal(formatStatus({ ...base, state: 'stopping' }, now), 'Stopping');
   });
 
@@ -172,6 +191,16 @@ describe('ps formatting', () => {
     assert.equal(json[0].State, 'running');
     assert.equal(json[0].Health, 'healthy');
     assert.equal(json[0].Status, 'Up 5 minutes (healthy)');
+    const never = replica('shop', 'web', 3, {
+      state: 'exited',
+      startedAt: undefined,
+      reason: 'dependency db failed: exit 1',
+    });
+    const created = JSON.parse(psJson({ ...ps, replicas: [never] }, [never]));
+    assert.equal(created.State, 'created');
+    assert.equal(created.Status, 'Created');
+    assert.equal(created.Reason, 'dependency db failed: exit 1');
+    assert.equal(created.Ready, false);
   });
 
   it('formats sizes and cpu time', () => {
@@ -194,17 +223,34 @@ describe('logs and events formatting', () => {
 
   it('prefixes, pads, timestamps and colours log lines', () => {
     assert.equal(
-      formatLogLine(e, { prefix: true, timestamps: false, color: false, width: 12 }),
-      'shop-web-1    | hello\n',
+      formatLogLine(e, { prefix: true, timestamps: false, color: false, width: 7 }),
+      // As foreground `herd up` and docker compose v2: the service-n form, not the full name.
+      'web-1    | hello\n',
     );
     assert.equal(
       formatLogLine(e, { prefix: false, timestamps: true, color: false, width: 0 }),
       '2024-01-02T13:00:00.000Z hello\n',
     );
     const ESC = String.fromCharCode(27);
-    const colored = formatLogLine(e, { prefix: true, timestamps: false, color: true, width: 10 });
+    const colored = formatLogLine(e, { prefix: true, timestamps: false, color: true, width: 5 });
     assert.ok(colored.startsWith(`${ESC}[`), 'starts with a colour code');
-    assert.ok(colored.endsWith(`shop-web-1  |${ESC}[0m hello\n`), 'resets after the prefix');
+    assert.ok(colored.endsWith(`${ESC}[0m hello\n`), 'resets after the prefix');
+    // Same prefix and colour as the foreground printer gives the same replica.
+    const printed: string[] = [];
+    const printer = new LogPrinter({
+      color: true,
+      write: (t) => printed.push(t),
+      names: ['web-1'],
+    });
+    printer.handle({
+      type: 'output',
+      at: e.t,
+      service: 'web',
+      name: 'shop-web-1',
+      stream: 'stdout',
+      line: 'hello',
+    });
+    assert.equal(colored, printed[0]);
   });
 
   it('parses --since as Docker does', () => {

@@ -1,11 +1,17 @@
 // `herd down`: stop everything and end the project's daemon; also cleans up after a killed one.
 import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
+import { loadProject } from '../../compose/load.ts';
+import type { Project } from '../../compose/model.ts';
 import type { ServicesResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
 import { stopOrphans } from '../../daemon/orphans.ts';
+import { orphanProcesses } from '../../daemon/session.ts';
 import { readState, removeState } from '../../daemon/state-file.ts';
 import { probeSocket } from '../../daemon/client.ts';
+import { createRuntimes, dockerServices, type Runtimes } from '../../runtime/choose.ts';
+import { HerdError } from '../../util/errors.ts';
+import type { GlobalOptions } from '../main.ts';
 
 export function registerDown(program: Command): void {
   program
@@ -16,32 +22,86 @@ export function registerDown(program: Command): void {
       'after',
       `
 Services stop in reverse dependency order. When the daemon was killed, \`down\` still stops the
-replicas it left running (only processes whose PID and start time match its records).
+replicas it left running (only processes whose PID and start time match its records) and removes
+the project's containers and network from the Docker engine.
 
 Examples:
   $ herd down
   $ herd down --volumes`,
     )
     .action(async (opts: { volumes?: boolean }, cmd: Command) => {
+      const volumes = Boolean(opts.volumes);
       const { client, paths, project } = await locateDaemon(cmd);
       if (await probeSocket(paths.socket)) {
-        const r = await client.post<ServicesResponse>('/v1/down', {
-          volumes: Boolean(opts.volumes),
-        });
+        const r = await client.post<ServicesResponse>('/v1/down', { volumes });
         for (const n of r.replicas) process.stdout.write(` ✔ ${n}  Removed\n`);
         return;
       }
       // A socket nobody answers on is what a killed daemon leaves behind.
       rmSync(paths.socket, { force: true });
       const state = readState(paths.stateFile);
-      if (!state || state.replicas.length === 0) {
-        removeState(paths.stateFile);
-        process.stderr.write(`herd: no daemon running for project ${project}; nothing to stop\n`);
-        return;
-      }
-      const result = await stopOrphans(state.replicas);
+      const records = state?.replicas ?? [];
+      const compose = await composeFor(cmd, project, records.length > 0);
+      // Containers are removed through the engine below, not by signalling their PIDs.
+      const result = await stopOrphans(compose ? orphanProcesses(compose, records) : records);
       removeState(paths.stateFile);
       for (const n of result.stopped)
         process.stdout.write(` ✔ ${n}  Removed (left by a dead daemon)\n`);
+      const removed = compose ? await removeContainers(compose, volumes) : 0;
+      if (result.stopped.length === 0 && removed === 0)
+        process.stderr.write(`herd: no daemon running for project ${project}; nothing to stop\n`);
     });
+}
+
+/** The compose file of `name`, when it can be read (`-p` works without one: then undefined). */
+async function composeFor(cmd: Command, name: string, warn: boolean): Promise<Project | undefined> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  try {
+    return await loadProject({
+      files: g.file,
+      projectName: name,
+      projectDirectory: g.projectDirectory,
+      envFiles: g.envFile,
+      profiles: g.profile,
+    });
+  } catch (err) {
+    if (warn)
+      process.stderr.write(
+        `herd: warning: cannot read the compose file of project ${name}, so its containers ` +
+          `stay (run \`herd down\` where the compose file is): ${(err as Error).message}\n`,
+      );
+    return undefined;
+  }
+}
+
+/** Removes the project's containers and network (named volumes too with --volumes); returns
+ * how many containers and networks went. */
+async function removeContainers(project: Project, volumes: boolean): Promise<number> {
+  if (dockerServices(project).length === 0) return 0;
+  let rt: Runtimes;
+  try {
+    rt = await createRuntimes(project, { prepare: false });
+  } catch (err) {
+    // No engine to ask: whatever ran there is out of herd's reach; the processes are stopped.
+    if (!(err instanceof HerdError)) throw err;
+    process.stderr.write(
+      `herd: warning: containers of project ${project.name} not removed: ${err.message}\n`,
+    );
+    return 0;
+  }
+  try {
+    const gone = await rt.docker!.removeProject({ volumes });
+    if (gone.containers > 0)
+      process.stdout.write(` ✔ ${gone.containers} container(s) of ${project.name}  Removed\n`);
+    if (gone.networks > 0)
+      process.stdout.write(` ✔ ${gone.networks} network(s) of ${project.name}  Removed\n`);
+    return gone.containers + gone.networks;
+  } catch (err) {
+    throw new HerdError(
+      `could not remove the containers of project ${project.name}: ${(err as Error).message}; ` +
+        'check the Docker engine and run `herd down` again',
+    );
+  } finally {
+    await rt.close();
+  }
 }

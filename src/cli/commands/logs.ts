@@ -6,7 +6,7 @@ import type { PsResponse } from '../../daemon/api-types.ts';
 import { probeSocket } from '../../daemon/client.ts';
 import { LogStore, type LogEntry } from '../../logs/store.ts';
 import { HerdError } from '../../util/errors.ts';
-import { formatLogLine, parseSince } from '../format/logs.ts';
+import { formatLogLine, logLabel, parseSince } from '../format/logs.ts';
 
 interface LogsOptions {
   follow?: boolean;
@@ -63,7 +63,7 @@ Examples:
       // Names are padded to the longest one, known up front except for replicas started later.
       let width = 0;
       const print = (e: LogEntry) => {
-        width = Math.max(width, e.name.length);
+        width = Math.max(width, logLabel(e).length);
         process.stdout.write(
           formatLogLine(e, {
             prefix: opts.logPrefix,
@@ -81,19 +81,19 @@ Examples:
           tail: params.has('tail') ? Number(params.get('tail')) : undefined,
           since: params.has('since') ? Number(params.get('since')) : undefined,
         });
-        width = Math.max(0, ...entries.map((e) => e.name.length));
+        width = Math.max(0, ...entries.map((e) => logLabel(e).length));
         for (const e of entries) print(e);
         return;
       }
       if (!opts.follow) {
         const entries: LogEntry[] = [];
         await client.stream<LogEntry>(`/v1/logs?${params}`, (e) => entries.push(e));
-        width = Math.max(0, ...entries.map((e) => e.name.length));
+        width = Math.max(0, ...entries.map((e) => logLabel(e).length));
         for (const e of entries) print(e);
         return;
       }
       const ps = await client.get<PsResponse>('/v1/ps');
-      width = Math.max(0, ...ps.replicas.map((r) => r.name.length));
+      width = Math.max(0, ...ps.replicas.map((r) => logLabel(r).length));
       const ac = new AbortController();
       const stop = () => ac.abort();
       process.once('SIGINT', stop);

@@ -1,4 +1,6 @@
-// Lines of `herd logs`: "shop-web-1  | text", padded and coloured per replica as Compose does.
+// Lines of `herd logs`: "web-1  | text", padded and coloured per replica as Compose does, and
+// as foreground `herd up` prints them (src/logs/printer.ts).
+import { replicaLabel } from '../../logs/printer.ts';
 import type { LogEntry } from '../../logs/store.ts';
 
 const COLORS = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94]; // cyan, yellow, green, magenta, blue, bright…
@@ -7,8 +9,13 @@ export interface LogLineOptions {
   prefix: boolean;
   timestamps: boolean;
   color: boolean;
-  /** Width the name is padded to (the longest replica name shown). */
+  /** Width the label is padded to (the longest logLabel shown). */
   width: number;
+}
+
+/** `web-1` for `<project>-web-1`: the prefix of a replica's lines. */
+export function logLabel(e: { service: string; name: string }): string {
+  return replicaLabel(e.service, e.name);
 }
 
 /** A stable colour per replica name. */
@@ -21,8 +28,9 @@ export function colorFor(name: string): number {
 export function formatLogLine(e: LogEntry, o: LogLineOptions): string {
   let prefix = '';
   if (o.prefix) {
-    const label = `${e.name.padEnd(o.width)}  |`;
-    prefix = (o.color ? `\x1b[${colorFor(e.name)}m${label}\x1b[0m` : label) + ' ';
+    const name = logLabel(e);
+    const label = `${name.padEnd(o.width)}  |`;
+    prefix = (o.color ? `\x1b[${colorFor(name)}m${label}\x1b[0m` : label) + ' ';
   }
   const time = o.timestamps ? new Date(e.t).toISOString() + ' ' : '';
   return `${prefix}${time}${e.line}\n`;

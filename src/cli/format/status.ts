@@ -24,12 +24,22 @@ function ago(at: number | undefined, now: number): string {
   return at === undefined ? '' : ` ${humanDuration(now - at)} ago`;
 }
 
+/** Exited without ever having run (a dependency failed, or it was stopped before it started):
+ * Compose calls a container that never ran "Created". */
+function neverStarted(r: StatusInput): boolean {
+  return r.state === 'exited' && r.lastExit === undefined && r.startedAt === undefined;
+}
+
 /** "Up 5 minutes (healthy)", "Exited (137) 3 seconds ago", "Restarting (1) 2 seconds ago",
- * "Waiting (db healthy)", … */
+ * "Waiting for db (service_healthy)", "Created", … (the reason of a Created replica is in
+ * `ps --format json`'s Reason). */
 export function formatStatus(r: StatusInput, now: number): string {
   const code = r.lastExit?.exitCode ?? 0;
+  if (neverStarted(r)) return 'Created';
   switch (r.state) {
     case 'waiting':
+      // The gate words its reason "waiting for db (service_healthy)": no need to say it twice.
+      if (r.reason?.startsWith('waiting for ')) return `Waiting ${r.reason.slice(8)}`;
       return r.reason ? `Waiting (${r.reason})` : 'Waiting';
     case 'starting':
       return 'Starting';
@@ -47,8 +57,9 @@ export function formatStatus(r: StatusInput, now: number): string {
 }
 
 /** Compose's one-word State for `--format json`. */
-export function composeState(state: ReplicaInfo['state']): string {
-  switch (state) {
+export function composeState(r: StatusInput): string {
+  if (neverStarted(r)) return 'created';
+  switch (r.state) {
     case 'waiting':
       return 'created';
     case 'starting':

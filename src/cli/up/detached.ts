@@ -7,6 +7,7 @@ import { startDetached } from '../../daemon/detach.ts';
 import { pathsFor } from '../../daemon/paths.ts';
 import { dependencyOrder } from '../../engine/deps.ts';
 import { dockerServices } from '../../runtime/choose.ts';
+import { HerdError } from '../../util/errors.ts';
 import { formatStatus } from '../format/status.ts';
 import { waitForStack } from './wait.ts';
 
@@ -46,6 +47,15 @@ export async function startInBackground(req: DetachRequest): Promise<void> {
 /** `herd up` while the daemon runs: apply the compose file, scale, start what is stopped. */
 export async function updateRunning(req: DetachRequest): Promise<void> {
   const client = new DaemonClient(pathsFor(req.project.name).socket, req.project.name);
+  // The daemon built its images when it started; rebuilding under running containers (and
+  // rolling them onto the new image) is not something `apply` does, so say what works instead.
+  const built = Object.values(req.project.services).filter((s) => s.build !== undefined);
+  if (req.build && built.length > 0)
+    throw new HerdError(
+      `--build: the daemon of project ${req.project.name} is already running and keeps the ` +
+        `images it built at start (${built.map((s) => s.name).join(', ')}); ` +
+        'run `herd down`, then `herd up --build`',
+    );
   await client.post<ServicesResponse>('/v1/apply');
   if (Object.keys(req.scale).length > 0) await client.post('/v1/scale', req.scale);
   await client.post<ServicesResponse>('/v1/start', {

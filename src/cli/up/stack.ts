@@ -52,6 +52,18 @@ function removeStateDir(paths: DaemonSession['paths']): void {
   }
 }
 
+/** Removes the project's containers and network; a failure is reported, not fatal. */
+async function removeOwnResources(runtimes: Runtimes, printer: LogPrinter): Promise<void> {
+  try {
+    await runtimes.down({ volumes: false });
+  } catch (err) {
+    printer.say(
+      `could not remove the project's containers or network: ` +
+        `${err instanceof Error ? err.message : String(err)}; \`herd down\` retries`,
+    );
+  }
+}
+
 /** Runs until Ctrl-C / SIGTERM, `herd down`, or (foreground) every replica exited; returns the
  * exit code. */
 export async function runStack(project: Project, opts: StackOptions): Promise<number> {
@@ -92,12 +104,16 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   let stopping = false;
+  let downing = false;
   const stopAll = (code: number, message: string): void => {
     if (stopping) return;
     stopping = true;
     printer.say(message);
     void engine
       .shutdown()
+      // The state dir goes, so herd's own containers and `<project>_default` network go too
+      // (named volumes stay, as with `docker compose down`).
+      .then(() => removeOwnResources(runtimes, printer))
       .then(() => closeParts(parts, true))
       .then(
         () => finish(code),
@@ -130,20 +146,26 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
             },
           ]),
         ),
-      onDown: ({ volumes }) => {
+      // `herd down`: the server awaits this before answering, so `down` returns once the
+      // containers and network are gone…
+      removeResources: async ({ volumes }) => {
+        // A Ctrl-C already under way removes them and ends the stack itself.
         if (stopping) return;
         stopping = true;
+        downing = true;
         printer.say('Stopped by `herd down`');
-        void runtimes
-          .down({ volumes })
-          .then(() => closeParts(parts, true))
-          .then(
-            () => finish(0),
-            (err: unknown) => {
-              printer.say(`herd down: ${err instanceof Error ? err.message : String(err)}`);
-              finish(1);
-            },
-          );
+        await runtimes.down({ volumes });
+      },
+      // …then, once it answered, the daemon ends.
+      onDown: () => {
+        if (!downing) return;
+        void closeParts(parts, true).then(
+          () => finish(0),
+          (err: unknown) => {
+            printer.say(`herd down: ${err instanceof Error ? err.message : String(err)}`);
+            finish(1);
+          },
+        );
       },
     });
     // --scale goes through the control API so the recorded state (and `ps`) know it too.
@@ -207,6 +229,7 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
     stopping = true;
     await engine.shutdown();
     // Nothing ran: keep what a dead predecessor recorded for the next attempt.
+    if (!keep) await removeOwnResources(runtimes, printer);
     await closeParts(parts, !keep);
     throw failure;
   }

@@ -3,12 +3,13 @@
 // HERD_BENCH_WORKERS=N sets x-herd.proxy.workers (processes serving the port).
 import { createProxy } from '../src/proxy/index.ts';
 import type { Service } from '../src/compose/model.ts';
+import { defaultService } from '../src/compose/defaults.ts';
 
 const [listenPort, ...backendPorts] = process.argv.slice(2).map(Number);
+const base = defaultService('web');
 const service: Service = {
-  name: 'web',
+  ...base,
   command: ['true'],
-  environment: {},
   ports: [
     {
       target: 80,
@@ -18,20 +19,10 @@ const service: Service = {
       appProtocol: process.env.HERD_BENCH_PROTO,
     },
   ],
-  expose: [],
   scale: backendPorts.length,
-  restart: { condition: 'no' },
-  dependsOn: {},
-  stopSignal: 'SIGTERM',
-  stopGracePeriodMs: 10_000,
-  resources: { limits: {}, reservations: {} },
-  profiles: [],
-  labels: {},
-  volumes: [],
   herd: {
+    ...base.herd,
     lb: { algorithm: (process.env.HERD_BENCH_LB as 'round_robin' | undefined) ?? 'round_robin' },
-    healUnhealthy: true,
-    extra: {},
   },
 };
 const proxy = createProxy({

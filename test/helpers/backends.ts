@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Project, Service, PortSpec } from '../../src/compose/model.ts';
 import type { ReplicaInfo } from '../../src/engine/events.ts';
+import { defaultService } from '../../src/compose/defaults.ts';
 
 export interface Backend {
   name: string;
@@ -71,24 +72,7 @@ export async function freePort(): Promise<number> {
 }
 
 export function makeService(name: string, over: Partial<Service> = {}): Service {
-  return {
-    name,
-    command: ['true'],
-    environment: {},
-    ports: [],
-    expose: [],
-    scale: 1,
-    restart: { condition: 'no' },
-    dependsOn: {},
-    stopSignal: 'SIGTERM',
-    stopGracePeriodMs: 10_000,
-    resources: { limits: {}, reservations: {} },
-    profiles: [],
-    labels: {},
-    volumes: [],
-    herd: { lb: { algorithm: 'round_robin' }, healUnhealthy: true, extra: {} },
-    ...over,
-  };
+  return { ...defaultService(name), command: ['true'], ...over };
 }
 
 export function makeProject(services: Service[]): Project {

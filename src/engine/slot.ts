@@ -51,6 +51,7 @@ export function newSlot(project: string, service: string, index: number): Slot {
       host: '127.0.0.1',
       ports: {},
       restarts: 0,
+      ready: false,
     },
     attempts: 0,
     ready: false,

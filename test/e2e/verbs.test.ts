@@ -1,49 +1,11 @@
 // Every verb from the binary, with its main flags, against one detached stack.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildProgram } from '../../src/cli/main.ts';
-import { freePort, pidAlive, sandbox, waitFor, type Sandbox } from '../helpers/e2e.ts';
+import { freePort, pidAlive, waitFor, type Sandbox } from '../helpers/e2e.ts';
+import { makeVerbsBox } from '../helpers/verbs-stack.ts';
 
-const app = `
-const http = require('node:http');
-const who = 'web-' + process.env.HERD_REPLICA;
-const s = http.createServer((q, r) => r.end(who + ' pid ' + process.pid));
-s.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(who + ' listening'));
-process.on('SIGTERM', () => { console.log(who + ' bye'); s.close(() => process.exit(0)); });
-process.on('SIGHUP', () => console.log(who + ' got SIGHUP'));
-`;
-
-const compose = `
-name: verbs
-services:
-  web:
-    command: ["node", "app.js"]
-    scale: 2
-    restart: unless-stopped
-    stop_grace_period: 3s
-    ports: ["\${WEB_PORT}:5000"]
-    # Ready means answering: a replacement gets traffic only once it listens.
-    healthcheck:
-      test: ["CMD", "node", "-e", "require('net').connect(+process.env.PORT, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"]
-      interval: 5s
-      start_period: 10s
-      start_interval: 200ms
-  worker:
-    command: ["node", "-e", "let n = 0; setInterval(() => console.log('tick ' + ++n), 200)"]
-    restart: unless-stopped
-`;
-
-function makeBox(port: number): Sandbox {
-  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-verbs-'));
-  const dir = join(root, 'verbs');
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'app.js'), app);
-  writeFileSync(join(dir, 'compose.yaml'), compose);
-  return sandbox(root, dir, { WEB_PORT: String(port) });
-}
+const makeBox = (port: number): Sandbox => makeVerbsBox('verbs', port);
 
 test('a verb without a running daemon says so and how to start one', async () => {
   const box = makeBox(await freePort());

@@ -24,10 +24,16 @@ function ago(at: number | undefined, now: number): string {
   return at === undefined ? '' : ` ${humanDuration(now - at)} ago`;
 }
 
-/** Exited without ever having run (a dependency failed, or it was stopped before it started):
- * Compose calls a container that never ran "Created". */
+/** Exited without ever having run (a dependency failed): Compose calls a container that never
+ * ran "Created". A replica of a stopped service (e.g. recovered by a new daemon as stopped) is
+ * shown as Compose shows a stopped container: exited. */
 function neverStarted(r: StatusInput): boolean {
-  return r.state === 'exited' && r.lastExit === undefined && r.startedAt === undefined;
+  return (
+    r.state === 'exited' &&
+    r.lastExit === undefined &&
+    r.startedAt === undefined &&
+    r.reason !== 'stopped'
+  );
 }
 
 /** "Up 5 minutes (healthy)", "Exited (137) 3 seconds ago", "Restarting (1) 2 seconds ago",

@@ -17,6 +17,7 @@ function describe(r: ReplicaInfo): string {
   const short = r.name.slice(r.name.lastIndexOf(`-${r.service}-`) + 1);
   if (r.state === 'running' && r.health === 'unhealthy') return `${short} is unhealthy`;
   if (r.state === 'running' && r.health === 'starting') return `${short} is not healthy yet`;
+  if (r.state === 'running' && r.ready === false) return `${short} is not listening yet`;
   return `${short} is ${r.state}${r.reason ? ` (${r.reason})` : ''}`;
 }
 
@@ -52,7 +53,9 @@ export function judge(ps: PsResponse, services: string[], mode: WaitMode): Readi
         if (!started) pending.push(describe(r));
         continue;
       }
-      const ready = r.state === 'running' && (r.health === 'none' || r.health === 'healthy');
+      // The engine's own verdict (healthy, or listening when it takes traffic) when it gave one.
+      const ready =
+        r.state === 'running' && (r.ready ?? (r.health === 'none' || r.health === 'healthy'));
       if (!ready) pending.push(describe(r));
     }
   }

@@ -17,7 +17,8 @@ function incr(key) {
     sock.once('data', (d) => {
       sock.end();
       const m = /^:(\d+)/.exec(d.toString());
-      m ? resolve(Number(m[1])) : reject(new Error(d.toString().trim()));
+      if (m) resolve(Number(m[1]));
+      else reject(new Error(d.toString().trim()));
     });
     sock.once('error', reject);
   });

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { psJson, selectReplicas } from '../../src/cli/format/ps.ts';
 import type { PsResponse } from '../../src/daemon/api-types.ts';
 import { DaemonClient } from '../../src/daemon/client.ts';
+import { waitUntil } from './wait.ts';
 
 export const HERD = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
 export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -261,16 +262,11 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-export async function waitFor<T>(
+/** Like waitUntil, polling less often: each poll of an e2e test may start a `herd` process. */
+export function waitFor<T>(
   what: string,
   fn: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitUntil(what, fn, timeoutMs, 100);
 }

@@ -6,13 +6,14 @@ export async function waitUntil<T>(
   what: string,
   fn: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 8000,
+  pollMs = 25,
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PsResponse } from '../../src/daemon/api-types.ts';
 import { DaemonClient } from '../../src/daemon/client.ts';
-import { asEngineControl } from '../../src/daemon/engine-adapter.ts';
 import { isSameProcess, readStat } from '../../src/daemon/identity.ts';
 import { daemonPaths } from '../../src/daemon/paths.ts';
 import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
@@ -41,7 +40,7 @@ describe('daemon with the real engine', () => {
 
   before(async () => {
     session = await prepareDaemon(project, { paths });
-    await session.serve(asEngineControl(engine));
+    await session.serve(engine);
     await engine.up();
   });
 

@@ -4,7 +4,6 @@
 import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import type { Project } from '../../compose/model.ts';
 import { DaemonClient } from '../../daemon/client.ts';
-import { asEngineControl } from '../../daemon/engine-adapter.ts';
 import { prepareDaemon, type DaemonSession } from '../../daemon/session.ts';
 import { Engine } from '../../engine/engine.ts';
 import type { EngineEvent } from '../../engine/events.ts';
@@ -131,7 +130,7 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
   }
 
   async function serveControl(): Promise<void> {
-    await session.serve(asEngineControl(engine), {
+    await session.serve(engine, {
       reload: opts.reload,
       keepRecorded: keep,
       traffic: () =>

@@ -1,37 +1,24 @@
 // A herd daemon killed with SIGKILL leaves its containers running; `herd up -d` again adopts
 // them (same container ids, still serving through the new balancer) instead of recreating them.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ensureDockerd } from '../helpers/dockerd.ts';
-import { ensureNodeImage, NODE_IMAGE } from '../helpers/docker-images.ts';
-import { uniqueProjectName } from '../helpers/docker-project.ts';
-import { freePort, httpGet, pidAlive, sandbox, waitFor } from '../helpers/e2e.ts';
+import { dockerBox } from '../helpers/docker-box.ts';
+import { freePort, httpGet, pidAlive, waitFor } from '../helpers/e2e.ts';
 
 test('up -d after the daemon was killed adopts the running containers', async () => {
-  const { docker, socketPath } = await ensureDockerd();
-  await ensureNodeImage(docker);
-  const project = uniqueProjectName('restart');
   const port = await freePort();
-  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-docker-restart-'));
-  const dir = join(root, 'app');
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'compose.yaml'),
-    `name: ${project}
-services:
-  web:
-    image: ${NODE_IMAGE}
+  const { docker, project, box, filters, cleanup } = await dockerBox(
+    'restart',
+    (image) => `  web:
+    image: ${image}
     ports: ["127.0.0.1:${port}:8080"]
     scale: 2
     restart: unless-stopped
     stop_grace_period: 2s
 `,
   );
-  const box = sandbox(root, dir, { DOCKER_HOST: `unix://${socketPath}` });
-  const filters = { label: [`com.docker.compose.project=${project}`] };
   const ids = async () =>
     (await docker.listContainers({ all: true, filters }))
       .map((c) => `${c.Names[0]} ${c.State} ${c.Id}`)
@@ -66,32 +53,19 @@ services:
     assert.deepEqual(await ids(), []);
     assert.deepEqual(await docker.listNetworks({ filters }), []);
   } finally {
-    box.cleanup();
-    for (const c of await docker.listContainers({ all: true, filters }))
-      await docker.getContainer(c.Id).remove({ force: true });
-    for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove();
+    await cleanup();
   }
 });
 
 test('down after the daemon was killed removes its containers and network', async () => {
-  const { docker, socketPath } = await ensureDockerd();
-  await ensureNodeImage(docker);
-  const project = uniqueProjectName('killdown');
-  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-docker-killdown-'));
-  const dir = join(root, 'app');
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'compose.yaml'),
-    `name: ${project}
-services:
-  web:
-    image: ${NODE_IMAGE}
+  const { docker, project, box, filters, cleanup } = await dockerBox(
+    'killdown',
+    (image) => `  web:
+    image: ${image}
     expose: ["8080"]
     stop_grace_period: 2s
 `,
   );
-  const box = sandbox(root, dir, { DOCKER_HOST: `unix://${socketPath}` });
-  const filters = { label: [`com.docker.compose.project=${project}`] };
   const containers = async () => (await docker.listContainers({ all: true, filters })).length;
   const networks = async () => (await docker.listNetworks({ filters })).map((n) => n.Name);
   try {
@@ -110,9 +84,6 @@ services:
     assert.deepEqual(await networks(), [], 'the network is removed');
     assert.ok(!existsSync(join(box.stateDir, 'state.json')), 'the state is forgotten');
   } finally {
-    box.cleanup();
-    for (const c of await docker.listContainers({ all: true, filters }))
-      await docker.getContainer(c.Id).remove({ force: true });
-    for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove();
+    await cleanup();
   }
 });

@@ -1,6 +1,6 @@
 // Compose's defaults for a service, before any key of the file is read: one place for the loader
 // and for code (tests, benchmarks) that builds a Service by hand.
-import type { Service } from './model.ts';
+import type { Project, Service } from './model.ts';
 import { defaultHerdExtension } from './herd-ext.ts';
 
 export function defaultService(name: string): Service {
@@ -19,5 +19,18 @@ export function defaultService(name: string): Service {
     labels: {},
     volumes: [],
     herd: defaultHerdExtension(),
+  };
+}
+
+/** A project holding `services`, with nothing else set. */
+export function defaultProject(name: string, services: Service[], workingDir: string): Project {
+  return {
+    name,
+    workingDir,
+    composeFiles: [],
+    services: Object.fromEntries(services.map((s) => [s.name, s])),
+    volumes: {},
+    herd: { extra: {} },
+    warnings: [],
   };
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dockerBox } from '../helpers/docker-box.ts';
-import { freePort, waitFor } from '../helpers/e2e.ts';
+import { freePort, waitFor, scaledEventsDuring } from '../helpers/e2e.ts';
 
 // Docker runs the check inside the container; the image has node but no curl.
 const HEALTH = `fetch('http://127.0.0.1:8080/').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
@@ -55,20 +55,7 @@ test('ps, port, logs, top, events and down for a scaled container service', asyn
       assert.match(top, line, top);
     }
 
-    const events = box.spawn(['events', '--json']);
-    await new Promise((r) => setTimeout(r, 500));
-    box.ok(['scale', 'web=3'], { timeoutMs: 30_000 });
-    await waitFor('a scaled event', () => /"type":"scaled"/.test(events.output()), 5000);
-    await events.stop();
-    const scaled = events
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"scaled"'))
-      .map((l) => JSON.parse(l) as { service: string; from: number; to: number });
-    assert.deepEqual(
-      scaled.map(({ service, from, to }) => ({ service, from, to })),
-      [{ service: 'web', from: 2, to: 3 }],
-    );
+    assert.deepEqual(await scaledEventsDuring(box, 'web=3'), [{ service: 'web', from: 2, to: 3 }]);
 
     // ps's State is already `running` while the engine is still starting a replica (Status
     // `Starting`, no pid), so wait for it to be up with a pid.

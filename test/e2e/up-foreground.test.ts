@@ -1,7 +1,7 @@
 // `herd up` as a user runs it: a real compose file, the real binary, Ctrl-C at the end.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { pidAlive, waitUntil } from '../helpers/wait.ts';
 
 const herd = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
+
+/** Runs `herd ARGS` to completion in `dir`. */
+function herdIn(dir: string, args: string[], opts: Omit<SpawnSyncOptions, 'encoding'> = {}) {
+  return spawnSync(process.execPath, [herd, ...args], { cwd: dir, ...opts, encoding: 'utf8' });
+}
 
 const app = `
 const http = require('node:http');
@@ -83,16 +88,10 @@ services:
   web:
     command: ["node", "app.js"]
 `);
-  const bad = spawnSync(process.execPath, [herd, 'up', '--scale', 'nope=2'], {
-    cwd: dir,
-    encoding: 'utf8',
-  });
+  const bad = herdIn(dir, ['up', '--scale', 'nope=2']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /^herd: --scale nope=2: no such service "nope" \(services: web\)/);
-  const neg = spawnSync(process.execPath, [herd, 'up', '--scale', 'web=-1'], {
-    cwd: dir,
-    encoding: 'utf8',
-  });
+  const neg = herdIn(dir, ['up', '--scale', 'web=-1']);
   assert.equal(neg.status, 1);
   assert.match(neg.stderr, /--scale web=-1: "-1" is not a whole number/);
 });
@@ -103,9 +102,7 @@ services:
   db:
     image: postgres:16
 `);
-  const r = spawnSync(process.execPath, [herd, 'up'], {
-    cwd: dir,
-    encoding: 'utf8',
+  const r = herdIn(dir, ['up'], {
     // An engine that is surely not there, whatever this machine runs.
     env: { ...process.env, DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` },
   });
@@ -151,9 +148,7 @@ services:
   once:
     command: ["node", "-e", "console.log('done')"]
 `);
-  const r = spawnSync(process.execPath, [herd, 'up', '--no-color'], {
-    cwd: dir,
-    encoding: 'utf8',
+  const r = herdIn(dir, ['up', '--no-color'], {
     timeout: 20_000,
   });
   assert.equal(r.status, 0, r.stderr);
@@ -198,9 +193,7 @@ services:
   job:
     command: ["node", "-e", "setTimeout(() => process.exit(3), 1500)"]
 `);
-  const r = spawnSync(process.execPath, [herd, 'up', '--abort-on-container-exit', '--no-color'], {
-    cwd: dir,
-    encoding: 'utf8',
+  const r = herdIn(dir, ['up', '--abort-on-container-exit', '--no-color'], {
     timeout: 20_000,
   });
   assert.equal(r.status, 3, r.stdout + r.stderr);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildProgram } from '../../src/cli/main.ts';
-import { freePort, pidAlive, waitFor, type Sandbox } from '../helpers/e2e.ts';
+import { freePort, pidAlive, waitFor, type Sandbox, scaledEventsDuring } from '../helpers/e2e.ts';
 import { makeVerbsBox } from '../helpers/verbs-stack.ts';
 
 const makeBox = (port: number): Sandbox => makeVerbsBox('verbs', port);
@@ -82,20 +82,7 @@ test('ps, scale, logs, events, port, top, down', async () => {
     assert.equal((await box.psNow(false)).filter((r) => r.Service === 'web').length, 2);
 
     // events --json sees the scaled event of a scale.
-    const events = box.spawn(['events', '--json']);
-    await new Promise((r) => setTimeout(r, 500));
-    box.ok(['scale', 'web=3']);
-    await waitFor('a scaled event', () => /"type":"scaled"/.test(events.output()), 5000);
-    await events.stop();
-    const scaled = events
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"scaled"'))
-      .map((l) => JSON.parse(l) as { service: string; from: number; to: number });
-    assert.deepEqual(
-      scaled.map(({ service, from, to }) => ({ service, from, to })),
-      [{ service: 'web', from: 2, to: 3 }],
-    );
+    assert.deepEqual(await scaledEventsDuring(box, 'web=3'), [{ service: 'web', from: 2, to: 3 }]);
     await waitFor(
       'three running web',
       async () =>

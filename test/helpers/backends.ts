@@ -5,7 +5,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Project, Service, PortSpec } from '../../src/compose/model.ts';
 import type { ReplicaInfo } from '../../src/engine/events.ts';
-import { defaultService } from '../../src/compose/defaults.ts';
+import { defaultProject, defaultService } from '../../src/compose/defaults.ts';
 
 export interface Backend {
   name: string;
@@ -76,15 +76,7 @@ export function makeService(name: string, over: Partial<Service> = {}): Service 
 }
 
 export function makeProject(services: Service[]): Project {
-  return {
-    name: 't',
-    workingDir: '/tmp',
-    composeFiles: [],
-    services: Object.fromEntries(services.map((s) => [s.name, s])),
-    volumes: {},
-    herd: { extra: {} },
-    warnings: [],
-  };
+  return defaultProject('t', services, '/tmp');
 }
 
 /** `ports: ["127.0.0.1:<published>:<target>"]` */

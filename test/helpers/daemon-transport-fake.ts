@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Project, Service } from '../../src/compose/model.ts';
 import type { EngineEvent, ReplicaInfo } from '../../src/engine/events.ts';
 import type { EngineControl } from '../../src/daemon/control.ts';
-import { defaultService } from '../../src/compose/defaults.ts';
+import { defaultProject, defaultService } from '../../src/compose/defaults.ts';
 
 export class TransportTestEngine extends EventEmitter implements EngineControl {
   calls: string[] = [];
@@ -47,15 +47,7 @@ export function testService(name: string, extra: Partial<Service> = {}): Service
 }
 
 export function testProject(name: string, services: Service[]): Project {
-  return {
-    name,
-    workingDir: '/tmp',
-    composeFiles: [],
-    services: Object.fromEntries(services.map((s) => [s.name, s])),
-    volumes: {},
-    herd: { extra: {} },
-    warnings: [],
-  };
+  return defaultProject(name, services, '/tmp');
 }
 
 export function replica(

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import type { Project, Service } from '../../src/compose/model.ts';
 import type { ReplicaSpec } from '../../src/runtime/types.ts';
-import { defaultService } from '../../src/compose/defaults.ts';
+import { defaultProject, defaultService } from '../../src/compose/defaults.ts';
 
 export function uniqueProjectName(prefix = 'herdt'): string {
   return `${prefix}${randomBytes(4).toString('hex')}`;
@@ -16,13 +16,8 @@ export function testService(name: string, overrides: Partial<Service> = {}): Ser
 
 export function testProject(name: string, services: Service[], workingDir = tmpdir()): Project {
   return {
-    name,
-    workingDir,
+    ...defaultProject(name, services, workingDir),
     composeFiles: [`${workingDir}/compose.yaml`],
-    services: Object.fromEntries(services.map((s) => [s.name, s])),
-    volumes: {},
-    herd: { extra: {} },
-    warnings: [],
   };
 }
 

@@ -270,3 +270,22 @@ export function waitFor<T>(
 ): Promise<T> {
   return waitUntil(what, fn, timeoutMs, 100);
 }
+
+/** Runs `herd scale <arg>` while `herd events --json` listens; returns the scaled events seen. */
+export async function scaledEventsDuring(
+  box: Sandbox,
+  arg: string,
+  timeoutMs = 30_000,
+): Promise<{ service: string; from: number; to: number }[]> {
+  const events = box.spawn(['events', '--json']);
+  await new Promise((r) => setTimeout(r, 500));
+  box.ok(['scale', arg], { timeoutMs });
+  await waitFor('a scaled event', () => /"type":"scaled"/.test(events.output()), 5000);
+  await events.stop();
+  return events
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"scaled"'))
+    .map((l) => JSON.parse(l) as { service: string; from: number; to: number })
+    .map(({ service, from, to }) => ({ service, from, to }));
+}

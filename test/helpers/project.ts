@@ -3,23 +3,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Project, Service } from '../../src/compose/model.ts';
-import { defaultService } from '../../src/compose/defaults.ts';
+import { defaultProject, defaultService } from '../../src/compose/defaults.ts';
 
 export function makeService(name: string, over: Partial<Service> = {}): Service {
   return { ...defaultService(name), stopGracePeriodMs: 2000, ...over };
 }
 
 export function makeProject(services: Service[], over: Partial<Project> = {}): Project {
-  return {
-    name: `t${process.pid}${Math.floor(Math.random() * 1e6)}`,
-    workingDir: mkdtempSync(join(tmpdir(), 'herd-test-')),
-    composeFiles: [],
-    services: Object.fromEntries(services.map((s) => [s.name, s])),
-    volumes: {},
-    herd: { extra: {} },
-    warnings: [],
-    ...over,
-  };
+  const name = `t${process.pid}${Math.floor(Math.random() * 1e6)}`;
+  return { ...defaultProject(name, services, mkdtempSync(join(tmpdir(), 'herd-test-'))), ...over };
 }
 
 /** `node -e <code>` as a command, so test apps need no files. */

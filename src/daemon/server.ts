@@ -30,8 +30,11 @@ export interface DaemonServerOptions {
   paths: DaemonPaths;
   logs: LogStore;
   recorder?: StateRecorder;
-  /** Re-reads the compose files for `POST /v1/apply`. */
+  /** Re-reads the compose files for `POST /v1/apply` when the client sends no project. */
   reload?: () => Promise<Project>;
+  /** Readies the balancer and runtimes for a re-applied file before the engine applies it (new
+   * ports bound, images ready); what it returns runs after (ports the file dropped close). */
+  prepareApply?: ApplyPreparer;
   /** `POST /v1/down`, after the engine stopped and before the answer: removes the runtimes'
    * containers and network, so the client returns only once they are gone. */
   removeResources?: (opts: { volumes: boolean }) => Promise<void>;
@@ -42,6 +45,8 @@ export interface DaemonServerOptions {
   /** Per-replica counters of the balancer, keyed by replica name, for `ps`. */
   traffic?: () => Map<string, ReplicaTraffic>;
 }
+
+export type ApplyPreparer = (next: Project) => Promise<() => Promise<void>>;
 
 class ApiError extends Error {
   constructor(
@@ -151,7 +156,7 @@ export class DaemonServer {
         case 'POST /v1/down':
           return await this.down(await readJson(req), res);
         case 'POST /v1/apply':
-          return send(res, 200, await this.apply());
+          return send(res, 200, await this.apply(await readJson(req)));
         default:
           throw new ApiError(404, `no such endpoint: ${route}`);
       }
@@ -371,16 +376,50 @@ export class DaemonServer {
     send(res, 200, { services: Object.keys(this.project.services), replicas: names });
   }
 
-  private async apply(): Promise<ServicesResponse> {
-    if (!this.opts.reload) throw new ApiError(501, 'this daemon cannot re-read its compose file');
-    const next = await this.opts.reload();
-    await this.opts.engine.apply(next);
+  /** The client sends the project it loaded (with its own flags and environment, as Compose's
+   * CLI does); without one, the daemon re-reads the files it was started with. */
+  private async apply(body: unknown): Promise<ServicesResponse> {
+    const sent = (body as { project?: unknown } | undefined)?.project;
+    let next: Project;
+    if (sent !== undefined) {
+      if (!isProjectShape(sent)) throw new ApiError(400, 'apply: "project" is not a herd project');
+      next = sent;
+    } else if (this.opts.reload) {
+      next = await this.opts.reload();
+    } else {
+      throw new ApiError(501, 'this daemon cannot re-read its compose file');
+    }
+    if (next.name !== this.project.name)
+      throw new ApiError(
+        409,
+        `this daemon runs project ${this.project.name}, not ${next.name}; ` +
+          'run `herd down` then `herd up` to switch projects',
+      );
+    const finish = (await this.opts.prepareApply?.(next)) ?? (async () => undefined);
+    try {
+      await this.opts.engine.apply(next);
+    } finally {
+      await finish();
+    }
     this.project = next;
     return {
       services: Object.keys(next.services),
       replicas: this.opts.engine.replicas().map((r) => r.name),
     };
   }
+}
+
+function isProjectShape(p: unknown): p is Project {
+  const o = p as Partial<Project> | null;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.name === 'string' &&
+    typeof o.workingDir === 'string' &&
+    typeof o.services === 'object' &&
+    o.services !== null &&
+    Array.isArray(o.warnings)
+  );
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

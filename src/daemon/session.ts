@@ -24,6 +24,7 @@ export interface PrepareOptions {
 
 export interface ServeOptions {
   reload?: () => Promise<Project>;
+  prepareApply?: DaemonServerOptions['prepareApply'];
   /** `herd down`, after the engine stopped and before the answer: remove what the runtimes
    * created (containers, network), so `down` returns only once they are gone. */
   removeResources?: DaemonServerOptions['removeResources'];
@@ -71,6 +72,7 @@ export class DaemonSession {
       logs: this.logs,
       recorder: this.recorder,
       reload: opts.reload,
+      prepareApply: opts.prepareApply,
       removeResources: opts.removeResources,
       onDown: opts.onDown,
       logPollMs: opts.logPollMs,

@@ -48,6 +48,9 @@ interface Entry {
   index?: number;
   listener: ProxyListener;
   balancer: Balancer;
+  /** Set by apply() for a port the new file no longer has: it still drains the replicas being
+   * stopped, then closes once the engine has applied the file. */
+  retiring?: boolean;
 }
 
 export interface EngineLike {
@@ -62,6 +65,13 @@ export interface Proxy {
   close(): Promise<void>;
   stats(): ReplicaStats[];
   ports(): PortMapping[];
+  /**
+   * Follow a re-applied compose file: bind the ports it adds (a taken port is an error and
+   * nothing changes), keep the ones it still has with their members, and retire the ones it
+   * dropped. Call before the engine applies the file; call the returned function after, to close
+   * the retired ports once their replicas have drained.
+   */
+  apply(next: Project): Promise<() => Promise<void>>;
   /** Feed membership directly (what attach() does with engine events). */
   replicaReady(r: ReplicaInfo): void;
   replicaUnready(r: ReplicaInfo): void;
@@ -90,7 +100,7 @@ class ProjectProxy implements Proxy {
   private poolEntries = 0;
 
   constructor(
-    private readonly project: Project,
+    private project: Project,
     private readonly opts: ProxyOptions,
   ) {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
@@ -167,7 +177,11 @@ class ProjectProxy implements Proxy {
           this.warn(`service "${svc.name}": UDP expose ${x.port} is not load-balanced by herd`);
           continue;
         }
-        if (out.some((e) => e.service === svc && e.kind === 'balanced' && e.target === x.port))
+        if (
+          out.some(
+            (e) => e.service.name === svc.name && e.kind === 'balanced' && e.target === x.port,
+          )
+        )
           continue;
         out.push(this.entry(svc, x.port, 'internal', '127.0.0.1', 0, 'sniff'));
       }
@@ -175,9 +189,8 @@ class ProjectProxy implements Proxy {
     return out;
   }
 
-  async listen(): Promise<void> {
-    if (this.listening) return;
-    const planned = this.plan();
+  /** Binds every entry, or none: on the first failure the ones bound are closed again. */
+  private async bindAll(planned: Entry[]): Promise<void> {
     const bound: Entry[] = [];
     for (const e of planned) {
       try {
@@ -196,6 +209,65 @@ class ProjectProxy implements Proxy {
         throw new HerdError(`service "${e.service.name}": ${why}`);
       }
     }
+  }
+
+  async apply(next: Project): Promise<() => Promise<void>> {
+    const before = this.project;
+    this.project = next;
+    let planned: Entry[];
+    try {
+      planned = this.plan();
+    } catch (err) {
+      this.project = before;
+      throw err;
+    }
+    const kept = new Map<Entry, Entry>(); // old entry → the planned one it stands for
+    for (const p of planned) {
+      const old = this.entries.find((e) => !kept.has(e) && !e.retiring && sameListener(e, p));
+      if (old) kept.set(old, p);
+    }
+    const added = planned.filter((p) => ![...kept.values()].includes(p));
+    const dropped = this.entries.filter((e) => !kept.has(e) && !e.retiring);
+    // Worker processes serve the ports bound at start by their position; they cannot let go of
+    // one, so a file that drops one of those needs a fresh start.
+    const pinned = dropped.filter((e) => this.pool && this.entries.indexOf(e) < this.poolEntries);
+    if (pinned.length > 0) {
+      this.project = before;
+      const e = pinned[0]!;
+      throw new HerdError(
+        `service "${e.service.name}": port ${e.listener.boundPort} changed or went away, which the ` +
+          'balancer cannot follow while x-herd.proxy.workers > 1; run `herd down`, then `herd up`',
+      );
+    }
+    try {
+      await this.bindAll(added);
+    } catch (err) {
+      this.project = before;
+      throw err;
+    }
+    for (const [old, p] of kept) old.service = p.service;
+    for (const e of dropped) e.retiring = true;
+    this.entries.push(...added);
+    // Replicas already serving a service that gained a port join it now; replicas of a changed
+    // service are replaced by the engine and join through their `ready` events.
+    for (const e of added)
+      for (const r of this.readyReplicas.values())
+        if (r.service === e.service.name && (e.kind !== 'direct' || e.index === r.index))
+          this.addMember(e, r);
+    return async () => {
+      for (const e of dropped) {
+        e.balancer.cancelWaiters();
+        for (const m of e.balancer.allMembers()) m.closeIdle();
+      }
+      await Promise.all(dropped.map((e) => e.listener.close()));
+      this.entries = this.entries.filter((e) => !dropped.includes(e));
+    };
+  }
+
+  async listen(): Promise<void> {
+    if (this.listening) return;
+    const bound = this.plan();
+    await this.bindAll(bound);
     this.entries = bound;
     this.listening = true;
     const idleMs = this.opts.upstreamIdleMs ?? 4000;
@@ -231,7 +303,7 @@ class ProjectProxy implements Proxy {
   serviceAddresses(): Record<string, { host: string; port: number }> {
     const out: Record<string, { host: string; port: number }> = {};
     for (const e of this.entries) {
-      if (e.kind === 'direct' || out[e.service.name]) continue;
+      if (e.kind === 'direct' || e.retiring || out[e.service.name]) continue;
       // A wildcard bind is reachable on loopback; a specific host IP only on itself.
       const h = e.listener.opts.host;
       const host = h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h;
@@ -241,17 +313,19 @@ class ProjectProxy implements Proxy {
   }
 
   ports(): PortMapping[] {
-    return this.entries.map((e) => {
-      const m: PortMapping = {
-        service: e.service.name,
-        target: e.target,
-        kind: e.kind,
-        hostIp: e.listener.opts.host,
-        hostPort: e.listener.boundPort,
-      };
-      if (e.index !== undefined) m.index = e.index;
-      return m;
-    });
+    return this.entries
+      .filter((e) => !e.retiring)
+      .map((e) => {
+        const m: PortMapping = {
+          service: e.service.name,
+          target: e.target,
+          kind: e.kind,
+          hostIp: e.listener.opts.host,
+          hostPort: e.listener.boundPort,
+        };
+        if (e.index !== undefined) m.index = e.index;
+        return m;
+      });
   }
 
   private countersFor(r: ReplicaInfo): ReplicaCounters {
@@ -263,22 +337,31 @@ class ProjectProxy implements Proxy {
     return c;
   }
 
+  /** Replicas in the pools now, so that a port added by apply() starts with them. */
+  private readonly readyReplicas = new Map<string, ReplicaInfo>();
+
+  private addMember(e: Entry, r: ReplicaInfo): void {
+    const port = r.ports[e.target] ?? r.port;
+    if (port === undefined) return;
+    e.balancer.add(r.name, r.host, port, this.countersFor(r));
+    const i = this.entries.indexOf(e);
+    if (this.pool && i >= 0 && i < this.poolEntries)
+      this.pool.add(i, r.name, r.service, r.host, port);
+  }
+
   replicaReady(r: ReplicaInfo): void {
     const svc = this.project.services[r.service];
     if (!svc) return;
-    const c = this.countersFor(r);
+    this.readyReplicas.set(r.name, r);
     let directFound = false;
-    this.entries.forEach((e, i) => {
-      if (e.service !== svc) return;
+    for (const e of this.entries) {
+      if (e.service.name !== r.service) continue;
       if (e.kind === 'direct') {
-        if (e.index !== r.index) return;
+        if (e.index !== r.index) continue;
         directFound = true;
       }
-      const port = r.ports[e.target] ?? r.port;
-      if (port === undefined) return;
-      e.balancer.add(r.name, r.host, port, c);
-      if (this.pool && i < this.poolEntries) this.pool.add(i, r.name, r.service, r.host, port);
-    });
+      this.addMember(e, r);
+    }
     if (!directFound) void this.addDirectFor(svc, r);
   }
 
@@ -334,11 +417,13 @@ class ProjectProxy implements Proxy {
   }
 
   replicaUnready(r: ReplicaInfo): void {
+    this.readyReplicas.delete(r.name);
     for (const e of this.entries) if (e.service.name === r.service) e.balancer.remove(r.name);
     this.pool?.remove(r.name, r.service);
   }
 
   readonly drain: Drainer = (r, timeoutMs) => {
+    this.readyReplicas.delete(r.name);
     const members = this.entries
       .filter((e) => e.service.name === r.service)
       .map((e) => e.balancer.remove(r.name))
@@ -384,4 +469,21 @@ class ProjectProxy implements Proxy {
     await Promise.all(this.entries.map((e) => e.listener.close()));
     this.entries = [];
   }
+}
+
+/** Whether a planned listener is the same as one already bound: same service, port, mode and
+ * balancing settings. */
+function sameListener(bound: Entry, planned: Entry): boolean {
+  const a = bound.listener.opts;
+  const b = planned.listener.opts;
+  return (
+    bound.service.name === planned.service.name &&
+    bound.target === planned.target &&
+    bound.kind === planned.kind &&
+    bound.index === planned.index &&
+    a.host === b.host &&
+    a.port === b.port &&
+    a.mode === b.mode &&
+    JSON.stringify(bound.balancer.lb) === JSON.stringify(planned.service.herd.lb)
+  );
 }

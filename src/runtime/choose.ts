@@ -17,6 +17,10 @@ export interface Runtimes {
   /** `herd down`: remove what the runtimes created for the project (containers, networks, and
    * named volumes only when `volumes` is set). */
   down(opts: { volumes: boolean }): Promise<void>;
+  /** A re-applied compose file (`herd up` against a running daemon): the Docker runtime follows
+   * it and has the images of its Docker services ready. Throws, changing nothing, when the file
+   * now needs Docker and this stack started without it. */
+  apply(next: Project): Promise<void>;
   close(): Promise<void>;
   /** The Docker runtime, when some service runs in Docker (listing and adopting containers). */
   readonly docker?: DockerRuntime;
@@ -46,6 +50,14 @@ export async function createRuntimes(
     return {
       forService: () => processRuntime,
       async down() {},
+      async apply(next) {
+        const [first] = dockerServices(next);
+        if (first)
+          throw new HerdError(
+            `service "${first.name}" needs Docker, and this stack was started without it; ` +
+              'run `herd down`, then `herd up` to start the stack with the Docker engine',
+          );
+      },
       async close() {},
     };
   }
@@ -86,6 +98,10 @@ export async function createRuntimes(
     forService: (service) => (runtimeKind(service) === 'docker' ? runtime : processRuntime),
     async down({ volumes }) {
       await runtime.removeProject({ volumes });
+    },
+    async apply(next) {
+      runtime.setProject(next);
+      await runtime.prepare(dockerServices(next).map((s) => s.name));
     },
     async close() {
       runtime.close();

@@ -128,3 +128,40 @@ services:
     b.cleanup();
   }
 });
+
+test("up against a running daemon applies the caller's file and environment, ports included", async () => {
+  const [first, second, api] = [await freePort(), await freePort(), await freePort()];
+  const compose = (extra = '') => `
+name: apply-env
+services:
+  web:
+    command: ["node", "app.js"]
+    environment: {GREETING: "\${GREETING:-hello}"}
+    ports: ["\${WEB_PORT}:5000"]
+${extra}`;
+  const b = box(compose(), { WEB_PORT: String(first) });
+  try {
+    b.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
+    assert.equal((await httpGet(first)).body, 'hello from 1');
+    // A new shell environment and a new service: the daemon must see what this `up` loaded, not
+    // re-read the file with the environment it was started with.
+    b.env.GREETING = 'bonjour';
+    b.env.WEB_PORT = String(second);
+    writeFileSync(
+      join(b.dir, 'compose.yaml'),
+      compose(`  api:
+    command: ["node", "app.js"]
+    ports: ["${api}:5000"]
+`),
+    );
+    b.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
+    assert.equal((await httpGet(second)).body, 'bonjour from 1');
+    assert.match((await httpGet(api)).body, / from 1$/);
+    // The port the file no longer publishes is closed.
+    await assert.rejects(httpGet(first), /ECONNREFUSED/);
+    const ports = b.ok(['port', 'web', '5000']).trim();
+    assert.equal(ports, `0.0.0.0:${second}`);
+  } finally {
+    b.cleanup();
+  }
+});

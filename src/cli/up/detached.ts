@@ -56,7 +56,9 @@ export async function updateRunning(req: DetachRequest): Promise<void> {
         `images it built at start (${built.map((s) => s.name).join(', ')}); ` +
         'run `herd down`, then `herd up --build`',
     );
-  await client.post<ServicesResponse>('/v1/apply');
+  // The project as this `up` loaded it — its -f, --profile, --env-file and environment — not as
+  // the daemon would re-read it with the flags it was started with.
+  await client.post<ServicesResponse>('/v1/apply', { project: req.project });
   if (Object.keys(req.scale).length > 0) await client.post('/v1/scale', req.scale);
   await client.post<ServicesResponse>('/v1/start', {
     services: req.services.length ? req.services : undefined,

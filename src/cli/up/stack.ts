@@ -132,6 +132,10 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
   async function serveControl(): Promise<void> {
     await session.serve(engine, {
       reload: opts.reload,
+      prepareApply: async (next) => {
+        await runtimes.apply(next);
+        return proxy.apply(next);
+      },
       keepRecorded: keep,
       traffic: () =>
         new Map(

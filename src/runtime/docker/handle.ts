@@ -92,6 +92,9 @@ export class DockerReplicaHandle implements ReplicaHandle {
    * container is then removed, as Compose does on scale-down: herd never restarts a stopped
    * container (a new start creates a fresh one), and its output is in herd's log store. */
   async stop(): Promise<ExitInfo> {
+    // Set before the request: the engine's answer to `stop` and to the pending `wait` race, and
+    // waitForExit must see the flag whichever comes first or the container would linger.
+    this.removeOnExit = true;
     try {
       await this.container.stop({ t: Math.ceil(this.init.stopGracePeriodMs / 1000) });
     } catch (err) {
@@ -99,7 +102,6 @@ export class DockerReplicaHandle implements ReplicaHandle {
       const code = (err as { statusCode?: number }).statusCode;
       if (code !== 304 && code !== 404) throw err;
     }
-    this.removeOnExit = true;
     return this.exited;
   }
 

@@ -44,7 +44,7 @@ export interface DockerRuntimeOptions {
 export class DockerRuntime implements Runtime {
   readonly kind = 'docker' as const;
   private readonly docker: Dockerode;
-  private readonly project: Project;
+  private project: Project;
   private readonly health: HealthFeed;
   private network: Promise<string> | undefined;
   private readonly volumes = new Map<string, Promise<string>>();
@@ -54,6 +54,13 @@ export class DockerRuntime implements Runtime {
     this.docker = opts.docker;
     this.project = opts.project;
     this.health = new HealthFeed(this.docker, this.project.name);
+  }
+
+  /** A re-applied compose file: replicas started from now on follow it. The project name never
+   * changes here (the engine refuses that). */
+  setProject(next: Project): void {
+    this.project = next;
+    this.images.clear();
   }
 
   /** Builds or pulls the images of `services` (all Docker ones by default) before anything starts. */

@@ -123,7 +123,9 @@ export class HttpSession implements UpstreamOwner {
     }
     this.lastActive = Date.now();
     try {
-      if (this.state === S.Exchange && !this.bodyDone) {
+      // Body bytes wait here until the upstream is connected: if the connect fails the request
+      // is retried elsewhere, and it must go there whole.
+      if (this.state === S.Exchange && !this.bodyDone && this.up?.connected) {
         this.forwardBody(d);
         return;
       }
@@ -383,6 +385,8 @@ export class HttpSession implements UpstreamOwner {
       this.buf = null;
       this.forwardBody(b);
     }
+    // Reading paused while the body waited for the connect: go on unless the upstream is full.
+    if (!this.bodyDone && this.client.isPaused() && !s.writableNeedDrain) this.client.resume();
   }
 
   private buildHead(req: RequestHead): string {

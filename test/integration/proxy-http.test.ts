@@ -351,6 +351,35 @@ describe('proxy: every replica down', () => {
     await back.close();
   });
 
+  it('a streamed body reaches the next replica whole when the first refuses the connect', async () => {
+    const { proxy, port: p } = await startProxy({ holdMs: 3000 });
+    const back = await httpBackend('back');
+    proxy.replicaReady(replica('web', 1, await freePort(), 80)); // refuses every connect
+    proxy.replicaReady(replica('web', 2, back.port, 80));
+    const body = 'x'.repeat(200_000); // over retryBodyMax: streamed, not buffered
+    for (let i = 0; i < 4; i++) {
+      // The body comes in several reads, some while herd is still connecting to the dead one.
+      const s = net.connect(p, '127.0.0.1');
+      const answer = new Promise<string>((resolve) => {
+        const chunks: Buffer[] = [];
+        s.on('data', (d: Buffer) => chunks.push(d));
+        s.on('error', () => {});
+        s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      });
+      s.write(
+        `POST /${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      );
+      s.write(body.slice(0, 1000));
+      await new Promise((r) => setImmediate(r));
+      s.write(body.slice(1000));
+      const res = await answer;
+      assert.match(res, /^HTTP\/1\.1 200/, res.slice(0, 200));
+      assert.ok(res.endsWith(`back:${body}`), `request ${i}: body arrived cut`);
+    }
+    await proxy.close();
+    await back.close();
+  });
+
   it('answers 502 naming the service once the hold time passes', async () => {
     const { proxy, port: p } = await startProxy({ holdMs: 200 });
     proxy.replicaReady(replica('web', 1, await freePort(), 80));

@@ -12,6 +12,9 @@ export interface RestartInput {
   uptimeMs: number;
   /** Stopped on purpose (herd stop, scale-down, shutdown): never restarted. */
   stoppedByUser: boolean;
+  /** herd stopped it because it turned unhealthy: a failure whatever its exit code, as
+   * Kubernetes treats a failed liveness probe and Swarm an unhealthy task. */
+  unhealthy?: boolean;
 }
 
 export interface RestartDecision {
@@ -37,8 +40,8 @@ export function policyName(policy: RestartPolicy): string {
 }
 
 export function decideRestart(input: RestartInput): RestartDecision {
-  const { policy, exit, uptimeMs, stoppedByUser } = input;
-  const what = describeExit(exit);
+  const { policy, exit, uptimeMs, stoppedByUser, unhealthy } = input;
+  const what = unhealthy ? `unhealthy, stopped (${describeExit(exit)})` : describeExit(exit);
   // Swarm's window: a restart that stayed up for `window` succeeded and does not count.
   const attempts =
     policy.windowMs !== undefined && uptimeMs >= policy.windowMs ? 0 : input.attempts;
@@ -46,7 +49,7 @@ export function decideRestart(input: RestartInput): RestartDecision {
   if (policy.condition === 'no') {
     return { restart: false, attempts, reason: `${what} (restart: no)` };
   }
-  if (policy.condition === 'on-failure' && exit.exitCode === 0) {
+  if (policy.condition === 'on-failure' && exit.exitCode === 0 && !unhealthy) {
     return {
       restart: false,
       attempts,

@@ -328,7 +328,7 @@ export abstract class Supervisor extends EventHub {
         `${shortName(slot)} exited with code ${exit.exitCode} (killed with ${killed})`,
       );
     } else {
-      this.applyPolicy(st, slot, exit, uptime, killed !== undefined);
+      this.applyPolicy(st, slot, exit, uptime, killed !== undefined, intent === 'unhealthy');
     }
     this.reconcile();
   }
@@ -339,6 +339,7 @@ export abstract class Supervisor extends EventHub {
     exit: ExitInfo,
     uptimeMs: number,
     killedByUser: boolean,
+    unhealthy: boolean,
   ): void {
     const policy = st.service.restart;
     const decision = decideRestart({
@@ -349,12 +350,15 @@ export abstract class Supervisor extends EventHub {
       // Docker marks a killed container manually stopped: unless-stopped leaves it down.
       stoppedByUser:
         this.shuttingDown || !st.active || (killedByUser && policy.condition === 'unless-stopped'),
+      unhealthy,
     });
     slot.attempts = decision.attempts;
     const what =
       exit.startError !== undefined
         ? `could not start: ${exit.startError}`
-        : `exited with code ${exit.exitCode}${exit.oomKilled ? ' (out of memory)' : ''}`;
+        : unhealthy
+          ? `was unhealthy and stopped with code ${exit.exitCode}`
+          : `exited with code ${exit.exitCode}${exit.oomKilled ? ' (out of memory)' : ''}`;
     if (!decision.restart) {
       this.setState(slot, 'exited', decision.reason);
       const tail = decision.reason.startsWith('gave up') ? `; ${decision.reason}` : '';

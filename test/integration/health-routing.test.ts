@@ -279,3 +279,26 @@ test('healUnhealthy: false keeps an unhealthy replica running, out of rotation u
     assert.deepEqual(traffic.failures, []);
   });
 });
+
+test('restart: on-failure heals too: an unhealthy replica that exits 0 on SIGTERM comes back', async () => {
+  await withWeb({ restart: { condition: 'on-failure' } }, async ({ engine, project, traffic }) => {
+    const before = web(engine, 2)!;
+    writeFileSync(join(project.workingDir, 'unhealthy-2'), '');
+    await waitUntil('web-2 stopped as unhealthy', () => !pidAlive(before.pid!), 8000);
+    rmSync(join(project.workingDir, 'unhealthy-2'));
+    const after = await waitUntil(
+      'web-2 restarted and healthy',
+      () => {
+        const r = web(engine, 2);
+        return r?.pid !== before.pid && r?.health === 'healthy' && r;
+      },
+      8000,
+    );
+    assert.equal(after.restarts, 1);
+    assert.equal(after.lastExit?.exitCode, 0, 'the app exited 0 on SIGTERM');
+    const back = Date.now();
+    await waitUntil('web-2 answers again', () => traffic.from('2', back).length > 0, 5000);
+    await traffic.stop();
+    assert.deepEqual(traffic.failures, []);
+  });
+});

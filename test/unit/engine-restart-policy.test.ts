@@ -104,3 +104,10 @@ test('an OOM kill is described as such', () => {
   });
   assert.match(d.reason, /memory limit exceeded \(exit 137\)/);
 });
+
+test('on-failure restarts a replica herd stopped as unhealthy, even when it exited 0', () => {
+  const d = decide({ condition: 'on-failure' }, 0, { unhealthy: true });
+  assert.equal(d.restart, true);
+  assert.match(d.reason, /unhealthy/);
+  assert.equal(decide({ condition: 'no' }, 0, { unhealthy: true }).restart, false);
+});

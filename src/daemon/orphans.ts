@@ -41,6 +41,16 @@ async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
   }
 }
 
+/** Gone, or a zombie nobody reaped yet. */
+function isGone(pid: number): boolean {
+  const stat = readStat(pid);
+  return stat === undefined || stat.state === 'Z';
+}
+
+function leftoverMembers(r: RecordedReplica): number[] {
+  return groupMembers(r.pid).filter((pid) => (readStat(pid)?.startTime ?? -1) >= r.startTime);
+}
+
 export async function stopOrphans(
   records: RecordedReplica[],
   opts: { graceMs?: number } = {},
@@ -50,7 +60,13 @@ export async function stopOrphans(
   const groups: { name: string; pgid: number }[] = [];
   for (const r of records) {
     if (!isSameProcess(r.pid, r.startTime)) {
-      result.skipped.push(r.name);
+      // The replica itself is gone, but what it started may live on in its process group (a
+      // shell's children, a server's workers) and hold its ports. Linux does not hand out a PID
+      // while a group of that id exists, so members of group r.pid that started after the
+      // replica are its descendants.
+      if (isGone(r.pid) && leftoverMembers(r).length > 0 && r.pid > 1)
+        groups.push({ name: r.name, pgid: r.pid });
+      else result.skipped.push(r.name);
       continue;
     }
     // Replicas lead their own group; signal the group the verified process is in.

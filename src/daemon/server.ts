@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { constants as osConstants } from 'node:os';
 import type { Project } from '../compose/model.ts';
 import type { EngineEvent } from '../engine/events.ts';
+import { isManualKill } from '../engine/supervisor.ts';
 import type { LogStore } from '../logs/store.ts';
 import { HerdError } from '../util/errors.ts';
 import type {
@@ -14,6 +15,7 @@ import type {
   ReplicaTraffic,
   ScaleResponse,
   ServicesResponse,
+  TopReplica,
   TopResponse,
 } from './api-types.ts';
 import { probeSocket } from './client.ts';
@@ -64,6 +66,9 @@ export class DaemonServer {
   private project: Project;
   private readonly streams = new Set<ServerResponse>();
   private readonly sampler = new UsageSampler();
+  /** Its own sampler, so `herd top` refreshing every N seconds measures CPU over those N seconds
+   * whatever `ps` calls come in between. */
+  private readonly topSampler = new UsageSampler();
 
   constructor(private readonly opts: DaemonServerOptions) {
     this.project = opts.project;
@@ -100,7 +105,12 @@ export class DaemonServer {
       }
     });
     chmodSync(paths.socket, 0o600);
+    this.bound = true;
   }
+
+  /** Whether this server created the socket file: only then is it this server's to remove (a
+   * second daemon that lost the race to bind must not delete the first one's socket). */
+  private bound = false;
 
   /** Ends open streams, stops listening and removes the socket file. */
   async close(): Promise<void> {
@@ -112,6 +122,8 @@ export class DaemonServer {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     }
+    if (!this.bound) return;
+    this.bound = false;
     try {
       unlinkSync(this.opts.paths.socket);
     } catch {
@@ -152,7 +164,7 @@ export class DaemonServer {
         case 'GET /v1/port':
           return send(res, 200, this.port(url));
         case 'GET /v1/top':
-          return send(res, 200, this.top());
+          return send(res, 200, await this.top());
         case 'POST /v1/down':
           return await this.down(await readJson(req), res);
         case 'POST /v1/apply':
@@ -268,6 +280,13 @@ export class DaemonServer {
         const name = typeof signal === 'string' ? normalizeSignal(signal) : undefined;
         if (!name) throw new ApiError(400, `unknown signal ${JSON.stringify(signal)}`);
         engine.killServices(name, services);
+        // As `docker kill`: a kill that the restart policy does not undo is a manual stop, and a
+        // later daemon must not bring the service back either.
+        const killed = all.filter((s) => {
+          const service = this.project.services[s];
+          return service !== undefined && isManualKill(name, service);
+        });
+        if (killed.length > 0) this.opts.recorder?.setStopped(killed, true);
         break;
       }
     }
@@ -329,20 +348,30 @@ export class DaemonServer {
     return { address };
   }
 
-  private top(): TopResponse {
+  /** Each live replica's processes, with the CPU % and memory of its whole process group (for a
+   * Docker container, the group of its init process as this host sees it). */
+  private async top(): Promise<TopResponse> {
+    const live = this.opts.engine
+      .replicas()
+      .filter((r) => r.pid !== undefined && r.state !== 'exited' && r.state !== 'removed');
+    const pgids = new Map<string, number>();
+    for (const r of live) {
+      const pgid = readStat(r.pid!)?.pgid;
+      if (pgid !== undefined) pgids.set(r.name, pgid);
+    }
+    const usage = await this.topSampler.sample([...new Set(pgids.values())]);
     return {
-      replicas: this.opts.engine
-        .replicas()
-        .filter((r) => r.pid !== undefined && r.state !== 'exited' && r.state !== 'removed')
-        .map((r) => {
-          const pgid = readStat(r.pid!)?.pgid;
-          return {
-            name: r.name,
-            service: r.service,
-            pid: r.pid,
-            processes: pgid === undefined ? [] : groupProcesses(pgid),
-          };
-        }),
+      replicas: live.map((r): TopReplica => {
+        const pgid = pgids.get(r.name);
+        const u = pgid === undefined ? undefined : usage.get(pgid);
+        return {
+          name: r.name,
+          service: r.service,
+          pid: r.pid,
+          ...(u ? { cpuPercent: u.cpuPercent, memBytes: u.rssBytes } : {}),
+          processes: pgid === undefined ? [] : groupProcesses(pgid),
+        };
+      }),
     };
   }
 

@@ -3,6 +3,7 @@
 import type { Project, Service } from '../compose/model.ts';
 import type { Drainer, EngineEvent, ReplicaInfo } from '../engine/events.ts';
 import { HerdError } from '../util/errors.ts';
+import { checkPortRangeScale } from '../engine/scale-limit.ts';
 import { Balancer } from './balancer.ts';
 import { ReplicaCounters, sumStats } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
@@ -165,10 +166,7 @@ class ProjectProxy implements Proxy {
           continue;
         }
         const width = end - start + 1;
-        if (svc.scale > width)
-          throw new HerdError(
-            `service "${svc.name}": scale ${svc.scale} needs ${svc.scale} host ports but ports "${start}-${end}:${p.target}" has only ${width}; widen the range or publish a single port to load-balance`,
-          );
+        checkPortRangeScale(svc, svc.scale);
         for (let i = 1; i <= width; i++)
           out.push(this.entry(svc, p.target, 'direct', hostIp, start + i - 1, mode, i));
       }

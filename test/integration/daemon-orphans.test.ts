@@ -53,6 +53,23 @@ describe('orphan cleanup', () => {
     assert.ok(Date.now() - t0 >= 300, 'waited the grace period before SIGKILL');
   });
 
+  it('stops what a dead replica left in its process group', async () => {
+    // The shell (the replica) dies; its background sleep lives on in the group, as a server's
+    // worker would, holding whatever it held.
+    const leader = spawnGroup('sleep 60 & kill -9 $$');
+    const pid = leader.pid!;
+    await waitFor(() => groupMembers(pid).length >= 1 && processStartTime(pid) === undefined);
+    const [child] = groupMembers(pid);
+    // Stands for the leader's recorded start time, which can be no later than its child's.
+    const recorded = processStartTime(child!)!;
+    const result = await stopOrphans(
+      [{ name: 'shop-web-1', service: 'web', pid, startTime: recorded }],
+      { graceMs: 2000 },
+    );
+    assert.deepEqual(result, { stopped: ['shop-web-1'], skipped: [] });
+    assert.deepEqual(groupMembers(pid), [], 'the leftover child is gone');
+  });
+
   it('never signals a pid whose start time does not match the record (a reused pid)', async () => {
     // exec: one process from the start, so the membership snapshot below cannot race a fork.
     const bystander = spawnGroup('exec sleep 60');

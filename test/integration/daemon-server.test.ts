@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import type { PsResponse, ScaleResponse, TopResponse } from '../../src/daemon/api-types.ts';
 import { DaemonClient } from '../../src/daemon/client.ts';
 import { daemonPaths, type DaemonPaths } from '../../src/daemon/paths.ts';
+import { DaemonServer } from '../../src/daemon/server.ts';
 import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
 import { emptyState, readState, writeState } from '../../src/daemon/state-file.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
@@ -284,6 +285,8 @@ describe('daemon control API over a unix socket', () => {
     const [, signal] = await exited;
     assert.equal(signal, 'SIGTERM');
     assert.ok(engine.calls.includes('kill SIGTERM web'));
+    // The stop signal is a manual stop, as with `docker kill`: a later daemon keeps web down.
+    assert.deepEqual(readState(paths.stateFile)?.stopped, ['web']);
   });
 
   it('apply re-reads the project and hands it to the engine', async () => {
@@ -299,6 +302,14 @@ describe('daemon control API over a unix socket', () => {
 
   it('a second daemon for the same project is refused while this one runs', async () => {
     await assert.rejects(prepareDaemon(project, { paths }), /already running \(pid \d+\)/);
+  });
+
+  it("a second server that fails to bind leaves the running daemon's socket in place", async () => {
+    const second = new DaemonServer({ project, engine, paths, logs: session.logs });
+    await assert.rejects(second.listen(), /already running/);
+    await second.close();
+    assert.ok(existsSync(paths.socket), 'the socket of the running daemon is still there');
+    assert.ok((await client.get<PsResponse>('/v1/ps')).replicas.length > 0);
   });
 
   it('down shuts the engine down, removes resources, answers, then tells the daemon to exit', async () => {

@@ -6,6 +6,9 @@ import net from 'node:net';
 import { createProxy } from '../../src/proxy/index.ts';
 import type { Drainer, EngineEvent } from '../../src/engine/events.ts';
 import { HerdError } from '../../src/util/errors.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { processRuntime } from '../../src/runtime/process/process-runtime.ts';
+import { parseScale } from '../../src/cli/up/options.ts';
 import {
   freePort,
   get,
@@ -87,6 +90,16 @@ describe('proxy: ports', () => {
       createProxy(makeProject([svc])).listen(),
       /scale 3 needs 3 host ports.*18080-18081/,
     );
+  });
+
+  it('scaling past the range later is refused too: engine.setScale and up --scale', () => {
+    const svc = makeService('web', { scale: 2, ports: [port([18080, 18081], 80)] });
+    const project = makeProject([svc]);
+    const engine = new Engine(project, { runtime: processRuntime });
+    assert.throws(() => engine.setScale('web', 3), /scale 3 needs 3 host ports.*18080-18081/);
+    engine.setScale('web', 1);
+    assert.throws(() => parseScale(['web=3'], project), /scale 3 needs 3 host ports/);
+    assert.deepEqual(parseScale(['web=2'], project), { web: 2 });
   });
 
   it('no published port: each replica gets its own ephemeral 127.0.0.1 port', async () => {

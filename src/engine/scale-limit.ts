@@ -1,0 +1,18 @@
+// The one limit Compose puts on scale: `ports: "8080-8082:80"` gives each replica one host port of
+// the range, so a service cannot have more replicas than the range has ports.
+import type { Service } from '../compose/model.ts';
+import { HerdError } from '../util/errors.ts';
+
+/** Throws a HerdError naming the service and the port range when `n` replicas do not fit. */
+export function checkPortRangeScale(service: Service, n: number): void {
+  for (const p of service.ports) {
+    if (!p.published || p.published.end === p.published.start) continue;
+    const { start, end } = p.published;
+    const width = end - start + 1;
+    if (n > width)
+      throw new HerdError(
+        `service "${service.name}": scale ${n} needs ${n} host ports but ports "${start}-${end}:${p.target}" ` +
+          `has only ${width}; widen the range or publish a single port to load-balance`,
+      );
+  }
+}

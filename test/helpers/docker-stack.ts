@@ -43,12 +43,17 @@ export interface Stack {
   output(replica: string): string[];
 }
 
+/** Starts `project` as `herd up` does. `socketPath` is the Docker engine's socket; a project of
+ * local processes only needs none. */
 export async function startStack(
   project: Project,
-  socketPath: string,
+  socketPath?: string,
   upTimeoutMs = 30_000,
 ): Promise<Stack> {
-  const runtimes = await createRuntimes(project, { env: { DOCKER_HOST: `unix://${socketPath}` } });
+  const runtimes = await createRuntimes(
+    project,
+    socketPath === undefined ? {} : { env: { DOCKER_HOST: `unix://${socketPath}` } },
+  );
   const proxy = createProxy(project, { warn: () => {} });
   await proxy.listen();
   const engine = new Engine(project, {
@@ -123,7 +128,7 @@ export function loadLoop(
   port: number,
   workers = 4,
   maxMs = 20_000,
-): { stop(): Promise<LoadResult> } {
+): { stop(): Promise<LoadResult>; readonly result: LoadResult } {
   const result: LoadResult = { ok: 0, failed: 0, errors: [], byHost: new Map() };
   const deadline = Date.now() + maxMs;
   let running = true;
@@ -141,6 +146,8 @@ export function loadLoop(
     }
   });
   return {
+    /** The counts so far, live while the loop runs. */
+    result,
     async stop() {
       running = false;
       await Promise.all(loops);

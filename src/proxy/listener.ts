@@ -40,15 +40,25 @@ export function modeFor(appProtocol: string | undefined): ListenMode {
   return 'sniff';
 }
 
-/** An HTTP request starts with a method token and a space. */
+/** A request line longer than this is taken for HTTP and left to the parser's limits. */
+const MAX_SNIFF_LINE = 8192;
+
+/** An HTTP request line is a method token, a space, a target and ` HTTP/x.y`. Checking the version
+ * too keeps text protocols with upper-case commands (Redis' inline `SET a b`) out of HTTP mode. */
 function sniff(buf: Buffer): 'http' | 'tcp' | 'more' {
   const n = Math.min(buf.length, 24);
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i < n; i++) {
     const c = buf[i]!;
-    if (c === 0x20) return i > 0 ? 'http' : 'tcp';
+    if (c === 0x20) break;
     if (!(c >= 0x41 && c <= 0x5a) && c !== 0x2d && c !== 0x5f) return 'tcp';
   }
-  return buf.length >= 24 ? 'tcp' : 'more';
+  if (i === 0) return 'tcp';
+  if (i === n) return buf.length >= 24 ? 'tcp' : 'more';
+  const eol = buf.indexOf(0x0a, i);
+  if (eol === -1) return buf.length >= MAX_SNIFF_LINE ? 'http' : 'more';
+  const end = eol > 0 && buf[eol - 1] === 0x0d ? eol - 1 : eol;
+  return / HTTP\/\d\.\d$/.test(buf.toString('latin1', i, end)) ? 'http' : 'tcp';
 }
 
 export class ProxyListener {

@@ -92,6 +92,9 @@ describe('proxy: TCP mode', () => {
       proxy.replicaReady(replica('db', 1, rport, 6379));
       assert.equal(await ask(p, '*1\r\n$4\r\nPING\r\n'), '+PONG\r\n');
       assert.equal(await ask(p, 'PING\r\n'), '+PONG\r\n'); // inline command: uppercase, no space
+      // An inline command with arguments looks like a request line but for its missing version.
+      assert.equal(await ask(p, 'SET greeting hello\r\n'), '+OK\r\n');
+      assert.equal(await ask(p, 'GET greeting\r\n'), '$5\r\nhello\r\n');
       await proxy.close();
     } finally {
       redis.kill('SIGKILL');

@@ -52,8 +52,19 @@ export interface PortResponse {
   address: string;
 }
 
+export interface TopReplica {
+  name: string;
+  service: string;
+  pid?: number;
+  /** CPU of the whole process group since the previous `top` (or over a short fresh window). */
+  cpuPercent?: number;
+  /** Resident memory of the whole process group. */
+  memBytes?: number;
+  processes: ProcessRow[];
+}
+
 export interface TopResponse {
-  replicas: { name: string; service: string; pid?: number; processes: ProcessRow[] }[];
+  replicas: TopReplica[];
 }
 
 export interface ErrorResponse {

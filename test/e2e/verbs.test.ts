@@ -109,10 +109,30 @@ test('ps, scale, logs, events, port, top, down', async () => {
 
     // port and top
     assert.equal(box.ok(['port', 'web', '5000']).trim(), `0.0.0.0:${port}`);
+    // top: one frame when stdout is not a terminal, or with --no-stream: a CPU %/MEM row per
+    // replica, then each replica's processes.
+    const frameHeader = /^NAME\s+SERVICE\s+CPU %\s+MEM\s+PIDS$/gm;
     const top = box.ok(['top', 'web']);
     const webPid = (await box.psNow(false)).find((r) => r.Name === 'verbs-web-1')!.Pid!;
     assert.match(top, new RegExp(`\\b${webPid}\\b`));
     assert.match(top, /node app\.js/);
+    assert.equal(top.match(frameHeader)?.length, 1, top);
+    for (const n of [1, 2, 3])
+      assert.match(
+        top,
+        new RegExp(`^verbs-web-${n}\\s+web\\s+\\d+\\.\\d\\d%\\s+[\\d.]+[KMG]iB\\s+\\d+$`, 'm'),
+      );
+    assert.doesNotMatch(top, /worker/);
+    const once = box.ok(['top', '--no-stream']);
+    assert.equal(once.match(frameHeader)?.length, 1, once);
+    assert.match(once, /^verbs-worker-1\s+worker\s+\d+\.\d\d%/m);
+    // --stream keeps printing frames into a pipe until Ctrl-C.
+    const live = box.spawn(['top', '--stream', '-i', '0.3', 'worker']);
+    const frames = () => live.output().match(frameHeader)?.length ?? 0;
+    await waitFor('two frames of top --stream', () => frames() >= 2, 10_000);
+    await live.stop();
+    assert.equal(live.child.exitCode, 0, live.output());
+    assert.match(live.output(), /^verbs-worker-1\s+worker\s+\d+\.\d\d%/m);
 
     // down: everything gone, and verbs say there is no daemon.
     const pids = (await box.psNow(false)).map((r) => r.Pid!);

@@ -49,17 +49,7 @@ export class Checker {
     for (const [key, e] of map.entries) {
       if (allowed.includes(key)) continue;
       if (allowExtensions && key.startsWith('x-')) continue;
-      const guess = nearest(key, allowed);
-      this.diag.error(
-        e.keyPos,
-        join(path, key),
-        `unknown key${guess ? ` (did you mean \`${guess}\`?)` : ''}; ${
-          // Long lists (the service keys) would drown the message; the spec lists them.
-          allowed.length > 16
-            ? 'it is not a Compose key here'
-            : `expected one of: ${allowed.join(', ')}`
-        }`,
-      );
+      this.diag.error(e.keyPos, join(path, key), unknownKeyMessage(key, allowed));
     }
   }
 
@@ -113,4 +103,14 @@ export class Checker {
     });
     return out;
   }
+}
+
+/** The message for a key not in `allowed`, with the nearest allowed key when it looks like a typo.
+ * Shared with the x-herd settings checks so every unknown key reads the same. */
+export function unknownKeyMessage(key: string, allowed: readonly string[]): string {
+  const guess = nearest(key, allowed);
+  return `unknown key${guess ? ` (did you mean \`${guess}\`?)` : ''}; ${
+    // Long lists (the service keys) would drown the message; the spec lists them.
+    allowed.length > 16 ? 'it is not a Compose key here' : `expected one of: ${allowed.join(', ')}`
+  }`;
 }

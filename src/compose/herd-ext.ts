@@ -1,9 +1,13 @@
-// `x-herd` at service level: runtime choice, load-balancer settings, heal_unhealthy; unknown keys kept.
+// `x-herd`, herd's own keys. At service level: runtime choice, load-balancer settings,
+// heal_unhealthy and rollout (kept raw in `extra` for engine/rollout.ts, checked here with the same
+// rules). At the top level: proxy (kept raw for proxy/settings.ts, checked likewise). Any other key
+// is an error, as everywhere else in the file, so a typo cannot silently fall back to a default.
 import type { Checker } from './check.ts';
+import { checkProxy, checkRollout, type SettingProblem } from './herd-settings.ts';
 import { join } from './interpolate-tree.ts';
-import { HERD_LB_KEYS, HERD_SERVICE_KEYS } from './keys.ts';
+import { HERD_LB_KEYS, HERD_PROJECT_KEYS, HERD_SERVICE_KEYS } from './keys.ts';
 import { plain } from './merge.ts';
-import type { HerdServiceExtension, LbAlgorithm } from './model.ts';
+import type { HerdProjectExtension, HerdServiceExtension, LbAlgorithm, Service } from './model.ts';
 import type { CNode } from './yaml-source.ts';
 
 const ALGORITHMS: LbAlgorithm[] = ['round_robin', 'least_conn', 'p2c', 'hash'];
@@ -13,10 +17,16 @@ export function defaultHerdExtension(): HerdServiceExtension {
   return { lb: { algorithm: 'round_robin' }, healUnhealthy: true, extra: {} };
 }
 
-export function readHerdService(node: CNode, p: string, c: Checker): HerdServiceExtension {
+export function readHerdService(
+  service: string,
+  node: CNode,
+  p: string,
+  c: Checker,
+): HerdServiceExtension {
   const ext = defaultHerdExtension();
   const map = c.map(node, p);
   if (!map) return ext;
+  c.keys(map, p, HERD_SERVICE_KEYS);
   for (const [k, e] of map.entries) {
     const kp = join(p, k);
     const v = e.value;
@@ -28,11 +38,51 @@ export function readHerdService(node: CNode, p: string, c: Checker): HerdService
       ext.healUnhealthy = c.bool(v, kp) ?? true;
     } else if (k === 'lb') {
       readLb(v, kp, c, ext);
-    } else {
-      if (!HERD_SERVICE_KEYS.includes(k)) ext.extra[k] = plain(v);
+    } else if (k === 'rollout') {
+      // Checked by checkHerdRollout once the service's ports are known.
+      ext.extra.rollout = plain(v);
+    } else if (k === 'autoscale') {
+      // Known, so that a file written for a later herd still loads; nothing reads it yet.
+      c.diag.warn(
+        `service "${service}": herd does not support autoscaling yet, so \`x-herd.autoscale\` is ignored; ` +
+          'set the replica count with `scale:`/`deploy.replicas` or `herd scale`',
+      );
     }
   }
   return ext;
+}
+
+/** Checks `x-herd.rollout` at load time with engine/rollout.ts's rules; it needs the service's
+ * ports (start-first is impossible when each replica owns a host port), so it runs after them. */
+export function checkHerdRollout(node: CNode, p: string, service: Service, c: Checker): void {
+  const rollout = node.kind === 'map' ? node.entries.get('rollout')?.value : undefined;
+  if (!rollout) return;
+  report(rollout, join(p, 'rollout'), checkRollout(plain(rollout), service).problems, c);
+}
+
+/** Top-level `x-herd`. */
+export function readHerdProject(node: CNode | undefined, c: Checker): HerdProjectExtension {
+  const herd: HerdProjectExtension = { extra: {} };
+  if (!node || (node.kind === 'scalar' && node.value === null)) return herd;
+  const map = c.map(node, 'x-herd');
+  if (!map) return herd;
+  c.keys(map, 'x-herd', HERD_PROJECT_KEYS);
+  const proxy = map.entries.get('proxy')?.value;
+  if (proxy) {
+    report(proxy, 'x-herd.proxy', checkProxy(plain(proxy)).problems, c);
+    herd.extra.proxy = plain(proxy);
+  }
+  return herd;
+}
+
+/** Records herd-settings problems at the key (unknown keys) or value they are about. */
+function report(node: CNode, p: string, problems: SettingProblem[], c: Checker): void {
+  for (const problem of problems) {
+    const entry =
+      problem.key !== undefined && node.kind === 'map' ? node.entries.get(problem.key) : undefined;
+    const pos = !entry ? node.pos : problem.unknownKey ? entry.keyPos : entry.value.pos;
+    c.diag.error(pos, problem.key === undefined ? p : join(p, problem.key), problem.message);
+  }
 }
 
 function readLb(node: CNode, p: string, c: Checker, ext: HerdServiceExtension): void {

@@ -140,6 +140,8 @@ export const DEPLOY_HONOURED = ['replicas', 'resources', 'restart_policy', 'labe
 export const RESTART_POLICY_KEYS = ['condition', 'delay', 'max_attempts', 'window'];
 export const RESOURCES_KEYS = ['limits', 'reservations'];
 export const RESOURCE_SET_KEYS = ['cpus', 'memory', 'pids', 'devices', 'generic_resources'];
+/** Resource keys (paths under a service) the process runtime applies: only the memory limit. */
+export const PROCESS_RESOURCE_KEYS = ['mem_limit', 'deploy.resources.limits.memory'];
 export const BUILD_KEYS = [
   'context',
   'dockerfile',
@@ -190,5 +192,9 @@ export const DEPENDS_ON_KEYS = ['condition', 'required', 'restart'];
 export const ENV_FILE_KEYS = ['path', 'required', 'format'];
 export const EXTENDS_KEYS = ['service', 'file'];
 export const NAMED_VOLUME_KEYS = ['name', 'driver', 'driver_opts', 'external', 'labels'];
-export const HERD_SERVICE_KEYS = ['runtime', 'lb', 'heal_unhealthy'];
+/** Service-level `x-herd`. `autoscale` is known so that it gets a warning (not supported yet)
+ * instead of an unknown-key error. */
+export const HERD_SERVICE_KEYS = ['runtime', 'lb', 'heal_unhealthy', 'rollout', 'autoscale'];
+/** Top-level `x-herd`. */
+export const HERD_PROJECT_KEYS = ['proxy'];
 export const HERD_LB_KEYS = ['algorithm', 'hash_on', 'sticky'];

@@ -7,9 +7,10 @@ import { checkDependencies } from './depends.ts';
 import { ComposeError, Diagnostics } from './errors.ts';
 import { ExtendsResolver } from './extends.ts';
 import { findComposeFiles } from './find.ts';
+import { readHerdProject } from './herd-ext.ts';
 import { interpolateTree } from './interpolate-tree.ts';
 import { TOP_LEVEL_KEYS } from './keys.ts';
-import { mergeFiles, plain, stripResets } from './merge.ts';
+import { mergeFiles, stripResets } from './merge.ts';
 import type { Project, Service } from './model.ts';
 import { selectServices } from './profiles.ts';
 import { buildProjectEnv } from './project-env.ts';
@@ -131,15 +132,7 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
     volumesNode && !(volumesNode.kind === 'scalar' && volumesNode.value === null)
       ? readNamedVolumes(volumesNode, 'volumes', ctx)
       : {};
-  const herdNode = get('x-herd');
-  const herdExtra =
-    herdNode && herdNode.kind === 'map' ? (plain(herdNode) as Record<string, unknown>) : {};
-  if (
-    herdNode &&
-    herdNode.kind !== 'map' &&
-    !(herdNode.kind === 'scalar' && herdNode.value === null)
-  )
-    c.fail(herdNode, 'x-herd', 'a mapping');
+  const herd = readHerdProject(get('x-herd'), c);
   diag.throwIfErrors();
 
   return {
@@ -148,7 +141,7 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
     composeFiles: files,
     services,
     volumes,
-    herd: { extra: herdExtra },
+    herd,
     warnings: diag.warnings,
   };
 }

@@ -117,6 +117,7 @@ export interface Dependency {
 }
 
 export interface ResourceSet {
+  /** undefined: no limit. Compose's `0` (Docker's "unlimited") is read as undefined. */
   memoryBytes?: number;
   cpus?: number;
   pids?: number;
@@ -157,10 +158,12 @@ export interface HerdServiceExtension {
   };
   /** Restart replicas that turn unhealthy (default true). */
   healUnhealthy: boolean;
-  /** Raw, unvalidated extras kept for later features (autoscale, rollout). */
+  /** Settings kept as plain values for the part of herd that reads them, checked at load with
+   * that part's rules (compose/herd-settings.ts): `rollout` (engine/rollout.ts). */
   extra: Record<string, unknown>;
 }
 
 export interface HerdProjectExtension {
+  /** As for services: `proxy` (proxy/settings.ts), checked at load. */
   extra: Record<string, unknown>;
 }

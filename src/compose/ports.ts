@@ -1,5 +1,6 @@
 // Port syntaxes: short `[IP:][HOST:]CONTAINER[/PROTO]` with ranges and [IPv6], the long mapping form,
 // and `expose` entries. Target ranges expand to one PortSpec per port.
+import { isIP } from 'node:net';
 import type { Checker } from './check.ts';
 import { join } from './interpolate-tree.ts';
 import { PORT_KEYS } from './keys.ts';
@@ -66,7 +67,18 @@ export function parseShortPort(spec: string): PortSpec[] {
   if (hostIp === '') hostIp = undefined;
   const target = parseRange(container);
   const published = host === undefined || host === '' ? undefined : parseRange(host);
+  if (hostIp !== undefined) checkHostIp(hostIp);
   return expand(target, published, hostIp, protocol, spec);
+}
+
+/** Compose (go-connections' ParsePortSpec) rejects a host IP that is not an address, e.g. the
+ * extra field of `"80:80:80"`; without this it would be taken as a host to bind to. An IPv6
+ * address may be written bare or in brackets; the brackets are already removed here. */
+function checkHostIp(ip: string): void {
+  if (isIP(ip) === 0)
+    throw new PortSyntaxError(
+      `invalid host IP ${JSON.stringify(ip)} (not an IPv4 or IPv6 address such as 127.0.0.1 or [::1])`,
+    );
 }
 
 function expand(
@@ -165,7 +177,10 @@ function readLongPort(
   const ip = get('host_ip');
   if (ip) {
     const s = c.string(ip, join(path, 'host_ip'));
-    if (s) spec.hostIp = s.replace(/^\[(.*)\]$/, '$1');
+    const bare = s?.replace(/^\[(.*)\]$/, '$1');
+    if (bare && isIP(bare) === 0)
+      c.fail(ip, join(path, 'host_ip'), 'an IPv4 or IPv6 address such as 127.0.0.1 or ::1');
+    else if (bare) spec.hostIp = bare;
   }
   const proto = get('protocol');
   if (proto) {

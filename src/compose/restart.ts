@@ -32,10 +32,16 @@ export interface DeployResult {
   restart?: RestartPolicy;
   resources: Resources;
   ignored: string[];
+  /** The keys set under resources.limits/reservations, as `deploy.resources.limits.cpus`. */
+  resourceKeys: string[];
 }
 
 export function readDeploy(node: CNode, path: string, c: Checker): DeployResult {
-  const out: DeployResult = { resources: { limits: {}, reservations: {} }, ignored: [] };
+  const out: DeployResult = {
+    resources: { limits: {}, reservations: {} },
+    ignored: [],
+    resourceKeys: [],
+  };
   const map = c.map(node, path);
   if (!map) return out;
   c.keys(map, path, DEPLOY_KEYS);
@@ -68,7 +74,10 @@ export function readDeploy(node: CNode, path: string, c: Checker): DeployResult 
       c.keys(rmap, join(path, 'resources'), RESOURCES_KEYS);
       for (const k of ['limits', 'reservations'] as const) {
         const n = rmap.entries.get(k)?.value;
-        if (n) out.resources[k] = readResourceSet(n, join(path, `resources.${k}`), c);
+        if (!n) continue;
+        out.resources[k] = readResourceSet(n, join(path, `resources.${k}`), c);
+        if (n.kind === 'map')
+          for (const key of n.entries.keys()) out.resourceKeys.push(`deploy.resources.${k}.${key}`);
       }
     }
   }
@@ -114,7 +123,9 @@ function readResourceSet(node: CNode, path: string, c: Checker): ResourceSet {
   const mem = map.entries.get('memory')?.value;
   if (mem) {
     const b = readSize(mem, join(path, 'memory'), c);
-    if (b !== undefined) set.memoryBytes = b;
+    // Docker reads 0 as "no limit"; passed on, a 0-byte limit would kill a process replica at
+    // once. Left unset, a service-level mem_limit still applies, as in Compose.
+    if (b !== undefined && b > 0) set.memoryBytes = b;
   }
   const pids = map.entries.get('pids')?.value;
   if (pids) {

@@ -5,10 +5,10 @@ import { readDependsOn } from './depends.ts';
 import { readDuration, readSize } from './durations.ts';
 import { readEnvFiles, readEnvironment, readLabels } from './environment.ts';
 import { readHealthcheck } from './healthcheck.ts';
-import { readHerdService } from './herd-ext.ts';
+import { checkHerdRollout, readHerdService } from './herd-ext.ts';
 import { defaultService } from './defaults.ts';
 import { join } from './interpolate-tree.ts';
-import { ALL_SERVICE_KEYS, OTHER_SERVICE_KEYS } from './keys.ts';
+import { ALL_SERVICE_KEYS, OTHER_SERVICE_KEYS, PROCESS_RESOURCE_KEYS } from './keys.ts';
 import type { Resources, Service } from './model.ts';
 import { readExpose, readPorts } from './ports.ts';
 import { readDeploy, readRestart } from './restart.ts';
@@ -17,6 +17,9 @@ import { toSignal } from './signals.ts';
 import { readBuild, readVolumes } from './volumes.ts';
 import type { CMap, CNode } from './yaml-source.ts';
 import type { Checker } from './check.ts';
+// The loader must decide "process or container" exactly as the runtime chooser does; kind.ts is
+// pure and imports only a type from compose/, so there is no cycle.
+import { runtimeKind } from '../runtime/kind.ts';
 
 export interface ServiceResult {
   service: Service;
@@ -33,10 +36,11 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
   let dependencyNodes: Record<string, CNode> = {};
   const ignored: string[] = [];
   let scaleNode: CNode | undefined;
-  let restartSet = false;
   let deployRestart: Service['restart'] | undefined;
   let deployReplicas: { value: number; node: CNode } | undefined;
   const legacy: Resources = { limits: {}, reservations: {} };
+  /** Every resource key set, as a path under the service, for the process-runtime warning. */
+  const resourceKeys: string[] = [];
 
   for (const [key, entry] of map.entries) {
     const v = entry.value;
@@ -86,7 +90,6 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
       case 'restart': {
         const r = readRestart(v, kp, c);
         if (r) svc.restart = r;
-        restartSet = true;
         break;
       }
       case 'deploy': {
@@ -95,6 +98,7 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
         deployReplicas = d.replicas;
         svc.resources = d.resources;
         ignored.push(...d.ignored);
+        resourceKeys.push(...d.resourceKeys);
         break;
       }
       case 'cpus':
@@ -102,6 +106,7 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
       case 'mem_reservation':
       case 'pids_limit':
         readLegacyResource(key, v, kp, c, legacy);
+        resourceKeys.push(key);
         break;
       case 'healthcheck':
         svc.healthcheck = readHealthcheck(v, kp, c);
@@ -138,7 +143,7 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
         svc.volumes = readVolumes(v, kp, ctx);
         break;
       case 'x-herd':
-        svc.herd = readHerdService(v, kp, c);
+        svc.herd = readHerdService(name, v, kp, c);
         break;
       default:
         if (OTHER_SERVICE_KEYS.includes(key)) ignored.push(key);
@@ -153,8 +158,9 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
     limits: { ...legacy.limits, ...svc.resources.limits },
     reservations: { ...legacy.reservations, ...svc.resources.reservations },
   };
-  // `restart:` wins over deploy.restart_policy when both are given, as in Compose.
-  if (!restartSet && deployRestart) svc.restart = deployRestart;
+  // deploy.restart_policy wins over `restart:` when both are given, as in Compose
+  // (getRestartPolicy reads `restart:` first, then lets the deploy policy replace it).
+  if (deployRestart) svc.restart = deployRestart;
   if (deployReplicas) {
     if (scaleNode && svc.scale !== deployReplicas.value) {
       c.diag.error(
@@ -170,6 +176,9 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
       `service "${name}": herd's process runtime does not honour ${ignored.map((k) => `\`${k}\``).join(', ')} (ignored)`,
     );
   }
+  warnProcessResources(svc, resourceKeys, c);
+  const herdNode = get('x-herd');
+  if (herdNode) checkHerdRollout(herdNode, join(p, 'x-herd'), svc, c);
   return { service: dropUndefinedKeys(svc), dependencyNodes };
 }
 
@@ -204,6 +213,19 @@ function dropUndefinedKeys(svc: Service): Service {
   return svc;
 }
 
+/** A process replica gets a memory limit and nothing else: say so for the other resource keys,
+ * rather than let a file that relies on them run unconstrained without a word. Containers apply
+ * them (or the engine reports what it cannot), so they are not warned about. */
+function warnProcessResources(svc: Service, keys: string[], c: Checker): void {
+  const ignored = keys.filter((k) => !PROCESS_RESOURCE_KEYS.includes(k));
+  if (ignored.length === 0 || runtimeKind(svc) !== 'process') return;
+  c.diag.warn(
+    `service "${svc.name}": ${ignored.map((k) => `\`${k}\``).join(', ')} ${ignored.length === 1 ? 'is' : 'are'} ` +
+      'ignored by the process runtime (a process replica gets only its memory limit; ' +
+      'run the service in Docker for the others)',
+  );
+}
+
 /** `cpus`, `mem_limit`, `mem_reservation`, `pids_limit` at service level. */
 function readLegacyResource(key: string, v: CNode, p: string, c: Checker, into: Resources): void {
   if (key === 'cpus') {
@@ -223,6 +245,8 @@ function readLegacyResource(key: string, v: CNode, p: string, c: Checker, into: 
     if (n !== undefined) into.limits.pids = n;
   } else {
     const b = readSize(v, p, c);
-    if (b !== undefined) into[key === 'mem_limit' ? 'limits' : 'reservations'].memoryBytes = b;
+    // 0 means "no limit" to Docker; see readResourceSet.
+    if (b !== undefined && b > 0)
+      into[key === 'mem_limit' ? 'limits' : 'reservations'].memoryBytes = b;
   }
 }

@@ -12,12 +12,13 @@
 // stop-first (default otherwise, and always when each replica owns a host port of a published
 // range): the replica is drained, stopped, then started again.
 import type { Project, Service } from '../compose/model.ts';
-import { parseDuration } from '../compose/units.ts';
+import { checkRollout, ownsHostPort, type RolloutOrder } from '../compose/herd-settings.ts';
 import { HEALTH_DEFAULTS } from '../health/monitor.ts';
 import { HerdError } from '../util/errors.ts';
 import { dependencyOrder } from './deps.ts';
 
-export type RolloutOrder = 'start-first' | 'stop-first';
+export type { RolloutOrder };
+export { ownsHostPort };
 
 export interface RolloutSettings {
   /** Replicas restarted at the same time. */
@@ -27,17 +28,11 @@ export interface RolloutSettings {
   readyTimeoutMs: number;
 }
 
-const KEYS = ['parallelism', 'order', 'ready_timeout'];
 const MIN_READY_TIMEOUT_MS = 60_000;
 
 /** Services with ports/expose take traffic: a restart must not leave a gap. */
 export function takesTraffic(service: Service): boolean {
   return service.ports.length > 0 || service.expose.length > 0;
-}
-
-/** `8080-8082:80`: replica n owns host port 8080+n-1, so two generations cannot overlap. */
-export function ownsHostPort(service: Service): boolean {
-  return service.ports.some((p) => p.published && p.published.end > p.published.start);
 }
 
 /** Long enough for a healthcheck to pass after its start period, at least a minute. */
@@ -50,66 +45,22 @@ export function defaultReadyTimeout(service: Service): number {
   return Math.max(MIN_READY_TIMEOUT_MS, h.startPeriodMs + (retries + 1) * (interval + timeout));
 }
 
-/** Reads `x-herd.rollout`; throws a HerdError naming the service and key for a bad value. */
+/** Reads `x-herd.rollout`; throws a HerdError naming the service and key for a bad value. The
+ * loader already reported bad values with their position; this guards projects built in code. */
 export function rolloutSettings(service: Service): RolloutSettings {
-  const raw = service.herd.extra.rollout;
-  const where = `service "${service.name}": x-herd.rollout`;
-  const settings: RolloutSettings = {
-    parallelism: 1,
-    order: takesTraffic(service) && !ownsHostPort(service) ? 'start-first' : 'stop-first',
-    readyTimeoutMs: defaultReadyTimeout(service),
+  const { value, problems } = checkRollout(service.herd.extra.rollout, service);
+  const first = problems[0];
+  if (first) {
+    const key = first.key === undefined ? '' : `.${first.key}`;
+    throw new HerdError(`service "${service.name}": x-herd.rollout${key}: ${first.message}`);
+  }
+  return {
+    parallelism: value.parallelism ?? 1,
+    order:
+      value.order ??
+      (takesTraffic(service) && !ownsHostPort(service) ? 'start-first' : 'stop-first'),
+    readyTimeoutMs: value.readyTimeoutMs ?? defaultReadyTimeout(service),
   };
-  if (raw === undefined || raw === null) return settings;
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new HerdError(`${where}: expected a mapping with ${KEYS.join(', ')}`);
-  }
-  const map = raw as Record<string, unknown>;
-  for (const key of Object.keys(map)) {
-    if (!KEYS.includes(key)) {
-      throw new HerdError(`${where}.${key}: unknown key (expected one of ${KEYS.join(', ')})`);
-    }
-  }
-  if (map.parallelism !== undefined) {
-    const n = map.parallelism;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-      throw new HerdError(`${where}.parallelism: expected a whole number ≥ 1, got ${show(n)}`);
-    }
-    settings.parallelism = n;
-  }
-  if (map.order !== undefined) {
-    if (map.order !== 'start-first' && map.order !== 'stop-first') {
-      throw new HerdError(
-        `${where}.order: expected "start-first" or "stop-first", got ${show(map.order)}`,
-      );
-    }
-    if (map.order === 'start-first' && ownsHostPort(service)) {
-      throw new HerdError(
-        `${where}.order: start-first cannot work here: each replica owns a host port of a ` +
-          'published range, so a successor could not listen next to it; use stop-first',
-      );
-    }
-    settings.order = map.order;
-  }
-  if (map.ready_timeout !== undefined) {
-    const v = map.ready_timeout;
-    const ms =
-      typeof v === 'number' && v > 0
-        ? Math.round(v * 1000)
-        : typeof v === 'string'
-          ? parseDuration(v)
-          : undefined;
-    if (ms === undefined || ms <= 0) {
-      throw new HerdError(
-        `${where}.ready_timeout: expected a duration such as 30s or 2m, got ${show(v)}`,
-      );
-    }
-    settings.readyTimeoutMs = ms;
-  }
-  return settings;
-}
-
-function show(v: unknown): string {
-  return JSON.stringify(v) ?? String(v);
 }
 
 /** Replica numbers in batches of `parallelism`, lowest numbers first. */

@@ -1,5 +1,7 @@
-// Project-level proxy settings (`x-herd: { proxy: { workers: N } }`), validated here because
-// the loader keeps top-level x-herd extras raw.
+// Project-level proxy settings (`x-herd: { proxy: { workers: N } }`). The rules live in
+// compose/herd-settings.ts, which the loader also runs (with positions); checking again here
+// covers projects built in code.
+import { checkProxy, MAX_PROXY_WORKERS, PROXY_KEYS } from '../compose/herd-settings.ts';
 import type { Project } from '../compose/model.ts';
 import { HerdError } from '../util/errors.ts';
 
@@ -8,24 +10,18 @@ export interface ProxySettings {
   workers: number;
 }
 
-export const MAX_PROXY_WORKERS = 32;
+export { MAX_PROXY_WORKERS };
 
 export function readProxySettings(project: Project): ProxySettings {
-  const raw = project.herd?.extra?.proxy;
-  if (raw === undefined || raw === null) return { workers: 1 };
-  if (typeof raw !== 'object' || Array.isArray(raw))
+  const { value, problems } = checkProxy(project.herd?.extra?.proxy);
+  const first = problems[0];
+  if (first?.unknownKey)
     throw new HerdError(
-      `x-herd.proxy: expected a mapping (for example "proxy: { workers: 2 }"), got ${JSON.stringify(raw)}`,
+      `x-herd.proxy: unknown key "${first.key}" (known keys: ${PROXY_KEYS.join(', ')})`,
     );
-  const settings: ProxySettings = { workers: 1 };
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (k !== 'workers')
-      throw new HerdError(`x-herd.proxy: unknown key "${k}" (known keys: workers)`);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_PROXY_WORKERS)
-      throw new HerdError(
-        `x-herd.proxy.workers: expected a whole number from 1 to ${MAX_PROXY_WORKERS}, got ${JSON.stringify(v)}; use 1 to serve every port from herd's own process`,
-      );
-    settings.workers = v;
-  }
-  return settings;
+  if (first)
+    throw new HerdError(
+      `x-herd.proxy${first.key === undefined ? '' : `.${first.key}`}: ${first.message}`,
+    );
+  return { workers: value.workers ?? 1 };
 }

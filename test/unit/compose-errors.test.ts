@@ -222,6 +222,88 @@ describe('odd YAML never crashes', () => {
   });
 });
 
+describe('x-herd', () => {
+  it('unknown keys are errors with a did-you-mean, at service and top level', async () => {
+    const lines = await loadText(
+      [
+        'x-herd:',
+        '  prxy: {workers: 2}',
+        'services:',
+        '  web:',
+        '    command: x',
+        '    x-herd:',
+        '      rolout: {parallelism: 2}',
+        '      heal_unhealty: false',
+        '      x-note: extension keys stay allowed',
+      ].join('\n'),
+    );
+    assert.deepEqual(lines.slice(1), [
+      'compose.yaml:7:7: services.web.x-herd.rolout: unknown key (did you mean `rollout`?); expected one of: runtime, lb, heal_unhealthy, rollout, autoscale',
+      'compose.yaml:8:7: services.web.x-herd.heal_unhealty: unknown key (did you mean `heal_unhealthy`?); expected one of: runtime, lb, heal_unhealthy, rollout, autoscale',
+      'compose.yaml:2:3: x-herd.prxy: unknown key (did you mean `proxy`?); expected one of: proxy',
+    ]);
+  });
+
+  it('rollout and proxy settings are checked at load, with their position', async () => {
+    const lines = await loadText(
+      [
+        'x-herd:',
+        '  proxy: {workers: 0, treads: 2}',
+        'services:',
+        '  web:',
+        '    command: x',
+        '    x-herd:',
+        '      rollout:',
+        '        order: sideways',
+        '        paralellism: 2',
+        '        ready_timeout: soon',
+        '  ranged:',
+        '    command: x',
+        '    x-herd: {rollout: {order: start-first}}',
+        '    ports: ["8080-8081:80"]',
+        '  listed:',
+        '    command: x',
+        '    x-herd: {rollout: [1]}',
+      ].join('\n'),
+    );
+    assert.deepEqual(lines.slice(1), [
+      'compose.yaml:9:9: services.web.x-herd.rollout.paralellism: unknown key (did you mean `parallelism`?); expected one of: parallelism, order, ready_timeout',
+      'compose.yaml:8:16: services.web.x-herd.rollout.order: expected "start-first" or "stop-first", got "sideways"',
+      'compose.yaml:10:24: services.web.x-herd.rollout.ready_timeout: expected a duration such as 30s or 2m, got "soon"',
+      'compose.yaml:13:31: services.ranged.x-herd.rollout.order: start-first cannot work here: each replica owns a host port of a published range, so a successor could not listen next to it; use stop-first',
+      'compose.yaml:17:23: services.listed.x-herd.rollout: expected a mapping with parallelism, order, ready_timeout, got [1]',
+      'compose.yaml:2:23: x-herd.proxy.treads: unknown key; expected one of: workers',
+      "compose.yaml:2:20: x-herd.proxy.workers: expected a whole number from 1 to 32, got 0; use 1 to serve every port from herd's own process",
+    ]);
+  });
+});
+
+describe('port host IPs', () => {
+  it('an extra or malformed field before the ports is an error, not a host to bind', async () => {
+    const lines = await loadText(
+      [
+        'services:',
+        '  web:',
+        '    command: x',
+        '    ports:',
+        '      - "80:80:80"',
+        '      - "1.2.3:81:81"',
+        '      - "[localhost]:82:82"',
+        '      - {target: 83, host_ip: "999.0.0.1"}',
+      ].join('\n'),
+    );
+    const hint =
+      'expected a port such as "3000", "8000:8000", "127.0.0.1:8001:8001" or "6060:6060/udp"';
+    const why = '(not an IPv4 or IPv6 address such as 127.0.0.1 or [::1])';
+    assert.deepEqual(lines.slice(1), [
+      `compose.yaml:5:9: services.web.ports[0]: ${hint}: invalid host IP "80" ${why}`,
+      `compose.yaml:6:9: services.web.ports[1]: ${hint}: invalid host IP "1.2.3" ${why}`,
+      `compose.yaml:7:9: services.web.ports[2]: ${hint}: invalid host IP "localhost" ${why}`,
+      'compose.yaml:8:31: services.web.ports[3].host_ip: expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1, got "999.0.0.1"',
+    ]);
+  });
+});
+
 describe('every key with every odd value', () => {
   it('never throws anything but a ComposeError', async () => {
     const { ALL_SERVICE_KEYS } = await import('../../src/compose/keys.ts');
@@ -243,7 +325,7 @@ describe('every key with every odd value', () => {
     const subKeys: Record<string, string[]> = {
       healthcheck: ['test', 'interval', 'retries', 'disable'],
       deploy: ['replicas', 'resources', 'restart_policy'],
-      'x-herd': ['runtime', 'lb', 'heal_unhealthy'],
+      'x-herd': ['runtime', 'lb', 'heal_unhealthy', 'rollout', 'autoscale'],
       build: ['context', 'args'],
       depends_on: ['db'],
       extends: ['service', 'file'],
@@ -260,6 +342,7 @@ describe('every key with every odd value', () => {
       bodies.push(`    x-herd:\n      lb:\n        sticky: ${v}\n        hash_on: ${v}`);
     for (const top of ['name', 'volumes', 'x-herd', 'include', 'networks'])
       for (const v of odd) bodies.push(`    image: x\n${top}: ${v}`);
+    for (const v of odd) bodies.push(`    image: x\nx-herd:\n  proxy: ${v}`);
     for (const body of bodies) {
       await writeFile(file, `services:\n  db:\n    image: db\n  web:\n${body}\n`);
       try {

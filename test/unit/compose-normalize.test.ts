@@ -151,6 +151,15 @@ describe('ports and expose', () => {
       { target: 7000, protocol: 'tcp', hostIp: '127.0.0.1' },
     ]);
   });
+  it('host IPs: IPv4, IPv6 in brackets or bare, and IPv4 in brackets, as Compose reads them', async () => {
+    const s = await svc(
+      'ports:\n  - "0.0.0.0:80:80"\n  - "[::]:81:81"\n  - "::1:82:82"\n  - "[127.0.0.1]:83:83"\n  - {target: 84, host_ip: "[::1]"}',
+    );
+    assert.deepEqual(
+      s.ports.map((p) => p.hostIp),
+      ['0.0.0.0', '::', '::1', '127.0.0.1', '::1'],
+    );
+  });
   it('long form with string or number published and ranges', async () => {
     const s = await svc(
       'ports:\n  - target: 80\n    published: "8080"\n    host_ip: 127.0.0.1\n    protocol: tcp\n    app_protocol: http\n    mode: host\n    name: web\n  - target: 53\n    published: 5300-5310\n    protocol: udp\n  - target: 9000\n    published: 9001',
@@ -201,7 +210,7 @@ describe('scale, restart, deploy', () => {
       maxAttempts: 5,
     });
   });
-  it('deploy.restart_policy, and restart: wins over it', async () => {
+  it('deploy.restart_policy, and it wins over restart: as in Compose', async () => {
     const policy =
       'deploy:\n  restart_policy:\n    condition: on-failure\n    delay: 5s\n    max_attempts: 3\n    window: 2m';
     assert.deepEqual((await svc(policy)).restart, {
@@ -214,7 +223,14 @@ describe('scale, restart, deploy', () => {
       condition: 'no',
     });
     assert.deepEqual((await svc('deploy:\n  restart_policy: {}')).restart, { condition: 'always' });
-    assert.deepEqual((await svc(`restart: "no"\n${policy}`)).restart, { condition: 'no' });
+    assert.deepEqual((await svc(`restart: "no"\n${policy}`)).restart, {
+      condition: 'on-failure',
+      delayMs: 5000,
+      maxAttempts: 3,
+      windowMs: 120000,
+    });
+    const none = 'restart: always\ndeploy:\n  restart_policy:\n    condition: none';
+    assert.deepEqual((await svc(none)).restart, { condition: 'no' });
   });
   it('deploy.resources', async () => {
     const s = await svc(
@@ -224,6 +240,15 @@ describe('scale, restart, deploy', () => {
       limits: { cpus: 0.5, memoryBytes: 512 * 1024 * 1024, pids: 100 },
       reservations: { cpus: 1, memoryBytes: 100 * 1024 },
     });
+  });
+  it('a memory size of 0 means no limit, as Docker reads it', async () => {
+    const deploy = await svc('deploy:\n  resources:\n    limits:\n      memory: 0');
+    assert.deepEqual(deploy.resources, { limits: {}, reservations: {} });
+    const legacy = await svc('mem_limit: 0\nmem_reservation: "0"');
+    assert.deepEqual(legacy.resources, { limits: {}, reservations: {} });
+    // A deploy limit of 0 does not clear mem_limit (Compose's setLimits skips a 0).
+    const both = await svc('mem_limit: 1g\ndeploy:\n  resources:\n    limits:\n      memory: 0b');
+    assert.equal(both.resources.limits.memoryBytes, 1024 ** 3);
   });
 });
 
@@ -304,15 +329,15 @@ describe('x-herd', () => {
       extra: {},
     });
   });
-  it('every known key, unknown ones kept in extra', async () => {
+  it('every known key; rollout kept in extra for the engine', async () => {
     const s = await svc(
-      'x-herd:\n  runtime: process\n  heal_unhealthy: false\n  lb:\n    algorithm: hash\n    hash_on: header:X-User\n    sticky:\n      cookie: sid\n  autoscale: {min: 1}',
+      'x-herd:\n  runtime: process\n  heal_unhealthy: false\n  lb:\n    algorithm: hash\n    hash_on: header:X-User\n    sticky:\n      cookie: sid\n  rollout: {parallelism: 2, order: stop-first, ready_timeout: 90s}',
     );
     assert.deepEqual(s.herd, {
       runtime: 'process',
       healUnhealthy: false,
       lb: { algorithm: 'hash', hashOn: { kind: 'header', name: 'X-User' }, stickyCookie: 'sid' },
-      extra: { autoscale: { min: 1 } },
+      extra: { rollout: { parallelism: 2, order: 'stop-first', ready_timeout: '90s' } },
     });
     assert.deepEqual((await svc('x-herd:\n  lb: {sticky: true}')).herd.lb, {
       algorithm: 'round_robin',
@@ -327,9 +352,18 @@ describe('x-herd', () => {
       hashOn: { kind: 'cookie', name: 's' },
     });
   });
-  it('top-level x-herd is kept', async () => {
-    const { p } = await load('x-herd:\n  dashboard: true\nservices: {}\n');
-    assert.deepEqual(p.herd, { extra: { dashboard: true } });
+  it('autoscale is ignored with one warning per service, not an error', async () => {
+    const { p } = await load(
+      'services:\n  web:\n    command: x\n    x-herd:\n      autoscale: {min: 1, max: 4}\n',
+    );
+    assert.deepEqual(p.services.web?.herd.extra, {});
+    assert.deepEqual(p.warnings, [
+      'service "web": herd does not support autoscaling yet, so `x-herd.autoscale` is ignored; set the replica count with `scale:`/`deploy.replicas` or `herd scale`',
+    ]);
+  });
+  it('top-level x-herd.proxy is kept for the balancer', async () => {
+    const { p } = await load('x-herd:\n  proxy: {workers: 2}\nservices: {}\n');
+    assert.deepEqual(p.herd, { extra: { proxy: { workers: 2 } } });
   });
 });
 
@@ -364,6 +398,48 @@ describe('anchors, aliases, merge keys, warnings', () => {
       'service "a": herd\'s process runtime does not honour `networks` (ignored)',
       'service "b": herd\'s process runtime does not honour `privileged`, `logging`, `networks` (ignored)',
     ]);
+  });
+});
+
+describe('resource keys the process runtime cannot apply', () => {
+  const resources = [
+    '    pids_limit: 100',
+    '    cpus: 1.5',
+    '    mem_limit: 1g',
+    '    deploy:',
+    '      resources:',
+    '        limits: {cpus: "0.5", memory: 512m, pids: 10}',
+    '        reservations:',
+    '          memory: 100m',
+    '          devices: [{capabilities: [gpu]}]',
+  ];
+  it('are listed once for a process service; memory limits are applied, so not listed', async () => {
+    const { p } = await load(
+      ['services:', '  web:', '    command: x', ...resources, '    scale: 2'].join('\n'),
+    );
+    assert.deepEqual(p.warnings, [
+      'service "web": `pids_limit`, `cpus`, `deploy.resources.limits.cpus`, `deploy.resources.limits.pids`, `deploy.resources.reservations.memory`, `deploy.resources.reservations.devices` are ignored by the process runtime (a process replica gets only its memory limit; run the service in Docker for the others)',
+    ]);
+    const one = await load('services:\n  w:\n    command: x\n    mem_reservation: 1g\n');
+    assert.match(one.p.warnings[0] ?? '', /`mem_reservation` is ignored by the process runtime/);
+  });
+  it('are not listed for containers, nor for memory limits alone', async () => {
+    for (const head of [
+      '    image: x',
+      '    build: .',
+      '    command: x\n    x-herd: {runtime: docker}',
+    ]) {
+      const { p } = await load(['services:', '  web:', head, ...resources].join('\n'));
+      assert.deepEqual(p.warnings, [], head);
+    }
+    const forced = await load(
+      'services:\n  web:\n    image: x\n    command: y\n    pids_limit: 5\n    x-herd: {runtime: process}\n',
+    );
+    assert.equal(forced.p.warnings.length, 1);
+    const memory = await load(
+      'services:\n  web:\n    command: x\n    mem_limit: 1g\n    deploy: {resources: {limits: {memory: 1g}}}\n',
+    );
+    assert.deepEqual(memory.p.warnings, []);
   });
 });
 

@@ -1,5 +1,6 @@
 // What the engine tells the rest of herd (proxy, logs, CLI, daemon) as replicas change.
 import type { ExitInfo, OutputStream } from '../runtime/types.ts';
+import type { ProbeResult } from '../health/probe.ts';
 
 /** One replica's lifecycle. See engine/lifecycle.ts for the allowed transitions. */
 export type ReplicaState =
@@ -34,6 +35,9 @@ export interface ReplicaInfo {
   reason?: string;
   /** Output of the probe that last changed its health (trimmed), for logs and `ps`. */
   healthOutput?: string;
+  /** The last probes herd ran, oldest first, as Docker keeps them (`State.Health.Log`). Only in
+   * `replicas()` answers (for `ps`), not in events. */
+  healthLog?: ProbeResult[];
   /** In the balancer's pool: running, and healthy (with a healthcheck) or accepting connections
    * on its port (a service with ports/expose). Absent until it first became ready. */
   ready?: boolean;

@@ -4,10 +4,12 @@ import type { Healthcheck } from '../compose/model.ts';
 import type { ReplicaHandle, ReplicaSpec } from '../runtime/types.ts';
 import type { Clock } from './clock.ts';
 import { HEALTH_DEFAULTS, HealthMonitor } from '../health/monitor.ts';
-import { runProbe } from '../health/probe.ts';
+import { runProbe, type ProbeResult } from '../health/probe.ts';
 
 export interface HealthWatch {
   stop(): void;
+  /** The last probes herd ran (none when the Docker engine runs the healthcheck). */
+  log(): ProbeResult[];
 }
 
 export interface HealthWatchArgs {
@@ -37,10 +39,10 @@ export const probeHealthWatch: HealthWatchFactory = ({
     handle.onHealth((status) => {
       if (!stopped && status !== 'starting') onChange(status);
     });
-    return { stop: () => (stopped = true) };
+    return { stop: () => (stopped = true), log: () => [] };
   }
   const test = check.test;
-  if (!test) return { stop() {} };
+  if (!test) return { stop() {}, log: () => [] };
   const monitor = new HealthMonitor(check, {
     clock,
     startedAt,
@@ -56,5 +58,5 @@ export const probeHealthWatch: HealthWatchFactory = ({
     onChange: (status, last) => onChange(status, last.output),
   });
   monitor.start();
-  return { stop: () => monitor.stop() };
+  return { stop: () => monitor.stop(), log: () => monitor.log };
 };

@@ -47,6 +47,13 @@ export function isManualKill(signal: NodeJS.Signals, service: Service): boolean 
   return signal === 'SIGKILL' || signal === service.stopSignal;
 }
 
+function withHealthLog(slot: Slot): ReplicaInfo {
+  const info = snapshot(slot.info);
+  const log = slot.health?.log() ?? [];
+  if (log.length > 0) info.healthLog = log;
+  return info;
+}
+
 export abstract class Supervisor extends EventHub {
   protected readonly services = new Map<string, ServiceState>();
   protected drainer?: Drainer;
@@ -78,8 +85,8 @@ export abstract class Supervisor extends EventHub {
     const out: ReplicaInfo[] = [];
     for (const st of this.services.values()) {
       for (const slot of [...st.slots.values()].sort((a, b) => a.index - b.index)) {
-        out.push(snapshot(slot.info));
-        if (slot.successor) out.push(snapshot(slot.successor.info));
+        out.push(withHealthLog(slot));
+        if (slot.successor) out.push(withHealthLog(slot.successor));
       }
     }
     return out;

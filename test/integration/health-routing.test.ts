@@ -214,6 +214,9 @@ test('an unhealthy replica leaves the balancer at once, is restarted, and rejoin
     writeFileSync(flag, '');
 
     const gone = await waitUntil('web-2 unready', () => unreadyAt(before.name), 5000);
+    // The probes herd ran are kept for `ps --format json` (HealthLog), as Docker keeps them.
+    const log = before.healthLog ?? [];
+    assert.ok(log.length > 0 && log.every((p) => p.exitCode === 0), JSON.stringify(log));
     assert.ok(
       gone - flippedAt <= OUT_OF_ROTATION_MS,
       `web-2 left the pool ${gone - flippedAt} ms after turning unhealthy`,

@@ -201,6 +201,18 @@ describe('ps formatting', () => {
     assert.equal(created.Status, 'Created');
     assert.equal(created.Reason, 'dependency db failed: exit 1');
     assert.equal(created.Ready, false);
+    assert.deepEqual(created.HealthLog, []);
+    const probed = replica('shop', 'web', 1, {
+      healthLog: [{ exitCode: 1, output: 'refused', start: 0, end: 1500 }],
+    });
+    assert.deepEqual(JSON.parse(psJson({ ...ps, replicas: [probed] }, [probed])).HealthLog, [
+      {
+        Start: '1970-01-01T00:00:00.000Z',
+        End: '1970-01-01T00:00:01.500Z',
+        ExitCode: 1,
+        Output: 'refused',
+      },
+    ]);
   });
 
   it('formats sizes and cpu time', () => {

@@ -69,6 +69,13 @@ export function psJson(ps: PsResponse, replicas: PsReplica[]): string {
           Requests: r.traffic?.requests ?? null,
           Errors: r.traffic?.errors ?? null,
           Reason: r.reason ?? '',
+          // Docker's `State.Health.Log` shape, for debugging a failing healthcheck.
+          HealthLog: (r.healthLog ?? []).map((p) => ({
+            Start: new Date(p.start).toISOString(),
+            End: new Date(p.end).toISOString(),
+            ExitCode: p.exitCode,
+            Output: p.output,
+          })),
         }) + '\n',
     )
     .join('');

@@ -155,9 +155,10 @@ class ProjectProxy implements Proxy {
         const mode = modeFor(p.appProtocol);
         const hostIp = p.hostIp ?? '0.0.0.0';
         if (!p.published) {
-          // Ephemeral host port per replica, like Compose's "5000": bound for the current scale.
+          // Ephemeral host port per replica, like Compose's "5000" (on every interface unless
+          // the file names one, as Compose binds it): bound for the current scale.
           for (let i = 1; i <= svc.scale; i++)
-            out.push(this.entry(svc, p.target, 'direct', '127.0.0.1', 0, mode, i));
+            out.push(this.entry(svc, p.target, 'direct', hostIp, 0, mode, i));
           continue;
         }
         const { start, end } = p.published;
@@ -391,7 +392,7 @@ class ProjectProxy implements Proxy {
         svc,
         p.target,
         'direct',
-        '127.0.0.1',
+        p.hostIp ?? '0.0.0.0',
         0,
         modeFor(p.appProtocol),
         r.index,

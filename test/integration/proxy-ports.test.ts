@@ -102,7 +102,7 @@ describe('proxy: ports', () => {
     assert.deepEqual(parseScale(['web=2'], project), { web: 2 });
   });
 
-  it('no published port: each replica gets its own ephemeral 127.0.0.1 port', async () => {
+  it('no published port: each replica gets its own ephemeral host port', async () => {
     const svc = makeService('web', { scale: 2, ports: [port(undefined, 5000)] });
     const proxy = createProxy(makeProject([svc]));
     await proxy.listen();
@@ -112,6 +112,7 @@ describe('proxy: ports', () => {
     proxy.replicaReady(replica('web', 2, r2.port, 5000));
     const maps = proxy.ports();
     assert.equal(maps.length, 2);
+    // On the host IP the file names ("127.0.0.1::5000"); without one, every interface, as Compose.
     assert.ok(maps.every((m) => m.kind === 'direct' && m.hostIp === '127.0.0.1' && m.hostPort > 0));
     assert.equal((await get(maps[0]!.hostPort)).body, 'one');
     assert.equal((await get(maps[1]!.hostPort)).body, 'two');
@@ -121,9 +122,24 @@ describe('proxy: ports', () => {
     await new Promise((r) => setTimeout(r, 50));
     const third = proxy.ports().find((m) => m.index === 3);
     assert.ok(third);
+    assert.equal(third.hostIp, '127.0.0.1');
     assert.equal((await get(third.hostPort)).body, 'three');
     await proxy.close();
     await Promise.all([r1, r2, r3].map((r) => r.close()));
+  });
+
+  it('"5000" without a host IP is published on every interface, as Compose does', async () => {
+    const svc = makeService('web', {
+      scale: 1,
+      ports: [port(undefined, 5000, { hostIp: undefined })],
+    });
+    const proxy = createProxy(makeProject([svc]));
+    await proxy.listen();
+    assert.deepEqual(
+      proxy.ports().map((m) => m.hostIp),
+      ['0.0.0.0'],
+    );
+    await proxy.close();
   });
 
   it('expose: an internal balancer on 127.0.0.1 reported by serviceAddresses()', async () => {

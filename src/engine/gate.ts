@@ -4,7 +4,11 @@ import type { Service } from '../compose/model.ts';
 import type { ReplicaInfo } from './events.ts';
 
 export type Gate =
-  { kind: 'ok' } | { kind: 'wait'; reason: string } | { kind: 'fail'; reason: string };
+  /** `without`: optional dependencies (`required: false`) that failed; the replica starts
+   * anyway, and the engine says so. */
+  | { kind: 'ok'; without?: string[] }
+  | { kind: 'wait'; reason: string }
+  | { kind: 'fail'; reason: string };
 
 /** What the gate needs to know about a dependency. */
 export interface DependencyView {
@@ -20,14 +24,18 @@ export function gateFor(
   service: Service,
   lookup: (name: string) => DependencyView | undefined,
 ): Gate {
+  const without: string[] = [];
   for (const [dep, d] of Object.entries(service.dependsOn)) {
     const view = lookup(dep);
     const verdict = view ? check(dep, d.condition, view) : ({ kind: 'ok' } as Gate);
     // A dependency with `required: false` that fails does not hold the dependant back.
-    if (verdict.kind === 'fail' && !d.required) continue;
+    if (verdict.kind === 'fail' && !d.required) {
+      without.push(verdict.reason);
+      continue;
+    }
     if (verdict.kind !== 'ok') return verdict;
   }
-  return { kind: 'ok' };
+  return without.length > 0 ? { kind: 'ok', without } : { kind: 'ok' };
 }
 
 function check(dep: string, condition: string, view: DependencyView): Gate {

@@ -130,6 +130,8 @@ export abstract class Supervisor extends EventHub {
   private gateAndStart(st: ServiceState, slot: Slot): void {
     const gate: Gate = gateFor(st.service, (name) => this.services.get(name));
     if (gate.kind === 'ok') {
+      for (const why of gate.without ?? [])
+        this.notice(slot, `${shortName(slot)} starts without an optional dependency: ${why}`);
       this.task(slot, this.startSlot(slot));
     } else if (gate.kind === 'wait') {
       if (slot.info.reason !== gate.reason) {

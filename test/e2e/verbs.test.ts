@@ -103,6 +103,13 @@ test('ps, scale, logs, events, port, top, down', async () => {
       box.ok(['logs', '-t', '--tail', '1', 'worker']),
       /^worker-1\s+\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z tick \d+$/m,
     );
+    // --since: a duration ago keeps recent lines; a time in the future keeps none.
+    assert.match(box.ok(['logs', '--since', '10m', 'worker']), /^worker-1\s+\| tick 1$/m);
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    assert.equal(box.ok(['logs', '--since', future, 'worker']).trim(), '');
+    const bad = box.herd(['logs', '--since', 'yesterday', 'worker']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--since/);
     const follow = box.spawn(['logs', '-f', '--tail', '0', 'worker']);
     await waitFor('a followed tick', () => /tick \d+/.test(follow.output()), 5000);
     await follow.stop();
@@ -133,6 +140,22 @@ test('ps, scale, logs, events, port, top, down', async () => {
     await live.stop();
     assert.equal(live.child.exitCode, 0, live.output());
     assert.match(live.output(), /^verbs-worker-1\s+worker\s+\d+\.\d\d%/m);
+
+    // events without --json: one line per event, as `docker compose events` prints them.
+    const text = box.spawn(['events']);
+    await new Promise((r) => setTimeout(r, 1000)); // subscribed before the scale below
+    box.ok(['scale', 'web=2']);
+    await waitFor(
+      'a scale line',
+      () => /^\S+ service scale web \(from=3, to=2\)$/m.test(text.output()),
+      10_000,
+    );
+    await waitFor(
+      'web-3 leaving',
+      () => /^\S+ replica \w+ verbs-web-3 /m.test(text.output()),
+      10_000,
+    );
+    await text.stop();
 
     // down: everything gone, and verbs say there is no daemon.
     const pids = (await box.psNow(false)).map((r) => r.Pid!);

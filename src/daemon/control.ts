@@ -1,6 +1,7 @@
 // Exactly what the control API needs from the engine. The real Engine (src/engine/engine.ts)
 // implements it; the daemon server depends only on this interface.
 import type { Project } from '../compose/model.ts';
+import type { StopOptions } from '../engine/engine.ts';
 import type { EngineEvent, ReplicaInfo } from '../engine/events.ts';
 
 export interface EngineControl {
@@ -9,12 +10,12 @@ export interface EngineControl {
   /** Desired replica count for one service; the engine reconciles toward it. */
   setScale(service: string, n: number): void;
   /** Graceful stop of the named services (all when undefined); they stay stopped. */
-  stopServices(services?: string[]): Promise<void>;
+  stopServices(services?: string[], opts?: StopOptions): Promise<void>;
   /** Starts stopped services again at their desired scale (all when undefined). */
   startServices(services?: string[]): Promise<void>;
   /** Rolling restart, one replica at a time, each drained
    * first and replaced only after its successor is ready. */
-  restartServices(services?: string[]): Promise<void>;
+  restartServices(services?: string[], opts?: StopOptions): Promise<void>;
   /** Sends `signal` to every running replica of the services (all when undefined) right away;
    * Docker's rules then apply (SIGKILL or the stop signal count as a manual stop). */
   killServices(signal: NodeJS.Signals, services?: string[]): void;
@@ -22,7 +23,7 @@ export interface EngineControl {
    * removed ones stop, changed ones are replaced (rolling). */
   apply(project: Project): Promise<void>;
   /** Graceful stop of everything, in reverse dependency order. */
-  shutdown(): Promise<void>;
+  shutdown(opts?: StopOptions): Promise<void>;
   on(event: 'event', listener: (e: EngineEvent) => void): unknown;
   off(event: 'event', listener: (e: EngineEvent) => void): unknown;
 }

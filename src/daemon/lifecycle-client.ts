@@ -1,7 +1,21 @@
 // The client side of stop/start/restart/kill: post the services to the daemon, report each replica.
 import type { Command } from 'commander';
 import type { ServicesResponse } from './api-types.ts';
+import { HerdError } from '../util/errors.ts';
 import { locateDaemon } from './locate.ts';
+
+/** `-t/--timeout SECONDS` of stop, restart and down, as docker compose reads it. */
+export const TIMEOUT_FLAG = '-t, --timeout <seconds>';
+export const TIMEOUT_HELP =
+  "seconds to wait before SIGKILL, instead of each service's stop_grace_period";
+
+/** `-t 5` → { timeout: 5 } for the request body; nothing when the flag was not given. */
+export function timeoutBody(value: string | undefined): { timeout?: number } {
+  if (value === undefined) return {};
+  if (!/^\d+$/.test(value))
+    throw new HerdError(`--timeout ${value}: expected a whole number of seconds ≥ 0, e.g. -t 5`);
+  return { timeout: Number(value) };
+}
 
 export async function postLifecycle(
   cmd: Command,

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { constants as osConstants } from 'node:os';
 import type { Project } from '../compose/model.ts';
 import type { EngineEvent } from '../engine/events.ts';
+import type { StopOptions } from '../engine/engine.ts';
 import { isManualKill } from '../engine/supervisor.ts';
 import type { LogStore } from '../logs/store.ts';
 import { HerdError } from '../util/errors.ts';
@@ -252,8 +253,9 @@ export class DaemonServer {
   }
 
   private async lifecycle(verb: string, body: unknown): Promise<ServicesResponse> {
-    const b = (body ?? {}) as { services?: unknown; signal?: unknown };
+    const b = (body ?? {}) as { services?: unknown; signal?: unknown; timeout?: unknown };
     const services = this.services(b.services);
+    const stop = stopOptions(b.timeout);
     const names = () =>
       this.opts.engine
         .replicas()
@@ -264,7 +266,7 @@ export class DaemonServer {
     const engine = this.opts.engine;
     switch (verb) {
       case 'stop':
-        await engine.stopServices(services);
+        await engine.stopServices(services, stop);
         this.opts.recorder?.setStopped(all, true);
         break;
       case 'start':
@@ -273,7 +275,7 @@ export class DaemonServer {
         break;
       case 'restart':
         this.opts.recorder?.setStopped(all, false);
-        await engine.restartServices(services);
+        await engine.restartServices(services, stop);
         break;
       case 'kill': {
         const signal = b.signal ?? 'SIGKILL';
@@ -376,9 +378,11 @@ export class DaemonServer {
   }
 
   private async down(body: unknown, res: ServerResponse): Promise<void> {
-    const volumes = Boolean((body as { volumes?: unknown } | undefined)?.volumes);
+    const b = (body ?? {}) as { volumes?: unknown; timeout?: unknown };
+    const volumes = Boolean(b.volumes);
+    const stop = stopOptions(b.timeout);
     const names = this.opts.engine.replicas().map((r) => r.name);
-    await this.opts.engine.shutdown();
+    await this.opts.engine.shutdown(stop);
     // Containers and network go before the answer, so `herd down` returns once they are gone.
     const removal = (this.opts.removeResources?.({ volumes }) ?? Promise.resolve()).then(
       () => undefined,
@@ -474,6 +478,17 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     throw new ApiError(400, 'request body is not valid JSON');
   }
+}
+
+/** `timeout` in a stop/restart/down body: seconds, as `-t` gives them (0 kills at once). */
+function stopOptions(timeout: unknown): StopOptions {
+  if (timeout === undefined || timeout === null) return {};
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0)
+    throw new ApiError(
+      400,
+      `timeout must be a whole number of seconds ≥ 0, got ${JSON.stringify(timeout)}`,
+    );
+  return { timeoutMs: timeout * 1000 };
 }
 
 function parseNonNegative(value: string | null, what: string): number {

@@ -21,6 +21,15 @@ import { isManualKill, Supervisor, type EngineOptions, type ServiceState } from 
 import type { Outcome } from './event-hub.ts';
 import { checkPortRangeScale } from './scale-limit.ts';
 
+/** `herd stop -t N` / `down -t` / `restart -t`: the grace period for this stop, in place of each
+ * service's stop_grace_period. */
+export interface StopOptions {
+  timeoutMs?: number;
+}
+
+/** A service's rollout settings plus the grace period this restart was given. */
+type RollPlan = RolloutSettings & { stopTimeoutMs?: number };
+
 export type { EngineOptions } from './supervisor.ts';
 
 export interface UpOptions {
@@ -82,7 +91,7 @@ export class Engine extends Supervisor {
 
   /** Stops the named services (default: all), dependants before their dependencies. They stay
    * stopped, whatever their restart policy, until startServices or up. */
-  async stopServices(names?: string[]): Promise<void> {
+  async stopServices(names?: string[], opts: StopOptions = {}): Promise<void> {
     const all = Object.keys(this.current.services);
     const wanted = new Set(names ?? all);
     for (const n of wanted) this.state(n);
@@ -97,16 +106,18 @@ export class Engine extends Supervisor {
       }
       await Promise.all(
         names.flatMap((name) =>
-          this.allSlots(this.state(name)).map((slot) => this.stopSlot(slot, 'stop')),
+          this.allSlots(this.state(name)).map((slot) =>
+            this.stopSlot(slot, 'stop', opts.timeoutMs),
+          ),
         ),
       );
     }
   }
 
   /** Graceful stop of everything, in reverse dependency order. */
-  async shutdown(): Promise<void> {
+  async shutdown(opts: StopOptions = {}): Promise<void> {
     this.shuttingDown = true;
-    await this.stopServices();
+    await this.stopServices(undefined, opts);
   }
 
   /** Second Ctrl-C: SIGKILL every replica's process group at once. */
@@ -152,13 +163,13 @@ export class Engine extends Supervisor {
    * `x-herd.rollout` (rollout.ts). Rejects, leaving the replica being replaced in place, when a
    * replacement does not become ready. A stopped service is started, as `docker compose restart`
    * does. */
-  async restartServices(names?: string[]): Promise<void> {
+  async restartServices(names?: string[], opts: StopOptions = {}): Promise<void> {
     for (const n of names ?? []) this.state(n);
     const order = restartOrder(this.current, names ?? Object.keys(this.current.services));
     for (const name of order) {
       const st = this.state(name);
       if (!st.active) await this.up([name]);
-      else await this.rollService(st);
+      else await this.rollService(st, opts.timeoutMs);
     }
   }
 
@@ -219,8 +230,8 @@ export class Engine extends Supervisor {
 
   // ---- rolling restart ----
 
-  private async rollService(st: ServiceState): Promise<void> {
-    const settings = rolloutSettings(st.service);
+  private async rollService(st: ServiceState, stopTimeoutMs?: number): Promise<void> {
+    const settings: RollPlan = { ...rolloutSettings(st.service), stopTimeoutMs };
     const name = st.service.name;
     const indexes = [...st.slots.keys()].filter((i) => i <= st.desired);
     const each = settings.parallelism === 1 ? 'one at a time' : `${settings.parallelism} at a time`;
@@ -236,11 +247,7 @@ export class Engine extends Supervisor {
     this.notice({ service: name }, `${name} restarted`);
   }
 
-  private async restartSlot(
-    st: ServiceState,
-    index: number,
-    settings: RolloutSettings,
-  ): Promise<void> {
+  private async restartSlot(st: ServiceState, index: number, settings: RollPlan): Promise<void> {
     const slot = st.slots.get(index);
     if (!slot || !st.active) return;
     if (slot.successor) {
@@ -250,7 +257,7 @@ export class Engine extends Supervisor {
       return this.replaceStartFirst(st, slot, settings);
     }
     this.notice(slot, `${shortName(slot)}: restarting (stop-first)`);
-    await this.stopSlot(slot, 'restart');
+    await this.stopSlot(slot, 'restart', settings.stopTimeoutMs);
     this.reconcile();
     const needReady = takesTraffic(st.service) || !!st.service.healthcheck?.test;
     const outcome = await this.waitReady(st, slot, settings.readyTimeoutMs, needReady, () => false);
@@ -262,11 +269,7 @@ export class Engine extends Supervisor {
   }
 
   /** Successor first, then drain and stop the old replica: the slot never loses capacity. */
-  private async replaceStartFirst(
-    st: ServiceState,
-    old: Slot,
-    settings: RolloutSettings,
-  ): Promise<void> {
+  private async replaceStartFirst(st: ServiceState, old: Slot, settings: RollPlan): Promise<void> {
     const label = shortName(old);
     const next = newSlot(this.current.name, st.service.name, old.index);
     const temp = `${old.info.name}-next`;
@@ -298,7 +301,7 @@ export class Engine extends Supervisor {
       );
     }
     this.notice(old, `${label}: replacement ready, draining and stopping the previous one`);
-    await this.stopSlot(old, 'replaced');
+    await this.stopSlot(old, 'replaced', settings.stopTimeoutMs);
     if (st.slots.get(old.index) !== next) {
       throw new HerdError(`restart of ${label} was interrupted (${old.info.reason ?? 'stopped'})`);
     }

@@ -453,7 +453,7 @@ export abstract class Supervisor extends EventHub {
   }
 
   /** Stops one replica on purpose; resolves once it is exited, removed or re-gated. */
-  protected async stopSlot(slot: Slot, intent: StopIntent): Promise<void> {
+  protected async stopSlot(slot: Slot, intent: StopIntent, graceMs?: number): Promise<void> {
     const state = slot.info.state;
     const st = this.state(slot.service);
     if (state === 'removed') return;
@@ -484,7 +484,10 @@ export abstract class Supervisor extends EventHub {
       if (slot.ready && intent !== 'unhealthy') {
         // The drainer takes it out of the pool itself (synchronously), then waits for in-flight
         // requests; listeners hear `unready` right after.
-        const drained = this.drainer?.(snapshot(slot.info), st.service.stopGracePeriodMs);
+        const drained = this.drainer?.(
+          snapshot(slot.info),
+          graceMs ?? st.service.stopGracePeriodMs,
+        );
         this.markUnready(slot, 'draining');
         await drained?.catch(() => undefined);
       }
@@ -494,7 +497,7 @@ export abstract class Supervisor extends EventHub {
         slot.health?.stop();
         slot.health = undefined;
         this.setState(slot, 'stopping', 'stopping');
-        void handle.stop();
+        void handle.stop(graceMs);
       }
     }
     await idle;

@@ -54,8 +54,9 @@ export interface ReplicaHandle {
   readonly startError?: string;
   /** Called for every complete line of output. */
   onOutput(listener: (stream: OutputStream, line: string) => void): void;
-  /** Graceful stop: stopSignal to the whole group, wait the grace period, then SIGKILL. */
-  stop(): Promise<ExitInfo>;
+  /** Graceful stop: stopSignal to the whole group, wait the grace period, then SIGKILL.
+   * `graceMs` replaces the service's stop_grace_period for this stop (`herd stop -t`). */
+  stop(graceMs?: number): Promise<ExitInfo>;
   /** Send a signal to the whole group right away. */
   kill(signal: NodeJS.Signals): void;
   /** Docker only: the engine's own healthcheck status, current status first, then each change. */

@@ -165,3 +165,39 @@ ${extra}`;
     b.cleanup();
   }
 });
+
+test('stop -t and down -t replace the grace period of a service that ignores SIGTERM', async () => {
+  const b = box(`
+name: timeouts
+services:
+  stubborn:
+    command: ["node", "-e", "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); setInterval(() => {}, 1000)"]
+    scale: 2
+    stop_grace_period: 60s
+`);
+  try {
+    b.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
+    const bad = b.herd(['stop', '-t', 'soon']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--timeout soon: expected a whole number of seconds/);
+    const pid = (await b.psNow(false)).find((r) => r.Name === 'timeouts-stubborn-1')!.Pid!;
+    let t0 = Date.now();
+    b.ok(['stop', '-t', '1', 'stubborn'], { timeoutMs: 30_000 });
+    const stopped = Date.now() - t0;
+    assert.ok(stopped >= 900 && stopped < 15_000, `stop -t 1 took ${stopped} ms`);
+    assert.equal(pidAlive(pid), false);
+    assert.match(b.ok(['logs', 'stubborn']), /ignoring SIGTERM/);
+    assert.ok((await b.psNow()).every((r) => r.State === 'exited' && r.ExitCode === 137));
+
+    b.ok(['start']);
+    await waitFor(
+      'running again',
+      async () => (await b.psNow(false)).filter((r) => r.State === 'running').length === 2,
+    );
+    t0 = Date.now();
+    b.ok(['down', '-t', '0'], { timeoutMs: 30_000 });
+    assert.ok(Date.now() - t0 < 15_000, `down -t 0 took ${Date.now() - t0} ms`);
+  } finally {
+    b.cleanup();
+  }
+});

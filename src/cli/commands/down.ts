@@ -5,6 +5,7 @@ import { loadProject } from '../../compose/load.ts';
 import type { Project } from '../../compose/model.ts';
 import type { ServicesResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
+import { TIMEOUT_FLAG, TIMEOUT_HELP, timeoutBody } from '../../daemon/lifecycle-client.ts';
 import { stopOrphans } from '../../daemon/orphans.ts';
 import { orphanProcesses } from '../../daemon/session.ts';
 import { readState, removeState } from '../../daemon/state-file.ts';
@@ -18,6 +19,7 @@ export function registerDown(program: Command): void {
     .command('down')
     .description("stop and remove all replicas and stop the project's daemon")
     .option('-v, --volumes', 'also remove named volumes (Docker runtime)')
+    .option(TIMEOUT_FLAG, TIMEOUT_HELP)
     .addHelpText(
       'after',
       `
@@ -27,13 +29,15 @@ the project's containers and network from the Docker engine.
 
 Examples:
   $ herd down
-  $ herd down --volumes`,
+  $ herd down --volumes
+  $ herd down -t 0                 # no grace period: SIGKILL at once`,
     )
-    .action(async (opts: { volumes?: boolean }, cmd: Command) => {
+    .action(async (opts: { volumes?: boolean; timeout?: string }, cmd: Command) => {
       const volumes = Boolean(opts.volumes);
+      const timeout = timeoutBody(opts.timeout);
       const { client, paths, project } = await locateDaemon(cmd);
       if (await probeSocket(paths.socket)) {
-        const r = await client.post<ServicesResponse>('/v1/down', { volumes });
+        const r = await client.post<ServicesResponse>('/v1/down', { volumes, ...timeout });
         for (const n of r.replicas) process.stdout.write(` ✔ ${n}  Removed\n`);
         return;
       }

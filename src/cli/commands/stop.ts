@@ -1,6 +1,11 @@
 // `herd stop`: stop services gracefully; they stay stopped until `herd start`.
 import type { Command } from 'commander';
-import { postLifecycle } from '../../daemon/lifecycle-client.ts';
+import {
+  postLifecycle,
+  TIMEOUT_FLAG,
+  TIMEOUT_HELP,
+  timeoutBody,
+} from '../../daemon/lifecycle-client.ts';
 
 export function registerStop(program: Command): void {
   program
@@ -9,6 +14,7 @@ export function registerStop(program: Command): void {
       'stop services gracefully (drain, stop signal, then SIGKILL after the grace period)',
     )
     .argument('[services...]', 'services to stop (default: all)')
+    .option(TIMEOUT_FLAG, TIMEOUT_HELP)
     .addHelpText(
       'after',
       `
@@ -16,9 +22,10 @@ Stopped services keep their scale and stay stopped until \`herd start\`; the dae
 
 Examples:
   $ herd stop
-  $ herd stop worker`,
+  $ herd stop worker
+  $ herd stop -t 2 web             # SIGKILL after 2 s instead of stop_grace_period`,
     )
-    .action((services: string[], _o: unknown, cmd: Command) =>
-      postLifecycle(cmd, 'stop', services, 'Stopped'),
+    .action((services: string[], o: { timeout?: string }, cmd: Command) =>
+      postLifecycle(cmd, 'stop', services, 'Stopped', timeoutBody(o.timeout)),
     );
 }

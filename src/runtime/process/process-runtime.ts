@@ -144,11 +144,12 @@ class ProcessReplica implements ReplicaHandle {
     if (this.pid !== undefined && !this.done) killGroup(this.pid, signal);
   }
 
-  async stop(): Promise<ExitInfo> {
+  async stop(graceMs?: number): Promise<ExitInfo> {
     const pgid = this.pid;
     if (pgid === undefined || this.done) return this.exited;
     killGroup(pgid, this.spec.stopSignal);
-    this.graceTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), this.spec.stopGracePeriodMs);
+    const grace = graceMs ?? this.spec.stopGracePeriodMs;
+    this.graceTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), grace);
     const info = await this.exited;
     // Grandchildren that ignored the signal must not outlive the replica.
     killGroup(pgid, 'SIGKILL');

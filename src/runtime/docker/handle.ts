@@ -14,6 +14,19 @@ type HostPort = { host: string; port: number };
 const MAX_BUFFERED_LINES = 1000;
 /** How long `exited` waits for the last output after the container stopped. */
 const OUTPUT_DRAIN_MS = 1000;
+/** A failed wait request is retried while the container runs: this many times in a row (about
+ * half a minute with the backoff below, enough for the engine to restart) before herd gives up. */
+const WAIT_RETRIES = 10;
+const WAIT_RETRY_FIRST_MS = 250;
+const WAIT_RETRY_MAX_MS = 4000;
+/** A wait that was answered or held this long before failing was healthy: the count restarts. */
+const WAIT_STABLE_MS = 10_000;
+
+export interface WaitRetryPolicy {
+  retries: number;
+  firstDelayMs: number;
+  maxDelayMs: number;
+}
 
 export interface DockerHandleInit {
   docker: Dockerode;
@@ -27,6 +40,8 @@ export interface DockerHandleInit {
   output: Readable;
   stopGracePeriodMs: number;
   health: HealthFeed;
+  /** How a failed wait request is retried (tests shorten it). */
+  waitRetry?: WaitRetryPolicy;
 }
 
 export class DockerReplicaHandle implements ReplicaHandle {
@@ -149,15 +164,11 @@ export class DockerReplicaHandle implements ReplicaHandle {
   }
 
   private async waitForExit(outputDone: Promise<void>): Promise<ExitInfo> {
-    let waitError: unknown;
-    try {
-      await this.container.wait();
-    } catch (err) {
-      waitError = err;
-    }
+    const waitError = await this.waitUntilNotRunning();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([outputDone, new Promise((r) => (timer = setTimeout(r, OUTPUT_DRAIN_MS)))]);
     clearTimeout(timer);
+    let lastError = waitError;
     try {
       const state = (await this.container.inspect()).State;
       if (!state.Running) {
@@ -171,11 +182,97 @@ export class DockerReplicaHandle implements ReplicaHandle {
           : { exitCode: state.ExitCode };
       }
     } catch (err) {
-      waitError ??= err;
+      lastError ??= err;
     }
     return {
       exitCode: -1,
-      startError: `lost track of container ${this.id.slice(0, 12)}: ${engineMessage(waitError)}`,
+      startError: `lost track of container ${this.id.slice(0, 12)}: ${engineMessage(lastError)}`,
     };
   }
+
+  /** Long-polls the engine until the container is not running. A failed request (the connection
+   * dropped, the engine restarting) is not an exit: while inspect says the container still runs
+   * the wait is made again, with a backoff; after `retries` failures in a row (the engine cannot
+   * be reached) or once the container is gone, the last error is returned. */
+  private async waitUntilNotRunning(): Promise<unknown> {
+    const policy = this.init.waitRetry ?? {
+      retries: WAIT_RETRIES,
+      firstDelayMs: WAIT_RETRY_FIRST_MS,
+      maxDelayMs: WAIT_RETRY_MAX_MS,
+    };
+    let failures = 0;
+    for (;;) {
+      const askedAt = Date.now();
+      let error: unknown;
+      try {
+        await waitRequest(this.init.docker, this.id);
+        return undefined;
+      } catch (err) {
+        error = err;
+      }
+      if ((error as { statusCode?: number }).statusCode === 404) return error;
+      failures = Date.now() - askedAt >= WAIT_STABLE_MS ? 1 : failures + 1;
+      try {
+        const state = (await this.container.inspect()).State;
+        // It stopped while nobody was waiting: report its exit as usual.
+        if (!state.Running) return undefined;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return err;
+        error = err;
+      }
+      if (failures > policy.retries) return error;
+      const delay = Math.min(policy.firstDelayMs * 2 ** (failures - 1), policy.maxDelayMs);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** POST /containers/{id}/wait, answered when the container is not running. dockerode's
+ * container.wait() never settles when the connection drops after the engine sent the headers
+ * (which it does at once), so the body is read here and a broken connection is an error. */
+function waitRequest(docker: Dockerode, id: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {
+        path: `/containers/${id}/wait?`,
+        method: 'POST',
+        isStream: true,
+        statusCodes: {
+          200: true,
+          400: 'bad parameter',
+          404: 'no such container',
+          500: 'server error',
+        },
+        options: {},
+      },
+      (err, res) => {
+        if (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+        const body = res as Readable;
+        let ended = false;
+        body.on('data', () => {});
+        body.once('end', () => {
+          ended = true;
+          resolve();
+        });
+        body.once('error', (e: Error) => {
+          if (!ended) reject(connectionLost(e));
+        });
+        body.once('close', () => {
+          if (!ended) reject(connectionLost());
+        });
+      },
+    );
+  });
+}
+
+function connectionLost(cause?: Error): Error {
+  return Object.assign(
+    new Error(
+      `the connection to the engine broke while waiting for the container${cause ? ` (${cause.message})` : ''}`,
+    ),
+    { code: 'ECONNRESET' },
+  );
 }

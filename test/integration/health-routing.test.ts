@@ -148,7 +148,7 @@ function load(url: string, clients = 2) {
         if (res.status !== 200 || !replica || !pid) failures.push(`${res.status} ${body}`);
         else answers.push({ replica, pid: Number(pid), sentAt });
       } catch (err) {
-        failures.push(String((err as Error).cause ?? err));
+        failures.push(`${sentAt}-${Date.now()} ${String((err as Error).cause ?? err)}`);
       }
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -179,6 +179,8 @@ async function withWeb(
     project: Project;
     traffic: ReturnType<typeof load>;
     unreadyAt: (name: string) => number | undefined;
+    /** What happened to the pool, for failure messages. */
+    timeline: () => string;
   }) => Promise<void>,
 ): Promise<void> {
   const { project, url } = await webProject(over);
@@ -187,9 +189,13 @@ async function withWeb(
   const engine = new Engine(project, { runtime: processRuntime });
   proxy.attach(engine);
   const unready = new Map<string, number>();
+  const events: string[] = [];
   engine.on('event', (e: EngineEvent) => {
     if (e.type === 'unready' && !unready.has(e.replica.name)) unready.set(e.replica.name, e.at);
+    if (e.type === 'ready' || e.type === 'unready')
+      events.push(`${e.at} ${e.type} ${e.replica.name} ${e.type === 'unready' ? e.reason : ''}`);
   });
+  const timeline = () => events.join('\n');
   let traffic: ReturnType<typeof load> | undefined;
   try {
     await engine.up();
@@ -197,7 +203,7 @@ async function withWeb(
     traffic = load(url);
     const t = traffic;
     await waitUntil('answers from both replicas', () => t.from('1').length && t.from('2').length);
-    await body({ engine, project, traffic, unreadyAt: (name) => unready.get(name) });
+    await body({ engine, project, traffic, unreadyAt: (name) => unready.get(name), timeline });
   } finally {
     await traffic?.stop();
     await engine.shutdown();
@@ -206,7 +212,7 @@ async function withWeb(
 }
 
 test('an unhealthy replica leaves the balancer at once, is restarted, and rejoins when healthy', async () => {
-  await withWeb({}, async ({ engine, project, traffic, unreadyAt }) => {
+  await withWeb({}, async ({ engine, project, traffic, unreadyAt, timeline }) => {
     const one = web(engine, 1)!;
     const before = web(engine, 2)!;
     const flag = join(project.workingDir, 'unhealthy-2');
@@ -244,7 +250,7 @@ test('an unhealthy replica leaves the balancer at once, is restarted, and rejoin
       8000,
     );
     await traffic.stop();
-    assert.deepEqual(traffic.failures, []);
+    assert.deepEqual(traffic.failures, [], timeline());
     const after = web(engine, 1)!;
     assert.equal(after.pid, one.pid, 'web-1 was left alone');
     assert.equal(after.restarts, 0);
@@ -253,7 +259,7 @@ test('an unhealthy replica leaves the balancer at once, is restarted, and rejoin
 
 test('healUnhealthy: false keeps an unhealthy replica running, out of rotation until healthy', async () => {
   const herd = { ...makeService('web').herd, healUnhealthy: false };
-  await withWeb({ herd }, async ({ engine, project, traffic, unreadyAt }) => {
+  await withWeb({ herd }, async ({ engine, project, traffic, unreadyAt, timeline }) => {
     const before = web(engine, 2)!;
     const flag = join(project.workingDir, 'unhealthy-2');
     const flippedAt = Date.now();
@@ -279,29 +285,32 @@ test('healUnhealthy: false keeps an unhealthy replica running, out of rotation u
     await waitUntil('web-2 answers again', () => traffic.from('2', back).length > 0, 5000);
     assert.ok(traffic.from('2', back).every((a) => a.pid === before.pid));
     await traffic.stop();
-    assert.deepEqual(traffic.failures, []);
+    assert.deepEqual(traffic.failures, [], timeline());
   });
 });
 
 test('restart: on-failure heals too: an unhealthy replica that exits 0 on SIGTERM comes back', async () => {
-  await withWeb({ restart: { condition: 'on-failure' } }, async ({ engine, project, traffic }) => {
-    const before = web(engine, 2)!;
-    writeFileSync(join(project.workingDir, 'unhealthy-2'), '');
-    await waitUntil('web-2 stopped as unhealthy', () => !pidAlive(before.pid!), 8000);
-    rmSync(join(project.workingDir, 'unhealthy-2'));
-    const after = await waitUntil(
-      'web-2 restarted and healthy',
-      () => {
-        const r = web(engine, 2);
-        return r?.pid !== before.pid && r?.health === 'healthy' && r;
-      },
-      8000,
-    );
-    assert.equal(after.restarts, 1);
-    assert.equal(after.lastExit?.exitCode, 0, 'the app exited 0 on SIGTERM');
-    const back = Date.now();
-    await waitUntil('web-2 answers again', () => traffic.from('2', back).length > 0, 5000);
-    await traffic.stop();
-    assert.deepEqual(traffic.failures, []);
-  });
+  await withWeb(
+    { restart: { condition: 'on-failure' } },
+    async ({ engine, project, traffic, timeline }) => {
+      const before = web(engine, 2)!;
+      writeFileSync(join(project.workingDir, 'unhealthy-2'), '');
+      await waitUntil('web-2 stopped as unhealthy', () => !pidAlive(before.pid!), 8000);
+      rmSync(join(project.workingDir, 'unhealthy-2'));
+      const after = await waitUntil(
+        'web-2 restarted and healthy',
+        () => {
+          const r = web(engine, 2);
+          return r?.pid !== before.pid && r?.health === 'healthy' && r;
+        },
+        8000,
+      );
+      assert.equal(after.restarts, 1);
+      assert.equal(after.lastExit?.exitCode, 0, 'the app exited 0 on SIGTERM');
+      const back = Date.now();
+      await waitUntil('web-2 answers again', () => traffic.from('2', back).length > 0, 5000);
+      await traffic.stop();
+      assert.deepEqual(traffic.failures, [], timeline());
+    },
+  );
 });

@@ -106,12 +106,13 @@ export class DockerReplicaHandle implements ReplicaHandle {
   /** docker stop: the engine sends StopSignal, waits the grace period, then SIGKILL. The stopped
    * container is then removed, as Compose does on scale-down: herd never restarts a stopped
    * container (a new start creates a fresh one), and its output is in herd's log store. */
-  async stop(): Promise<ExitInfo> {
+  async stop(graceMs?: number): Promise<ExitInfo> {
     // Set before the request: the engine's answer to `stop` and to the pending `wait` race, and
     // waitForExit must see the flag whichever comes first or the container would linger.
     this.removeOnExit = true;
     try {
-      await this.container.stop({ t: Math.ceil(this.init.stopGracePeriodMs / 1000) });
+      const grace = graceMs ?? this.init.stopGracePeriodMs;
+      await this.container.stop({ t: Math.ceil(grace / 1000) });
     } catch (err) {
       // 304: already stopped; 404: already gone. Either way `exited` settles.
       const code = (err as { statusCode?: number }).statusCode;

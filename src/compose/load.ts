@@ -118,7 +118,21 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
         continue;
       }
       const r = readService(svcName, e.value, ctx);
-      all[svcName] = r.service;
+      const svc = r.service;
+      // As Compose refuses a service with neither image nor build, at load rather than at `up`.
+      if (
+        svc.command === undefined &&
+        svc.entrypoint === undefined &&
+        svc.image === undefined &&
+        svc.build === undefined
+      )
+        diag.error(
+          e.keyPos,
+          `services.${svcName}`,
+          'nothing to run: add `command:` (a local process, e.g. command: ["node", "app.js"]) ' +
+            'or `image:`/`build:` (a Docker container)',
+        );
+      all[svcName] = svc;
       depNodes[svcName] = r.dependencyNodes;
     }
   }

@@ -173,7 +173,7 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
   }
   if (ignored.length > 0) {
     c.diag.warn(
-      `service "${name}": herd's process runtime does not honour ${ignored.map((k) => `\`${k}\``).join(', ')} (ignored)`,
+      `service "${name}": herd does not honour ${ignored.map((k) => `\`${k}\``).join(', ')} (ignored)`,
     );
   }
   warnProcessResources(svc, resourceKeys, c);

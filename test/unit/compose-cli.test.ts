@@ -46,7 +46,7 @@ describe('herd config', () => {
     assert.equal(list.stdout, 'api\n');
     assert.equal(
       list.stderr,
-      'herd: warning: service "api": herd\'s process runtime does not honour `cap_add`, `networks` (ignored)\n',
+      'herd: warning: service "api": herd does not honour `cap_add`, `networks` (ignored)\n',
     );
     const quiet = await herdConfig(['config', '-q'], dir);
     assert.equal(quiet.code, 0);

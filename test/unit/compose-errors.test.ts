@@ -369,4 +369,12 @@ describe('alias bombs', () => {
       /YAML expands to more than 200000 values \(alias expansion too large\)$/,
     );
   });
+  it('a service with nothing to run is refused at load, as Compose does', async () => {
+    const lines = await loadText(
+      'services:\n  web:\n    command: ["x"]\n  api:\n    ports: ["8080:80"]\n',
+    );
+    assert.deepEqual(lines, [
+      'compose.yaml:4:3: services.api: nothing to run: add `command:` (a local process, e.g. command: ["node", "app.js"]) or `image:`/`build:` (a Docker container)',
+    ]);
+  });
 });

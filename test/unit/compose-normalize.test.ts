@@ -395,8 +395,8 @@ describe('anchors, aliases, merge keys, warnings', () => {
     assert.deepEqual(p.warnings, [
       'the attribute `version` is obsolete, it will be ignored; please remove it to avoid confusion',
       "top-level `networks` is not honoured by herd's process runtime (ignored)",
-      'service "a": herd\'s process runtime does not honour `networks` (ignored)',
-      'service "b": herd\'s process runtime does not honour `privileged`, `logging`, `networks` (ignored)',
+      'service "a": herd does not honour `networks` (ignored)',
+      'service "b": herd does not honour `privileged`, `logging`, `networks` (ignored)',
     ]);
   });
 });

@@ -190,9 +190,9 @@ describe('seed 002: Lesson 25 — scaling and multi-container patterns', () => {
     assert.deepEqual(p.warnings, [
       VERSION_OBSOLETE,
       "top-level `networks` is not honoured by herd's process runtime (ignored)",
-      'service "web": herd\'s process runtime does not honour `networks` (ignored)',
-      'service "app": herd\'s process runtime does not honour `networks` (ignored)',
-      'service "db": herd\'s process runtime does not honour `networks` (ignored)',
+      'service "web": herd does not honour `networks` (ignored)',
+      'service "app": herd does not honour `networks` (ignored)',
+      'service "db": herd does not honour `networks` (ignored)',
     ]);
   });
 

@@ -56,11 +56,14 @@ services:
     assert.equal(scaled.status, 0, `${scaled.stdout}\n${scaled.stderr}`);
     assert.doesNotMatch(scaled.stdout + scaled.stderr, /already allocated|in use/i);
 
+    // herd shows a replica whose container is still being started as running (as Compose
+    // does); wait until the engine has all five running too.
     const rows = await waitFor(
       'five running web containers',
-      () => {
+      async () => {
         const web = box.ps().filter((r) => r.Service === 'web' && r.State === 'running');
-        return web.length === 5 && web;
+        const running = await docker.listContainers({ filters });
+        return web.length === 5 && running.length === 5 && web;
       },
       30_000,
     );

@@ -3,9 +3,9 @@
 // recovers. noteboard-broken.test.ts runs the tutorial's compose.broken.yaml.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, httpGet, noteboardSandbox, waitFor } from '../helpers/e2e.ts';
+import { freePort, httpGet, noteboardSandbox, pidAlive, waitFor } from '../helpers/e2e.ts';
 
-test('noteboard: first boot works, notes persist, db outage is seen and healed', async () => {
+test('noteboard: first boot works, notes persist, a killed PostgreSQL is seen and healed', async () => {
   const port = await freePort();
   const box = noteboardSandbox({ NOTEBOARD_PORT: String(port) });
   try {
@@ -29,17 +29,20 @@ test('noteboard: first boot works, notes persist, db outage is seen and healed',
     assert.match(list.body, /"ada"/);
     assert.match(list.body, /"hi"/);
 
-    // Database down: the app's healthcheck fails and herd reports it unhealthy.
+    // PostgreSQL killed (SIGKILL to the server and its backends, as `docker kill` does; a manual
+    // stop, so herd leaves it down): the app's healthcheck fails and herd reports it unhealthy.
     const events = box.spawn(['events', '--json']);
     await new Promise((r) => setTimeout(r, 300));
-    box.ok(['stop', 'db']);
+    const dbPid = (await box.psNow(false)).find((r) => r.Service === 'db')!.Pid!;
+    box.ok(['kill', 'db']);
+    await waitFor('PostgreSQL gone', () => !pidAlive(dbPid), 10_000);
     await waitFor(
       'app reported unhealthy',
       () => /"service":"app"[^\n]*"health":"unhealthy"/.test(events.output()),
       20_000,
     );
     await events.stop();
-    // Database back: the app is healthy again and still has the notes.
+    // Database back (crash recovery on the same data): the app is healthy again, notes intact.
     box.ok(['start', 'db']);
     await waitFor(
       'app healthy again and serving',

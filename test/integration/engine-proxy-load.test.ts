@@ -66,6 +66,29 @@ async function stop(stack: Stack): Promise<void> {
   await stack.runtimes.close();
 }
 
+type Load = ReturnType<typeof loadLoop>;
+
+/** web × `scale` under `restart`, a bounded load loop on its port, both ended whatever happens. */
+async function webUnderLoad(
+  project: string,
+  scale: number,
+  restart: string,
+  body: (stack: Stack, load: Load, port: number) => Promise<void>,
+): Promise<void> {
+  const port = await allocatePort();
+  const { stack } = await start(`
+name: ${uniqueProjectName(project)}
+services:${webService(port, scale, restart)}
+`);
+  const load = loadLoop(port, 4, LOAD_MAX_MS);
+  try {
+    await body(stack, load, port);
+  } finally {
+    await load.stop();
+    await stop(stack);
+  }
+}
+
 function webService(port: number, scale: number, restart: string): string {
   return `
   web:
@@ -120,14 +143,8 @@ function describeLoad(result: LoadResult): string {
 test(
   'restart: always — a replica SIGKILLed under load loses no request, restarts and takes traffic again',
   { timeout: TEST_TIMEOUT_MS },
-  async () => {
-    const port = await allocatePort();
-    const { stack } = await start(`
-name: ${uniqueProjectName('herdkill')}
-services:${webService(port, 3, 'always')}
-`);
-    const load = loadLoop(port, 4, LOAD_MAX_MS);
-    try {
+  () =>
+    webUnderLoad('herdkill', 3, 'always', async (stack, load, port) => {
       await waitUntil('three ready web replicas', readyWeb(stack, 3), 20_000);
       await allAnswer(port, ['1', '2', '3']);
       await moreRequests(load.result, 100);
@@ -164,24 +181,14 @@ services:${webService(port, 3, 'always')}
       const result = await load.stop();
       assert.equal(result.failed, 0, describeLoad(result));
       assert.ok(result.ok > 200, describeLoad(result));
-    } finally {
-      await load.stop();
-      await stop(stack);
-    }
-  },
+    }),
 );
 
 test(
   'setScale 2 → 5 → 2 under load: no lost request, all five answer, 3-5 are gone afterwards',
   { timeout: TEST_TIMEOUT_MS },
-  async () => {
-    const port = await allocatePort();
-    const { stack } = await start(`
-name: ${uniqueProjectName('herdscale')}
-services:${webService(port, 2, 'always')}
-`);
-    const load = loadLoop(port, 4, LOAD_MAX_MS);
-    try {
+  () =>
+    webUnderLoad('herdscale', 2, 'always', async (stack, load) => {
       await waitUntil('two ready web replicas', readyWeb(stack, 2), 20_000);
       await moreRequests(load.result, 100);
       assert.deepEqual([...load.result.byHost.keys()].sort(), ['1', '2']);
@@ -225,24 +232,14 @@ services:${webService(port, 2, 'always')}
       for (const i of ['1', '2']) assert.ok(answers(load.result, i) > (snapshot.get(i) ?? 0));
       const result = await load.stop();
       assert.equal(result.failed, 0, describeLoad(result));
-    } finally {
-      await load.stop();
-      await stop(stack);
-    }
-  },
+    }),
 );
 
 test(
   'restart: no — a SIGKILLed replica stays down and leaves the balancer; requests keep succeeding',
   { timeout: TEST_TIMEOUT_MS },
-  async () => {
-    const port = await allocatePort();
-    const { stack } = await start(`
-name: ${uniqueProjectName('herdnorestart')}
-services:${webService(port, 3, 'no')}
-`);
-    const load = loadLoop(port, 4, LOAD_MAX_MS);
-    try {
+  () =>
+    webUnderLoad('herdnorestart', 3, 'no', async (stack, load, port) => {
       await waitUntil('three ready web replicas', readyWeb(stack, 3), 20_000);
       await allAnswer(port, ['1', '2', '3']);
       await moreRequests(load.result, 100);
@@ -276,11 +273,7 @@ services:${webService(port, 3, 'no')}
       const result = await load.stop();
       assert.equal(result.failed, 0, describeLoad(result));
       assert.ok(result.ok > 300, describeLoad(result));
-    } finally {
-      await load.stop();
-      await stop(stack);
-    }
-  },
+    }),
 );
 
 test(

@@ -3,6 +3,7 @@ import type { Diagnostics } from './errors.ts';
 import { nearest } from './levenshtein.ts';
 import { describe, type CMap, type CNode, type CSeq } from './yaml-source.ts';
 import { join } from './interpolate-tree.ts';
+import { MAX_REPLICAS } from './limits.ts';
 
 export class Checker {
   constructor(readonly diag: Diagnostics) {}
@@ -42,6 +43,13 @@ export class Checker {
       if (typeof v === 'string' && /^\d+$/.test(v.trim())) return Number(v.trim());
     }
     return this.fail(node, path, what);
+  }
+
+  /** A replica count: a non-negative integer up to MAX_REPLICAS. */
+  replicas(node: CNode, path: string): number | undefined {
+    const n = this.int(node, path);
+    if (n === undefined || n <= MAX_REPLICAS) return n;
+    return this.fail(node, path, `at most ${MAX_REPLICAS} replicas (herd's limit per service)`);
   }
 
   /** Checks that every key is allowed; unknown keys get a did-you-mean. `x-` keys pass when allowed. */

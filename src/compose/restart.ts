@@ -49,7 +49,7 @@ export function readDeploy(node: CNode, path: string, c: Checker): DeployResult 
     if (DEPLOY_KEYS.includes(k) && !DEPLOY_HONOURED.includes(k)) out.ignored.push(`deploy.${k}`);
   const replicas = map.entries.get('replicas')?.value;
   if (replicas) {
-    const v = c.int(replicas, join(path, 'replicas'));
+    const v = c.replicas(replicas, join(path, 'replicas'));
     if (v !== undefined) out.replicas = { value: v, node: replicas };
   }
   const mode = map.entries.get('mode')?.value;

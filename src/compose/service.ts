@@ -80,7 +80,7 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
         svc.expose = readExpose(v, kp, c);
         break;
       case 'scale': {
-        const n = c.int(v, kp);
+        const n = c.replicas(v, kp);
         if (n !== undefined) {
           svc.scale = n;
           scaleNode = v;

@@ -19,7 +19,7 @@ import { listenTarget } from './listening.ts';
 import { newSlot, shortName, type Slot } from './slot.ts';
 import { isManualKill, Supervisor, type EngineOptions, type ServiceState } from './supervisor.ts';
 import type { Outcome } from './event-hub.ts';
-import { checkPortRangeScale } from './scale-limit.ts';
+import { checkScaleLimit } from './scale-limit.ts';
 
 /** `herd stop -t N` / `down -t` / `restart -t`: the grace period for this stop, in place of each
  * service's stop_grace_period. */
@@ -375,7 +375,7 @@ export class Engine extends Supervisor {
     if (!Number.isInteger(n) || n < 0) {
       throw new HerdError(`invalid scale for ${service}: ${n} (expected a whole number ≥ 0)`);
     }
-    checkPortRangeScale(st.service, n);
+    checkScaleLimit(st.service, n);
     return st;
   }
 }

@@ -1,10 +1,16 @@
-// The one limit Compose puts on scale: `ports: "8080-8082:80"` gives each replica one host port of
-// the range, so a service cannot have more replicas than the range has ports.
+// How far a service may be scaled: herd's own limit per service, and the one Compose puts on it —
+// `ports: "8080-8082:80"` gives each replica one host port of the range, so a service cannot have
+// more replicas than the range has ports.
+import { MAX_REPLICAS } from '../compose/limits.ts';
 import type { Service } from '../compose/model.ts';
 import { HerdError } from '../util/errors.ts';
 
-/** Throws a HerdError naming the service and the port range when `n` replicas do not fit. */
-export function checkPortRangeScale(service: Service, n: number): void {
+/** Throws a HerdError naming the service (and the port range) when `n` replicas do not fit. */
+export function checkScaleLimit(service: Service, n: number): void {
+  if (n > MAX_REPLICAS)
+    throw new HerdError(
+      `service "${service.name}": scale ${n} is over herd's limit of ${MAX_REPLICAS} replicas per service`,
+    );
   for (const p of service.ports) {
     if (!p.published || p.published.end === p.published.start) continue;
     const { start, end } = p.published;

@@ -3,7 +3,7 @@
 import type { Project, Service } from '../compose/model.ts';
 import type { Drainer, EngineEvent, ReplicaInfo } from '../engine/events.ts';
 import { HerdError } from '../util/errors.ts';
-import { checkPortRangeScale } from '../engine/scale-limit.ts';
+import { checkScaleLimit } from '../engine/scale-limit.ts';
 import { Balancer } from './balancer.ts';
 import { ReplicaCounters, sumStats } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
@@ -167,7 +167,7 @@ class ProjectProxy implements Proxy {
           continue;
         }
         const width = end - start + 1;
-        checkPortRangeScale(svc, svc.scale);
+        checkScaleLimit(svc, svc.scale);
         for (let i = 1; i <= width; i++)
           out.push(this.entry(svc, p.target, 'direct', hostIp, start + i - 1, mode, i));
       }

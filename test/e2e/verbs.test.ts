@@ -79,6 +79,10 @@ test('ps, scale, logs, events, port, top, down', async () => {
     const word = box.herd(['scale', 'web=x']);
     assert.notEqual(word.status, 0);
     assert.match(word.stderr, /web=x/);
+    // A typo'd huge count is refused, and the daemon lives on.
+    const huge = box.herd(['scale', 'web=99999999999']);
+    assert.notEqual(huge.status, 0);
+    assert.match(huge.stderr, /scale 99999999999 is over herd's limit of 1000 replicas/);
     assert.equal((await box.psNow(false)).filter((r) => r.Service === 'web').length, 2);
 
     // events --json sees the scaled event of a scale.

@@ -100,6 +100,12 @@ describe('proxy: ports', () => {
     engine.setScale('web', 1);
     assert.throws(() => parseScale(['web=3'], project), /scale 3 needs 3 host ports/);
     assert.deepEqual(parseScale(['web=2'], project), { web: 2 });
+    const free = makeProject([makeService('api', { command: ['true'] })]);
+    assert.throws(
+      () => new Engine(free, { runtime: processRuntime }).setScale('api', 1001),
+      /scale 1001 is over herd's limit of 1000 replicas per service/,
+    );
+    assert.throws(() => parseScale(['api=5000'], free), /over herd's limit/);
   });
 
   it('no published port: each replica gets its own ephemeral host port', async () => {

@@ -377,4 +377,14 @@ describe('alias bombs', () => {
       'compose.yaml:4:3: services.api: nothing to run: add `command:` (a local process, e.g. command: ["node", "app.js"]) or `image:`/`build:` (a Docker container)',
     ]);
   });
+  it("a replica count past herd's limit is an error at its position", async () => {
+    const lines = await loadText(
+      'services:\n  web:\n    command: ["x"]\n    scale: 1000000000\n  api:\n    command: ["x"]\n    deploy: {replicas: 5000}\n',
+    );
+    assert.deepEqual(lines, [
+      '2 problems in the compose file(s):',
+      "compose.yaml:4:12: services.web.scale: expected at most 1000 replicas (herd's limit per service), got number 1000000000",
+      "compose.yaml:7:24: services.api.deploy.replicas: expected at most 1000 replicas (herd's limit per service), got number 5000",
+    ]);
+  });
 });

@@ -3,7 +3,7 @@
 import { loadProject } from '../../compose/load.ts';
 import type { Project } from '../../compose/model.ts';
 import { HerdError } from '../../util/errors.ts';
-import { checkPortRangeScale } from '../../engine/scale-limit.ts';
+import { checkScaleLimit } from '../../engine/scale-limit.ts';
 import type { GlobalOptions } from '../main.ts';
 
 export interface UpOptions {
@@ -58,7 +58,7 @@ export function parseScale(items: string[], project: Project): Record<string, nu
       throw new HerdError(`--scale ${item}: "${n}" is not a whole number ≥ 0`);
     }
     out[service] = Number(n);
-    checkPortRangeScale(project.services[service]!, out[service]!);
+    checkScaleLimit(project.services[service]!, out[service]!);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // Where a project's daemon keeps its socket, recorded state and logs, and the permissions on them:
 // the dir is private (0700) so no other user can even reach the socket.
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { HerdError } from '../util/errors.ts';
@@ -61,5 +61,17 @@ export function ensurePrivateDir(dir: string): void {
     throw new HerdError(
       `cannot prepare state dir ${dir}: ${why}; set HERD_STATE_DIR to a writable folder`,
     );
+  }
+}
+
+/** After `down` (or a stack that ended): the files herd keeps in the state dir — the replicas'
+ * logs too unless `keepLogs` — then the dir itself if nothing else is in it. */
+export function removeStateDir(paths: DaemonPaths, opts: { keepLogs?: boolean } = {}): void {
+  for (const f of [paths.socket, paths.stateFile, paths.daemonLog]) rmSync(f, { force: true });
+  if (!opts.keepLogs) rmSync(paths.logsDir, { recursive: true, force: true });
+  try {
+    if (readdirSync(paths.dir).length === 0) rmdirSync(paths.dir);
+  } catch {
+    // already gone, or holds files that are not ours: leave it
   }
 }

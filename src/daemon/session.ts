@@ -93,18 +93,15 @@ export class DaemonSession {
   }
 
   /** Stops answering and recording. With `removeAll` (after `down`) the state and logs go too. */
-  async close(opts: { removeAll?: boolean } = {}): Promise<void> {
+  async close(opts: { removeAll?: boolean; keepLogs?: boolean } = {}): Promise<void> {
     await this.server?.close();
     if (this.engine) {
       this.engine.off('event', this.onOutput);
       this.recorder?.detach(this.engine);
     }
-    if (opts.removeAll) {
-      removeState(this.paths.stateFile);
-      this.logs.removeAll();
-    } else {
-      this.logs.close();
-    }
+    if (opts.removeAll) removeState(this.paths.stateFile);
+    if (opts.removeAll && !opts.keepLogs) this.logs.removeAll();
+    else this.logs.close();
   }
 }
 

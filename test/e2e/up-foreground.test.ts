@@ -2,7 +2,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,10 +47,8 @@ services:
     depends_on:
       init: {condition: service_completed_successfully}
 `);
-  const child = spawn(process.execPath, [herd, 'up', '--scale', 'web=2'], {
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+  const env = { ...process.env, NO_COLOR: '1', HERD_STATE_DIR: join(dir, '.state') };
+  const child = spawn(process.execPath, [herd, 'up', '--scale', 'web=2'], { cwd: dir, env });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -77,6 +75,13 @@ services:
     assert.match(out, /Gracefully stopping/);
     assert.equal(out.match(/^web-\d\s+\| bye$/gm)?.length, 2);
     for (const m of listening) assert.equal(pidAlive(Number(m[3])), false);
+    // As with Compose's stopped containers, the output stays readable after Ctrl-C…
+    const logs = herdIn(dir, ['logs', 'web'], { env });
+    assert.equal(logs.status, 0, logs.stderr);
+    assert.equal(logs.stdout.match(/^web-\d\s+\| bye$/gm)?.length, 2, logs.stdout);
+    // …until `down` removes what herd kept.
+    assert.equal(herdIn(dir, ['down'], { env }).status, 0);
+    assert.equal(existsSync(join(dir, '.state')), false);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }

@@ -8,7 +8,8 @@ import { locateDaemon } from '../../daemon/locate.ts';
 import { TIMEOUT_FLAG, TIMEOUT_HELP, timeoutBody } from '../../daemon/lifecycle-client.ts';
 import { stopOrphans } from '../../daemon/orphans.ts';
 import { orphanProcesses } from '../../daemon/session.ts';
-import { readState, removeState } from '../../daemon/state-file.ts';
+import { removeStateDir } from '../../daemon/paths.ts';
+import { readState } from '../../daemon/state-file.ts';
 import { probeSocket } from '../../daemon/client.ts';
 import { createRuntimes, dockerServices, type Runtimes } from '../../runtime/choose.ts';
 import { HerdError } from '../../util/errors.ts';
@@ -48,7 +49,8 @@ Examples:
       const compose = await composeFor(cmd, project, records.length > 0);
       // Containers are removed through the engine below, not by signalling their PIDs.
       const result = await stopOrphans(compose ? orphanProcesses(compose, records) : records);
-      removeState(paths.stateFile);
+      // Logs a stopped foreground `up` kept go too: down removes everything herd kept.
+      removeStateDir(paths);
       for (const n of result.stopped)
         process.stdout.write(` ✔ ${n}  Removed (left by a dead daemon)\n`);
       const removed = compose ? await removeContainers(compose, volumes) : 0;

@@ -1,9 +1,9 @@
 // Runs the project in this process: the balancer, the runtimes, the engine and the daemon's
 // control API (so `herd ps`/`scale`/`logs` work against a foreground `herd up` too). Used by the
 // foreground `herd up` (output to the console) and by the detached daemon `up -d` starts.
-import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import type { Project } from '../../compose/model.ts';
 import { DaemonClient } from '../../daemon/client.ts';
+import { removeStateDir } from '../../daemon/paths.ts';
 import { prepareDaemon, type DaemonSession } from '../../daemon/session.ts';
 import { Engine } from '../../engine/engine.ts';
 import type { EngineEvent } from '../../engine/events.ts';
@@ -32,23 +32,14 @@ interface Parts {
   runtimes?: Runtimes;
 }
 
-/** Closes what was opened, in reverse order; `removeAll` also forgets the recorded state. */
-async function closeParts(p: Parts, removeAll: boolean): Promise<void> {
+/** Closes what was opened, in reverse order; `removeAll` also forgets the recorded state, and
+ * the replicas' logs unless `keepLogs` (a stack stopped by Ctrl-C keeps them for `herd logs`, as
+ * Compose's stopped containers keep theirs; `down` removes them). */
+async function closeParts(p: Parts, removeAll: boolean, keepLogs = false): Promise<void> {
   await p.proxy?.close().catch(() => undefined);
   await p.runtimes?.close().catch(() => undefined);
-  await p.session.close({ removeAll });
-  if (removeAll) removeStateDir(p.session.paths);
-}
-
-/** After `down`: the files herd keeps there, then the dir itself if nothing else is in it. */
-function removeStateDir(paths: DaemonSession['paths']): void {
-  for (const f of [paths.socket, paths.stateFile, paths.daemonLog]) rmSync(f, { force: true });
-  rmSync(paths.logsDir, { recursive: true, force: true });
-  try {
-    if (readdirSync(paths.dir).length === 0) rmdirSync(paths.dir);
-  } catch {
-    // already gone, or holds files that are not ours: leave it
-  }
+  await p.session.close({ removeAll, keepLogs });
+  if (removeAll) removeStateDir(p.session.paths, { keepLogs });
 }
 
 /** Removes the project's containers and network; a failure is reported, not fatal. */
@@ -113,7 +104,7 @@ export async function runStack(project: Project, opts: StackOptions): Promise<nu
       // The state dir goes, so herd's own containers and `<project>_default` network go too
       // (named volumes stay, as with `docker compose down`).
       .then(() => removeOwnResources(runtimes, printer))
-      .then(() => closeParts(parts, true))
+      .then(() => closeParts(parts, true, true))
       .then(
         () => finish(code),
         () => finish(code || 1),

@@ -26,6 +26,7 @@ import { ensurePrivateDir, type DaemonPaths } from './paths.ts';
 import { lookupPort } from './port-lookup.ts';
 import { groupProcesses, UsageSampler } from './proc-stats.ts';
 import type { StateRecorder } from './recorder.ts';
+import { MAX_TIMER_MS } from '../util/timers.ts';
 
 export interface DaemonServerOptions {
   project: Project;
@@ -487,6 +488,13 @@ function stopOptions(timeout: unknown): StopOptions {
     throw new ApiError(
       400,
       `timeout must be a whole number of seconds ≥ 0, got ${JSON.stringify(timeout)}`,
+    );
+  // Node timers cannot wait longer (see util/timers.ts): a larger value would not mean "later".
+  const max = Math.floor(MAX_TIMER_MS / 1000);
+  if (timeout > max)
+    throw new ApiError(
+      400,
+      `timeout must be at most ${max} seconds (about 24 days), got ${timeout}`,
     );
   return { timeoutMs: timeout * 1000 };
 }

@@ -1,4 +1,5 @@
 // Time is injected so backoff, health timing and autoscaling are tested without sleeping.
+import { safeDelay } from '../util/timers.ts';
 
 export interface TimerHandle {
   cancel(): void;
@@ -12,7 +13,7 @@ export interface Clock {
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
+    const t = setTimeout(fn, safeDelay(ms));
     return { cancel: () => clearTimeout(t) };
   },
 };

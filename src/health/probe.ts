@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { HealthTest } from '../compose/model.ts';
 import { LimitedOutput, formatDuration } from './output.ts';
+import { safeDelay } from '../util/timers.ts';
 
 export interface ProbeResult {
   /** 0 healthy; anything else a failure. -1: timed out, cancelled or could not run. */
@@ -108,7 +109,7 @@ export function runProbe(test: HealthTest, ctx: ProbeContext): Promise<ProbeResu
           ? `Health check exceeded timeout (${limit}): ${soFar}`
           : `Health check exceeded timeout (${limit})`,
       );
-    }, ctx.timeoutMs);
+    }, safeDelay(ctx.timeoutMs));
     const onAbort = () => endWith(-1, 'health probe cancelled');
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -43,7 +43,12 @@ export function parseRequestHead(
 ): RequestHead {
   const lines = head.split('\r\n');
   const m = REQUEST_LINE.exec(lines[0]!);
-  if (!m) throw new HttpParseError(400, 'malformed request line');
+  if (!m) {
+    // A well-formed line of another HTTP version gets 505, as nginx answers it.
+    if (/^[A-Z]+ \S+ HTTP\/\d\.\d$/.test(lines[0]!))
+      throw new HttpParseError(505, 'only HTTP/1.0 and HTTP/1.1 are supported here');
+    throw new HttpParseError(400, 'malformed request line');
+  }
   if (lines.length - 1 > maxHeaders) throw new HttpParseError(431, 'too many headers');
   const minor = m[3] === '1' ? 1 : 0;
   let forward = '';
@@ -128,6 +133,10 @@ export function parseRequestHead(
   if (connTokens) {
     for (const t of connTokens.split(',')) {
       const tok = t.trim();
+      // Dropping a framing header while herd still frames the body by it would hand the replica
+      // the body as a request of its own (request smuggling): refuse instead.
+      if (FRAMING.has(tok))
+        throw new HttpParseError(400, `Connection must not name the ${tok} header`);
       if (tok && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade')
         dropByConnection.push(tok);
     }
@@ -153,6 +162,8 @@ export function parseRequestHead(
   };
 }
 
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'host']);
+
 function dropHeaders(lines: string, names: string[]): string {
   return lines
     .split('\r\n')
@@ -176,7 +187,7 @@ export function parseResponseHead(head: string): ResponseHead {
   const status = Number(head.slice(9, 12));
   if (!(status >= 100 && status <= 999)) throw new Error('malformed status code');
   let cl = -1;
-  let chunked = false;
+  let te: string | undefined;
   let close = head.charCodeAt(7) === 48; /* HTTP/1.0 closes unless keep-alive */
   let pos = head.indexOf('\r\n');
   while (pos !== -1) {
@@ -192,15 +203,22 @@ export function parseResponseHead(head: string): ResponseHead {
     if (name === 'content-length') {
       const v = line.slice(colon + 1).trim();
       if (!CL_VALUE.test(v)) throw new Error('invalid Content-Length');
+      if (cl !== -1 && cl !== Number(v)) throw new Error('conflicting Content-Length headers');
       cl = Number(v);
     } else if (name === 'transfer-encoding') {
-      chunked = /chunked\s*$/i.test(line.slice(colon + 1));
+      const v = line.slice(colon + 1).trim();
+      te = te === undefined ? v : `${te}, ${v}`;
     } else if (name === 'connection') {
       const v = line.slice(colon + 1).toLowerCase();
       if (/(^|[\s,])close($|[\s,])/.test(v)) close = true;
       else if (/keep-alive/.test(v)) close = false;
     }
   }
+  // Two framings could be read two ways by herd and the client: refuse, as nginx does (502).
+  if (te !== undefined && cl !== -1) throw new Error('both Content-Length and Transfer-Encoding');
+  // Chunked only when it is the final coding; any other coding runs until the close (RFC 9112).
+  const chunked = te !== undefined && te.split(',').pop()!.trim().toLowerCase() === 'chunked';
+  if (te !== undefined && !chunked) close = true;
   return { status, contentLength: cl, chunked, close };
 }
 

@@ -48,6 +48,13 @@ export interface HttpListenerContext {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** nginx's lingering_timeout: how long a closed exchange waits for the client to close too. */
+const LINGER_MS = 5000;
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  431: 'Request Header Fields Too Large',
+  505: 'HTTP Version Not Supported',
+};
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const MAX_RESPONSE_HEAD = 64 * 1024;
 /** Pipelined bytes we hold while a request is in flight before pausing the client. */
@@ -124,8 +131,10 @@ export class HttpSession implements UpstreamOwner {
     this.lastActive = Date.now();
     try {
       // Body bytes wait here until the upstream is connected: if the connect fails the request
-      // is retried elsewhere, and it must go there whole.
-      if (this.state === S.Exchange && !this.bodyDone && this.up?.connected) {
+      // is retried elsewhere, and it must go there whole. Once the replica has answered in full
+      // (before the body ended), the rest of the body is read and dropped.
+      const answered = this.up === null && this.respState === R.Done;
+      if (this.state === S.Exchange && !this.bodyDone && (answered || this.up?.connected)) {
         this.forwardBody(d);
         return;
       }
@@ -177,11 +186,7 @@ export class HttpSession implements UpstreamOwner {
       );
     } catch (err) {
       if (err instanceof HttpParseError) {
-        this.reply(
-          err.status,
-          err.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request',
-          `${err.message}\n`,
-        );
+        this.reply(err.status, REASONS[err.status] ?? 'Bad Request', `${err.message}\n`);
         return;
       }
       throw err;
@@ -272,6 +277,8 @@ export class HttpSession implements UpstreamOwner {
     if (this.state === S.Head && this.buf === null && idle > l.idleTimeoutMs) this.client.destroy();
     else if (this.state === S.WaitBody && idle > l.idleTimeoutMs)
       this.reply(408, 'Request Timeout', 'request body took too long\n');
+    else if (this.state === S.Exchange && this.up === null && idle > l.idleTimeoutMs)
+      this.endClient(); // answered, but the rest of the request body never came
     else if (
       this.state === S.Exchange &&
       this.up &&
@@ -437,12 +444,13 @@ export class HttpSession implements UpstreamOwner {
         }
         const bodyStart = idx + 4;
         if (head.status < 200) {
-          if (head.status === 101 && this.req!.upgrade) {
-            this.tunnel(hb);
-            return;
+          if (head.status === 101) {
+            if (this.req!.upgrade) return this.tunnel(hb);
+            return this.badResponse('101 Switching Protocols to a request without Upgrade');
           }
-          // 100 Continue and other interim answers pass through; the final head follows.
-          this.client.write(hb.subarray(0, bodyStart));
+          // 100 Continue and other interim answers pass through (HTTP/1.1 clients only: 1.0 has
+          // no 1xx); the final head follows.
+          if (this.req!.minor === 1) this.client.write(hb.subarray(0, bodyStart));
           if (bodyStart === hb.length) return;
           hb = hb.subarray(bodyStart);
           continue;
@@ -507,8 +515,22 @@ export class HttpSession implements UpstreamOwner {
         break;
     }
     if (end < d.length) this.upstreamBroken = true; // bytes past the response: do not reuse
-    if (end > 0) this.client.write(end === d.length ? d : d.subarray(0, end));
+    if (end > 0 && !this.client.write(end === d.length ? d : d.subarray(0, end)))
+      this.pauseUpstream();
     if (this.respState === R.Done) this.responseDone();
+  }
+
+  /** The client reads slower than the replica answers: stop reading from the replica until the
+   * client has taken what was written, so a large response never piles up in herd's memory. */
+  private pauseUpstream(): void {
+    const up = this.up;
+    if (!up || this.respState === R.Done) return;
+    up.sock.pause();
+    this.client.once('drain', () => {
+      // Progress on the client side: the replica is not the one being slow.
+      this.lastActive = Date.now();
+      if (!up.sock.destroyed) up.sock.resume();
+    });
   }
 
   private tunnel(head: Buffer): void {
@@ -550,14 +572,17 @@ export class HttpSession implements UpstreamOwner {
     if (!this.respClose && !this.upstreamBroken && this.bodyDone) up.park();
     else up.destroy();
     if (this.bodyDone) this.exchangeDone();
-    // else: the replica answered before the request body ended; exchangeDone() runs once it has.
+    // The replica answered before the request body ended: the rest of the body is read and
+    // dropped (clientData), then exchangeDone() runs. Reading may have been paused for the
+    // replica's socket to drain, which will never happen now.
+    else if (this.client.isPaused()) this.client.resume();
   }
 
   private exchangeDone(): void {
     const req = this.req!;
     if (!req.keepAlive || this.respClose || this.untilClose) {
       this.state = S.Closed;
-      this.client.end();
+      this.endClient();
       return;
     }
     this.state = S.Head;
@@ -580,7 +605,7 @@ export class HttpSession implements UpstreamOwner {
       this.respState = R.Done;
       this.release(m, true, true);
       if (this.bodyDone) this.exchangeDone();
-      else this.client.end();
+      else this.endClient();
       return;
     }
     if (!u.connected) {
@@ -596,6 +621,12 @@ export class HttpSession implements UpstreamOwner {
         return;
       }
       this.reply(502, 'Bad Gateway', `replica ${m.id} closed the connection\n`);
+      return;
+    }
+    if (this.respState === R.Head) {
+      // It closed inside the response head: the client has seen nothing of it yet.
+      this.release(m, false, true);
+      this.reply(502, 'Bad Gateway', `replica ${m.id} closed the connection mid-response\n`);
       return;
     }
     // part of the response is already with the client: all we can do is cut it.
@@ -656,11 +687,19 @@ export class HttpSession implements UpstreamOwner {
       this.up = null;
     }
     if (this.member) this.release(this.member, false, true);
-    const c = this.client;
-    if (c.destroyed) return;
-    c.end(
+    if (this.client.destroyed) return;
+    this.endClient(
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
     );
+  }
+
+  /** Ends the client connection after `last`; a client that never closes its side is cut off
+   * LINGER_MS after everything was handed to the kernel, so it cannot hold a descriptor forever. */
+  private endClient(last?: string): void {
+    const c = this.client;
+    c.once('finish', () => setTimeout(() => c.destroy(), LINGER_MS).unref());
+    if (last === undefined) c.end();
+    else c.end(last);
   }
 
   private fail(err: unknown): void {

@@ -46,15 +46,19 @@ const MAX_SNIFF_LINE = 8192;
 /** An HTTP request line is a method token, a space, a target and ` HTTP/x.y`. Checking the version
  * too keeps text protocols with upper-case commands (Redis' inline `SET a b`) out of HTTP mode. */
 function sniff(buf: Buffer): 'http' | 'tcp' | 'more' {
-  const n = Math.min(buf.length, 24);
-  let i = 0;
+  // Empty lines before a request line are HTTP's to ignore (RFC 9112 §2.2), and the session does.
+  let from = 0;
+  while (from < buf.length && (buf[from] === 0x0d || buf[from] === 0x0a)) from++;
+  if (from === buf.length) return 'more';
+  const n = Math.min(buf.length, from + 24);
+  let i = from;
   for (; i < n; i++) {
     const c = buf[i]!;
     if (c === 0x20) break;
     if (!(c >= 0x41 && c <= 0x5a) && c !== 0x2d && c !== 0x5f) return 'tcp';
   }
-  if (i === 0) return 'tcp';
-  if (i === n) return buf.length >= 24 ? 'tcp' : 'more';
+  if (i === from) return 'tcp';
+  if (i === n) return buf.length >= from + 24 ? 'tcp' : 'more';
   const eol = buf.indexOf(0x0a, i);
   if (eol === -1) return buf.length >= MAX_SNIFF_LINE ? 'http' : 'more';
   const end = eol > 0 && buf[eol - 1] === 0x0d ? eol - 1 : eol;
@@ -67,6 +71,10 @@ export class ProxyListener {
   private readonly sessions = new Set<HttpSession>();
   private sweep: NodeJS.Timeout | undefined;
   boundPort = 0;
+  /** A sniffed port that has seen a real HTTP request line reads a client that stays silent past
+   * the sniff wait as HTTP too: otherwise such a client would reach the replica as raw TCP,
+   * without herd's limits and with an X-Forwarded-For of its own making. */
+  private spokeHttp = false;
 
   /** `adopted`: a server already listening (a handle shared by herd's main process). */
   constructor(
@@ -119,8 +127,9 @@ export class ProxyListener {
       if (mode === 'http') return this.startHttp(s, null);
       if (mode === 'tcp') return this.startTcp(s, null);
       let got: Buffer | null = null;
-      const decide = (kind: 'http' | 'tcp'): void => {
+      const decide = (kind: 'http' | 'tcp', byContent = false): void => {
         clearTimeout(timer);
+        if (kind === 'http' && byContent) this.spokeHttp = true;
         s.removeListener('data', onData);
         if (kind === 'http') this.startHttp(s, got);
         else this.startTcp(s, got);
@@ -128,10 +137,15 @@ export class ProxyListener {
       const onData = (d: Buffer): void => {
         got = got === null ? d : Buffer.concat([got, d]);
         const k = sniff(got);
-        if (k !== 'more') decide(k);
+        if (k !== 'more') decide(k, true);
       };
       const timer = setTimeout(
-        () => decide(got !== null && sniff(got) !== 'tcp' ? 'http' : 'tcp'),
+        () =>
+          decide(
+            (got === null && this.spokeHttp) || (got !== null && sniff(got) !== 'tcp')
+              ? 'http'
+              : 'tcp',
+          ),
         this.opts.sniffMs,
       );
       s.on('data', onData);

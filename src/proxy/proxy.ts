@@ -3,6 +3,7 @@
 import type { Project, Service } from '../compose/model.ts';
 import type { Drainer, EngineEvent, ReplicaInfo } from '../engine/events.ts';
 import { HerdError } from '../util/errors.ts';
+import { safeDelay } from '../util/timers.ts';
 import { checkScaleLimit } from '../engine/scale-limit.ts';
 import { Balancer } from './balancer.ts';
 import { ReplicaCounters, sumStats } from './counters.ts';
@@ -430,7 +431,7 @@ class ProjectProxy implements Proxy {
     const waits = [drainMembers(members)];
     if (this.pool) waits.push(this.pool.drain(r.name, r.service));
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = setTimeout(resolve, safeDelay(timeoutMs));
       void Promise.all(waits).then(() => {
         clearTimeout(timer);
         resolve();

@@ -120,6 +120,19 @@ test('ps, scale, logs, events, port, top, down', async () => {
 
     // port and top
     assert.equal(box.ok(['port', 'web', '5000']).trim(), `0.0.0.0:${port}`);
+    // An index past the replicas, a UDP port herd does not map, an unknown service for top:
+    // errors, not an address or an empty table.
+    const [beyond, udp, topUnknown] = await Promise.all([
+      box.run(['port', 'web', '5000', '--index', '4']),
+      box.run(['port', 'web', '5000', '--protocol', 'udp']),
+      box.run(['top', '--no-stream', 'nosuch']),
+    ]);
+    assert.equal(beyond.status, 1, beyond.stdout);
+    assert.match(beyond.stderr, /--index 4: service web has no replica 4; it runs 3 replicas/);
+    assert.equal(udp.status, 1, udp.stdout);
+    assert.match(udp.stderr, /herd has no UDP mapping for web 5000\/udp: the service declares no/);
+    assert.equal(topUnknown.status, 1, topUnknown.stdout);
+    assert.match(topUnknown.stderr, /no such service: nosuch \(services: web, worker\)/);
     // top: one frame when stdout is not a terminal, or with --no-stream: a CPU %/MEM row per
     // replica, then each replica's processes.
     const frameHeader = /^NAME\s+SERVICE\s+CPU %\s+MEM\s+PIDS$/gm;

@@ -52,6 +52,19 @@ async function tcpProxy(appProtocol?: string, sniffMs = 200) {
   return { proxy, p };
 }
 
+/** Connects, stays silent for 400 ms (past the sniff wait), then sends `data`; returns all bytes. */
+function lateRequest(port: number, data: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.on('error', () => {});
+    s.on('close', () => resolve(got));
+    setTimeout(() => s.write(data), 400);
+    setTimeout(() => s.destroy(), 3000);
+  });
+}
+
 describe('proxy: TCP mode', () => {
   it('balances connections of a TCP echo over its replicas, and skips a dead one', async () => {
     const { proxy, p } = await tcpProxy('tcp');
@@ -118,10 +131,19 @@ describe('proxy: TCP mode', () => {
     });
     await new Promise<void>((r) => greet.listen(0, '127.0.0.1', r));
     proxy.replicaReady(replica('db', 1, (greet.address() as net.AddressInfo).port, 6379));
+    assert.equal(await ask(p, null), '220 hello\r\n');
     const r = await get(p);
     assert.equal(r.body, 'http');
     assert.equal(await ask(p, '\x16\x03\x01binary'), 'raw:\x16\x03\x01binary');
-    assert.equal(await ask(p, null), '220 hello\r\n');
+    // Once the port has seen HTTP, a client that stays silent past the sniff wait is still read
+    // as HTTP (not piped raw with headers of its own making, such as X-Forwarded-For)…
+    const late = await lateRequest(
+      p,
+      'GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n',
+    );
+    assert.match(late, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nhttp$/);
+    // …and so is a request behind empty lines.
+    assert.match(await ask(p, '\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n'), /^HTTP\/1\.1 200 OK/);
     await proxy.close();
     await new Promise((res) => greet.close(res));
   });

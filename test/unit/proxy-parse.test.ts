@@ -51,7 +51,17 @@ describe('parseRequestHead', () => {
 
   const bad: [string, string, number][] = [
     ['no version', 'GET /', 400],
-    ['HTTP/2 line', 'GET / HTTP/2.0\r\nHost: x', 400],
+    ['HTTP/2 line', 'GET / HTTP/2.0\r\nHost: x', 505],
+    [
+      'Connection naming Content-Length (smuggling)',
+      'POST / HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Length: 3',
+      400,
+    ],
+    [
+      'Connection naming Transfer-Encoding',
+      'POST / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Transfer-Encoding\r\nTransfer-Encoding: chunked',
+      400,
+    ],
     ['space before colon', 'GET / HTTP/1.1\r\nHost : x', 400],
     ['folded header', 'GET / HTTP/1.1\r\nHost: x\r\n continued', 400],
     [

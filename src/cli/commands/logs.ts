@@ -54,6 +54,15 @@ Examples:
           throw new HerdError(
             `--since ${opts.since}: expected a timestamp (2024-01-02T13:00:00Z), Unix seconds or a duration (10m)`,
           );
+        if (since < 0)
+          throw new HerdError(
+            `--since ${opts.since}: that is before 1970-01-01T00:00:00Z, the earliest time herd ` +
+              'can ask for; give a shorter duration or a later time (omit --since for all output)',
+          );
+        if (!Number.isSafeInteger(since))
+          throw new HerdError(
+            `--since ${opts.since}: out of range (too far in the future); give a timestamp (2024-01-02T13:00:00Z), Unix seconds or a duration (10m)`,
+          );
         params.set('since', String(since));
       }
       if (services.length) params.set('services', services.join(','));

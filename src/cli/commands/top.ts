@@ -1,7 +1,7 @@
 // `herd top`: CPU %, memory and processes of each running replica, refreshed until Ctrl-C.
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TopResponse } from '../../daemon/api-types.ts';
+import type { PsResponse, TopResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
 import { HerdError } from '../../util/errors.ts';
 import { fitWidth, topFrame } from '../format/top.ts';
@@ -15,10 +15,19 @@ interface TopOptions {
 /** Clear the screen and go home, as `docker stats` does between frames. */
 const CLEAR = '\x1b[2J\x1b[H';
 
+/** Below this a frame would hammer the daemon (each one samples /proc for every replica). */
+export const MIN_INTERVAL_S = 0.1;
+/** An hour: far below the ~24.8-day limit of Node timers, and already pointless for a live view. */
+export const MAX_INTERVAL_S = 3600;
+
 export function parseInterval(text: string): number {
   const seconds = Number(text);
   if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0)
     throw new HerdError(`--interval ${text}: expected a number of seconds > 0, e.g. 2 or 0.5`);
+  if (seconds < MIN_INTERVAL_S || seconds > MAX_INTERVAL_S)
+    throw new HerdError(
+      `--interval ${text}: must be between ${MIN_INTERVAL_S} and ${MAX_INTERVAL_S} seconds, e.g. 2 or 0.5`,
+    );
   return Math.round(seconds * 1000);
 }
 
@@ -30,7 +39,7 @@ export function registerTop(program: Command): void {
     // --stream first: defined after it, --no-stream does not default `stream` to true.
     .option('--stream', 'keep refreshing even when stdout is not a terminal')
     .option('--no-stream', 'print one frame and exit (the one-shot `docker compose top` form)')
-    .option('-i, --interval <seconds>', 'seconds between frames', '2')
+    .option('-i, --interval <seconds>', 'seconds between frames (0.1 to 3600)', '2')
     .addHelpText(
       'after',
       `
@@ -55,6 +64,15 @@ Examples:
       const tty = Boolean(process.stdout.isTTY);
       const stream = opts.stream ?? tty;
       const { client, project } = await locateDaemon(cmd);
+      if (services.length > 0) {
+        // The top answer lists only live replicas: ask ps which services the project has.
+        const known = (await client.get<PsResponse>('/v1/ps')).services.map((s) => s.name);
+        const unknown = services.filter((s) => !known.includes(s));
+        if (unknown.length)
+          throw new HerdError(
+            `no such service: ${unknown.join(', ')} (services: ${known.join(', ')})`,
+          );
+      }
       const frame = async (): Promise<string> => {
         const top = await client.get<TopResponse>('/v1/top');
         return topFrame(

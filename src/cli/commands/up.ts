@@ -2,6 +2,8 @@
 // replica output on the console and Ctrl-C stops everything; `-d` runs it in a background daemon.
 // Against a daemon that already runs, `up` applies the compose file's changes instead.
 import { Option, type Command } from 'commander';
+import { isAbsolute, relative } from 'node:path';
+import type { Project } from '../../compose/model.ts';
 import { HerdError } from '../../util/errors.ts';
 import type { GlobalOptions } from '../main.ts';
 import { daemonRunning, startInBackground, updateRunning } from '../up/detached.ts';
@@ -51,6 +53,7 @@ Examples:
       const g = program.opts<GlobalOptions>();
       const load = loaderFor(g, services);
       const project = await load();
+      if (Object.keys(project.services).length === 0) await noServices(project, g);
       const scale = parseScale(opts.scale, project);
       checkServices(project, services);
       const waitTimeoutMs = parseWaitTimeout(opts.waitTimeout);
@@ -103,4 +106,24 @@ Examples:
         abortOnContainerExit: opts.abortOnContainerExit,
       });
     });
+}
+
+/** `up` of a project with nothing to run: the file has no services, or only ones whose profiles
+ * are not enabled. Always throws. */
+async function noServices(project: Project, g: GlobalOptions): Promise<never> {
+  const files = project.composeFiles
+    .map((f) => {
+      const rel = relative(process.cwd(), f);
+      return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : f;
+    })
+    .join(', ');
+  const all = await loaderFor({ ...g, profile: ['*'] }, [])().catch(() => undefined);
+  const gated = Object.values(all?.services ?? {}).filter((s) => s.profiles.length > 0);
+  if (gated.length > 0)
+    throw new HerdError(
+      `no services to run in ${files}: every service needs a profile that is not enabled ` +
+        `(${gated.map((s) => `${s.name}: ${s.profiles.join(', ')}`).join('; ')}); ` +
+        'enable one with --profile, or name the services: `herd up SERVICE`',
+    );
+  throw new HerdError(`no services to run in ${files}: add a service under \`services:\``);
 }

@@ -92,7 +92,7 @@ export class HealthFeed {
     }
     this.stream = stream;
     const openedAt = Date.now();
-    const lines = new LineSplitter((line) => this.dispatch(line));
+    const lines = new LineSplitter((line) => this.dispatch(line), 1 << 20);
     stream.on('data', (chunk: Buffer) => lines.write(chunk));
     let dropped = false;
     const drop = () => {

@@ -1,24 +1,13 @@
 // Turns a byte stream into complete lines (the last unterminated line is flushed at the end).
-import { StringDecoder } from 'node:string_decoder';
+// The same splitter as for processes, so container output is capped per line the same way.
+import { LineSplitter as Splitter } from '../process/lines.ts';
 
-export class LineSplitter {
-  private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
-
-  constructor(private readonly onLine: (line: string) => void) {}
-
+export class LineSplitter extends Splitter {
   write(chunk: Buffer | string): void {
-    this.pending += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    let nl: number;
-    while ((nl = this.pending.indexOf('\n')) !== -1) {
-      this.onLine(this.pending.slice(0, nl).replace(/\r$/, ''));
-      this.pending = this.pending.slice(nl + 1);
-    }
+    this.push(chunk);
   }
 
   end(): void {
-    this.pending += this.decoder.end();
-    if (this.pending) this.onLine(this.pending.replace(/\r$/, ''));
-    this.pending = '';
+    this.flush();
   }
 }

@@ -6,6 +6,7 @@ import { existsSync as pathExists } from 'node:fs';
 import type { ExitInfo, OutputStream, ReplicaHandle, ReplicaSpec, Runtime } from '../types.ts';
 import { LineSplitter } from './lines.ts';
 import { groupRssBytes } from './group-memory.ts';
+import { safeDelay } from '../../util/timers.ts';
 
 const MEMORY_POLL_MS = 500;
 /** How long to wait for output pipes to close after the leader exited (a grandchild may hold them). */
@@ -149,7 +150,7 @@ class ProcessReplica implements ReplicaHandle {
     if (pgid === undefined || this.done) return this.exited;
     killGroup(pgid, this.spec.stopSignal);
     const grace = graceMs ?? this.spec.stopGracePeriodMs;
-    this.graceTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), grace);
+    this.graceTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), safeDelay(grace));
     const info = await this.exited;
     // Grandchildren that ignored the signal must not outlive the replica.
     killGroup(pgid, 'SIGKILL');

@@ -1,0 +1,11 @@
+// Node fires a timer after 1 ms when its delay is ≥ 2^31 ms (~24.8 days), so a huge
+// user-given duration (stop_grace_period: 30d) would mean "now"; clamped it means "never".
+
+/** The longest delay setTimeout/setInterval honour. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay safe to pass to setTimeout: at most MAX_TIMER_MS, never negative or NaN. */
+export function safeDelay(ms: number): number {
+  if (Number.isNaN(ms) || ms <= 0) return 0;
+  return Math.min(ms, MAX_TIMER_MS);
+}

@@ -69,12 +69,29 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  process.stdout.on('error', outputGone);
+  process.stderr.on('error', () => {
+    // Nowhere left to report to.
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = reportError(err);
   }
+}
+
+/** The reader of our output went away: `herd logs -f | head`, or the terminal of a foreground
+ * `herd up` closed. A stack running here stops gracefully, as on SIGHUP (its replicas must not
+ * be left unsupervised); a client verb just ends, as `docker compose logs | head` does. */
+function outputGone(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+  process.stdout.removeListener('error', outputGone);
+  process.stdout.on('error', () => {
+    // Later writes fail the same way: they have no reader.
+  });
+  if (process.listenerCount('SIGHUP') > 0) process.emit('SIGHUP', 'SIGHUP');
+  else process.exit(0);
 }
 
 /** Prints an error the way a user should see it and returns the exit code. */

@@ -1,8 +1,11 @@
 // Talking to a project's daemon over its unix socket, with errors that say what to do.
 import { existsSync, unlinkSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { dirname, join } from 'node:path';
 import { HerdError } from '../util/errors.ts';
 import type { PingResponse } from './api-types.ts';
+
+const GET_TIMEOUT_MS = 15_000;
 
 export class DaemonClient {
   constructor(
@@ -11,8 +14,9 @@ export class DaemonClient {
     readonly project: string,
   ) {}
 
+  /** Reads (ps, port, top) answer at once; one that does not comes from a hung daemon. */
   async get<T>(path: string): Promise<T> {
-    return this.call<T>('GET', path);
+    return this.call<T>('GET', path, undefined, GET_TIMEOUT_MS);
   }
 
   async post<T>(path: string, body?: unknown): Promise<T> {
@@ -38,8 +42,17 @@ export class DaemonClient {
     }
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.open(method, path, body);
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs?: number,
+  ): Promise<T> {
+    const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+    const res = await this.open(method, path, body, signal).catch((err: unknown) => {
+      if (signal?.aborted) throw new DaemonUnresponsive(this.socketPath, timeoutMs!);
+      throw err;
+    });
     const text = await readAll(res);
     if (res.statusCode !== 200) throw this.errorText(res.statusCode ?? 0, text);
     try {
@@ -142,7 +155,10 @@ export async function probeSocket(
   timeoutMs = 2000,
 ): Promise<PingResponse | undefined> {
   if (!existsSync(socketPath)) return undefined;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    // Connected but silent is not dead: a daemon that is busy or stopped (SIGSTOP) still owns
+    // its replicas, and taking it for dead would stop them under it.
+    let connected = false;
     const req = httpRequest(
       { socketPath, path: '/v1/ping', timeout: timeoutMs, agent: false },
       (res) => {
@@ -158,8 +174,23 @@ export async function probeSocket(
         );
       },
     );
-    req.on('timeout', () => req.destroy());
+    req.on('socket', (s) => s.once('connect', () => (connected = true)));
+    req.on('timeout', () => {
+      if (connected) reject(new DaemonUnresponsive(socketPath, timeoutMs));
+      req.destroy();
+    });
     req.on('error', () => resolve(undefined));
     req.end();
   });
+}
+
+/** A daemon holds the socket but does not answer. */
+export class DaemonUnresponsive extends HerdError {
+  constructor(socketPath: string, timeoutMs: number) {
+    super(
+      `a herd daemon holds ${socketPath} but did not answer within ${timeoutMs / 1000} s ` +
+        `(busy, or stopped with SIGSTOP?); try again, or end it (kill -9 <daemonPid from ` +
+        `${join(dirname(socketPath), 'state.json')}>) and run \`herd up\` again`,
+    );
+  }
 }

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HerdError } from '../util/errors.ts';
-import { probeSocket } from './client.ts';
+import { DaemonUnresponsive, probeSocket } from './client.ts';
 import { ensurePrivateDir, type DaemonPaths } from './paths.ts';
 
 export const HERD_BIN = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
@@ -68,7 +68,11 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
 
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
-    const ping = await probeSocket(paths.socket, 500);
+    // Still starting: a daemon that does not answer yet is waited for, up to the deadline.
+    const ping = await probeSocket(paths.socket, 500).catch((err: unknown) => {
+      if (err instanceof DaemonUnresponsive) return undefined;
+      throw err;
+    });
     if (ping && ping.pid === pid) return { pid };
     if (exit !== undefined)
       throw new HerdError(

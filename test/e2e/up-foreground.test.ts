@@ -205,3 +205,33 @@ services:
   assert.match(r.stdout, /Aborting on container exit/);
   assert.match(r.stdout, /^web-1\s+\| bye$/m);
 });
+
+test('a foreground herd up whose output reader goes away stops its replicas, as on SIGHUP', async () => {
+  const dir = project(`
+name: e2epipe
+services:
+  ticker:
+    command: ["node", "-e", "console.log('pid ' + process.pid); setInterval(() => console.log('tick'), 100)"]
+`);
+  const env = { ...process.env, NO_COLOR: '1', HERD_STATE_DIR: join(dir, '.state') };
+  const child = spawn(process.execPath, [herd, 'up'], { cwd: dir, env });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    let out = '';
+    const pid = await new Promise<number>((resolve) =>
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /pid (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      }),
+    );
+    child.stdout.destroy(); // `herd up | head -1`: the reader is gone, the next write fails
+    await exited;
+    assert.doesNotMatch(err, /unexpected error|EPIPE|EIO/);
+    await waitUntil('the replica stopped', () => !pidAlive(pid), 10_000);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});

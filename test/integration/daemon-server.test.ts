@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import {
   chmodSync,
   existsSync,
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PsResponse, ScaleResponse, TopResponse } from '../../src/daemon/api-types.ts';
-import { DaemonClient } from '../../src/daemon/client.ts';
+import { DaemonClient, probeSocket } from '../../src/daemon/client.ts';
 import { daemonPaths, type DaemonPaths } from '../../src/daemon/paths.ts';
 import { DaemonServer } from '../../src/daemon/server.ts';
 import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
@@ -338,6 +339,24 @@ describe('daemon client without a daemon', () => {
       );
       return true;
     });
+  });
+
+  it('a daemon that accepts but does not answer is not taken for dead', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herd-hung-'));
+    const paths = daemonPaths(dir);
+    // Stands for a daemon stopped with SIGSTOP: the kernel accepts, nobody answers.
+    const hung = createServer(() => {});
+    await new Promise<void>((r) => hung.listen(paths.socket, r));
+    try {
+      await assert.rejects(probeSocket(paths.socket, 300), /did not answer within 0\.3 s/);
+      await assert.rejects(
+        prepareDaemon(testProject('shop', [testService('web')]), { paths }),
+        /a herd daemon holds .*herd\.sock but did not answer/,
+      );
+      assert.ok(existsSync(paths.socket), 'its socket was left alone');
+    } finally {
+      hung.close();
+    }
   });
 
   it('detects a dead socket left by a killed daemon and removes it', async () => {

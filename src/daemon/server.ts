@@ -68,6 +68,8 @@ export class DaemonServer {
   private project: Project;
   private readonly streams = new Set<ServerResponse>();
   private readonly sampler = new UsageSampler();
+  /** `herd down` is under way. */
+  private downing = false;
   /** Its own sampler, so `herd top` refreshing every N seconds measures CPU over those N seconds
    * whatever `ps` calls come in between. */
   private readonly topSampler = new UsageSampler();
@@ -143,6 +145,13 @@ export class DaemonServer {
           409,
           `the daemon at ${this.opts.paths.socket} runs project ${this.project.name}, not ${asked} ` +
             '(HERD_STATE_DIR is shared by both; unset it or give each project its own)',
+        );
+      // Once `down` began, starting or changing anything would be undone a moment later.
+      if (this.downing && route.startsWith('POST '))
+        throw new ApiError(
+          503,
+          `the daemon of project ${this.project.name} is shutting down (herd down); ` +
+            'run the command again once `herd down` has finished',
         );
       switch (route) {
         case 'GET /v1/ping':
@@ -379,6 +388,7 @@ export class DaemonServer {
   }
 
   private async down(body: unknown, res: ServerResponse): Promise<void> {
+    this.downing = true;
     const b = (body ?? {}) as { volumes?: unknown; timeout?: unknown };
     const volumes = Boolean(b.volumes);
     const stop = stopOptions(b.timeout);

@@ -94,6 +94,7 @@ export class ProxyListener {
   }
 
   private startSweep(): void {
+    if (this.sweep) return;
     this.sweep = setInterval(() => {
       const now = Date.now();
       for (const h of this.sessions) {
@@ -166,6 +167,13 @@ export class ProxyListener {
 
   private startTcp(s: net.Socket, first: Buffer | null): void {
     startTcpSession(s, this.opts.balancer, this.opts.limits, first);
+  }
+
+  /** Lets go of the port but keeps serving the connections already open (a re-applied file that
+   * binds the same port with other settings); listen() takes it again if that bind fails. */
+  stopAccepting(): void {
+    // close() frees the port at once; its callback would wait for the open connections.
+    if (this.server.listening) this.server.close();
   }
 
   close(): Promise<void> {

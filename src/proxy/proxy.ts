@@ -239,10 +239,19 @@ class ProjectProxy implements Proxy {
           'balancer cannot follow while x-herd.proxy.workers > 1; run `herd down`, then `herd up`',
       );
     }
+    // A port the file keeps but with other settings (host IP, target, protocol, balancing): the
+    // old listener lets go of it first, its open connections finish on the old settings.
+    const handedOver = dropped.filter(
+      (d) =>
+        d.listener.opts.port !== 0 &&
+        added.some((a) => a.listener.opts.port === d.listener.opts.port),
+    );
+    for (const d of handedOver) d.listener.stopAccepting();
     try {
       await this.bindAll(added);
     } catch (err) {
       this.project = before;
+      await Promise.all(handedOver.map((d) => d.listener.listen().catch(() => undefined)));
       throw err;
     }
     for (const [old, p] of kept) old.service = p.service;

@@ -314,7 +314,11 @@ describe('daemon control API over a unix socket', () => {
   });
 
   it('down shuts the engine down, removes resources, answers, then tells the daemon to exit', async () => {
-    await client.post('/v1/down', { volumes: true });
+    const down = client.post('/v1/down', { volumes: true });
+    // While it runs (the removal takes 150 ms), nothing new may start.
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(client.post('/v1/scale', { web: 3 }), /is shutting down \(herd down\)/);
+    await down;
     assert.ok(engine.calls.includes('shutdown'));
     assert.ok(removal?.calls.includes('shutdown'), 'resources go after the engine stopped');
     assert.deepEqual(

@@ -148,6 +148,29 @@ describe('proxy: ports', () => {
     await proxy.close();
   });
 
+  it('a re-applied file may change the settings of a port it keeps (host IP, balancing)', async () => {
+    const pub = await freePort();
+    const b = await httpBackend('one');
+    const proxy = createProxy(
+      makeProject([makeService('web', { ports: [port(pub, 80, { hostIp: '0.0.0.0' })] })]),
+    );
+    await proxy.listen();
+    proxy.replicaReady(replica('web', 1, b.port, 80));
+    assert.equal((await get(pub)).body, 'one');
+    const changed = makeService('web', { ports: [port(pub, 80)] }); // now 127.0.0.1 only
+    changed.herd.lb = { algorithm: 'least_conn' };
+    const finish = await proxy.apply(makeProject([changed]));
+    await finish();
+    assert.deepEqual(
+      proxy.ports().map((m) => `${m.hostIp}:${m.hostPort}`),
+      [`127.0.0.1:${pub}`],
+    );
+    // The replica that was ready serves through the new listener at once.
+    assert.equal((await get(pub)).body, 'one');
+    await proxy.close();
+    await b.close();
+  });
+
   it('expose: an internal balancer on 127.0.0.1 reported by serviceAddresses()', async () => {
     const pub = await freePort();
     const proxy = createProxy(

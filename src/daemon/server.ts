@@ -388,10 +388,10 @@ export class DaemonServer {
   }
 
   private async down(body: unknown, res: ServerResponse): Promise<void> {
-    this.downing = true;
     const b = (body ?? {}) as { volumes?: unknown; timeout?: unknown };
     const volumes = Boolean(b.volumes);
     const stop = stopOptions(b.timeout);
+    this.downing = true; // only once the request is valid: a refused down changes nothing
     const names = this.opts.engine.replicas().map((r) => r.name);
     await this.opts.engine.shutdown(stop);
     // Containers and network go before the answer, so `herd down` returns once they are gone.

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Project, Service, PortSpec } from '../../src/compose/model.ts';
 import type { ReplicaInfo } from '../../src/engine/events.ts';
 import { defaultProject, defaultService } from '../../src/compose/defaults.ts';
+import { allocatePort } from '../../src/runtime/ports.ts';
 
 export interface Backend {
   name: string;
@@ -62,14 +63,9 @@ async function finish(b: Backend, server: net.Server): Promise<Backend> {
   return b;
 }
 
-/** A free TCP port on 127.0.0.1 (probed, then released). */
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+/** A free TCP port on 127.0.0.1, drawn as herd draws replica ports (outside the kernel's
+ * ephemeral range, so no outgoing connection of a parallel test takes it meanwhile). */
+export const freePort = allocatePort;
 
 export function makeService(name: string, over: Partial<Service> = {}): Service {
   return { ...defaultService(name), command: ['true'], ...over };

@@ -10,7 +10,7 @@ import {
   rmSync,
   symlinkSync,
 } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { psJson, selectReplicas } from '../../src/cli/format/ps.ts';
 import type { PsResponse } from '../../src/daemon/api-types.ts';
 import { DaemonClient } from '../../src/daemon/client.ts';
 import { waitUntil } from './wait.ts';
+import { allocatePort } from '../../src/runtime/ports.ts';
 
 export const HERD = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
 export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -196,14 +197,9 @@ export function recordedPids(stateDir: string): number[] {
   }
 }
 
-/** A TCP port nobody listens on right now (the kernel picks it). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+/** A free TCP port on 127.0.0.1, drawn as herd draws replica ports (outside the kernel's
+ * ephemeral range, so no outgoing connection of a parallel test takes it meanwhile). */
+export const freePort = allocatePort;
 
 export interface HttpAnswer {
   status: number;

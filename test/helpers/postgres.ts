@@ -2,9 +2,9 @@
 // port, run as the `postgres` system user (PostgreSQL refuses to run as root, and we are root).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { allocatePort } from '../../src/runtime/ports.ts';
 
 export const PG_BIN = process.env.HERD_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -36,18 +36,8 @@ export function systemUser(name: string): PostgresIds {
   throw new Error(`system user "${name}" not found in /etc/passwd: install Debian's postgresql`);
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port that was free a moment ago on 127.0.0.1 (see src/runtime/ports.ts). */
+export const freePort = allocatePort;
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;

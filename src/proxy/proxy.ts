@@ -226,7 +226,8 @@ class ProjectProxy implements Proxy {
       const old = this.entries.find((e) => !kept.has(e) && !e.retiring && sameListener(e, p));
       if (old) kept.set(old, p);
     }
-    const added = planned.filter((p) => ![...kept.values()].includes(p));
+    const stays = new Set(kept.values());
+    const added = planned.filter((p) => !stays.has(p));
     const dropped = this.entries.filter((e) => !kept.has(e) && !e.retiring);
     // Worker processes serve the ports bound at start by their position; they cannot let go of
     // one, so a file that drops one of those needs a fresh start.

@@ -1,6 +1,6 @@
 // Events out (listeners) and waits in (promises that resolve once a condition over the engine's
 // state holds, re-checked after every event): the plumbing under Supervisor and Engine.
-import type { Clock } from './clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { EngineEvent } from './events.ts';
 
 type Listener = (e: EngineEvent) => void;

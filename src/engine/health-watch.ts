@@ -2,7 +2,7 @@
 // Kept behind this small interface so the engine does not depend on how probes are run.
 import type { Healthcheck } from '../compose/model.ts';
 import type { ReplicaHandle, ReplicaSpec } from '../runtime/types.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../util/clock.ts';
 import { HEALTH_DEFAULTS, HealthMonitor } from '../health/monitor.ts';
 import { runProbe, type ProbeResult } from '../health/probe.ts';
 

@@ -4,7 +4,7 @@
 import { connect } from 'node:net';
 import type { Service } from '../compose/model.ts';
 import { targetPorts } from '../runtime/env.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { ReplicaInfo } from './events.ts';
 
 const ATTEMPT_MS = 1000;

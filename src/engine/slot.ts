@@ -1,6 +1,6 @@
 // One replica slot as the engine tracks it: the public ReplicaInfo plus supervision bookkeeping.
 import type { ReplicaHandle, ReplicaSpec } from '../runtime/types.ts';
-import type { TimerHandle } from './clock.ts';
+import type { TimerHandle } from '../util/clock.ts';
 import type { ReplicaInfo } from './events.ts';
 import type { HealthWatch } from './health-watch.ts';
 

@@ -5,7 +5,7 @@ import type { Project, Service } from '../compose/model.ts';
 import type { ExitInfo, ReplicaHandle, Runtime } from '../runtime/types.ts';
 import { planReplica, processCommand, type ServiceAddresses } from '../runtime/env.ts';
 import { HerdError } from '../util/errors.ts';
-import { realClock, type Clock } from './clock.ts';
+import { realClock, type Clock } from '../util/clock.ts';
 import type { Drainer, ReplicaInfo, ReplicaState } from './events.ts';
 import { transition } from './lifecycle.ts';
 import { decideRestart, describeExit, policyName } from './restart-policy.ts';

@@ -4,7 +4,7 @@
 // - while 'starting' and inside start_period, failures do not count; one success -> 'healthy';
 // - afterwards `retries` consecutive failures -> 'unhealthy'; one success -> 'healthy' again.
 import type { Healthcheck } from '../compose/model.ts';
-import type { Clock, TimerHandle } from '../engine/clock.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { ProbeResult } from './probe.ts';
 import { formatDuration, truncateOutput } from './output.ts';
 

@@ -1,6 +1,6 @@
 // A probe runner for HealthMonitor unit tests: each call takes the next scripted outcome and
 // resolves after its duration on the FakeClock, so every timing rule is checked without sleeping.
-import type { FakeClock } from '../../src/engine/clock.ts';
+import type { FakeClock } from '../../src/util/clock.ts';
 import type { ProbeResult } from '../../src/health/probe.ts';
 
 export interface ScriptedOutcome {

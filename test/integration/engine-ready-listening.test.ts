@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/engine/engine.ts';
-import { FakeClock } from '../../src/engine/clock.ts';
+import { FakeClock } from '../../src/util/clock.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
 import { acceptsConnections } from '../../src/engine/listening.ts';
 import { NOT_LISTENING_NOTICE_MS } from '../../src/engine/supervisor.ts';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/engine/engine.ts';
-import { FakeClock } from '../../src/engine/clock.ts';
+import { FakeClock } from '../../src/util/clock.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
 import type { RestartCondition } from '../../src/compose/model.ts';
 import { processRuntime } from '../../src/runtime/process/process-runtime.ts';

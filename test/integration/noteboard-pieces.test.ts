@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject } from '../../src/compose/load.ts';
 import type { Project, Service } from '../../src/compose/model.ts';
-import { realClock } from '../../src/engine/clock.ts';
+import { realClock } from '../../src/util/clock.ts';
 import { HealthMonitor } from '../../src/health/monitor.ts';
 import { runProbe } from '../../src/health/probe.ts';
 import { NOTEBOARD_DIR, run, type Running } from '../helpers/noteboard.ts';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/engine/clock.ts';
+import { FakeClock } from '../../src/util/clock.ts';
 import type { Healthcheck } from '../../src/compose/model.ts';
 import { HealthMonitor } from '../../src/health/monitor.ts';
 import type { ProbeResult } from '../../src/health/probe.ts';

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_TIMER_MS, safeDelay } from '../../src/util/timers.ts';
-import { realClock } from '../../src/engine/clock.ts';
+import { realClock } from '../../src/util/clock.ts';
 import { MAX_INTERVAL_S, MIN_INTERVAL_S, parseInterval } from '../../src/cli/commands/top.ts';
 
 const DAY = 24 * 3600 * 1000;

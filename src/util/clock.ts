@@ -1,5 +1,5 @@
 // Time is injected so backoff, health timing and autoscaling are tested without sleeping.
-import { safeDelay } from '../util/timers.ts';
+import { safeDelay } from './timers.ts';
 
 export interface TimerHandle {
   cancel(): void;

@@ -1,7 +1,6 @@
 // Following the log store by polling the files: each live file is read through an open fd, so
 // when it is rotated (renamed) the rest of it is still read before switching to the new file.
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { generationPath, generationsOldestFirst } from './rotate.ts';
 import {
   byTime,
   parseRecord,
@@ -9,8 +8,18 @@ import {
   type LogEntry,
   type LogQuery,
   type LogRecord,
-  type LogStore,
-} from './store.ts';
+} from './record.ts';
+import { generationPath, generationsOldestFirst, type RotationPolicy } from './rotate.ts';
+
+/** What following needs from the log store: where each replica's file is, and which replicas
+ * the query selects. (An interface, so the store can build its follower without a cycle.) */
+export interface FollowedStore {
+  readonly policy: RotationPolicy;
+  fileOf(name: string): string;
+  serviceOf(name: string): string;
+  matches(name: string, services?: string[]): boolean;
+  names(): string[];
+}
 
 export interface Follower {
   close(): void;
@@ -77,7 +86,7 @@ function newerGenerations(base: string, ino: number, maxFiles: number): string[]
 }
 
 export function followStore(
-  store: LogStore,
+  store: FollowedStore,
   q: LogQuery,
   onEntry: (e: LogEntry) => void,
   pollMs: number,

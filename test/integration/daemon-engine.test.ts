@@ -11,7 +11,7 @@ import { daemonPaths } from '../../src/daemon/paths.ts';
 import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
 import { readState } from '../../src/daemon/state-file.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import type { LogEntry } from '../../src/logs/store.ts';
+import type { LogEntry } from '../../src/logs/record.ts';
 import { processRuntime } from '../../src/runtime/process/process-runtime.ts';
 import { testProject, testService } from '../helpers/daemon-transport-fake.ts';
 

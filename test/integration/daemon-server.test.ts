@@ -21,7 +21,7 @@ import { DaemonServer } from '../../src/daemon/server.ts';
 import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
 import { emptyState, readState, writeState } from '../../src/daemon/state-file.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
-import type { LogEntry } from '../../src/logs/store.ts';
+import type { LogEntry } from '../../src/logs/record.ts';
 import { HerdError } from '../../src/util/errors.ts';
 import {
   replica,

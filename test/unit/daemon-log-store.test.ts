@@ -3,7 +3,8 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LogStore, type LogEntry } from '../../src/logs/store.ts';
+import type { LogEntry } from '../../src/logs/record.ts';
+import { LogStore } from '../../src/logs/store.ts';
 
 const store = (policy = {}) =>
   new LogStore(join(mkdtempSync(join(tmpdir(), 'herd-logs-')), 'logs'), 'shop', policy);

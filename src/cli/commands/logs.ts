@@ -4,7 +4,8 @@ import { locateDaemon } from '../../daemon/locate.ts';
 import { existsSync } from 'node:fs';
 import type { PsResponse } from '../../daemon/api-types.ts';
 import { probeSocket } from '../../daemon/client.ts';
-import { LogStore, type LogEntry } from '../../logs/store.ts';
+import type { LogEntry } from '../../logs/record.ts';
+import { LogStore } from '../../logs/store.ts';
 import { HerdError } from '../../util/errors.ts';
 import { formatLogLine, logLabel, parseSince } from '../format/logs.ts';
 

@@ -1,7 +1,7 @@
 // Lines of `herd logs`: "web-1  | text", padded and coloured per replica as Compose does, and
 // as foreground `herd up` prints them (src/logs/printer.ts).
 import { replicaLabel } from '../../logs/printer.ts';
-import type { LogEntry } from '../../logs/store.ts';
+import type { LogEntry } from '../../logs/record.ts';
 
 const COLORS = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94]; // cyan, yellow, green, magenta, blue, bright…
 

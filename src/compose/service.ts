@@ -12,14 +12,12 @@ import { ALL_SERVICE_KEYS, OTHER_SERVICE_KEYS, PROCESS_RESOURCE_KEYS } from './k
 import type { Resources, Service } from './model.ts';
 import { readExpose, readPorts } from './ports.ts';
 import { readDeploy, readRestart } from './restart.ts';
+import { runtimeKind } from './runtime-kind.ts';
 import { ShellWordsError, splitShellWords } from './shellwords.ts';
 import { toSignal } from './signals.ts';
 import { readBuild, readVolumes } from './volumes.ts';
 import type { CMap, CNode } from './yaml-source.ts';
 import type { Checker } from './check.ts';
-// The loader must decide "process or container" exactly as the runtime chooser does; kind.ts is
-// pure and imports only a type from compose/, so there is no cycle.
-import { runtimeKind } from '../runtime/kind.ts';
 
 export interface ServiceResult {
   service: Service;

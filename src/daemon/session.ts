@@ -2,7 +2,7 @@
 // predecessor, then serve the control API for the engine and record its replicas and logs.
 import type { Project } from '../compose/model.ts';
 import type { EngineEvent } from '../engine/events.ts';
-import { runtimeKind } from '../runtime/kind.ts';
+import { runtimeKind } from '../compose/runtime-kind.ts';
 import type { RotationPolicy } from '../logs/rotate.ts';
 import { LogStore } from '../logs/store.ts';
 import { HerdError } from '../util/errors.ts';

@@ -1,4 +1,4 @@
-// Which runtime runs which service (runtime/kind.ts decides from the compose file): containers
+// Which runtime runs which service (compose/runtime-kind.ts decides from the compose file): containers
 // for services with `image`/`build` (or `x-herd.runtime: docker`), local processes for the rest.
 // Both can live in one project. The Docker engine is found through DOCKER_HOST, else
 // /var/run/docker.sock, and is only asked for when some service needs it; its images are built
@@ -8,7 +8,7 @@ import type { Runtime } from './types.ts';
 import { processRuntime } from './process/process-runtime.ts';
 import { connectDocker } from './docker/connect.ts';
 import { DockerRuntime } from './docker/runtime.ts';
-import { runtimeKind } from './kind.ts';
+import { runtimeKind } from '../compose/runtime-kind.ts';
 import { HerdError } from '../util/errors.ts';
 
 export interface Runtimes {

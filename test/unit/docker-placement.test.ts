@@ -1,7 +1,7 @@
 // Which runtime a service gets, and what a container replica is told (PORT, service addresses).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runtimeKind } from '../../src/runtime/kind.ts';
+import { runtimeKind } from '../../src/compose/runtime-kind.ts';
 import { planReplica } from '../../src/runtime/env.ts';
 import { containerCreateOptions } from '../../src/runtime/docker/create-options.ts';
 import { makeProject, makeService } from '../helpers/project.ts';

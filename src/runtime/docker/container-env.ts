@@ -7,7 +7,7 @@
 //   port, via `host.docker.internal` (mapped to the host's gateway); one that only has `expose`
 //   listens on the host's loopback, which no container can reach, so it gets no variables.
 import type { Project, Service } from '../../compose/model.ts';
-import { runtimeKind } from '../kind.ts';
+import { runtimeKind } from '../../compose/runtime-kind.ts';
 
 /** The name containers use for the host (Docker Desktop's; added with `host-gateway`). */
 export const HOST_ALIAS = 'host.docker.internal';

@@ -1,7 +1,8 @@
 // Which runtime a service runs in, decided from the compose file alone (no engine is asked), so
-// the env planner and the runtime chooser agree: `x-herd.runtime` forces one; otherwise a service
-// with `image` or `build` is a container (as in Compose) and one with only `command` a process.
-import type { Service } from '../compose/model.ts';
+// the loader, the env planner and the runtime chooser agree: `x-herd.runtime` forces one;
+// otherwise a service with `image` or `build` is a container (as in Compose) and one with only
+// `command` a process. A fact about the file, so compose owns it and runtime/ reads it.
+import type { Service } from './model.ts';
 
 export type RuntimeKind = 'process' | 'docker';
 

@@ -15,15 +15,6 @@ import { registerTop } from './commands/top.ts';
 import { registerEvents } from './commands/events.ts';
 import { HerdError } from '../util/errors.ts';
 
-/** Options every verb understands, as `docker compose` spells them. */
-export interface GlobalOptions {
-  file?: string[];
-  projectName?: string;
-  projectDirectory?: string;
-  envFile?: string[];
-  profile?: string[];
-}
-
 export function buildProgram(): Command {
   const program = new Command('herd')
     .description(

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loaderFor } from '../up/options.ts';
 import type { Project } from '../../compose/model.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { ProjectFlags } from '../../daemon/locate.ts';
 
 interface ConfigOptions {
   services?: boolean;
@@ -28,7 +28,7 @@ Examples:
   $ herd -f compose.yaml -f prod.yaml config -q   # validate the merged files only`,
     )
     .action(async (services: string[], opts: ConfigOptions) => {
-      const project = await loaderFor(program.opts<GlobalOptions>(), services)();
+      const project = await loaderFor(program.opts<ProjectFlags>(), services)();
       for (const w of project.warnings) process.stderr.write(`herd: warning: ${w}\n`);
       if (opts.quiet) return;
       if (opts.services) {

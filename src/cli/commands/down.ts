@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadProject } from '../../compose/load.ts';
 import type { Project } from '../../compose/model.ts';
 import type { ServicesResponse } from '../../daemon/api-types.ts';
-import { locateDaemon } from '../../daemon/locate.ts';
+import { loadOptionsOf, locateDaemon, type ProjectFlags } from '../../daemon/locate.ts';
 import { TIMEOUT_FLAG, TIMEOUT_HELP, timeoutBody } from '../../daemon/lifecycle-client.ts';
 import { stopOrphans } from '../../daemon/orphans.ts';
 import { orphanProcesses } from '../../daemon/session.ts';
@@ -13,7 +13,6 @@ import { readState } from '../../daemon/state-file.ts';
 import { probeSocket } from '../../daemon/client.ts';
 import { createRuntimes, dockerServices, type Runtimes } from '../../runtime/choose.ts';
 import { HerdError } from '../../util/errors.ts';
-import type { GlobalOptions } from '../main.ts';
 
 export function registerDown(program: Command): void {
   program
@@ -61,15 +60,9 @@ Examples:
 
 /** The compose file of `name`, when it can be read (`-p` works without one: then undefined). */
 async function composeFor(cmd: Command, name: string, warn: boolean): Promise<Project | undefined> {
-  const g = cmd.optsWithGlobals<GlobalOptions>();
+  const flags = cmd.optsWithGlobals<ProjectFlags>();
   try {
-    return await loadProject({
-      files: g.file,
-      projectName: name,
-      projectDirectory: g.projectDirectory,
-      envFiles: g.envFile,
-      profiles: g.profile,
-    });
+    return await loadProject({ ...loadOptionsOf(flags), projectName: name });
   } catch (err) {
     if (warn)
       process.stderr.write(

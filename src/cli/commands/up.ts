@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { isAbsolute, relative } from 'node:path';
 import type { Project } from '../../compose/model.ts';
 import { HerdError } from '../../util/errors.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { ProjectFlags } from '../../daemon/locate.ts';
 import { daemonRunning, startInBackground, updateRunning } from '../up/detached.ts';
 import {
   checkServices,
@@ -50,7 +50,7 @@ Examples:
   $ herd -f compose.yaml up web`,
     )
     .action(async (services: string[], opts: UpOptions) => {
-      const g = program.opts<GlobalOptions>();
+      const g = program.opts<ProjectFlags>();
       const load = loaderFor(g, services);
       const project = await load();
       if (Object.keys(project.services).length === 0) await noServices(project, g);
@@ -110,7 +110,7 @@ Examples:
 
 /** `up` of a project with nothing to run: the file has no services, or only ones whose profiles
  * are not enabled. Always throws. */
-async function noServices(project: Project, g: GlobalOptions): Promise<never> {
+async function noServices(project: Project, g: ProjectFlags): Promise<never> {
   const files = project.composeFiles
     .map((f) => {
       const rel = relative(process.cwd(), f);

@@ -1,10 +1,10 @@
 // What `herd up` was asked, and the project it runs: shared by the foreground, detached and
 // "daemon already running" paths.
 import { loadProject } from '../../compose/load.ts';
+import { loadOptionsOf, type ProjectFlags } from '../../daemon/locate.ts';
 import type { Project } from '../../compose/model.ts';
 import { HerdError } from '../../util/errors.ts';
 import { checkScaleLimit } from '../../engine/scale-limit.ts';
-import type { GlobalOptions } from '../main.ts';
 
 export interface UpOptions {
   scale: string[];
@@ -19,20 +19,16 @@ export interface UpOptions {
 }
 
 /** Loads the compose files the global flags name (what `POST /v1/apply` re-reads, too). */
-export function loaderFor(g: GlobalOptions, services: string[]): () => Promise<Project> {
+export function loaderFor(g: ProjectFlags, services: string[]): () => Promise<Project> {
   return () =>
     loadProject({
-      files: g.file,
-      projectName: g.projectName,
-      projectDirectory: g.projectDirectory,
-      envFiles: g.envFile,
-      profiles: g.profile,
+      ...loadOptionsOf(g),
       enableServices: services.length > 0 ? services : undefined,
     });
 }
 
 /** The global flags again, as arguments, for the detached daemon. */
-export function globalArgs(g: GlobalOptions): string[] {
+export function globalArgs(g: ProjectFlags): string[] {
   const out: string[] = [];
   for (const f of g.file ?? []) out.push('-f', f);
   if (g.projectName) out.push('-p', g.projectName);

@@ -1,6 +1,7 @@
 // The JSON shapes of the control API, shared by server and client.
 import type { ExposeSpec, PortSpec } from '../compose/model.ts';
 import type { ReplicaInfo } from '../engine/events.ts';
+import type { HerdErrorCode } from '../util/errors.ts';
 import type { ProcessRow } from './proc-stats.ts';
 
 export interface PingResponse {
@@ -67,6 +68,9 @@ export interface TopResponse {
   replicas: TopReplica[];
 }
 
+/** Every refused or failed request: the message for the user, the code for the client to branch
+ * on (absent from daemons older than the codes). */
 export interface ErrorResponse {
   error: string;
+  code?: HerdErrorCode;
 }

@@ -2,8 +2,8 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
-import { HerdError } from '../util/errors.ts';
-import type { PingResponse } from './api-types.ts';
+import { HerdError, type HerdErrorCode } from '../util/errors.ts';
+import type { ErrorResponse, PingResponse } from './api-types.ts';
 
 const GET_TIMEOUT_MS = 15_000;
 
@@ -38,6 +38,7 @@ export class DaemonClient {
       if (signal?.aborted) return;
       throw new HerdError(
         `the herd daemon for project ${this.project} closed the stream: ${(err as Error).message}`,
+        'NO_DAEMON',
       );
     }
   }
@@ -60,6 +61,7 @@ export class DaemonClient {
     } catch {
       throw new HerdError(
         `the herd daemon for project ${this.project} sent a malformed answer to ${method} ${path}`,
+        'BAD_REPLY',
       );
     }
   }
@@ -100,7 +102,10 @@ export class DaemonClient {
     const start = 'start it with `herd up -d`';
     switch (err.code) {
       case 'ENOENT':
-        return new HerdError(`no herd daemon running for project ${this.project}; ${start}`);
+        return new HerdError(
+          `no herd daemon running for project ${this.project}; ${start}`,
+          'NO_DAEMON',
+        );
       case 'ECONNREFUSED': {
         // The socket file outlived its daemon (killed): nobody listens, so it is safe to remove.
         let removed = '';
@@ -112,18 +117,21 @@ export class DaemonClient {
         }
         return new HerdError(
           `no herd daemon running for project ${this.project}${removed}; ${start}`,
+          'NO_DAEMON',
         );
       }
       case 'EACCES':
       case 'EPERM':
         return new HerdError(
           `permission denied on ${this.socketPath}: the daemon of project ${this.project} belongs to another user`,
+          'STATE',
         );
       case 'ABORT_ERR':
         return err;
       default:
         return new HerdError(
           `cannot reach the herd daemon of project ${this.project} at ${this.socketPath}: ${err.code ?? err.message}`,
+          'NO_DAEMON',
         );
     }
   }
@@ -132,14 +140,19 @@ export class DaemonClient {
     return this.errorText(res.statusCode ?? 0, await readAll(res));
   }
 
+  /** The daemon's error reply as the HerdError it stands for: its message, and its code so the
+   * caller can branch on the kind of failure. */
   private errorText(status: number, text: string): HerdError {
     let message = text;
+    let code: HerdErrorCode = 'FAILED';
     try {
-      message = (JSON.parse(text) as { error?: string }).error ?? text;
+      const reply = JSON.parse(text) as Partial<ErrorResponse>;
+      message = reply.error ?? text;
+      if (typeof reply.code === 'string') code = reply.code;
     } catch {
       // not JSON: show it as is
     }
-    return new HerdError(message || `the herd daemon answered HTTP ${status}`);
+    return new HerdError(message || `the herd daemon answered HTTP ${status}`, code);
   }
 }
 
@@ -191,6 +204,7 @@ export class DaemonUnresponsive extends HerdError {
       `a herd daemon holds ${socketPath} but did not answer within ${timeoutMs / 1000} s ` +
         `(busy, or stopped with SIGSTOP?); try again, or end it (kill -9 <daemonPid from ` +
         `${join(dirname(socketPath), 'state.json')}>) and run \`herd up\` again`,
+      'DAEMON_UNRESPONSIVE',
     );
   }
 }

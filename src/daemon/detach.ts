@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { HerdError } from '../util/errors.ts';
-import { DaemonUnresponsive, probeSocket } from './client.ts';
+import { HerdError, isHerdError } from '../util/errors.ts';
+import { probeSocket } from './client.ts';
 import { ensurePrivateDir, type DaemonPaths } from './paths.ts';
 
 export const HERD_BIN = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
@@ -70,7 +70,7 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
   for (;;) {
     // Still starting: a daemon that does not answer yet is waited for, up to the deadline.
     const ping = await probeSocket(paths.socket, 500).catch((err: unknown) => {
-      if (err instanceof DaemonUnresponsive) return undefined;
+      if (isHerdError(err, 'DAEMON_UNRESPONSIVE')) return undefined;
       throw err;
     });
     if (ping && ping.pid === pid) return { pid };

@@ -11,7 +11,8 @@ import type { EngineControl } from './control.ts';
 import { stopOrphans, type OrphanResult } from './orphans.ts';
 import { daemonPaths, ensurePrivateDir, stateDirFor, type DaemonPaths } from './paths.ts';
 import { StateRecorder } from './recorder.ts';
-import { DaemonServer, type DaemonServerOptions } from './server.ts';
+import type { DaemonServerOptions } from './api/context.ts';
+import { DaemonServer } from './server.ts';
 import { readState, removeState, type DaemonState, type RecordedReplica } from './state-file.ts';
 
 export interface PrepareOptions {

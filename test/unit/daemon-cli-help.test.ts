@@ -12,7 +12,7 @@ import { parseScaleArgs, registerScale } from '../../src/cli/commands/scale.ts';
 import { registerStart } from '../../src/cli/commands/start.ts';
 import { registerStop } from '../../src/cli/commands/stop.ts';
 import { registerTop } from '../../src/cli/commands/top.ts';
-import { normalizeSignal } from '../../src/daemon/server.ts';
+import { normalizeSignal } from '../../src/daemon/api/services.ts';
 
 const verbs = {
   ps: registerPs,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { PortResponse, PsResponse } from '../../daemon/api-types.ts';
 import type { DaemonClient } from '../../daemon/client.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
-import { HerdError } from '../../util/errors.ts';
+import { HerdError, isHerdError } from '../../util/errors.ts';
 
 export function registerPort(program: Command): void {
   program
@@ -51,7 +51,7 @@ Examples:
           r = await client.get<PortResponse>(`/v1/port?${q}`);
         } catch (err) {
           // The daemon only says "no host port": say which part of the question has no answer.
-          if (!(err instanceof HerdError) || !err.message.startsWith('no host port')) throw err;
+          if (!isHerdError(err, 'NO_HOST_PORT')) throw err;
           throw (await explainNoPort(client, service, Number(port), index, opts.protocol)) ?? err;
         }
         process.stdout.write(r.address + '\n');

@@ -1,0 +1,118 @@
+// The routes that change what runs: `scale`, and `stop`/`start`/`restart`/`kill` of services,
+// each recorded so a later daemon brings the stack back the same way.
+import { constants as osConstants } from 'node:os';
+import type { StopOptions } from '../../engine/engine.ts';
+import { isManualKill } from '../../engine/engine.ts';
+import { MAX_TIMER_MS } from '../../util/timers.ts';
+import type { ScaleResponse, ServicesResponse } from '../api-types.ts';
+import type { ApiContext } from './context.ts';
+import { ApiError } from './http.ts';
+
+export type LifecycleVerb = 'stop' | 'start' | 'restart' | 'kill';
+
+export class ServiceRoutes {
+  constructor(private readonly ctx: ApiContext) {}
+
+  scale(body: unknown): ScaleResponse {
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ApiError(400, 'expected {"<service>": <replicas>, …}', 'INVALID_ARGUMENT');
+    const entries = Object.entries(body as Record<string, unknown>);
+    if (entries.length === 0) throw new ApiError(400, 'no service to scale', 'INVALID_ARGUMENT');
+    this.ctx.services(entries.map(([s]) => s));
+    for (const [svc, n] of entries)
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+        throw new ApiError(
+          400,
+          `scale of ${svc} must be a whole number ≥ 0, got ${JSON.stringify(n)}`,
+          'INVALID_ARGUMENT',
+        );
+    const { recorder } = this.ctx.opts;
+    const current = recorder?.current.scale ?? {};
+    const scaled = entries.map(([service, n]) => {
+      const from = current[service] ?? this.ctx.project.services[service]!.scale;
+      this.ctx.engine.setScale(service, n as number);
+      recorder?.setScale(service, n as number);
+      return { service, from, to: n as number };
+    });
+    return { scaled };
+  }
+
+  async lifecycle(verb: LifecycleVerb, body: unknown): Promise<ServicesResponse> {
+    const b = (body ?? {}) as { services?: unknown; signal?: unknown; timeout?: unknown };
+    const services = this.ctx.services(b.services);
+    const stop = stopOptions(b.timeout);
+    const names = () =>
+      this.ctx.engine
+        .replicas()
+        .filter((r) => !services || services.includes(r.service))
+        .map((r) => r.name);
+    const all = services ?? Object.keys(this.ctx.project.services);
+    const before = names();
+    const { engine } = this.ctx;
+    const { recorder } = this.ctx.opts;
+    switch (verb) {
+      case 'stop':
+        await engine.stopServices(services, stop);
+        recorder?.setStopped(all, true);
+        break;
+      case 'start':
+        recorder?.setStopped(all, false);
+        await engine.startServices(services);
+        break;
+      case 'restart':
+        recorder?.setStopped(all, false);
+        await engine.restartServices(services, stop);
+        break;
+      case 'kill':
+        this.kill(b.signal ?? 'SIGKILL', services, all);
+        break;
+    }
+    return { services: all, replicas: verb === 'start' || verb === 'restart' ? names() : before };
+  }
+
+  private kill(signal: unknown, services: string[] | undefined, all: string[]): void {
+    const name = typeof signal === 'string' ? normalizeSignal(signal) : undefined;
+    if (!name)
+      throw new ApiError(400, `unknown signal ${JSON.stringify(signal)}`, 'INVALID_ARGUMENT');
+    this.ctx.engine.killServices(name, services);
+    // As `docker kill`: a kill that the restart policy does not undo is a manual stop, and a
+    // later daemon must not bring the service back either.
+    const killed = all.filter((s) => {
+      const service = this.ctx.project.services[s];
+      return service !== undefined && isManualKill(name, service);
+    });
+    if (killed.length > 0) this.ctx.opts.recorder?.setStopped(killed, true);
+  }
+}
+
+/** `timeout` in a stop/restart/down body: seconds, as `-t` gives them (0 kills at once). */
+export function stopOptions(timeout: unknown): StopOptions {
+  if (timeout === undefined || timeout === null) return {};
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0)
+    throw new ApiError(
+      400,
+      `timeout must be a whole number of seconds ≥ 0, got ${JSON.stringify(timeout)}`,
+      'INVALID_ARGUMENT',
+    );
+  // Node timers cannot wait longer (see util/timers.ts): a larger value would not mean "later".
+  const max = Math.floor(MAX_TIMER_MS / 1000);
+  if (timeout > max)
+    throw new ApiError(
+      400,
+      `timeout must be at most ${max} seconds (about 24 days), got ${timeout}`,
+      'INVALID_ARGUMENT',
+    );
+  return { timeoutMs: timeout * 1000 };
+}
+
+/** 'KILL', 'sigkill', 'SIGKILL' or '9' → 'SIGKILL'; undefined when unknown. */
+export function normalizeSignal(s: string): NodeJS.Signals | undefined {
+  const signals = osConstants.signals as Record<string, number>;
+  if (/^\d+$/.test(s)) {
+    const found = Object.entries(signals).find(([, n]) => n === Number(s));
+    return found?.[0] as NodeJS.Signals | undefined;
+  }
+  const up = s.toUpperCase();
+  const name = up.startsWith('SIG') ? up : `SIG${up}`;
+  return name in signals ? (name as NodeJS.Signals) : undefined;
+}

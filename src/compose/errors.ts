@@ -28,7 +28,7 @@ export function formatProblem(p: Problem): string {
 /** Thrown when a compose project cannot be loaded; the message lists every problem, one per line. */
 export class ComposeError extends HerdError {
   constructor(readonly problems: Problem[]) {
-    super(ComposeError.render(problems));
+    super(ComposeError.render(problems), 'COMPOSE_INVALID');
     this.name = 'ComposeError';
   }
 

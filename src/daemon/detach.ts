@@ -58,7 +58,7 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
   }
   const pid = child.pid;
   if (pid === undefined)
-    throw new HerdError(`could not start the herd daemon for project ${opts.project}`);
+    throw new HerdError(`could not start the herd daemon for project ${opts.project}`, 'FAILED');
   let exit: string | undefined;
   child.once(
     'exit',
@@ -78,12 +78,14 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
       throw new HerdError(
         `the herd daemon for project ${opts.project} stopped during start-up (${exit}); ` +
           `last lines of ${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
+        'FAILED',
       );
     if (Date.now() > deadline) {
       throw new HerdError(
         `the herd daemon for project ${opts.project} (pid ${pid}) did not answer on ${paths.socket} ` +
           `within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s; it keeps running — see ` +
           `${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
+        'DAEMON_UNRESPONSIVE',
       );
     }
     await new Promise((r) => setTimeout(r, 100));

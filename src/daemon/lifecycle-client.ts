@@ -13,7 +13,10 @@ export const TIMEOUT_HELP =
 export function timeoutBody(value: string | undefined): { timeout?: number } {
   if (value === undefined) return {};
   if (!/^\d+$/.test(value))
-    throw new HerdError(`--timeout ${value}: expected a whole number of seconds ≥ 0, e.g. -t 5`);
+    throw new HerdError(
+      `--timeout ${value}: expected a whole number of seconds ≥ 0, e.g. -t 5`,
+      'INVALID_ARGUMENT',
+    );
   return { timeout: Number(value) };
 }
 

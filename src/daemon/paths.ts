@@ -37,6 +37,7 @@ export function checkSocketPath(socket: string, max = SOCKET_PATH_MAX): void {
     `the daemon's socket path ${socket} is ${bytes} bytes long, over the limit of ${max} bytes ` +
       'for a unix socket path on this system; set HERD_STATE_DIR to a shorter folder ' +
       '(e.g. HERD_STATE_DIR=/tmp/herd-<project>), or use a shorter project name with -p',
+    'STATE',
   );
 }
 
@@ -96,7 +97,8 @@ export function ensurePrivateDir(dir: string): void {
   try {
     makeDirs(dir, 0o700);
     const st = statSync(dir);
-    if (!st.isDirectory()) throw new HerdError(`state dir ${dir} exists but is not a directory`);
+    if (!st.isDirectory())
+      throw new HerdError(`state dir ${dir} exists but is not a directory`, 'STATE');
     if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
   } catch (err) {
     if (err instanceof HerdError) throw err;
@@ -109,6 +111,7 @@ export function ensurePrivateDir(dir: string): void {
           : osError(e);
     throw new HerdError(
       `cannot prepare state dir ${dir}: ${why}; set HERD_STATE_DIR to a writable folder`,
+      'STATE',
     );
   }
 }

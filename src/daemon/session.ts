@@ -118,6 +118,7 @@ export async function prepareDaemon(
     throw new HerdError(
       `a herd daemon for project ${project.name} is already running (pid ${other.pid}); ` +
         'use `herd ps` to see it or `herd down` to stop it',
+      'CONFLICT',
     );
   const previous = readState(paths.stateFile);
   const orphans = previous

@@ -67,11 +67,12 @@ export function readState(file: string): DaemonState | undefined {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new HerdError(`cannot read state file ${file}: ${(err as Error).message}`);
+    throw new HerdError(`cannot read state file ${file}: ${(err as Error).message}`, 'STATE');
   }
   const problem = (why: string) =>
     new HerdError(
       `state file ${file} is corrupt (${why}); remove it if no replicas of this project are running`,
+      'STATE',
     );
   let raw: unknown;
   try {

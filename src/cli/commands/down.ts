@@ -99,6 +99,7 @@ async function removeContainers(project: Project, volumes: boolean): Promise<num
     throw new HerdError(
       `could not remove the containers of project ${project.name}: ${(err as Error).message}; ` +
         'check the Docker engine and run `herd down` again',
+      'RUNTIME',
     );
   } finally {
     await rt.close();

@@ -46,7 +46,10 @@ Examples:
       const params = new URLSearchParams();
       if (opts.tail !== 'all') {
         if (!/^\d+$/.test(opts.tail))
-          throw new HerdError(`--tail ${opts.tail}: expected a whole number or "all"`);
+          throw new HerdError(
+            `--tail ${opts.tail}: expected a whole number or "all"`,
+            'INVALID_ARGUMENT',
+          );
         params.set('tail', opts.tail);
       }
       if (opts.since !== undefined) {
@@ -54,15 +57,18 @@ Examples:
         if (since === undefined)
           throw new HerdError(
             `--since ${opts.since}: expected a timestamp (2024-01-02T13:00:00Z), Unix seconds or a duration (10m)`,
+            'INVALID_ARGUMENT',
           );
         if (since < 0)
           throw new HerdError(
             `--since ${opts.since}: that is before 1970-01-01T00:00:00Z, the earliest time herd ` +
               'can ask for; give a shorter duration or a later time (omit --since for all output)',
+            'INVALID_ARGUMENT',
           );
         if (!Number.isSafeInteger(since))
           throw new HerdError(
             `--since ${opts.since}: out of range (too far in the future); give a timestamp (2024-01-02T13:00:00Z), Unix seconds or a duration (10m)`,
+            'INVALID_ARGUMENT',
           );
         params.set('since', String(since));
       }

@@ -31,14 +31,21 @@ Examples:
         cmd: Command,
       ) => {
         if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
-          throw new HerdError(`port ${port}: expected a port number between 1 and 65535`);
+          throw new HerdError(
+            `port ${port}: expected a port number between 1 and 65535`,
+            'INVALID_ARGUMENT',
+          );
         const index = Number(opts.index);
         if (!/^\d+$/.test(opts.index) || !Number.isSafeInteger(index) || index < 1)
           throw new HerdError(
             `--index ${opts.index}: expected a replica number, a whole number ≥ 1 (1 is the first replica)`,
+            'INVALID_ARGUMENT',
           );
         if (opts.protocol !== 'tcp' && opts.protocol !== 'udp')
-          throw new HerdError(`--protocol ${opts.protocol}: expected tcp or udp`);
+          throw new HerdError(
+            `--protocol ${opts.protocol}: expected tcp or udp`,
+            'INVALID_ARGUMENT',
+          );
         const { client } = await locateDaemon(cmd);
         const q = new URLSearchParams({
           service,
@@ -85,6 +92,7 @@ async function explainNoPort(
             .join(', ')})`;
     return new HerdError(
       `--index ${index}: service ${service} has no replica ${index}; it ${runs}`,
+      'NO_HOST_PORT',
     );
   }
   if (protocol === 'udp') {
@@ -98,6 +106,7 @@ async function explainNoPort(
           ? 'the port is not published, and herd gives replicas host ports for TCP only'
           : `the service declares no ${port}/udp port`) +
         (tcp ? ` (${port}/tcp is mapped: \`herd port ${service} ${port}\`)` : ''),
+      'NO_HOST_PORT',
     );
   }
   return undefined;

@@ -32,13 +32,14 @@ Examples:
     )
     .action(async (services: string[], opts: PsOptions, cmd: Command) => {
       if (opts.format !== 'table' && opts.format !== 'json')
-        throw new HerdError(`--format ${opts.format}: expected table or json`);
+        throw new HerdError(`--format ${opts.format}: expected table or json`, 'INVALID_ARGUMENT');
       const { client } = await locateDaemon(cmd);
       const ps = await client.get<PsResponse>('/v1/ps');
       const unknown = services.filter((s) => !ps.services.some((x) => x.name === s));
       if (unknown.length)
         throw new HerdError(
           `no such service: ${unknown.join(', ')} (services: ${ps.services.map((s) => s.name).join(', ')})`,
+          'NO_SUCH_SERVICE',
         );
       const replicas = selectReplicas(ps, { all: Boolean(opts.all), services });
       if (opts.quiet) process.stdout.write(replicas.map((r) => r.name + '\n').join(''));

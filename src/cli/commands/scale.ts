@@ -18,7 +18,7 @@ export function parseScaleArgs(items: string[]): Record<string, number> {
     if (!/^\d+$/.test(n)) problems.push(`${item}: "${n}" is not a whole number ≥ 0`);
     else out[service] = Number(n);
   }
-  if (problems.length) throw new HerdError(`scale: ${problems.join('; ')}`);
+  if (problems.length) throw new HerdError(`scale: ${problems.join('; ')}`, 'INVALID_ARGUMENT');
   return out;
 }
 

@@ -23,10 +23,14 @@ export const MAX_INTERVAL_S = 3600;
 export function parseInterval(text: string): number {
   const seconds = Number(text);
   if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0)
-    throw new HerdError(`--interval ${text}: expected a number of seconds > 0, e.g. 2 or 0.5`);
+    throw new HerdError(
+      `--interval ${text}: expected a number of seconds > 0, e.g. 2 or 0.5`,
+      'INVALID_ARGUMENT',
+    );
   if (seconds < MIN_INTERVAL_S || seconds > MAX_INTERVAL_S)
     throw new HerdError(
       `--interval ${text}: must be between ${MIN_INTERVAL_S} and ${MAX_INTERVAL_S} seconds, e.g. 2 or 0.5`,
+      'INVALID_ARGUMENT',
     );
   return Math.round(seconds * 1000);
 }
@@ -71,6 +75,7 @@ Examples:
         if (unknown.length)
           throw new HerdError(
             `no such service: ${unknown.join(', ')} (services: ${known.join(', ')})`,
+            'NO_SUCH_SERVICE',
           );
       }
       const frame = async (): Promise<string> => {

@@ -58,7 +58,7 @@ Examples:
       checkServices(project, services);
       const waitTimeoutMs = parseWaitTimeout(opts.waitTimeout);
       if (opts.waitTimeout !== undefined && !opts.wait)
-        throw new HerdError('--wait-timeout only applies with --wait');
+        throw new HerdError('--wait-timeout only applies with --wait', 'INVALID_ARGUMENT');
       if (opts.foregroundDaemon) {
         const code = await runStack(project, {
           services,
@@ -124,6 +124,10 @@ async function noServices(project: Project, g: ProjectFlags): Promise<never> {
       `no services to run in ${files}: every service needs a profile that is not enabled ` +
         `(${gated.map((s) => `${s.name}: ${s.profiles.join(', ')}`).join('; ')}); ` +
         'enable one with --profile, or name the services: `herd up SERVICE`',
+      'NOT_RUNNABLE',
     );
-  throw new HerdError(`no services to run in ${files}: add a service under \`services:\``);
+  throw new HerdError(
+    `no services to run in ${files}: add a service under \`services:\``,
+    'NOT_RUNNABLE',
+  );
 }

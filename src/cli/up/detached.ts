@@ -55,6 +55,7 @@ export async function updateRunning(req: DetachRequest): Promise<void> {
       `--build: the daemon of project ${req.project.name} is already running and keeps the ` +
         `images it built at start (${built.map((s) => s.name).join(', ')}); ` +
         'run `herd down`, then `herd up --build`',
+      'CONFLICT',
     );
   // The project as this `up` loaded it — its -f, --profile, --env-file and environment — not as
   // the daemon would re-read it with the flags it was started with.

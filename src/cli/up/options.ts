@@ -43,15 +43,20 @@ export function parseScale(items: string[], project: Project): Record<string, nu
   const out: Record<string, number> = {};
   for (const item of items) {
     const m = /^([^=]+)=(.*)$/.exec(item);
-    if (!m) throw new HerdError(`--scale ${item}: expected SERVICE=N, e.g. --scale web=3`);
+    if (!m)
+      throw new HerdError(
+        `--scale ${item}: expected SERVICE=N, e.g. --scale web=3`,
+        'INVALID_ARGUMENT',
+      );
     const [, service = '', n = ''] = m;
     if (!project.services[service]) {
       throw new HerdError(
         `--scale ${item}: no such service "${service}" (services: ${Object.keys(project.services).join(', ')})`,
+        'NO_SUCH_SERVICE',
       );
     }
     if (!/^\d+$/.test(n)) {
-      throw new HerdError(`--scale ${item}: "${n}" is not a whole number ≥ 0`);
+      throw new HerdError(`--scale ${item}: "${n}" is not a whole number ≥ 0`, 'INVALID_ARGUMENT');
     }
     out[service] = Number(n);
     checkScaleLimit(project.services[service]!, out[service]!);
@@ -64,6 +69,7 @@ export function checkServices(project: Project, services: string[]): void {
     if (!project.services[s]) {
       throw new HerdError(
         `no such service: ${s} (services: ${Object.keys(project.services).join(', ')})`,
+        'NO_SUCH_SERVICE',
       );
     }
   }
@@ -73,7 +79,10 @@ export function checkServices(project: Project, services: string[]): void {
 export function parseWaitTimeout(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) === 0)
-    throw new HerdError(`--wait-timeout ${value}: expected a whole number of seconds ≥ 1`);
+    throw new HerdError(
+      `--wait-timeout ${value}: expected a whole number of seconds ≥ 1`,
+      'INVALID_ARGUMENT',
+    );
   return Number(value) * 1000;
 }
 

@@ -24,6 +24,7 @@ export async function waitForStack(
     if (r.failed.length > 0)
       throw new HerdError(
         `not every service came up: ${r.failed.join('; ')}; see \`herd logs\` and \`herd ps -a\``,
+        'FAILED',
       );
     if (!r.done) doneSince = undefined;
     else if (mode === 'started') return ps;
@@ -34,6 +35,7 @@ export async function waitForStack(
         `timed out after ${Math.round(timeoutMs / 1000)} s waiting for the stack to be ` +
           `${mode === 'ready' ? 'ready' : 'started'}: ${r.pending.join('; ')}; ` +
           'see `herd ps` and `herd logs` (raise the limit with --wait-timeout SECONDS)',
+        'FAILED',
       );
     await new Promise((res) => setTimeout(res, 150));
   }

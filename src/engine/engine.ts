@@ -1,36 +1,41 @@
-// The supervisor: a level-triggered reconciler. Desired state (services taken up, their scale,
-// stopped flags) is compared with the observed replicas after every event, and the difference
-// becomes starts, stops and restarts. This file holds the service-level verbs (up, stop, scale,
-// restart, kill, apply); supervisor.ts the per-replica machinery they drive.
-import type { Project } from '../compose/model.ts';
+// The engine: the service-level verbs (up, stop, scale, restart, kill, apply) over desired state.
+// It composes the pieces: an event hub (what listeners hear, waits on conditions), a supervisor
+// (carries out the replica state machine), a reconciler (desired vs observed after every event)
+// and the rolling restarts (rolling.ts).
+import type { Project, Service } from '../compose/model.ts';
+import { processCommand } from '../runtime/env.ts';
+import type { Runtime } from '../runtime/types.ts';
+import { realClock, type Clock } from '../util/clock.ts';
 import { HerdError } from '../util/errors.ts';
 import { dependencyDepths, dependencyOrder } from './deps.ts';
-import { describeExit } from './restart-policy.ts';
-import { formatDelay } from './backoff.ts';
-import {
-  restartOrder,
-  rolloutBatches,
-  rolloutSettings,
-  takesTraffic,
-  type RolloutSettings,
-} from './rollout.ts';
-import { planApply } from './service-hash.ts';
-import { listenTarget } from './listening.ts';
-import { newSlot, shortName, type Slot } from './slot.ts';
-import { isManualKill, Supervisor, type EngineOptions, type ServiceState } from './supervisor.ts';
-import type { Outcome } from './event-hub.ts';
+import { EventHub } from './event-hub.ts';
+import type { Drainer, EngineEvent, ReplicaInfo } from './events.ts';
+import { isManualKill } from './exit-step.ts';
+import { probeHealthWatch, type HealthWatchFactory } from './health-watch.ts';
+import { tcpListenWatch, type ListenWatchFactory } from './listening.ts';
+import { Reconciler } from './reconciler.ts';
+import { Rollouts, type StopOptions } from './rolling.ts';
+import { rolloutSettings } from './rollout.ts';
 import { checkScaleLimit } from './scale-limit.ts';
+import { planApply } from './service-hash.ts';
+import { newSlot, snapshot, type Slot } from './slot.ts';
+import { Supervisor, type ServiceState } from './supervisor.ts';
+import type { ServiceAddresses } from '../runtime/env.ts';
 
-/** `herd stop -t N` / `down -t` / `restart -t`: the grace period for this stop, in place of each
- * service's stop_grace_period. */
-export interface StopOptions {
-  timeoutMs?: number;
+export type { StopOptions };
+export { isManualKill };
+
+export interface EngineOptions {
+  runtime: Runtime | ((service: Service) => Runtime);
+  clock?: Clock;
+  serviceAddresses?: ServiceAddresses;
+  /** How health is watched (default: Compose healthchecks through src/health). */
+  healthWatch?: HealthWatchFactory;
+  /** How "accepts connections" is seen (default: TCP connects to the replica's port). */
+  listenWatch?: ListenWatchFactory;
+  /** Environment replicas inherit (default: herd's own). */
+  baseEnv?: Record<string, string | undefined>;
 }
-
-/** A service's rollout settings plus the grace period this restart was given. */
-type RollPlan = RolloutSettings & { stopTimeoutMs?: number };
-
-export type { EngineOptions } from './supervisor.ts';
 
 export interface UpOptions {
   /** Scale overrides to start from (a restarted daemon's `herd scale` record). */
@@ -39,10 +44,76 @@ export interface UpOptions {
   stopped?: string[];
 }
 
-export class Engine extends Supervisor {
-  constructor(project: Project, opts: EngineOptions) {
-    super(project, opts);
-    for (const service of Object.values(project.services)) rolloutSettings(service);
+type Listener = (e: EngineEvent) => void;
+
+export class Engine {
+  private current: Project;
+  private readonly hub: EventHub;
+  private readonly sup: Supervisor;
+  private readonly reconciler: Reconciler;
+  private readonly rollouts: Rollouts;
+
+  constructor(
+    project: Project,
+    private readonly opts: EngineOptions,
+  ) {
+    this.current = project;
+    const clock = opts.clock ?? realClock;
+    this.hub = new EventHub(clock);
+    const runtime = opts.runtime;
+    this.sup = new Supervisor({
+      hub: this.hub,
+      clock,
+      project: () => this.current,
+      runtimeFor: typeof runtime === 'function' ? runtime : () => runtime,
+      healthWatch: opts.healthWatch ?? probeHealthWatch,
+      listenWatch: opts.listenWatch ?? tcpListenWatch,
+      serviceAddresses: opts.serviceAddresses,
+      baseEnv: opts.baseEnv,
+      changed: () => this.reconciler.reconcile(),
+    });
+    this.reconciler = new Reconciler(this.sup, () => this.current.name);
+    this.rollouts = new Rollouts(
+      this.sup,
+      this.hub,
+      () => this.current,
+      (names) => this.up(names),
+    );
+    for (const service of Object.values(project.services)) {
+      rolloutSettings(service);
+      this.addService(service);
+    }
+  }
+
+  get project(): Project {
+    return this.current;
+  }
+
+  on(_event: 'event', listener: Listener): this {
+    this.hub.on('event', listener);
+    return this;
+  }
+
+  off(_event: 'event', listener: Listener): this {
+    this.hub.off('event', listener);
+    return this;
+  }
+
+  setDrainer(d: Drainer): void {
+    this.sup.drainer = d;
+  }
+
+  /** Every replica, by service and number; a successor during a rolling restart follows the
+   * replica it replaces. */
+  replicas(): ReplicaInfo[] {
+    const out: ReplicaInfo[] = [];
+    for (const st of this.sup.services.values()) {
+      for (const slot of [...st.slots.values()].sort((a, b) => a.index - b.index)) {
+        out.push(withHealthLog(slot));
+        if (slot.successor) out.push(withHealthLog(slot.successor));
+      }
+    }
+    return out;
   }
 
   /** Starts reconciling the named services (default: all) and their dependencies; resolves once
@@ -50,30 +121,28 @@ export class Engine extends Supervisor {
   async up(names?: string[], opts: UpOptions = {}): Promise<void> {
     const order = dependencyOrder(this.current, names ?? Object.keys(this.current.services));
     const held = new Set(opts.stopped ?? []);
-    for (const name of held) this.state(name);
+    for (const name of held) this.sup.state(name);
     for (const [name, n] of Object.entries(opts.scales ?? {})) this.checkScale(name, n);
-    for (const name of order) if (!held.has(name)) this.checkRunnable(this.state(name).service);
+    for (const name of order) if (!held.has(name)) this.checkRunnable(this.sup.state(name).service);
     for (const [name, n] of Object.entries(opts.scales ?? {})) {
-      const st = this.state(name);
+      const st = this.sup.state(name);
       st.desired = n;
       st.scaleOverridden = true;
     }
-    this.shuttingDown = false;
+    this.sup.shuttingDown = false;
     for (const name of order) {
-      const st = this.state(name);
+      const st = this.sup.state(name);
       if (held.has(name)) {
         this.holdStopped(st);
         continue;
       }
       st.active = true;
       st.stoppedByUser = false;
-      for (const slot of st.slots.values()) {
-        if (slot.info.state === 'exited') this.setState(slot, 'waiting');
-      }
+      for (const slot of st.slots.values()) this.sup.dispatch(slot, { type: 'reset' });
     }
-    this.reconcile();
+    this.reconciler.reconcile();
     const started = order.filter((n) => !held.has(n));
-    await this.waitFor(() => started.every((n) => this.settled(n)));
+    await this.hub.waitFor(() => started.every((n) => this.settled(n)));
   }
 
   startServices(names?: string[]): Promise<void> {
@@ -85,8 +154,9 @@ export class Engine extends Supervisor {
     const from = st.desired;
     st.desired = n;
     st.scaleOverridden = true;
-    if (from !== n) this.emit({ type: 'scaled', at: this.clock.now(), service, from, to: n });
-    this.reconcile();
+    if (from !== n)
+      this.hub.emit({ type: 'scaled', at: this.hub.clock.now(), service, from, to: n });
+    this.reconciler.reconcile();
   }
 
   /** Stops the named services (default: all), dependants before their dependencies. They stay
@@ -94,21 +164,19 @@ export class Engine extends Supervisor {
   async stopServices(names?: string[], opts: StopOptions = {}): Promise<void> {
     const all = Object.keys(this.current.services);
     const wanted = new Set(names ?? all);
-    for (const n of wanted) this.state(n);
+    for (const n of wanted) this.sup.state(n);
     // Dependants stop before what they depend on; services of the same depth stop together.
     const depth = dependencyDepths(this.current, dependencyOrder(this.current, all));
     const levels = [...new Set([...wanted].map((n) => depth.get(n) ?? 0))].sort((a, b) => b - a);
     for (const level of levels) {
       const names = [...wanted].filter((n) => (depth.get(n) ?? 0) === level);
       for (const name of names) {
-        this.state(name).active = false;
-        this.state(name).stoppedByUser = true;
+        this.sup.state(name).active = false;
+        this.sup.state(name).stoppedByUser = true;
       }
       await Promise.all(
         names.flatMap((name) =>
-          this.allSlots(this.state(name)).map((slot) =>
-            this.stopSlot(slot, 'stop', opts.timeoutMs),
-          ),
+          allSlots(this.sup.state(name)).map((slot) => this.sup.stop(slot, 'stop', opts.timeoutMs)),
         ),
       );
     }
@@ -116,20 +184,16 @@ export class Engine extends Supervisor {
 
   /** Graceful stop of everything, in reverse dependency order. */
   async shutdown(opts: StopOptions = {}): Promise<void> {
-    this.shuttingDown = true;
+    this.sup.shuttingDown = true;
     await this.stopServices(undefined, opts);
   }
 
   /** Second Ctrl-C: SIGKILL every replica's process group at once. */
   killAll(): void {
-    this.shuttingDown = true;
-    for (const st of this.services.values()) {
+    this.sup.shuttingDown = true;
+    for (const st of this.sup.services.values()) {
       st.active = false;
-      for (const slot of this.allSlots(st)) {
-        slot.stopIntent = 'stop';
-        slot.timer?.cancel();
-        slot.handle?.kill('SIGKILL');
-      }
+      for (const slot of allSlots(st)) this.sup.dispatch(slot, { type: 'abort' });
     }
   }
 
@@ -140,37 +204,18 @@ export class Engine extends Supervisor {
    * counts it as stopped by the user. `herd start`/`restart`/`up` bring it back. */
   killServices(signal: NodeJS.Signals, names?: string[]): void {
     const wanted = names ?? Object.keys(this.current.services);
-    for (const name of wanted) this.state(name);
+    for (const name of wanted) this.sup.state(name);
     for (const name of wanted) {
-      const st = this.state(name);
-      for (const slot of this.allSlots(st)) {
-        const s = slot.info.state;
-        if (s === 'backoff' && isManualKill(signal, st.service) && !slot.successorOf) {
-          slot.timer?.cancel();
-          slot.timer = undefined;
-          slot.generation++;
-          this.setState(slot, 'exited', `killed (${signal}) while waiting to restart`);
-        } else if (slot.handle && (s === 'running' || s === 'starting' || s === 'stopping')) {
-          slot.killedWith = signal;
-          slot.handle.kill(signal);
-        }
-      }
+      const st = this.sup.state(name);
+      const manual = isManualKill(signal, st.service);
+      for (const slot of allSlots(st)) this.sup.dispatch(slot, { type: 'kill', signal, manual });
     }
   }
 
   /** Rolling restart of the named services (default: all) and of their dependants declared with
-   * `depends_on: {x: {restart: true}}`, in dependency order. Each service follows its
-   * `x-herd.rollout` (rollout.ts). Rejects, leaving the replica being replaced in place, when a
-   * replacement does not become ready. A stopped service is started, as `docker compose restart`
-   * does. */
-  async restartServices(names?: string[], opts: StopOptions = {}): Promise<void> {
-    for (const n of names ?? []) this.state(n);
-    const order = restartOrder(this.current, names ?? Object.keys(this.current.services));
-    for (const name of order) {
-      const st = this.state(name);
-      if (!st.active) await this.up([name]);
-      else await this.rollService(st, opts.timeoutMs);
-    }
+   * `depends_on: {x: {restart: true}}`, in dependency order (rolling.ts). */
+  restartServices(names?: string[], opts: StopOptions = {}): Promise<void> {
+    return this.rollouts.restartServices(names, opts);
   }
 
   /** Re-applies a changed compose file: new services start, removed ones are drained and
@@ -181,6 +226,7 @@ export class Engine extends Supervisor {
       throw new HerdError(
         `the project name changed from ${this.current.name} to ${next.name}; ` +
           'run `herd down` then `herd up` to switch projects',
+        'CONFLICT',
       );
     }
     const plan = planApply(this.current, next);
@@ -192,165 +238,64 @@ export class Engine extends Supervisor {
     }
     const before = this.current;
     this.current = next;
-    const depth = dependencyDepths(before, dependencyOrder(before, Object.keys(before.services)));
-    const removed = [...plan.removed].sort((a, b) => (depth.get(b) ?? 0) - (depth.get(a) ?? 0));
-    for (const name of removed) {
-      const st = this.state(name);
-      this.notice({ service: name }, `${name} is no longer in the compose file: stopping it`);
-      st.active = false;
-      await Promise.all([...st.slots.values()].map((slot) => this.stopSlot(slot, 'scale')));
-      this.services.delete(name);
-    }
-    for (const service of Object.values(next.services)) {
-      const st = this.services.get(service.name) ?? this.addService(service);
-      st.service = service;
-      if (!st.scaleOverridden && st.desired !== service.scale) {
-        const from = st.desired;
-        st.desired = service.scale;
-        this.emit({
-          type: 'scaled',
-          at: this.clock.now(),
-          service: service.name,
-          from,
-          to: st.desired,
-        });
-      }
-    }
-    this.reconcile();
+    await this.removeServices(before, plan.removed);
+    for (const service of Object.values(next.services)) this.takeDefinition(service);
+    this.reconciler.reconcile();
     if (plan.added.length > 0) {
-      this.notice({ service: plan.added[0]! }, `starting new services: ${plan.added.join(', ')}`);
+      this.sup.notice(
+        { service: plan.added[0]! },
+        `starting new services: ${plan.added.join(', ')}`,
+      );
       await this.up(plan.added);
     }
-    const changed = plan.changed.filter((n) => this.state(n).active);
+    const changed = plan.changed.filter((n) => this.sup.state(n).active);
     if (changed.length > 0) {
-      this.notice({ service: changed[0]! }, `definition changed: restarting ${changed.join(', ')}`);
+      this.sup.notice(
+        { service: changed[0]! },
+        `definition changed: restarting ${changed.join(', ')}`,
+      );
       await this.restartServices(changed);
     }
   }
 
-  // ---- rolling restart ----
-
-  private async rollService(st: ServiceState, stopTimeoutMs?: number): Promise<void> {
-    const settings: RollPlan = { ...rolloutSettings(st.service), stopTimeoutMs };
-    const name = st.service.name;
-    const indexes = [...st.slots.keys()].filter((i) => i <= st.desired);
-    const each = settings.parallelism === 1 ? 'one at a time' : `${settings.parallelism} at a time`;
-    this.notice(
-      { service: name },
-      `restarting ${name} (${indexes.length} replicas, ${each}, ${settings.order})`,
-    );
-    for (const batch of rolloutBatches(indexes, settings.parallelism)) {
-      const results = await Promise.allSettled(batch.map((i) => this.restartSlot(st, i, settings)));
-      const failed = results.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    }
-    this.notice({ service: name }, `${name} restarted`);
-  }
-
-  private async restartSlot(st: ServiceState, index: number, settings: RollPlan): Promise<void> {
-    const slot = st.slots.get(index);
-    if (!slot || !st.active) return;
-    if (slot.successor) {
-      throw new HerdError(`${shortName(slot)} is already being restarted; wait for that to finish`);
-    }
-    if (slot.info.state === 'running' && settings.order === 'start-first') {
-      return this.replaceStartFirst(st, slot, settings);
-    }
-    this.notice(slot, `${shortName(slot)}: restarting (stop-first)`);
-    await this.stopSlot(slot, 'restart', settings.stopTimeoutMs);
-    this.reconcile();
-    const needReady = takesTraffic(st.service) || !!st.service.healthcheck?.test;
-    const outcome = await this.waitReady(st, slot, settings.readyTimeoutMs, needReady, () => false);
-    if (!outcome.ok) {
-      throw new HerdError(
-        `restart of ${shortName(slot)} failed: ${outcome.reason}; the rollout of ${st.service.name} stopped there`,
-      );
-    }
-  }
-
-  /** Successor first, then drain and stop the old replica: the slot never loses capacity. */
-  private async replaceStartFirst(st: ServiceState, old: Slot, settings: RollPlan): Promise<void> {
-    const label = shortName(old);
-    const next = newSlot(this.current.name, st.service.name, old.index);
-    const temp = `${old.info.name}-next`;
-    next.info.name = temp;
-    next.runtimeName = old.spec?.name === temp ? old.info.name : temp;
-    next.info.restarts = old.info.restarts;
-    next.successorOf = old;
-    old.successor = next;
-    this.emitReplica(next);
-    this.notice(old, `${label}: starting its replacement`);
-    this.task(next, this.startSlot(next));
-    const outcome = await this.waitReady(
-      st,
-      next,
-      settings.readyTimeoutMs,
-      true,
-      () => old.successor !== next,
-    );
-    if (!outcome.ok) {
-      if (old.successor === next) this.dropSuccessor(old);
-      else if (next.info.state !== 'removed') this.discard(next);
-      if (!st.active || this.shuttingDown) {
-        throw new HerdError(`restart of ${label} was interrupted: ${st.service.name} was stopped`);
-      }
-      this.notice(old, `${label}: its replacement ${outcome.reason}; keeping the running one`);
-      throw new HerdError(
-        `could not restart ${label} of ${st.service.name}: its replacement ${outcome.reason}. ` +
-          `${label} keeps running as before; see \`herd logs ${st.service.name}\``,
-      );
-    }
-    this.notice(old, `${label}: replacement ready, draining and stopping the previous one`);
-    await this.stopSlot(old, 'replaced', settings.stopTimeoutMs);
-    if (st.slots.get(old.index) !== next) {
-      throw new HerdError(`restart of ${label} was interrupted (${old.info.reason ?? 'stopped'})`);
-    }
-  }
-
-  /** Waits until a (re)started replica is ready (running, and healthy with a healthcheck or
-   * accepting connections when its service takes traffic, see Supervisor.readyWhenListening) or,
-   * without `needReady`, running; `gone()` ends the wait early. */
-  private async waitReady(
-    st: ServiceState,
-    slot: Slot,
-    timeoutMs: number,
-    needReady: boolean,
-    gone: () => boolean,
-  ): Promise<Outcome> {
-    const within = formatDelay(timeoutMs);
-    return this.waitOutcome(
-      () => (gone() ? { ok: false, reason: 'was stopped' } : this.outcomeOf(slot, needReady)),
-      timeoutMs,
-      () => {
-        const target = listenTarget(st.service, slot.info);
-        if (!needReady || st.service.healthcheck?.test || !target) {
-          return `did not become ${needReady ? 'ready' : 'running'} within ${within}`;
-        }
-        if (slot.info.state !== 'running') return `did not start within ${within}`;
-        return (
-          `did not accept connections on ${target.host}:${target.port} within ${within} ` +
-          '(does it listen on $PORT? a healthcheck can tell herd when it is ready)'
-        );
-      },
-    );
-  }
-
-  /** Is a (re)started replica ready yet, or has it failed? */
-  private outcomeOf(slot: Slot, needReady: boolean): Outcome | undefined {
-    if (slot.ready || (!needReady && slot.info.state === 'running')) return { ok: true };
-    const { state, lastExit, health, healthOutput } = slot.info;
-    if (state === 'removed') return { ok: false, reason: 'was removed' };
-    if (state === 'exited' || state === 'backoff') {
-      const how = lastExit ? describeExit(lastExit) : (slot.info.reason ?? state);
-      return { ok: false, reason: `exited before it was ready (${how})` };
-    }
-    if (health === 'unhealthy' && state === 'running') {
-      return { ok: false, reason: `is unhealthy${healthOutput ? `: ${healthOutput}` : ''}` };
-    }
-    return undefined;
-  }
-
   // ---- helpers ----
+
+  /** Services gone from the file are drained and stopped, dependants first. */
+  private async removeServices(before: Project, removed: string[]): Promise<void> {
+    const depth = dependencyDepths(before, dependencyOrder(before, Object.keys(before.services)));
+    const order = [...removed].sort((a, b) => (depth.get(b) ?? 0) - (depth.get(a) ?? 0));
+    for (const name of order) {
+      const st = this.sup.state(name);
+      this.sup.notice({ service: name }, `${name} is no longer in the compose file: stopping it`);
+      st.active = false;
+      await Promise.all([...st.slots.values()].map((slot) => this.sup.stop(slot, 'scale')));
+      this.sup.services.delete(name);
+    }
+  }
+
+  /** A service's new definition; its scale follows the file unless set by command. */
+  private takeDefinition(service: Service): void {
+    const st = this.sup.services.get(service.name) ?? this.addService(service);
+    st.service = service;
+    if (st.scaleOverridden || st.desired === service.scale) return;
+    const from = st.desired;
+    st.desired = service.scale;
+    const at = this.hub.clock.now();
+    this.hub.emit({ type: 'scaled', at, service: service.name, from, to: st.desired });
+  }
+
+  private addService(service: Service): ServiceState {
+    const st: ServiceState = {
+      service,
+      desired: service.scale,
+      active: false,
+      stoppedByUser: false,
+      scaleOverridden: false,
+      slots: new Map(),
+    };
+    this.sup.services.set(service.name, st);
+    return st;
+  }
 
   /** Recorded as stopped: its replicas show as exited ("stopped") and do not start. */
   private holdStopped(st: ServiceState): void {
@@ -362,20 +307,49 @@ export class Engine extends Supervisor {
         slot = newSlot(this.current.name, st.service.name, i);
         st.slots.set(i, slot);
       }
-      if (slot.info.state === 'waiting') this.setState(slot, 'exited', 'stopped');
+      this.sup.dispatch(slot, { type: 'hold' });
     }
   }
 
-  private allSlots(st: ServiceState): Slot[] {
-    return [...st.slots.values()].flatMap((s) => (s.successor ? [s, s.successor] : [s]));
+  /** Every desired replica of the service has been started, or failed for good. */
+  private settled(name: string): boolean {
+    const st = this.sup.state(name);
+    for (let i = 1; i <= st.desired; i++) {
+      const slot = st.slots.get(i);
+      if (!slot) return false;
+      if (slot.phase === 'waiting' || (slot.phase === 'starting' && !slot.everStarted))
+        return false;
+    }
+    return true;
   }
 
   private checkScale(service: string, n: number): ServiceState {
-    const st = this.state(service);
+    const st = this.sup.state(service);
     if (!Number.isInteger(n) || n < 0) {
-      throw new HerdError(`invalid scale for ${service}: ${n} (expected a whole number ≥ 0)`);
+      throw new HerdError(
+        `invalid scale for ${service}: ${n} (expected a whole number ≥ 0)`,
+        'INVALID_ARGUMENT',
+      );
     }
     checkScaleLimit(st.service, n);
     return st;
   }
+
+  /** Refuses up front what can never run, with what to do about it. */
+  private checkRunnable(service: Service): void {
+    const runtime = this.opts.runtime;
+    const kind = typeof runtime === 'function' ? runtime(service).kind : runtime.kind;
+    if (kind === 'process') processCommand(service);
+  }
+}
+
+function allSlots(st: ServiceState): Slot[] {
+  return [...st.slots.values()].flatMap((s) => (s.successor ? [s, s.successor] : [s]));
+}
+
+function withHealthLog(slot: Slot): ReplicaInfo {
+  const info = snapshot(slot.info);
+  const log = slot.health?.log() ?? [];
+  if (log.length > 0) info.healthLog = log;
+  return info;
 }

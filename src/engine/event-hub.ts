@@ -1,5 +1,5 @@
 // Events out (listeners) and waits in (promises that resolve once a condition over the engine's
-// state holds, re-checked after every event): the plumbing under Supervisor and Engine.
+// state holds, re-checked after every event). Engine and Supervisor each hold the same one.
 import type { Clock } from '../util/clock.ts';
 import type { EngineEvent } from './events.ts';
 
@@ -8,11 +8,11 @@ type Listener = (e: EngineEvent) => void;
 /** A restarted replica is ready, or why it never got there. */
 export type Outcome = { ok: true } | { ok: false; reason: string };
 
-export abstract class EventHub {
+export class EventHub {
   private readonly listeners: Listener[] = [];
   private waiters: { done: () => boolean; resolve: () => void }[] = [];
 
-  constructor(protected readonly clock: Clock) {}
+  constructor(readonly clock: Clock) {}
 
   on(_event: 'event', listener: Listener): this {
     this.listeners.push(listener);
@@ -25,7 +25,7 @@ export abstract class EventHub {
     return this;
   }
 
-  protected emit(e: EngineEvent): void {
+  emit(e: EngineEvent): void {
     for (const l of [...this.listeners]) {
       try {
         l(e);
@@ -37,13 +37,13 @@ export abstract class EventHub {
     this.checkWaiters();
   }
 
-  protected waitFor(done: () => boolean): Promise<void> {
+  waitFor(done: () => boolean): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ done, resolve }));
   }
 
   /** Resolves when `check` gives an answer, or with a failure after `timeoutMs`. */
-  protected waitOutcome(
+  waitOutcome(
     check: () => Outcome | undefined,
     timeoutMs: number,
     timedOut: () => string,
@@ -68,7 +68,7 @@ export abstract class EventHub {
     return done.then(() => result as Outcome);
   }
 
-  protected checkWaiters(): void {
+  checkWaiters(): void {
     const ready = this.waiters.filter((w) => w.done());
     if (ready.length === 0) return;
     this.waiters = this.waiters.filter((w) => !ready.includes(w));

@@ -56,3 +56,18 @@ export async function waitListening(opts: {
     pause = Math.min(pause * 2, Math.max(POLL_MS, opts.maxPollMs ?? POLL_MS));
   }
 }
+
+/** Resolves true once the replica accepts connections at `host:port`, false once `gone()`. */
+export type ListenWatchFactory = (args: {
+  host: string;
+  port: number;
+  clock: Clock;
+  gone: () => boolean;
+}) => Promise<boolean>;
+
+/** Poll interval cap while waiting for a replica to listen, however long that takes. */
+const LISTEN_POLL_MAX_MS = 250;
+
+/** Real sockets: polls the port until it accepts a connection, with no deadline. */
+export const tcpListenWatch: ListenWatchFactory = (args) =>
+  waitListening({ ...args, timeoutMs: Infinity, maxPollMs: LISTEN_POLL_MAX_MS });

@@ -23,6 +23,8 @@ export interface RestartDecision {
   attempts: number;
   /** For ps/logs: why it is (not) restarted. */
   reason: string;
+  /** max_attempts is used up. */
+  gaveUp?: boolean;
 }
 
 export function describeExit(exit: ExitInfo): string {
@@ -59,6 +61,7 @@ export function decideRestart(input: RestartInput): RestartDecision {
   if (policy.maxAttempts !== undefined && attempts >= policy.maxAttempts) {
     return {
       restart: false,
+      gaveUp: true,
       attempts,
       reason: `gave up after ${attempts} restart${attempts === 1 ? '' : 's'}: ${what}`,
     };

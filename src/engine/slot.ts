@@ -1,30 +1,39 @@
-// One replica slot as the engine tracks it: the public ReplicaInfo plus supervision bookkeeping.
+// One replica slot: every fact the engine keeps about a replica. The facts change only through
+// the replica state machine (replica-machine.ts, applied by Supervisor.dispatch); the runtime
+// resources (handle, timer, health watch) are held here by the supervisor that executes it.
 import type { ReplicaHandle, ReplicaSpec } from '../runtime/types.ts';
 import type { TimerHandle } from '../util/clock.ts';
-import type { ReplicaInfo } from './events.ts';
+import type { ReplicaInfo, ReplicaState } from './events.ts';
 import type { HealthWatch } from './health-watch.ts';
 
 /** Why a replica is being stopped on purpose. `restart`: stop-first restart (started again at
- * once); `replaced`: its successor is ready and takes over the slot when it has exited. */
+ * once); `replaced`: its successor is ready and takes over the slot when it has exited;
+ * `dependency`: a dependency declared with `restart: true` was restarted. */
 export type StopIntent = 'scale' | 'stop' | 'unhealthy' | 'dependency' | 'restart' | 'replaced';
+
+/** The machine's states. `draining` is shown as `running` (it still serves what it has in
+ * flight) but takes no new traffic; every other phase is shown under its own name. */
+export type Phase = ReplicaState | 'draining';
 
 export interface Slot {
   service: string;
   index: number;
+  phase: Phase;
+  /** What listeners and `ps` see; `info.state` follows `phase`. */
   info: ReplicaInfo;
-  handle?: ReplicaHandle;
-  spec?: ReplicaSpec;
   /** Restarts that count against max_attempts. */
   attempts: number;
   lastDelayMs?: number;
-  timer?: TimerHandle;
-  health?: HealthWatch;
+  /** In the balancer's pool. */
   ready: boolean;
   everStarted: boolean;
   stopIntent?: StopIntent;
-  /** Bumped on every start so a stale exit is ignored. */
+  /** The grace period of the stop under way (`herd stop -t`), else the service's. */
+  stopGraceMs?: number;
+  /** Bumped on every start and every cancelled wait, so a stale exit or timer is ignored. */
   generation: number;
-  idleWaiters: (() => void)[];
+  /** Signal sent by `herd kill` since the last start: decides what its exit means. */
+  killedWith?: NodeJS.Signals;
   /** `<project>-<service>-<index>`: output is always reported under it, successor or not. */
   logName: string;
   /** Start-first restart: the replica that will take this slot over once it is ready. */
@@ -33,8 +42,12 @@ export interface Slot {
   successorOf?: Slot;
   /** The name the runtime gets (ReplicaSpec.name) when it differs from info.name. */
   runtimeName?: string;
-  /** Signal sent by `herd kill` since the last start: decides what its exit means. */
-  killedWith?: NodeJS.Signals;
+  // Resources held while the replica lives (set and cleared by the supervisor's actions).
+  handle?: ReplicaHandle;
+  spec?: ReplicaSpec;
+  timer?: TimerHandle;
+  health?: HealthWatch;
+  idleWaiters: (() => void)[];
 }
 
 export function newSlot(project: string, service: string, index: number): Slot {
@@ -42,6 +55,7 @@ export function newSlot(project: string, service: string, index: number): Slot {
   return {
     service,
     index,
+    phase: 'waiting',
     info: {
       service,
       index,
@@ -70,4 +84,9 @@ export function snapshot(info: ReplicaInfo): ReplicaInfo {
 /** `web-2`: how logs and notices name a replica, like docker compose's prefixes. */
 export function shortName(slot: { service: string; index: number }): string {
   return `${slot.service}-${slot.index}`;
+}
+
+/** Phases in which nothing runs: a stop waiting on the replica is over. */
+export function isIdle(phase: Phase): boolean {
+  return phase === 'exited' || phase === 'removed' || phase === 'waiting' || phase === 'backoff';
 }

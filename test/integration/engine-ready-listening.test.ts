@@ -6,7 +6,7 @@ import { Engine } from '../../src/engine/engine.ts';
 import { FakeClock } from '../../src/util/clock.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
 import { acceptsConnections } from '../../src/engine/listening.ts';
-import { NOT_LISTENING_NOTICE_MS } from '../../src/engine/supervisor.ts';
+import { NOT_LISTENING_NOTICE_MS } from '../../src/engine/starter.ts';
 import { processRuntime } from '../../src/runtime/process/process-runtime.ts';
 import { makeProject, makeService, nodeEval } from '../helpers/project.ts';
 import { waitUntil } from '../helpers/wait.ts';

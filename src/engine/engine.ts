@@ -16,7 +16,7 @@ import { tcpListenWatch, type ListenWatchFactory } from './listening.ts';
 import { Reconciler } from './reconciler.ts';
 import { Rollouts, type StopOptions } from './rolling.ts';
 import { rolloutSettings } from './rollout.ts';
-import { checkScaleLimit } from './scale-limit.ts';
+import { checkScaleLimit } from '../compose/scale-limit.ts';
 import { planApply } from './service-hash.ts';
 import { newSlot, snapshot, type Slot } from './slot.ts';
 import { Supervisor, type ServiceState } from './supervisor.ts';

@@ -4,7 +4,7 @@ import { loadProject } from '../../compose/load.ts';
 import { loadOptionsOf, type ProjectFlags } from '../../daemon/locate.ts';
 import type { Project } from '../../compose/model.ts';
 import { HerdError } from '../../util/errors.ts';
-import { checkScaleLimit } from '../../engine/scale-limit.ts';
+import { checkScaleLimit } from '../../compose/scale-limit.ts';
 
 export interface UpOptions {
   scale: string[];

@@ -16,7 +16,7 @@ import {
   parseWaitTimeout,
   type UpOptions,
 } from '../up/options.ts';
-import { runStack } from '../up/stack.ts';
+import { Stack } from '../../daemon/stack.ts';
 
 export { parseScale } from '../up/options.ts';
 
@@ -49,63 +49,57 @@ Examples:
   $ herd up -d --wait --wait-timeout 60
   $ herd -f compose.yaml up web`,
     )
-    .action(async (services: string[], opts: UpOptions) => {
-      const g = program.opts<ProjectFlags>();
-      const load = loaderFor(g, services);
-      const project = await load();
-      if (Object.keys(project.services).length === 0) await noServices(project, g);
-      const scale = parseScale(opts.scale, project);
-      checkServices(project, services);
-      const waitTimeoutMs = parseWaitTimeout(opts.waitTimeout);
-      if (opts.waitTimeout !== undefined && !opts.wait)
-        throw new HerdError('--wait-timeout only applies with --wait', 'INVALID_ARGUMENT');
-      if (opts.foregroundDaemon) {
-        const code = await runStack(project, {
-          services,
-          scale,
-          reload: load,
-          console: false,
-          color: false,
-          build: opts.build,
-        });
-        // The daemon is done: do not linger on a handle someone forgot to close.
-        setTimeout(() => process.exit(code), 2000).unref();
-        process.exitCode = code;
-        return;
-      }
-      const req = {
-        project,
-        services,
-        scale,
-        scaleArgs: opts.scale,
-        global: globalArgs(g),
-        wait: Boolean(opts.wait),
-        build: Boolean(opts.build),
-        waitTimeoutMs,
-      };
-      if (await daemonRunning(project)) {
-        await updateRunning(req);
-        if (!opts.detach && !opts.wait)
-          process.stdout.write(
-            `herd: the daemon of project ${project.name} already runs in the background; ` +
-              'changes applied — follow it with `herd logs -f`\n',
-          );
-        return;
-      }
-      if (opts.detach || opts.wait) {
-        await startInBackground(req);
-        return;
-      }
-      process.exitCode = await runStack(project, {
-        services,
-        scale,
-        reload: load,
-        console: true,
-        color: opts.color,
-        build: opts.build,
-        abortOnContainerExit: opts.abortOnContainerExit,
-      });
-    });
+    .action((services: string[], opts: UpOptions) =>
+      up(program.opts<ProjectFlags>(), services, opts),
+    );
+}
+
+async function up(g: ProjectFlags, services: string[], opts: UpOptions): Promise<void> {
+  const load = loaderFor(g, services);
+  const project = await load();
+  if (Object.keys(project.services).length === 0) await noServices(project, g);
+  const scale = parseScale(opts.scale, project);
+  checkServices(project, services);
+  const waitTimeoutMs = parseWaitTimeout(opts.waitTimeout);
+  if (opts.waitTimeout !== undefined && !opts.wait)
+    throw new HerdError('--wait-timeout only applies with --wait', 'INVALID_ARGUMENT');
+  const stack = { services, scale, reload: load, build: opts.build };
+  if (opts.foregroundDaemon) {
+    const code = await new Stack(project, { ...stack, console: false, color: false }).run();
+    // The daemon is done: do not linger on a handle someone forgot to close.
+    setTimeout(() => process.exit(code), 2000).unref();
+    process.exitCode = code;
+    return;
+  }
+  const req = {
+    project,
+    services,
+    scale,
+    scaleArgs: opts.scale,
+    global: globalArgs(g),
+    wait: Boolean(opts.wait),
+    build: Boolean(opts.build),
+    waitTimeoutMs,
+  };
+  if (await daemonRunning(project)) {
+    await updateRunning(req);
+    if (!opts.detach && !opts.wait)
+      process.stdout.write(
+        `herd: the daemon of project ${project.name} already runs in the background; ` +
+          'changes applied — follow it with `herd logs -f`\n',
+      );
+    return;
+  }
+  if (opts.detach || opts.wait) {
+    await startInBackground(req);
+    return;
+  }
+  process.exitCode = await new Stack(project, {
+    ...stack,
+    console: true,
+    color: opts.color,
+    abortOnContainerExit: opts.abortOnContainerExit,
+  }).run();
 }
 
 /** `up` of a project with nothing to run: the file has no services, or only ones whose profiles

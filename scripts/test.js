@@ -1,38 +1,177 @@
 #!/usr/bin/env node
-// Runs the test suites with Node's own test runner; TypeScript is loaded through tsx.
-// Usage: node scripts/test.js [unit|integration|e2e ...]
-import { readdirSync, existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+// Runs the test suites with Node's own test runner (TypeScript loaded through tsx), then checks
+// that the run left nothing behind: no file in its temp dir, no new herd state, no process of its
+// own still running, no container. Anything left, or any test skipped, fails the run: a test that
+// cannot run here (a package CI provides is missing) is a failure, not a skip.
+// Usage: node scripts/test.js [unit|integration|e2e ...]   (default: all three)
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+
+const SUITES = ['unit', 'integration', 'e2e'];
+const started = Date.now();
+const suites = process.argv.length > 2 ? process.argv.slice(2) : SUITES;
+const unknown = suites.filter((s) => !SUITES.includes(s));
+if (unknown.length > 0)
+  fail(`unknown suite ${unknown.join(', ')} (the suites: ${SUITES.join(', ')})`);
 
 if (process.env.HERD_SKIP_DEPS !== '1') {
   const deps = spawnSync('bash', ['scripts/ensure-test-deps.sh'], { stdio: 'inherit' });
-  if (deps.status !== 0) process.exit(deps.status ?? 1);
+  if (deps.status !== 0) fail('the test dependencies are missing (see above)');
 }
-const suites = process.argv.slice(2).length
-  ? process.argv.slice(2)
-  : ['unit', 'integration', 'e2e'];
-const files = [];
-for (const suite of suites) {
+
+const files = suites.flatMap((suite) => {
   const dir = join('test', suite);
-  if (!existsSync(dir)) continue;
-  for (const f of readdirSync(dir).sort()) if (f.endsWith('.test.ts')) files.push(join(dir, f));
-}
-if (files.length === 0) {
-  console.error(`no test files found for: ${suites.join(', ')}`);
+  const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.ts')) : [];
+  if (found.length === 0) fail(`no test files in ${dir}`);
+  return found.sort().map((f) => join(dir, f));
+});
+
+// The run's own TMPDIR: tests' temp dirs, and tsx's compile cache (shared by the hundreds of herd
+// processes the tests start) go there; the cache is removed at the end, anything else is a leak.
+const outerTmp = tmpdir();
+const runTmp = mkdtempSync(join(outerTmp, 'herd-run-'));
+const marker = `${process.pid}-${randomBytes(6).toString('hex')}`;
+const stateDirs = watchedStateDirs();
+const stateBefore = new Map(stateDirs.map((d) => [d, entries(d)]));
+const env = {
+  ...process.env,
+  TMPDIR: runTmp,
+  // Every process the tests start inherits it: what still carries it at the end was left behind.
+  HERD_TEST_RUN: marker,
+  // The test Docker engine is shared by concurrent runs, so it lives outside the run's TMPDIR.
+  HERD_TEST_DOCKERD_DIR: process.env.HERD_TEST_DOCKERD_DIR ?? join(outerTmp, 'herd-test-dockerd'),
+  HERD_TEST_RUNNER_PID: String(process.pid),
+  ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}),
+};
+
+const status = await runTests();
+const problems = [...(await leftovers()), ...status.problems];
+const secs = ((Date.now() - started) / 1000).toFixed(0);
+for (const p of problems) console.log(`test.js: ${p}`);
+const verdict = problems.length > 0 ? 'FAILED' : 'passed, nothing left behind';
+console.log(`test.js: ${suites.join('+')}: ${status.summary}; ${verdict} in ${secs} s`);
+process.exit(problems.length > 0 ? 1 : 0);
+
+function fail(why) {
+  console.error(`test.js: ${why}`);
   process.exit(1);
 }
-const concurrency = process.env.HERD_TEST_CONCURRENCY ?? '2';
-const r = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    `--test-concurrency=${concurrency}`,
-    '--test-reporter=spec',
-    ...files,
-  ],
-  { stdio: 'inherit' },
-);
-process.exit(r.status ?? 1);
+
+/** Runs node --test, passing its output through and reading its summary (`ℹ pass 12`) from it. */
+function runTests() {
+  const concurrency = process.env.HERD_TEST_CONCURRENCY ?? '2';
+  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`];
+  const child = spawn(process.execPath, [...args, '--test-reporter=spec', ...files], {
+    env,
+    stdio: ['inherit', 'pipe', 'inherit'],
+  });
+  const counts = {};
+  let partial = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop();
+    for (const line of lines) {
+      const m = /^ℹ (\w+) ([\d.]+)\s*$/.exec(stripVTControlCharacters(line));
+      if (m) counts[m[1]] = Number(m[2]);
+    }
+  });
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      const problems = [];
+      if (code !== 0) problems.push(`the test runner exited with ${code ?? signal}`);
+      if (counts.tests === undefined) problems.push('the test runner printed no summary');
+      for (const what of ['skipped', 'todo']) {
+        if (counts[what] > 0) problems.push(`${counts[what]} tests ${what}: every test must run`);
+      }
+      const summary = ['tests', 'pass', 'fail', 'cancelled', 'skipped', 'todo']
+        .map((k) => `${counts[k] ?? '?'} ${k}`)
+        .join(', ');
+      resolve({ problems, summary });
+    });
+  });
+}
+
+async function leftovers() {
+  const problems = [];
+  // The engine is released before looking for processes: its containers count as left behind.
+  if (existsSync(join(env.HERD_TEST_DOCKERD_DIR, 'users', String(process.pid)))) {
+    const release = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'test/helpers/dockerd-release.ts'],
+      {
+        env,
+        stdio: 'inherit',
+      },
+    );
+    if (release.status !== 0) problems.push('the test Docker engine was not left clean');
+  }
+  problems.push(...(await leftoverProcesses()));
+  for (const entry of readdirSync(runTmp)) {
+    if (/^tsx-/.test(entry)) rmSync(join(runTmp, entry), { recursive: true, force: true });
+  }
+  const files = readdirSync(runTmp);
+  if (files.length > 0) problems.push(`left in ${runTmp}: ${files.join(' ')}`);
+  else rmdirSync(runTmp);
+  for (const dir of stateDirs) {
+    const added = entries(dir).filter((e) => !stateBefore.get(dir).includes(e));
+    if (added.length > 0) problems.push(`written to the herd state dir ${dir}: ${added.join(' ')}`);
+  }
+  return problems;
+}
+
+/** Processes started by this run that still run after a grace period; they are killed. */
+async function leftoverProcesses() {
+  if (!existsSync('/proc/self/environ')) return [];
+  let pids = markedProcesses();
+  for (let waited = 0; pids.length > 0 && waited < 5000; waited += 250) {
+    await new Promise((r) => setTimeout(r, 250));
+    pids = markedProcesses();
+  }
+  return pids.map((pid) => {
+    const cmd = readProc(pid, 'cmdline').replaceAll('\0', ' ').trim().slice(0, 120);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+    return `process ${pid} left running (killed): ${cmd}`;
+  });
+}
+
+function markedProcesses() {
+  const mark = `HERD_TEST_RUN=${marker}`;
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    .filter((p) => readProc(p, 'environ').split('\0').includes(mark))
+    .map(Number);
+}
+
+function readProc(pid, file) {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
+  } catch {
+    return ''; // gone, or a zombie
+  }
+}
+
+/** Where herd keeps state when the tests forget to say where: the run must add nothing there. */
+function watchedStateDirs() {
+  const xdg = process.env.XDG_STATE_HOME;
+  const base =
+    xdg && isAbsolute(xdg) ? xdg : join(process.env.HOME || homedir(), '.local', 'state');
+  return [join(base, 'herd'), ...(process.env.HERD_STATE_DIR ? [process.env.HERD_STATE_DIR] : [])];
+}
+
+function entries(dir) {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

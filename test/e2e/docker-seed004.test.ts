@@ -4,14 +4,14 @@
 // every container gets its own loopback port, so all five serve through it. `ps` shows the
 // containers and `down` leaves no container or network behind.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ensureDockerd } from '../helpers/dockerd.ts';
 import { ensureNodeImage, NODE_IMAGE } from '../helpers/docker-images.ts';
 import { uniqueProjectName } from '../helpers/docker-project.ts';
 import { freePort, httpGet, sandbox, waitFor } from '../helpers/e2e.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const SERVER = `
 import http from 'node:http';
@@ -28,7 +28,7 @@ test('seed 004: a built service with a fixed host port scales to five behind one
   await ensureNodeImage(docker);
   const project = uniqueProjectName('seedfour');
   const port = await freePort();
-  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-seed004-'));
+  const root = tempDir('e2e-seed004');
   const dir = join(root, 'app');
   mkdirSync(dir);
   writeFileSync(join(dir, 'server.mjs'), SERVER);
@@ -113,7 +113,7 @@ services:
 });
 
 test('no Docker engine: up names the service and DOCKER_HOST, and starts nothing', () => {
-  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-nodocker-'));
+  const root = tempDir('e2e-nodocker');
   const dir = join(root, 'app');
   mkdirSync(dir);
   const marker = join(root, 'api-ran');

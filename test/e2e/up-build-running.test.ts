@@ -1,14 +1,14 @@
 // `herd up --build` against a running daemon: the daemon keeps the images it built at start, so
 // instead of silently ignoring --build, up says to `herd down` first and changes nothing.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sandbox } from '../helpers/e2e.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 test('up --build while the daemon runs names the services and says to down first', () => {
-  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-build-running-'));
+  const root = tempDir('e2e-build-running');
   const dir = join(root, 'app');
   mkdirSync(join(dir, 'api'), { recursive: true });
   writeFileSync(join(dir, 'api', 'Dockerfile'), 'FROM scratch\n');

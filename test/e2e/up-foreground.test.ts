@@ -2,11 +2,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pidAlive, waitUntil } from '../helpers/wait.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const herd = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
 
@@ -29,7 +29,7 @@ after(() => {
 });
 
 function project(compose: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'herd-e2e-up-'));
+  const dir = tempDir('e2e-up');
   dirs.push(dir);
   writeFileSync(join(dir, 'app.js'), app);
   writeFileSync(join(dir, 'compose.yaml'), compose);

@@ -3,10 +3,10 @@
 // against a running daemon applies the file's changes and scales.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, httpGet, pidAlive, sandbox, waitFor, type Sandbox } from '../helpers/e2e.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const app = `
 const http = require('node:http');
@@ -16,7 +16,7 @@ process.on('SIGTERM', () => s.close(() => process.exit(0)));
 `;
 
 function box(compose: string, env: Record<string, string> = {}): Sandbox {
-  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-modes-'));
+  const root = tempDir('e2e-modes');
   const dir = join(root, 'modes');
   mkdirSync(dir);
   writeFileSync(join(dir, 'app.js'), app);

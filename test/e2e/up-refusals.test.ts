@@ -1,11 +1,11 @@
 // What `herd` refuses before any daemon starts, from the binary: a project with nothing to run, a
 // state dir it cannot use, and flags whose values cannot mean anything.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sandbox, type Sandbox } from '../helpers/e2e.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const STACK = `
 services:
@@ -14,7 +14,7 @@ services:
 `;
 
 function box(files: Record<string, string>, env: Record<string, string> = {}): Sandbox {
-  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-refuse-'));
+  const root = tempDir('e2e-refuse');
   const dir = join(root, 'refuse');
   mkdirSync(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
@@ -62,7 +62,7 @@ test('up refuses a project with no services to run; config still shows it', asyn
 });
 
 test('up -d with a socket path over the kernel limit says so, and leaves no socket', () => {
-  const root = mkdtempSync(join(tmpdir(), 'herd-e2e-long-'));
+  const root = tempDir('e2e-long');
   // 107 bytes is Linux's limit (104 with the NUL elsewhere): be over both.
   const stateDir = join(root, 's'.repeat(Math.max(1, 110 - root.length)));
   const b = box({ 'compose.yaml': STACK }, { HERD_STATE_DIR: stateDir });

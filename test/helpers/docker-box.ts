@@ -1,13 +1,13 @@
 // A throwaway project folder for Docker end-to-end tests: its compose file, a sandbox that runs
 // `herd` against the test engine, and a cleanup that removes whatever the project left in it.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { ensureDockerd } from './dockerd.ts';
 import { ensureNodeImage, NODE_IMAGE } from './docker-images.ts';
 import { uniqueProjectName } from './docker-project.ts';
 import { sandbox, type Sandbox } from './e2e.ts';
+import { tempDir } from './tmp.ts';
 
 export interface DockerBox {
   docker: Dockerode;
@@ -27,7 +27,7 @@ export async function dockerBox(
   const { docker, socketPath } = await ensureDockerd();
   await ensureNodeImage(docker);
   const project = uniqueProjectName(tag);
-  const root = mkdtempSync(join(tmpdir(), `herd-e2e-docker-${tag}-`));
+  const root = tempDir(`e2e-docker-${tag}`);
   const dir = join(root, 'app');
   mkdirSync(dir);
   writeFileSync(join(dir, 'compose.yaml'), `name: ${project}\nservices:\n${services(NODE_IMAGE)}`);

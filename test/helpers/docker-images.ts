@@ -3,19 +3,11 @@
 import type Dockerode from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage } from '../../src/runtime/docker/build.ts';
+import { tempDir } from './tmp.ts';
 
 const IMAGES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'images');
 const FINGERPRINT = 'dev.herd.test.fingerprint';
@@ -28,7 +20,7 @@ export const NODE_IMAGE = 'herd-test/node:latest';
 
 /** Copies the busybox Dockerfile and /bin/busybox into a fresh build context folder. */
 export function busyboxContext(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'herd-bb-ctx-'));
+  const dir = tempDir('bb-ctx');
   copyFileSync(join(IMAGES_DIR, 'busybox', 'Dockerfile'), join(dir, 'Dockerfile'));
   copyFileSync(BUSYBOX, join(dir, 'busybox'));
   return dir;
@@ -36,7 +28,7 @@ export function busyboxContext(): string {
 
 /** The node binary and every library `ldd` lists, at their host paths, under rootfs/. */
 export function nodeContext(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'herd-node-ctx-'));
+  const dir = tempDir('node-ctx');
   const rootfs = join(dir, 'rootfs');
   const put = (hostPath: string, imagePath = hostPath) => {
     mkdirSync(join(rootfs, dirname(imagePath)), { recursive: true });

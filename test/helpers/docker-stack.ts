@@ -1,9 +1,8 @@
 // A whole herd stack in the test process, as `herd up` wires it: a compose file loaded from
 // disk, the runtimes (Docker for image/build services), the balancer and the engine — plus a
 // bounded load loop that counts every request through the balancer.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject } from '../../src/compose/load.ts';
 import type { Project } from '../../src/compose/model.ts';
@@ -11,12 +10,13 @@ import { Engine } from '../../src/engine/engine.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
 import { createProxy, type Proxy } from '../../src/proxy/index.ts';
 import { createRuntimes, type Runtimes } from '../../src/runtime/choose.ts';
+import { tempDir } from './tmp.ts';
 
 /** Writes `yaml` as compose.yaml (and `files` next to it) in `dir`, default a fresh folder. */
 export function writeCompose(
   yaml: string,
   files: Record<string, string> = {},
-  dir = mkdtempSync(join(tmpdir(), 'herd-docker-stack-')),
+  dir = tempDir('docker-stack'),
 ): string {
   writeFileSync(join(dir, 'compose.yaml'), yaml);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);

@@ -1,17 +1,8 @@
 // End-to-end helpers: run `node bin/herd.js` as a user would, each test with its own state dir
 // and free ports, and always clean up (down, then kill what the state file still lists).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-} from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { psJson, selectReplicas } from '../../src/cli/format/ps.ts';
@@ -19,6 +10,7 @@ import type { PsResponse } from '../../src/daemon/api-types.ts';
 import { DaemonClient } from '../../src/daemon/client.ts';
 import { waitUntil } from './wait.ts';
 import { allocatePort } from '../../src/runtime/ports.ts';
+import { tempDir } from './tmp.ts';
 
 export const HERD = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
 export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -73,7 +65,7 @@ export interface PsRow {
 
 /** A copy of examples/<name> in a temp dir (without its .data), with its own state dir. */
 export function sandboxFromExample(name: string, env: Record<string, string> = {}): Sandbox {
-  const root = mkdtempSync(join(tmpdir(), `herd-e2e-${name}-`));
+  const root = tempDir(`e2e-${name}`);
   const dir = join(root, name);
   cpSync(join(EXAMPLES, name), dir, {
     recursive: true,

@@ -1,10 +1,10 @@
 // A throwaway PostgreSQL 15 cluster for tests: Debian's binaries, a temp dir, a free loopback
 // port, run as the `postgres` system user (PostgreSQL refuses to run as root, and we are root).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocatePort } from '../../src/runtime/ports.ts';
+import { tempDir } from './tmp.ts';
 
 export const PG_BIN = process.env.HERD_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -44,13 +44,18 @@ const STOP_TIMEOUT_MS = 10_000;
 
 export async function startPostgres(): Promise<TestPostgres> {
   const ids = systemUser('postgres');
-  const root = mkdtempSync(join(tmpdir(), 'herd-pg-'));
+  const root = tempDir('pg');
   const dataDir = join(root, 'data');
   const socketDir = join(root, 'sock');
   mkdirSync(socketDir);
   chownSync(root, ids.uid, ids.gid);
   chownSync(socketDir, ids.uid, ids.gid);
-  const env = { PATH: `${PG_BIN}:/usr/bin:/bin`, LC_ALL: 'C' };
+  const env = {
+    PATH: `${PG_BIN}:/usr/bin:/bin`,
+    LC_ALL: 'C',
+    // scripts/test.js's mark of the run's processes: a server left running is found by it.
+    ...(process.env.HERD_TEST_RUN ? { HERD_TEST_RUN: process.env.HERD_TEST_RUN } : {}),
+  };
 
   const init = spawnSync(
     join(PG_BIN, 'initdb'),

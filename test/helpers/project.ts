@@ -1,9 +1,7 @@
 // Builds Project/Service objects for tests without the compose loader.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Project, Service } from '../../src/compose/model.ts';
 import { defaultProject, defaultService } from '../../src/compose/defaults.ts';
+import { tempDir } from './tmp.ts';
 
 export function makeService(name: string, over: Partial<Service> = {}): Service {
   return { ...defaultService(name), stopGracePeriodMs: 2000, ...over };
@@ -11,7 +9,7 @@ export function makeService(name: string, over: Partial<Service> = {}): Service 
 
 export function makeProject(services: Service[], over: Partial<Project> = {}): Project {
   const name = `t${process.pid}${Math.floor(Math.random() * 1e6)}`;
-  return { ...defaultProject(name, services, mkdtempSync(join(tmpdir(), 'herd-test-'))), ...over };
+  return { ...defaultProject(name, services, tempDir('test')), ...over };
 }
 
 /** `node -e <code>` as a command, so test apps need no files. */

@@ -1,9 +1,9 @@
 // The small stack the verb end-to-end tests drive: web ×2 (HTTP, logs signals) behind a published
 // port, and a worker that ticks.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sandbox, type Sandbox } from './e2e.ts';
+import { tempDir } from './tmp.ts';
 
 const app = `
 const http = require('node:http');
@@ -36,7 +36,7 @@ services:
 
 /** A fresh folder named after `project` with the stack in it, published on `port`. */
 export function makeVerbsBox(project: string, port: number): Sandbox {
-  const root = mkdtempSync(join(tmpdir(), `herd-e2e-${project}-`));
+  const root = tempDir(`e2e-${project}`);
   const dir = join(root, project);
   mkdirSync(dir);
   writeFileSync(join(dir, 'app.js'), app);

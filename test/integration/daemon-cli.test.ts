@@ -1,7 +1,5 @@
 // The client verbs end to end against a real daemon socket (served with the transport fake).
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
@@ -15,6 +13,7 @@ import {
   testService,
   TransportTestEngine,
 } from '../helpers/daemon-transport-fake.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const runner = fileURLToPath(new URL('../helpers/daemon-cli-run.ts', import.meta.url));
 
@@ -48,7 +47,7 @@ describe('herd client verbs against a daemon', () => {
   const savedStateDir = process.env.HERD_STATE_DIR;
 
   before(async () => {
-    process.env.HERD_STATE_DIR = join(mkdtempSync(join(tmpdir(), 'herd-cli-')), 'state');
+    process.env.HERD_STATE_DIR = join(tempDir('cli'), 'state');
     const project = testProject('shop', [
       testService('web', {
         scale: 2,
@@ -141,7 +140,7 @@ describe('herd client verbs against a daemon', () => {
   it('verbs for another project say no daemon runs and how to start one', async () => {
     const elsewhere = {
       HERD_STATE_DIR: undefined,
-      XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'herd-xdg-')),
+      XDG_STATE_HOME: tempDir('xdg'),
     };
     const [none, shared] = await Promise.allSettled([
       herdWith(elsewhere, '-p', 'other', 'ps'),
@@ -159,7 +158,7 @@ describe('herd client verbs against a daemon', () => {
   });
 
   it('logs reads the stored files when the daemon is gone', async () => {
-    const xdg = mkdtempSync(join(tmpdir(), 'herd-xdg-'));
+    const xdg = tempDir('xdg');
     const store = new LogStore(join(xdg, 'herd', 'gone', 'logs'), 'gone');
     store.append('gone-api-1', { t: 1, stream: 'stdout', line: 'last words' });
     store.append('gone-api-10', { t: 2, stream: 'stdout', line: 'aligned' });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -9,13 +8,14 @@ import { startDetached } from '../../src/daemon/detach.ts';
 import { readStat } from '../../src/daemon/identity.ts';
 import { daemonPaths } from '../../src/daemon/paths.ts';
 import { HerdError } from '../../src/util/errors.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const child = fileURLToPath(new URL('../helpers/daemon-child.ts', import.meta.url));
 const entry = [process.execPath, '--import', 'tsx', child];
 
 describe('detached daemon start', () => {
   it('returns once the detached daemon answers; it runs in its own session', async () => {
-    const paths = daemonPaths(join(mkdtempSync(join(tmpdir(), 'herd-detach-')), 'state'));
+    const paths = daemonPaths(join(tempDir('detach'), 'state'));
     const d = await startDetached({ args: [paths.dir, 'ok'], entry, paths, project: 'shop' });
     try {
       assert.equal((await probeSocket(paths.socket))?.pid, d.pid);
@@ -38,7 +38,7 @@ describe('detached daemon start', () => {
   });
 
   it('fails with the end of the daemon log when the daemon dies during start-up', async () => {
-    const paths = daemonPaths(join(mkdtempSync(join(tmpdir(), 'herd-detach-')), 'state'));
+    const paths = daemonPaths(join(tempDir('detach'), 'state'));
     await assert.rejects(
       startDetached({ args: [paths.dir, 'fail'], entry, paths, project: 'shop' }),
       (e: unknown) => {

@@ -1,7 +1,5 @@
 // The daemon in front of the real Engine and process runtime: what `herd up -d` will run.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PsResponse } from '../../src/daemon/api-types.ts';
@@ -14,6 +12,7 @@ import { Engine } from '../../src/engine/engine.ts';
 import type { LogEntry } from '../../src/logs/record.ts';
 import { processRuntime } from '../../src/runtime/process/process-runtime.ts';
 import { testProject, testService } from '../helpers/daemon-transport-fake.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const APP = `console.log('hello from ' + process.env.PORT); setInterval(() => {}, 1000);`;
 
@@ -31,7 +30,7 @@ describe('daemon with the real engine', () => {
   const project = testProject('real', [
     testService('app', { command: [process.execPath, '-e', APP], stopGracePeriodMs: 2000 }),
   ]);
-  const paths = daemonPaths(join(mkdtempSync(join(tmpdir(), 'herd-real-')), 'state'));
+  const paths = daemonPaths(join(tempDir('real'), 'state'));
   const engine = new Engine(project, { runtime: processRuntime });
   const client = new DaemonClient(paths.socket, 'real');
   let session: DaemonSession;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { processStartTime } from '../../src/daemon/identity.ts';
@@ -10,6 +9,7 @@ import { daemonPaths } from '../../src/daemon/paths.ts';
 import { prepareDaemon } from '../../src/daemon/session.ts';
 import { emptyState, writeState } from '../../src/daemon/state-file.ts';
 import { testProject, testService } from '../helpers/daemon-transport-fake.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** A replica as the process runtime starts it: its own process group, here a shell with a child. */
 function spawnGroup(script: string): ChildProcess {
@@ -101,7 +101,7 @@ describe('orphan cleanup', () => {
     // Three groups stand for what a killed daemon recorded: a process replica, a container's
     // main process (service with `image`), and a replica of a service since removed.
     const groups = [0, 1, 2].map(() => spawnGroup('sleep 60'));
-    const dir = mkdtempSync(join(tmpdir(), 'herd-orphans-'));
+    const dir = tempDir('orphans');
     try {
       const [proc, container, removed] = groups.map((g) => g.pid!) as [number, number, number];
       for (const pid of [proc, container, removed])

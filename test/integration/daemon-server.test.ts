@@ -2,16 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PsResponse, ScaleResponse, TopResponse } from '../../src/daemon/api-types.ts';
@@ -29,6 +20,7 @@ import {
   testService,
   TransportTestEngine,
 } from '../helpers/daemon-transport-fake.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const PEER = 'herd-test-peer';
 
@@ -80,7 +72,7 @@ describe('daemon control API over a unix socket', () => {
   ]);
 
   before(async () => {
-    base = mkdtempSync(join(tmpdir(), 'herd-daemon-'));
+    base = tempDir('daemon');
     chmodSync(base, 0o755); // let the peer user reach the state dir's parent
     const dir = join(base, 'state');
     mkdirSync(dir, { mode: 0o755 }); // looser than allowed: the daemon must tighten it
@@ -333,7 +325,7 @@ describe('daemon control API over a unix socket', () => {
 
 describe('daemon client without a daemon', () => {
   it('says no daemon runs and how to start one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'herd-nodaemon-'));
+    const dir = tempDir('nodaemon');
     const client = new DaemonClient(join(dir, 'herd.sock'), 'shop');
     await assert.rejects(client.get('/v1/ps'), (e: unknown) => {
       assert.ok(e instanceof HerdError);
@@ -346,7 +338,7 @@ describe('daemon client without a daemon', () => {
   });
 
   it('a daemon that accepts but does not answer is not taken for dead', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'herd-hung-'));
+    const dir = tempDir('hung');
     const paths = daemonPaths(dir);
     // Stands for a daemon stopped with SIGSTOP: the kernel accepts, nobody answers.
     const hung = createServer(() => {});
@@ -364,7 +356,7 @@ describe('daemon client without a daemon', () => {
   });
 
   it('detects a dead socket left by a killed daemon and removes it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'herd-stale-'));
+    const dir = tempDir('stale');
     const socket = join(dir, 'herd.sock');
     // A real listener killed with SIGKILL leaves its socket file behind.
     const child = spawn(process.execPath, [
@@ -398,7 +390,7 @@ describe('daemon session and the previous daemon’s records', () => {
   };
 
   it('by default starts from the compose file, as `up` does in Compose', async () => {
-    const paths = recorded(join(mkdtempSync(join(tmpdir(), 'herd-keep-')), 'state'));
+    const paths = recorded(join(tempDir('keep'), 'state'));
     const engine = new TransportTestEngine();
     const session = await prepareDaemon(project, { paths });
     try {
@@ -412,7 +404,7 @@ describe('daemon session and the previous daemon’s records', () => {
   });
 
   it('with keepRecorded re-applies scale overrides of services that still exist', async () => {
-    const paths = recorded(join(mkdtempSync(join(tmpdir(), 'herd-keep-')), 'state'));
+    const paths = recorded(join(tempDir('keep'), 'state'));
     const engine = new TransportTestEngine();
     const session = await prepareDaemon(project, { paths });
     try {
@@ -427,7 +419,7 @@ describe('daemon session and the previous daemon’s records', () => {
   });
 
   it('a corrupt state file stops the start with a clear error', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'herd-corrupt-')), 'state');
+    const dir = join(tempDir('corrupt'), 'state');
     mkdirSync(dir);
     writeFileSync(join(dir, 'state.json'), '{ not json');
     await assert.rejects(

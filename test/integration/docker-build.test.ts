@@ -1,8 +1,7 @@
 // Images from local files through the Engine API: build args, targets, .dockerignore, a
 // Dockerfile outside the context, failing builds, and pulls with no registry to answer.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Dockerode from 'dockerode';
@@ -12,6 +11,7 @@ import { HerdError } from '../../src/util/errors.ts';
 import { ensureDockerd } from '../helpers/dockerd.ts';
 import { busyboxContext, ensureNodeImage, NODE_IMAGE } from '../helpers/docker-images.ts';
 import { specFor, testProject, testService, uniqueProjectName } from '../helpers/docker-project.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let docker: Dockerode;
 const project = uniqueProjectName('herdbuild');
@@ -84,7 +84,7 @@ describe('buildImage', () => {
   });
 
   it('honours target, .dockerignore and a Dockerfile outside the context', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'herd-build-'));
+    const root = tempDir('build');
     dirs.push(root);
     const context = join(root, 'ctx');
     mkdirSync(join(context, 'secrets'), { recursive: true });
@@ -120,7 +120,7 @@ describe('buildImage', () => {
   });
 
   it('fails a broken build with the engine message and the image name', async () => {
-    const context = mkdtempSync(join(tmpdir(), 'herd-build-bad-'));
+    const context = tempDir('build-bad');
     dirs.push(context);
     writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY not-there.txt /x\n');
     await assert.rejects(

@@ -1,8 +1,7 @@
 // No engine at the configured address: every entry point says which service needed Docker and
 // how to point herd at an engine, instead of a raw socket error.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { connectDocker, dockerClient } from '../../src/runtime/docker/connect.ts';
@@ -11,8 +10,9 @@ import { createRuntimes } from '../../src/runtime/choose.ts';
 import { processRuntime } from '../../src/runtime/process/process-runtime.ts';
 import { HerdError } from '../../src/util/errors.ts';
 import { specFor, testProject, testService } from '../helpers/docker-project.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'herd-dead-engine-'));
+const dir = tempDir('dead-engine');
 const missingSocket = join(dir, 'missing.sock');
 // A path that exists but where nothing listens (a stale socket file left by a dead daemon).
 const deadSocket = join(dir, 'dead.sock');

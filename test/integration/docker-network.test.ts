@@ -1,8 +1,7 @@
 // The project's shared resources on a real engine: the <project>_default network with service
 // names as aliases, the engine's healthchecks, volumes, and removeProject leaving nothing behind.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Dockerode from 'dockerode';
@@ -12,6 +11,7 @@ import type { OutputStream } from '../../src/runtime/types.ts';
 import { ensureDockerd } from '../helpers/dockerd.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/docker-images.ts';
 import { specFor, testProject, testService, uniqueProjectName } from '../helpers/docker-project.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let docker: Dockerode;
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -127,7 +127,7 @@ describe('engine healthcheck', () => {
 
 describe('volumes and limits', () => {
   it('mounts binds relative to the project folder and creates named volumes <project>_<name>', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'herd-vol-'));
+    const dir = tempDir('vol');
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'message.txt'), 'from the host\n');
     const name = uniqueProjectName('herdvol');

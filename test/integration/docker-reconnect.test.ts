@@ -2,9 +2,7 @@
 // that can cut the connection carrying a pending request (the events stream, a container's wait)
 // and refuse new ones, as when the engine or a socket in between drops a long poll.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -20,6 +18,7 @@ import type { ExitInfo } from '../../src/runtime/types.ts';
 import { ensureDockerd } from '../helpers/dockerd.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/docker-images.ts';
 import { specFor, testProject, testService, uniqueProjectName } from '../helpers/docker-project.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** Forwards a unix socket to the engine's, remembering each connection's latest request line. */
 class EngineProxy {
@@ -32,8 +31,7 @@ class EngineProxy {
   private readonly server: net.Server;
 
   constructor(engineSocket: string, name: string) {
-    this.socketPath = join(tmpdir(), `herd-proxy-${name}.sock`);
-    rmSync(this.socketPath, { force: true });
+    this.socketPath = join(tempDir(`proxy-${name}`), 'engine.sock');
     this.server = net.createServer((client) => {
       const engine = net.connect(engineSocket);
       const conn = { client, engine, pending: '' };
@@ -93,7 +91,6 @@ class EngineProxy {
       conn.engine.destroy();
     }
     this.server.close();
-    rmSync(this.socketPath, { force: true });
   }
 }
 

@@ -2,16 +2,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProbe, type ProbeContext } from '../../src/health/probe.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
 let dir: string;
 before(() => {
-  dir = realpathSync(mkdtempSync(join(tmpdir(), 'herd-probe-')));
+  dir = realpathSync(tempDir('probe'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

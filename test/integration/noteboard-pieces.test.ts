@@ -3,9 +3,8 @@
 // HealthMonitor running the file's own healthcheck. The run through herd itself is an e2e test.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject } from '../../src/compose/load.ts';
 import type { Project, Service } from '../../src/compose/model.ts';
@@ -14,6 +13,7 @@ import { HealthMonitor } from '../../src/health/monitor.ts';
 import { runProbe } from '../../src/health/probe.ts';
 import { NOTEBOARD_DIR, run, type Running } from '../helpers/noteboard.ts';
 import { freePort, systemUser } from '../helpers/postgres.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const baseEnv: Record<string, string> = {};
 for (const [k, v] of Object.entries(process.env)) if (v !== undefined) baseEnv[k] = v;
@@ -21,7 +21,7 @@ for (const [k, v] of Object.entries(process.env)) if (v !== undefined) baseEnv[k
 let root: string;
 const started: Running[] = [];
 before(() => {
-  root = mkdtempSync(join(tmpdir(), 'herd-noteboard-'));
+  root = tempDir('noteboard');
   chmodSync(root, 0o755); // the postgres user must reach its folder inside
 });
 after(() => {

@@ -1,15 +1,15 @@
 // The process runtime against real child processes: groups, signals, output, limits, users.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessRuntime } from '../../src/runtime/process/process-runtime.ts';
 import type { ReplicaSpec } from '../../src/runtime/types.ts';
 import { pidAlive, waitUntil } from '../helpers/wait.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const runtime = new ProcessRuntime();
-const dir = mkdtempSync(join(tmpdir(), 'herd-proc-'));
+const dir = tempDir('proc');
 
 function spec(command: string[], over: Partial<ReplicaSpec> = {}): ReplicaSpec {
   return {

@@ -1,8 +1,7 @@
 // Durations past Node's timer limit (~24.8 days) must wait, not fire after 1 ms.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessRuntime } from '../../src/runtime/process/process-runtime.ts';
 import type { ReplicaHandle, ReplicaSpec } from '../../src/runtime/types.ts';
@@ -12,11 +11,12 @@ import { daemonPaths } from '../../src/daemon/paths.ts';
 import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
 import { testProject, testService, TransportTestEngine } from '../helpers/daemon-transport-fake.ts';
 import { pidAlive, waitUntil } from '../helpers/wait.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const DAY = 24 * 3600 * 1000;
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 let dir: string;
-before(() => (dir = mkdtempSync(join(tmpdir(), 'herd-timers-'))));
+before(() => (dir = tempDir('timers')));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function spec(over: Partial<ReplicaSpec> = {}): ReplicaSpec {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ComposeError } from '../../src/compose/errors.ts';
 import { loadProject } from '../../src/compose/load.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const fixtures = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -25,7 +26,7 @@ async function problemsOf(promise: Promise<unknown>): Promise<string[]> {
 }
 
 async function loadText(text: string, name = 'compose.yaml'): Promise<string[]> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'herd-err-'));
+  const dir = tempDir('err');
   await writeFile(path.join(dir, name), text);
   return problemsOf(loadProject({ cwd: dir, env: {} }));
 }
@@ -95,7 +96,7 @@ describe('compose errors', () => {
   });
 
   it('an optional unknown dependency is only a warning', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'herd-err-'));
+    const dir = tempDir('err');
     await writeFile(
       path.join(dir, 'compose.yaml'),
       'services:\n  a:\n    image: x\n    depends_on:\n      ghost:\n        required: false\n',
@@ -108,7 +109,7 @@ describe('compose errors', () => {
   });
 
   it('a missing required env_file names the path', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'herd-err-'));
+    const dir = tempDir('err');
     await writeFile(
       path.join(dir, 'compose.yaml'),
       'services:\n  a:\n    image: x\n    env_file: [missing.env]\n',
@@ -214,7 +215,7 @@ describe('odd YAML never crashes', () => {
 
   it('an empty file and services: null load as an empty project', async () => {
     for (const text of ['', 'services:\n', '# only a comment\n']) {
-      const dir = await mkdtemp(path.join(tmpdir(), 'herd-err-'));
+      const dir = tempDir('err');
       await writeFile(path.join(dir, 'compose.yaml'), text);
       const p = await loadProject({ cwd: dir, env: {} });
       assert.deepEqual(p.services, {});
@@ -330,7 +331,7 @@ describe('every key with every odd value', () => {
       depends_on: ['db'],
       extends: ['service', 'file'],
     };
-    const dir = await mkdtemp(path.join(tmpdir(), 'herd-fuzz-'));
+    const dir = tempDir('fuzz');
     const file = path.join(dir, 'compose.yaml');
     const bodies: string[] = [];
     for (const key of ALL_SERVICE_KEYS) for (const v of odd) bodies.push(`    ${key}: ${v}`);

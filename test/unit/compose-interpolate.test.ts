@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDotenv } from '../../src/compose/dotenv.ts';
 import { ComposeError } from '../../src/compose/errors.ts';
 import { interpolate, InterpolationError } from '../../src/compose/interpolate.ts';
 import { loadProject } from '../../src/compose/load.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const vars: Record<string, string> = { SET: 'value', EMPTY: '', B: 'bee' };
 const lookup = (n: string) => vars[n];
@@ -14,7 +14,7 @@ const run = (s: string, unset: string[] = []) =>
   interpolate(s, { lookup, onUnset: (n) => unset.push(n) });
 
 async function project(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'herd-interp-'));
+  const dir = tempDir('interp');
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
   return dir;
 }

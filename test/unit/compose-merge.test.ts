@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadProject } from '../../src/compose/load.ts';
 import { isValidProjectName, normalizeProjectName } from '../../src/compose/names.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const fixtures = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -88,7 +88,7 @@ describe('merging files', () => {
 
 describe('merge details', () => {
   it('entrypoint replaces, other lists append, !override replaces whole values', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'herd-merge-'));
+    const dir = tempDir('merge');
     await writeFile(
       path.join(dir, 'a.yaml'),
       'services:\n  s:\n    image: x\n    entrypoint: [a, b]\n    profiles: [p1]\n    dns: [1.1.1.1]\n    ports: ["80:80"]\n    environment: {A: "1", B: "2"}\n',
@@ -136,7 +136,7 @@ describe('extends', () => {
   });
 
   it('an extends cycle and an unknown base are errors', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'herd-ext-'));
+    const dir = tempDir('ext');
     await writeFile(
       path.join(dir, 'compose.yaml'),
       'services:\n  a:\n    extends: b\n  b:\n    extends: a\n  c:\n    extends: nope\n',
@@ -157,7 +157,7 @@ describe('extends', () => {
 
 describe('project name', () => {
   async function dirNamed(name: string, body = 'services: {}\n'): Promise<string> {
-    const dir = path.join(await mkdtemp(path.join(tmpdir(), 'herd-name-')), name);
+    const dir = path.join(tempDir('name'), name);
     await mkdir(dir);
     await writeFile(path.join(dir, 'compose.yaml'), body);
     return dir;
@@ -238,7 +238,7 @@ describe('profiles', () => {
     enableServices?: string[];
     env?: Record<string, string>;
   }): Promise<string[]> {
-    const dir = await mkdtemp(path.join(tmpdir(), 'herd-prof-'));
+    const dir = tempDir('prof');
     await writeFile(path.join(dir, 'compose.yaml'), body);
     return Object.keys((await loadProject({ cwd: dir, env: opts.env ?? {}, ...opts })).services);
   }

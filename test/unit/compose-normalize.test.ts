@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadProject } from '../../src/compose/load.ts';
 import type { Project, Service } from '../../src/compose/model.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 async function load(
   yaml: string,
   extra: Record<string, string> = {},
   env: Record<string, string> = {},
 ): Promise<{ p: Project; dir: string }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'herd-norm-'));
+  const dir = tempDir('norm');
   await writeFile(path.join(dir, 'compose.yaml'), yaml);
   for (const [name, text] of Object.entries(extra)) await writeFile(path.join(dir, name), text);
   return { p: await loadProject({ cwd: dir, env }), dir };

@@ -5,14 +5,14 @@
 // not exist on purpose: the loader only resolves them, so no stand-in files are needed.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ComposeError } from '../../src/compose/errors.ts';
 import { loadProject } from '../../src/compose/load.ts';
 import type { Project, Service } from '../../src/compose/model.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const seeds = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -289,7 +289,7 @@ describe('seed 003: high availability and scaling', () => {
 // restore it; the text as scraped must still fail with a clear error, not a crash.
 describe('seed text as scraped (not fixtures)', () => {
   async function problems(text: string): Promise<string[]> {
-    const dir = await mkdtemp(path.join(tmpdir(), 'herd-seed-'));
+    const dir = tempDir('seed');
     await writeFile(path.join(dir, 'compose.yaml'), text);
     try {
       await loadProject({ cwd: dir, env: {} });

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LogEntry } from '../../src/logs/record.ts';
 import { LogStore } from '../../src/logs/store.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const store = (policy = {}) =>
-  new LogStore(join(mkdtempSync(join(tmpdir(), 'herd-logs-')), 'logs'), 'shop', policy);
+const store = (policy = {}) => new LogStore(join(tempDir('logs'), 'logs'), 'shop', policy);
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;

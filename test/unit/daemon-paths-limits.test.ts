@@ -2,8 +2,7 @@
 // made (which once hung `herd up -d` forever).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import {
   pathsFor,
   SOCKET_PATH_MAX,
 } from '../../src/daemon/paths.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const PATHS = fileURLToPath(new URL('../../src/daemon/paths.ts', import.meta.url));
 
@@ -80,7 +80,7 @@ describe('daemon paths limits', () => {
   });
 
   it('still makes every missing folder above the state dir, 0700', () => {
-    const base = mkdtempSync(join(tmpdir(), 'herd-paths-'));
+    const base = tempDir('paths');
     const dir = join(base, 'a', 'b', 'c');
     ensurePrivateDir(dir);
     ensurePrivateDir(dir); // again: already there

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveProjectName } from '../../src/daemon/locate.ts';
 import { ensurePrivateDir, stateDirFor } from '../../src/daemon/paths.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 describe('daemon state dir', () => {
   it('resolves HERD_STATE_DIR, then XDG_STATE_HOME/herd/<project>, then ~/.local/state', () => {
@@ -22,7 +22,7 @@ describe('daemon state dir', () => {
   });
 
   it('creates the dir 0700 and tightens a looser existing one', () => {
-    const base = mkdtempSync(join(tmpdir(), 'herd-paths-'));
+    const base = tempDir('paths');
     const fresh = join(base, 'a', 'b');
     ensurePrivateDir(fresh);
     assert.equal(statSync(fresh).mode & 0o777, 0o700);
@@ -34,7 +34,7 @@ describe('daemon state dir', () => {
   });
 
   it('says clearly when the state dir cannot be made', () => {
-    const base = mkdtempSync(join(tmpdir(), 'herd-paths-'));
+    const base = tempDir('paths');
     writeFileSync(join(base, 'file'), '');
     assert.throws(
       () => ensurePrivateDir(join(base, 'file')),

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { emptyState, readState, writeState } from '../../src/daemon/state-file.ts';
 import { HerdError } from '../../src/util/errors.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'herd-state-'));
+const tmp = () => tempDir('state');
 
 describe('daemon state file', () => {
   it('round-trips and leaves no temp file behind', () => {

@@ -25,159 +25,171 @@ export interface ServiceResult {
   dependencyNodes: Record<string, CNode>;
 }
 
-export function readService(name: string, map: CMap, ctx: LoadContext): ServiceResult {
-  const { c } = ctx;
-  const p = `services.${name}`;
-  c.keys(map, p, ALL_SERVICE_KEYS);
-  const get = (k: string) => map.entries.get(k)?.value;
-  const svc: Service = defaultService(name);
-  let dependencyNodes: Record<string, CNode> = {};
-  const ignored: string[] = [];
-  let scaleNode: CNode | undefined;
-  let deployRestart: Service['restart'] | undefined;
-  let deployReplicas: { value: number; node: CNode } | undefined;
-  const legacy: Resources = { limits: {}, reservations: {} };
+/** One service being read: the Service so far, and what the rules across keys need afterwards. */
+interface Reading {
+  ctx: LoadContext;
+  svc: Service;
+  dependencyNodes: Record<string, CNode>;
+  /** Keys herd reads but does not honour, for one warning. */
+  ignored: string[];
+  scaleNode?: CNode;
+  deployRestart?: Service['restart'];
+  deployReplicas?: { value: number; node: CNode };
+  /** The service-level resource keys (`cpus`, `mem_limit` …), which deploy.resources overrides. */
+  legacy: Resources;
   /** Every resource key set, as a path under the service, for the process-runtime warning. */
-  const resourceKeys: string[] = [];
+  resourceKeys: string[];
+}
 
+type KeyReader = (v: CNode, kp: string, r: Reading, key: string) => void;
+
+export function readService(name: string, map: CMap, ctx: LoadContext): ServiceResult {
+  const p = `services.${name}`;
+  ctx.c.keys(map, p, ALL_SERVICE_KEYS);
+  const r: Reading = {
+    ctx,
+    svc: defaultService(name),
+    dependencyNodes: {},
+    ignored: [],
+    legacy: { limits: {}, reservations: {} },
+    resourceKeys: [],
+  };
   for (const [key, entry] of map.entries) {
     const v = entry.value;
-    const kp = join(p, key);
     // An explicit null means "not set" in Compose (often left by an override file).
     if (v.kind === 'scalar' && v.value === null && key !== 'depends_on') continue;
-    switch (key) {
-      case 'image':
-        svc.image = c.string(v, kp);
-        break;
-      case 'build':
-        svc.build = readBuild(v, kp, ctx);
-        break;
-      case 'command':
-      case 'entrypoint': {
-        const argv = readCommand(v, kp, ctx);
-        if (argv) svc[key] = argv;
-        break;
-      }
-      case 'environment':
-        Object.assign(svc.environment, readEnvironment(v, kp, ctx));
-        break;
-      case 'env_file':
-        break; // read below so environment wins over it
-      case 'working_dir': {
-        const wd = c.string(v, kp);
-        if (wd !== undefined) svc.workingDir = path.resolve(ctx.projectDir, wd);
-        break;
-      }
-      case 'user':
-        svc.user = c.string(v, kp);
-        break;
-      case 'ports':
-        svc.ports = readPorts(v, kp, c);
-        break;
-      case 'expose':
-        svc.expose = readExpose(v, kp, c);
-        break;
-      case 'scale': {
-        const n = c.replicas(v, kp);
-        if (n !== undefined) {
-          svc.scale = n;
-          scaleNode = v;
-        }
-        break;
-      }
-      case 'restart': {
-        const r = readRestart(v, kp, c);
-        if (r) svc.restart = r;
-        break;
-      }
-      case 'deploy': {
-        const d = readDeploy(v, kp, c);
-        deployRestart = d.restart;
-        deployReplicas = d.replicas;
-        svc.resources = d.resources;
-        ignored.push(...d.ignored);
-        resourceKeys.push(...d.resourceKeys);
-        break;
-      }
-      case 'cpus':
-      case 'mem_limit':
-      case 'mem_reservation':
-      case 'pids_limit':
-        readLegacyResource(key, v, kp, c, legacy);
-        resourceKeys.push(key);
-        break;
-      case 'healthcheck':
-        svc.healthcheck = readHealthcheck(v, kp, c);
-        break;
-      case 'depends_on': {
-        if (v.kind === 'scalar' && v.value === null) break;
-        const d = readDependsOn(v, kp, c);
-        svc.dependsOn = d.deps;
-        dependencyNodes = d.nodes;
-        break;
-      }
-      case 'stop_signal': {
-        const raw =
-          v.kind === 'scalar' && (typeof v.value === 'string' || typeof v.value === 'number')
-            ? v.value
-            : undefined;
-        const sig = raw === undefined ? undefined : toSignal(raw);
-        if (sig) svc.stopSignal = sig;
-        else c.fail(v, kp, 'a signal name such as SIGTERM, TERM or SIGINT, or a signal number');
-        break;
-      }
-      case 'stop_grace_period': {
-        const ms = readDuration(v, kp, c);
-        if (ms !== undefined) svc.stopGracePeriodMs = ms;
-        break;
-      }
-      case 'profiles':
-        svc.profiles = c.stringList(v, kp) ?? [];
-        break;
-      case 'labels':
-        svc.labels = readLabels(v, kp, ctx);
-        break;
-      case 'volumes':
-        svc.volumes = readVolumes(v, kp, ctx);
-        break;
-      case 'x-herd':
-        svc.herd = readHerdService(name, v, kp, c);
-        break;
-      default:
-        if (OTHER_SERVICE_KEYS.includes(key)) ignored.push(key);
-    }
+    const read = KEY_READERS.get(key);
+    if (read) read(v, join(p, key), r, key);
+    else if (OTHER_SERVICE_KEYS.includes(key)) r.ignored.push(key);
   }
-  const envFile = get('env_file');
+  applyCrossKeyRules(r, map, p);
+  return { service: dropUndefinedKeys(r.svc), dependencyNodes: r.dependencyNodes };
+}
+
+const readCommandKey: KeyReader = (v, kp, r, key) => {
+  const argv = readCommand(v, kp, r.ctx);
+  if (argv) r.svc[key as 'command' | 'entrypoint'] = argv;
+};
+
+const readLegacyKey: KeyReader = (v, kp, r, key) => {
+  readLegacyResource(key, v, kp, r.ctx.c, r.legacy);
+  r.resourceKeys.push(key);
+};
+
+/** How each service key is read; keys not here are either ignored-with-a-warning or unknown
+ * (already reported by the key check). */
+const KEY_READERS = new Map<string, KeyReader>([
+  ['image', (v, kp, r) => (r.svc.image = r.ctx.c.string(v, kp))],
+  ['build', (v, kp, r) => (r.svc.build = readBuild(v, kp, r.ctx))],
+  ['command', readCommandKey],
+  ['entrypoint', readCommandKey],
+  ['environment', (v, kp, r) => Object.assign(r.svc.environment, readEnvironment(v, kp, r.ctx))],
+  // env_file is read once every key is, so that environment wins over it.
+  ['env_file', () => undefined],
+  ['working_dir', readWorkingDir],
+  ['user', (v, kp, r) => (r.svc.user = r.ctx.c.string(v, kp))],
+  ['ports', (v, kp, r) => (r.svc.ports = readPorts(v, kp, r.ctx.c))],
+  ['expose', (v, kp, r) => (r.svc.expose = readExpose(v, kp, r.ctx.c))],
+  ['scale', readScale],
+  ['restart', readRestartKey],
+  ['deploy', readDeployKey],
+  ['cpus', readLegacyKey],
+  ['mem_limit', readLegacyKey],
+  ['mem_reservation', readLegacyKey],
+  ['pids_limit', readLegacyKey],
+  ['healthcheck', (v, kp, r) => (r.svc.healthcheck = readHealthcheck(v, kp, r.ctx.c))],
+  ['depends_on', readDependsOnKey],
+  ['stop_signal', readStopSignal],
+  ['stop_grace_period', readStopGrace],
+  ['profiles', (v, kp, r) => (r.svc.profiles = r.ctx.c.stringList(v, kp) ?? [])],
+  ['labels', (v, kp, r) => (r.svc.labels = readLabels(v, kp, r.ctx))],
+  ['volumes', (v, kp, r) => (r.svc.volumes = readVolumes(v, kp, r.ctx))],
+  ['x-herd', (v, kp, r) => (r.svc.herd = readHerdService(r.svc.name, v, kp, r.ctx.c))],
+]);
+
+function readWorkingDir(v: CNode, kp: string, r: Reading): void {
+  const wd = r.ctx.c.string(v, kp);
+  if (wd !== undefined) r.svc.workingDir = path.resolve(r.ctx.projectDir, wd);
+}
+
+function readScale(v: CNode, kp: string, r: Reading): void {
+  const n = r.ctx.c.replicas(v, kp);
+  if (n === undefined) return;
+  r.svc.scale = n;
+  r.scaleNode = v;
+}
+
+function readRestartKey(v: CNode, kp: string, r: Reading): void {
+  const policy = readRestart(v, kp, r.ctx.c);
+  if (policy) r.svc.restart = policy;
+}
+
+function readDeployKey(v: CNode, kp: string, r: Reading): void {
+  const d = readDeploy(v, kp, r.ctx.c);
+  r.deployRestart = d.restart;
+  r.deployReplicas = d.replicas;
+  r.svc.resources = d.resources;
+  r.ignored.push(...d.ignored);
+  r.resourceKeys.push(...d.resourceKeys);
+}
+
+function readDependsOnKey(v: CNode, kp: string, r: Reading): void {
+  if (v.kind === 'scalar' && v.value === null) return;
+  const d = readDependsOn(v, kp, r.ctx.c);
+  r.svc.dependsOn = d.deps;
+  r.dependencyNodes = d.nodes;
+}
+
+function readStopSignal(v: CNode, kp: string, r: Reading): void {
+  const raw =
+    v.kind === 'scalar' && (typeof v.value === 'string' || typeof v.value === 'number')
+      ? v.value
+      : undefined;
+  const sig = raw === undefined ? undefined : toSignal(raw);
+  if (sig) r.svc.stopSignal = sig;
+  else r.ctx.c.fail(v, kp, 'a signal name such as SIGTERM, TERM or SIGINT, or a signal number');
+}
+
+function readStopGrace(v: CNode, kp: string, r: Reading): void {
+  const ms = readDuration(v, kp, r.ctx.c);
+  if (ms !== undefined) r.svc.stopGracePeriodMs = ms;
+}
+
+/** What depends on several keys: env_file under environment, deploy over the older keys, the
+ * scale/deploy.replicas agreement, and the warnings. */
+function applyCrossKeyRules(r: Reading, map: CMap, p: string): void {
+  const { svc, ctx } = r;
+  const { c } = ctx;
+  const envFile = map.entries.get('env_file')?.value;
   if (envFile && !(envFile.kind === 'scalar' && envFile.value === null)) {
     svc.environment = { ...readEnvFiles(envFile, join(p, 'env_file'), ctx), ...svc.environment };
   }
   // deploy.resources wins over the older service-level keys, field by field.
   svc.resources = {
-    limits: { ...legacy.limits, ...svc.resources.limits },
-    reservations: { ...legacy.reservations, ...svc.resources.reservations },
+    limits: { ...r.legacy.limits, ...svc.resources.limits },
+    reservations: { ...r.legacy.reservations, ...svc.resources.reservations },
   };
   // deploy.restart_policy wins over `restart:` when both are given, as in Compose
   // (getRestartPolicy reads `restart:` first, then lets the deploy policy replace it).
-  if (deployRestart) svc.restart = deployRestart;
-  if (deployReplicas) {
-    if (scaleNode && svc.scale !== deployReplicas.value) {
+  if (r.deployRestart) svc.restart = r.deployRestart;
+  if (r.deployReplicas) {
+    if (r.scaleNode && svc.scale !== r.deployReplicas.value) {
       c.diag.error(
-        deployReplicas.node.pos,
+        r.deployReplicas.node.pos,
         join(p, 'deploy.replicas'),
         `conflicts with scale: ${svc.scale} (they must be equal when both are set)`,
       );
     }
-    svc.scale = deployReplicas.value;
+    svc.scale = r.deployReplicas.value;
   }
-  if (ignored.length > 0) {
+  if (r.ignored.length > 0) {
     c.diag.warn(
-      `service "${name}": herd does not honour ${ignored.map((k) => `\`${k}\``).join(', ')} (ignored)`,
+      `service "${svc.name}": herd does not honour ${r.ignored.map((k) => `\`${k}\``).join(', ')} (ignored)`,
     );
   }
-  warnProcessResources(svc, resourceKeys, c);
-  const herdNode = get('x-herd');
+  warnProcessResources(svc, r.resourceKeys, c);
+  const herdNode = map.entries.get('x-herd')?.value;
   if (herdNode) checkHerdRollout(herdNode, join(p, 'x-herd'), svc, c);
-  return { service: dropUndefinedKeys(svc), dependencyNodes };
 }
 
 /** `command`/`entrypoint`: a string is split like a shell would (no shell runs); a list is kept. */

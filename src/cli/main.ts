@@ -13,6 +13,7 @@ import { registerDown } from './commands/down.ts';
 import { registerPort } from './commands/port.ts';
 import { registerTop } from './commands/top.ts';
 import { registerEvents } from './commands/events.ts';
+import { registerConvert } from './commands/convert.ts';
 import { HerdError } from '../util/errors.ts';
 
 export function buildProgram(): Command {
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerPort(program);
   registerTop(program);
   registerEvents(program);
+  registerConvert(program);
   return program;
 }
 

@@ -17,7 +17,7 @@ import { buildProjectEnv } from './project-env.ts';
 import { resolveProjectName } from './project-name.ts';
 import { readService } from './service.ts';
 import { readNamedVolumes } from './volumes.ts';
-import { describe, readYamlFile, type CMap, type CNode } from './yaml-source.ts';
+import { describe, readYamlFile, type CEntry, type CMap, type CNode } from './yaml-source.ts';
 
 export interface LoadOptions {
   files?: string[];
@@ -51,12 +51,47 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const lookup = (n: string) => env[n];
   diag.throwIfErrors();
 
+  const root = await readMerged(files, cwd, c, lookup);
+  checkTopLevel(root, c);
+  const get = (k: string) => root.entries.get(k)?.value;
+  const name = resolveProjectName(opts.projectName, env, get('name'), projectDir, c);
+  const ctx: LoadContext = { c, projectDir, lookup };
+  const { all, depNodes } = readServices(get('services'), ctx);
+
+  const profiles =
+    opts.profiles && opts.profiles.length > 0 ? opts.profiles : splitList(env.COMPOSE_PROFILES);
+  const { services, disabled } = selectServices(all, profiles, opts.enableServices ?? [], diag);
+  checkDependencies(services, depNodes, disabled, diag);
+  const volumesNode = get('volumes');
+  const volumes = isSet(volumesNode) ? readNamedVolumes(volumesNode, 'volumes', ctx) : {};
+  const herd = readHerdProject(get('x-herd'), c);
+  diag.throwIfErrors();
+
+  return {
+    name,
+    workingDir: projectDir,
+    composeFiles: files,
+    services,
+    volumes,
+    herd,
+    warnings: diag.warnings,
+  };
+}
+
+/** Every file parsed, interpolated, its `extends` resolved, and merged over the ones before it;
+ * throws when any of that failed. */
+async function readMerged(
+  files: string[],
+  cwd: string,
+  c: Checker,
+  lookup: (name: string) => string | undefined,
+): Promise<CMap> {
+  const { diag } = c;
   // Files pulled in by `extends: {file: ...}` get the same checks and interpolation.
   const extendsResolver = new ExtendsResolver(c, (node, file) => {
     const r = checkRoot(node, file, c);
     return r ? interpolateTree(r, '', lookup, diag) : node;
   });
-
   let merged: CMap | undefined;
   for (const file of files) {
     const parsed = await readYamlFile(file, diag, displayPath(file, cwd));
@@ -70,10 +105,13 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
       : (stripResets(interpolated) as CMap);
   }
   diag.throwIfErrors();
-  const root = merged as CMap;
+  return merged as CMap;
+}
 
+/** Top-level keys: unknown ones, and the ones herd warns about or refuses. */
+function checkTopLevel(root: CMap, c: Checker): void {
+  const { diag } = c;
   c.keys(root, '', TOP_LEVEL_KEYS);
-  const get = (k: string) => root.entries.get(k)?.value;
   if (root.entries.has('version')) {
     diag.warn(
       'the attribute `version` is obsolete, it will be ignored; please remove it to avoid confusion',
@@ -90,74 +128,66 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
     if (root.entries.has(k))
       diag.warn(`top-level \`${k}\` is not honoured by herd's process runtime (ignored)`);
   }
+}
 
-  const name = resolveProjectName(opts.projectName, env, get('name'), projectDir, c);
-  const ctx: LoadContext = { c, projectDir, lookup };
-
+/** Every service under `services:` (before profiles select), with its depends_on nodes. */
+function readServices(
+  servicesNode: CNode | undefined,
+  ctx: LoadContext,
+): { all: Record<string, Service>; depNodes: Record<string, Record<string, CNode>> } {
   const all: Record<string, Service> = {};
   const depNodes: Record<string, Record<string, CNode>> = {};
-  const servicesNode = get('services');
-  if (servicesNode && !(servicesNode.kind === 'scalar' && servicesNode.value === null)) {
-    const services = c.map(servicesNode, 'services');
-    for (const [svcName, e] of services?.entries ?? []) {
-      if (svcName.startsWith('x-')) continue;
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(svcName)) {
-        diag.error(
-          e.keyPos,
-          `services.${svcName}`,
-          'a service name may only contain letters, digits, ".", "_" and "-", and must start with a letter or digit',
-        );
-        continue;
-      }
-      if (e.value.kind !== 'map') {
-        diag.error(
-          e.value.pos,
-          `services.${svcName}`,
-          `expected a mapping (the service definition), got ${describe(e.value)}`,
-        );
-        continue;
-      }
-      const r = readService(svcName, e.value, ctx);
-      const svc = r.service;
-      // As Compose refuses a service with neither image nor build, at load rather than at `up`.
-      if (
-        svc.command === undefined &&
-        svc.entrypoint === undefined &&
-        svc.image === undefined &&
-        svc.build === undefined
-      )
-        diag.error(
-          e.keyPos,
-          `services.${svcName}`,
-          'nothing to run: add `command:` (a local process, e.g. command: ["node", "app.js"]) ' +
-            'or `image:`/`build:` (a Docker container)',
-        );
-      all[svcName] = svc;
-      depNodes[svcName] = r.dependencyNodes;
-    }
+  if (!isSet(servicesNode)) return { all, depNodes };
+  for (const [svcName, e] of ctx.c.map(servicesNode, 'services')?.entries ?? []) {
+    if (svcName.startsWith('x-') || !isServiceEntry(svcName, e, ctx.c.diag)) continue;
+    const r = readService(svcName, e.value as CMap, ctx);
+    checkRunnable(r.service, e, ctx.c.diag);
+    all[svcName] = r.service;
+    depNodes[svcName] = r.dependencyNodes;
   }
+  return { all, depNodes };
+}
 
-  const profiles =
-    opts.profiles && opts.profiles.length > 0 ? opts.profiles : splitList(env.COMPOSE_PROFILES);
-  const { services, disabled } = selectServices(all, profiles, opts.enableServices ?? [], diag);
-  checkDependencies(services, depNodes, disabled, diag);
-  const volumesNode = get('volumes');
-  const volumes =
-    volumesNode && !(volumesNode.kind === 'scalar' && volumesNode.value === null)
-      ? readNamedVolumes(volumesNode, 'volumes', ctx)
-      : {};
-  const herd = readHerdProject(get('x-herd'), c);
-  diag.throwIfErrors();
+/** A valid service name whose value is a mapping; otherwise reports why not. */
+function isServiceEntry(name: string, e: CEntry, diag: Diagnostics): boolean {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(name)) {
+    diag.error(
+      e.keyPos,
+      `services.${name}`,
+      'a service name may only contain letters, digits, ".", "_" and "-", and must start with a letter or digit',
+    );
+    return false;
+  }
+  if (e.value.kind !== 'map') {
+    diag.error(
+      e.value.pos,
+      `services.${name}`,
+      `expected a mapping (the service definition), got ${describe(e.value)}`,
+    );
+    return false;
+  }
+  return true;
+}
 
-  return {
-    name,
-    workingDir: projectDir,
-    composeFiles: files,
-    services,
-    volumes,
-    herd,
-    warnings: diag.warnings,
-  };
+/** As Compose refuses a service with neither image nor build, at load rather than at `up`. */
+function checkRunnable(svc: Service, e: CEntry, diag: Diagnostics): void {
+  if (
+    svc.command === undefined &&
+    svc.entrypoint === undefined &&
+    svc.image === undefined &&
+    svc.build === undefined
+  )
+    diag.error(
+      e.keyPos,
+      `services.${svc.name}`,
+      'nothing to run: add `command:` (a local process, e.g. command: ["node", "app.js"]) ' +
+        'or `image:`/`build:` (a Docker container)',
+    );
+}
+
+/** Present and not an explicit null (which means "not set" in Compose). */
+function isSet(node: CNode | undefined): node is CNode {
+  return node !== undefined && !(node.kind === 'scalar' && node.value === null);
 }
 
 function checkRoot(node: CNode, file: string, c: Checker): CMap | undefined {

@@ -44,12 +44,9 @@ backendPorts.forEach((port, i) =>
     service: 'web',
     index: i + 1,
     name: `bench-web-${i + 1}`,
-    state: 'running',
-    health: 'none',
     host: '127.0.0.1',
     port,
     ports: {},
-    restarts: 0,
   }),
 );
 process.stdout.write('ready\n');

@@ -35,22 +35,56 @@ export interface RequestHead {
   expectContinue: boolean;
 }
 
-/** Parse a request head (without the final CRLFCRLF). Throws HttpParseError(400/431). */
+/** Parse a request head (without the final CRLFCRLF). Throws HttpParseError(400/431/505). */
 export function parseRequestHead(
   head: string,
   maxHeaders: number,
   wantHeaderMap: boolean,
 ): RequestHead {
   const lines = head.split('\r\n');
-  const m = REQUEST_LINE.exec(lines[0]!);
-  if (!m) {
-    // A well-formed line of another HTTP version gets 505, as nginx answers it.
-    if (/^[A-Z]+ \S+ HTTP\/\d\.\d$/.test(lines[0]!))
-      throw new HttpParseError(505, 'only HTTP/1.0 and HTTP/1.1 are supported here');
-    throw new HttpParseError(400, 'malformed request line');
-  }
+  const m = matchRequestLine(lines[0]!);
   if (lines.length - 1 > maxHeaders) throw new HttpParseError(431, 'too many headers');
   const minor = m[3] === '1' ? 1 : 0;
+  const req: RequestHead = {
+    method: m[1]!,
+    target: m[2]!,
+    minor,
+    forwardLines: '',
+    host: undefined,
+    xForwardedFor: undefined,
+    cookie: undefined,
+    headerMap: undefined,
+    contentLength: -1,
+    chunked: false,
+    keepAlive: false,
+    upgrade: undefined,
+    expectContinue: false,
+  };
+  const connTokens = readHeaders(lines, req, wantHeaderMap).toLowerCase();
+  req.keepAlive =
+    minor === 1 ? !/(^|[\s,])close($|[\s,])/.test(connTokens) : /keep-alive/.test(connTokens);
+  if (connTokens) {
+    const drop = namedByConnection(connTokens);
+    if (drop.length) req.forwardLines = dropHeaders(req.forwardLines, drop);
+  }
+  if (req.upgrade !== undefined && /(^|[\s,])upgrade($|[\s,])/.test(connTokens))
+    req.keepAlive = false;
+  else req.upgrade = undefined;
+  return req;
+}
+
+function matchRequestLine(line: string): RegExpExecArray {
+  const m = REQUEST_LINE.exec(line);
+  if (m) return m;
+  // A well-formed line of another HTTP version gets 505, as nginx answers it.
+  if (/^[A-Z]+ \S+ HTTP\/\d\.\d$/.test(line))
+    throw new HttpParseError(505, 'only HTTP/1.0 and HTTP/1.1 are supported here');
+  throw new HttpParseError(400, 'malformed request line');
+}
+
+/** Reads the header lines into `req`: everything but keepAlive, and `upgrade` as asked for
+ * (parseRequestHead keeps it only when Connection names it too). Returns Connection's value. */
+function readHeaders(lines: string[], req: RequestHead, wantHeaderMap: boolean): string {
   let forward = '';
   let host: string | undefined;
   let xff: string | undefined;
@@ -58,10 +92,7 @@ export function parseRequestHead(
   let cl = -1;
   let te: string | undefined;
   let connection = '';
-  let upgrade: string | undefined;
-  let expect = false;
   let map: Map<string, string> | undefined = wantHeaderMap ? new Map() : undefined;
-  const dropByConnection: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
@@ -93,7 +124,7 @@ export function parseRequestHead(
         hop = true;
         break;
       case 'upgrade':
-        upgrade = value;
+        req.upgrade = value;
         hop = true;
         break;
       case 'x-forwarded-for':
@@ -113,56 +144,47 @@ export function parseRequestHead(
         cookie = cookie === undefined ? value : `${cookie}; ${value}`;
         break;
       case 'expect':
-        expect = value.toLowerCase() === '100-continue';
+        req.expectContinue = value.toLowerCase() === '100-continue';
         break;
     }
     if (!hop) forward += line + '\r\n';
   }
-  if (minor === 1 && host === undefined) throw new HttpParseError(400, 'missing Host header');
-  let chunked = false;
-  if (te !== undefined) {
-    // Smuggling guard: one framing only, and chunked must be the final (only) coding we accept.
-    if (cl !== -1) throw new HttpParseError(400, 'both Content-Length and Transfer-Encoding');
-    if (te.trim().toLowerCase() !== 'chunked')
-      throw new HttpParseError(400, `unsupported Transfer-Encoding "${te}"`);
-    chunked = true;
-  }
-  const connTokens = connection.toLowerCase();
-  let keepAlive =
-    minor === 1 ? !/(^|[\s,])close($|[\s,])/.test(connTokens) : /keep-alive/.test(connTokens);
-  if (connTokens) {
-    for (const t of connTokens.split(',')) {
-      const tok = t.trim();
-      // Dropping a framing header while herd still frames the body by it would hand the replica
-      // the body as a request of its own (request smuggling): refuse instead.
-      if (FRAMING.has(tok))
-        throw new HttpParseError(400, `Connection must not name the ${tok} header`);
-      if (tok && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade')
-        dropByConnection.push(tok);
-    }
-  }
-  if (dropByConnection.length) forward = dropHeaders(forward, dropByConnection);
-  const wantsUpgrade = upgrade !== undefined && /(^|[\s,])upgrade($|[\s,])/.test(connTokens);
-  if (wantsUpgrade) keepAlive = false;
+  if (req.minor === 1 && host === undefined) throw new HttpParseError(400, 'missing Host header');
+  req.chunked = te !== undefined && isChunked(te, cl);
+  req.forwardLines = forward;
+  req.host = host;
+  req.xForwardedFor = xff;
+  req.cookie = cookie;
   if (map && map.size === 0) map = undefined;
-  return {
-    method: m[1]!,
-    target: m[2]!,
-    minor,
-    forwardLines: forward,
-    host,
-    xForwardedFor: xff,
-    cookie,
-    headerMap: map,
-    contentLength: cl,
-    chunked,
-    keepAlive,
-    upgrade: wantsUpgrade ? upgrade : undefined,
-    expectContinue: expect,
-  };
+  req.headerMap = map;
+  req.contentLength = cl;
+  return connection;
+}
+
+/** Whether a request with a Transfer-Encoding is chunked; throws for any other framing. */
+function isChunked(te: string, cl: number): boolean {
+  // Smuggling guard: one framing only, and chunked must be the final (only) coding we accept.
+  if (cl !== -1) throw new HttpParseError(400, 'both Content-Length and Transfer-Encoding');
+  if (te.trim().toLowerCase() !== 'chunked')
+    throw new HttpParseError(400, `unsupported Transfer-Encoding "${te}"`);
+  return true;
 }
 
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'host']);
+
+/** The headers a (lower-case) Connection value names, to be dropped. */
+function namedByConnection(connTokens: string): string[] {
+  const names: string[] = [];
+  for (const t of connTokens.split(',')) {
+    const tok = t.trim();
+    // Dropping a framing header while herd still frames the body by it would hand the replica
+    // the body as a request of its own (request smuggling): refuse instead.
+    if (FRAMING.has(tok))
+      throw new HttpParseError(400, `Connection must not name the ${tok} header`);
+    if (tok && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade') names.push(tok);
+  }
+  return names;
+}
 
 function dropHeaders(lines: string, names: string[]): string {
   return lines
@@ -305,6 +327,17 @@ export class ChunkedScanner {
   }
 
   private inExt = false;
+}
+
+/** The value of cookie `name` in a Cookie header, if it has one. */
+export function getCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 function hexVal(c: number): number {

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { Balancer } from './balancer.ts';
 import { HttpSession } from './http-session.ts';
-import type { HttpLimits } from './http-session.ts';
+import type { HttpLimits } from './http-limits.ts';
 import { startTcpSession } from './tcp-session.ts';
 
 export type ListenMode = 'http' | 'tcp' | 'sniff';

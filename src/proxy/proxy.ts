@@ -1,87 +1,25 @@
 // herd's load balancer for a whole project: one listener per published/exposed port, fed by
 // the engine's ready/unready events, with a drainer the engine calls before stopping a replica.
 import type { Project, Service } from '../compose/model.ts';
-import type { Drainer, EngineEvent, ReplicaInfo } from '../engine/events.ts';
 import { HerdError } from '../util/errors.ts';
 import { safeDelay } from '../util/timers.ts';
-import { checkScaleLimit } from '../engine/scale-limit.ts';
-import { Balancer } from './balancer.ts';
 import { ReplicaCounters, sumStats } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
-import { DEFAULT_HTTP_LIMITS } from './http-session.ts';
-import type { HttpLimits } from './http-session.ts';
+import { DEFAULT_HTTP_LIMITS } from './http-limits.ts';
 import { drainMembers } from './drain.ts';
-import { ProxyListener, modeFor } from './listener.ts';
-import type { ListenMode } from './listener.ts';
+import { modeFor } from './listener.ts';
+import { bindAll, makeEntry, planEntries, sameListener } from './port-plan.ts';
+import type { Entry, ListenSettings } from './port-plan.ts';
 import { readProxySettings } from './settings.ts';
+import type {
+  Drainer,
+  EngineLike,
+  PortMapping,
+  Proxy,
+  ProxyOptions,
+  RoutedReplica,
+} from './types.ts';
 import { WorkerPool } from './workers.ts';
-
-export interface ProxyOptions {
-  /** Limits and timeouts; `holdMs` is how long a request waits for a replica when none is ready. */
-  limits?: Partial<HttpLimits>;
-  sniffMs?: number;
-  /** Where warnings go (UDP ports, …); default: stderr. */
-  warn?: (message: string) => void;
-  /** Keep-alive upstream sockets idle longer than this are closed (default 4 s, under Node's 5 s). */
-  upstreamIdleMs?: number;
-  /**
-   * Processes serving the ports bound at listen(): this one plus `workers - 1` forked children
-   * sharing the listening sockets. Default: `x-herd: { proxy: { workers } }`, else 1.
-   */
-  workers?: number;
-}
-
-/** One port herd serves, as `ps` / `port` report it. */
-export interface PortMapping {
-  service: string;
-  target: number;
-  /** balanced: one port for all replicas; direct: one port per replica; internal: `expose` */
-  kind: 'balanced' | 'direct' | 'internal';
-  /** replica index for `direct` mappings */
-  index?: number;
-  hostIp: string;
-  hostPort: number;
-}
-
-interface Entry {
-  service: Service;
-  target: number;
-  kind: PortMapping['kind'];
-  index?: number;
-  listener: ProxyListener;
-  balancer: Balancer;
-  /** Set by apply() for a port the new file no longer has: it still drains the replicas being
-   * stopped, then closes once the engine has applied the file. */
-  retiring?: boolean;
-}
-
-export interface EngineLike {
-  on(ev: 'event', fn: (e: EngineEvent) => void): unknown;
-  setDrainer(d: Drainer): void;
-}
-
-export interface Proxy {
-  listen(): Promise<void>;
-  serviceAddresses(): Record<string, { host: string; port: number }>;
-  attach(engine: EngineLike): void;
-  close(): Promise<void>;
-  stats(): ReplicaStats[];
-  ports(): PortMapping[];
-  /**
-   * Follow a re-applied compose file: bind the ports it adds (a taken port is an error and
-   * nothing changes), keep the ones it still has with their members, and retire the ones it
-   * dropped. Call before the engine applies the file; call the returned function after, to close
-   * the retired ports once their replicas have drained.
-   */
-  apply(next: Project): Promise<() => Promise<void>>;
-  /** Feed membership directly (what attach() does with engine events). */
-  replicaReady(r: ReplicaInfo): void;
-  replicaUnready(r: ReplicaInfo): void;
-  drain: Drainer;
-  readonly warnings: string[];
-  /** Process ids of the extra worker processes (empty with one worker). */
-  workerPids(): number[];
-}
 
 export function createProxy(project: Project, opts: ProxyOptions = {}): Proxy {
   return new ProjectProxy(project, opts);
@@ -90,8 +28,7 @@ export function createProxy(project: Project, opts: ProxyOptions = {}): Proxy {
 class ProjectProxy implements Proxy {
   private entries: Entry[] = [];
   private readonly counters = new Map<string, ReplicaCounters>();
-  private readonly limits: HttpLimits;
-  private readonly sniffMs: number;
+  private readonly settings: ListenSettings;
   private sweeper: NodeJS.Timeout | undefined;
   private listening = false;
   readonly warnings: string[] = [];
@@ -100,115 +37,30 @@ class ProjectProxy implements Proxy {
   private pool: WorkerPool | undefined;
   /** Entries [0, poolEntries) are served by the worker pool too (those bound at listen()). */
   private poolEntries = 0;
+  /** Replicas in the pools now, so that a port added by apply() starts with them. */
+  private readonly readyReplicas = new Map<string, RoutedReplica>();
+  /** `<service>#<index>` of replicas whose direct ports are being bound. */
+  private readonly binding = new Set<string>();
 
   constructor(
     private project: Project,
     private readonly opts: ProxyOptions,
   ) {
-    this.limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
-    this.sniffMs = opts.sniffMs ?? 300;
+    this.settings = {
+      limits: { ...DEFAULT_HTTP_LIMITS, ...opts.limits },
+      sniffMs: opts.sniffMs ?? 300,
+    };
     this.warnFn = opts.warn ?? ((m) => process.stderr.write(`herd: warning: ${m}\n`));
     this.workers = opts.workers ?? readProxySettings(project).workers;
   }
 
-  private warn(m: string): void {
+  private readonly warn = (m: string): void => {
     this.warnings.push(m);
     this.warnFn(m);
-  }
+  };
 
-  private entry(
-    service: Service,
-    target: number,
-    kind: Entry['kind'],
-    host: string,
-    port: number,
-    mode: ListenMode,
-    index?: number,
-  ): Entry {
-    const balancer = new Balancer({
-      service: service.name,
-      lb: service.herd.lb,
-    });
-    const listener = new ProxyListener({
-      host,
-      port,
-      mode,
-      balancer,
-      limits: this.limits,
-      sniffMs: this.sniffMs,
-    });
-    const e: Entry = { service, target, kind, listener, balancer };
-    if (index !== undefined) e.index = index;
-    return e;
-  }
-
-  /** Build every listener the compose file asks for (nothing bound yet). */
   private plan(): Entry[] {
-    const out: Entry[] = [];
-    for (const svc of Object.values(this.project.services)) {
-      for (const p of svc.ports) {
-        if (p.protocol === 'udp') {
-          this.warn(
-            `service "${svc.name}": UDP port ${p.published ? `${p.published.start}:` : ''}${p.target} is not load-balanced by herd; replicas must bind it themselves`,
-          );
-          continue;
-        }
-        const mode = modeFor(p.appProtocol);
-        const hostIp = p.hostIp ?? '0.0.0.0';
-        if (!p.published) {
-          // Ephemeral host port per replica, like Compose's "5000" (on every interface unless
-          // the file names one, as Compose binds it): bound for the current scale.
-          for (let i = 1; i <= svc.scale; i++)
-            out.push(this.entry(svc, p.target, 'direct', hostIp, 0, mode, i));
-          continue;
-        }
-        const { start, end } = p.published;
-        if (start === end) {
-          out.push(this.entry(svc, p.target, 'balanced', hostIp, start, mode));
-          continue;
-        }
-        const width = end - start + 1;
-        checkScaleLimit(svc, svc.scale);
-        for (let i = 1; i <= width; i++)
-          out.push(this.entry(svc, p.target, 'direct', hostIp, start + i - 1, mode, i));
-      }
-      for (const x of svc.expose) {
-        if (x.protocol === 'udp') {
-          this.warn(`service "${svc.name}": UDP expose ${x.port} is not load-balanced by herd`);
-          continue;
-        }
-        if (
-          out.some(
-            (e) => e.service.name === svc.name && e.kind === 'balanced' && e.target === x.port,
-          )
-        )
-          continue;
-        out.push(this.entry(svc, x.port, 'internal', '127.0.0.1', 0, 'sniff'));
-      }
-    }
-    return out;
-  }
-
-  /** Binds every entry, or none: on the first failure the ones bound are closed again. */
-  private async bindAll(planned: Entry[]): Promise<void> {
-    const bound: Entry[] = [];
-    for (const e of planned) {
-      try {
-        await e.listener.listen();
-        bound.push(e);
-      } catch (err) {
-        await Promise.all(bound.map((b) => b.listener.close()));
-        const o = e.listener.opts;
-        const code = (err as NodeJS.ErrnoException).code;
-        const why =
-          code === 'EADDRINUSE'
-            ? `port ${o.port} is already in use on ${o.host}; stop what uses it or change "ports" in the compose file`
-            : code === 'EACCES'
-              ? `no permission to bind ${o.host}:${o.port}; use a port above 1023 or run with the needed privilege`
-              : `cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`;
-        throw new HerdError(`service "${e.service.name}": ${why}`);
-      }
-    }
+    return planEntries(this.project, this.settings, this.warn);
   }
 
   async apply(next: Project): Promise<() => Promise<void>> {
@@ -238,6 +90,7 @@ class ProjectProxy implements Proxy {
       throw new HerdError(
         `service "${e.service.name}": port ${e.listener.boundPort} changed or went away, which the ` +
           'balancer cannot follow while x-herd.proxy.workers > 1; run `herd down`, then `herd up`',
+        'CONFLICT',
       );
     }
     // A port the file keeps but with other settings (host IP, target, protocol, balancing): the
@@ -249,7 +102,7 @@ class ProjectProxy implements Proxy {
     );
     for (const d of handedOver) d.listener.stopAccepting();
     try {
-      await this.bindAll(added);
+      await bindAll(added);
     } catch (err) {
       this.project = before;
       await Promise.all(handedOver.map((d) => d.listener.listen().catch(() => undefined)));
@@ -277,7 +130,7 @@ class ProjectProxy implements Proxy {
   async listen(): Promise<void> {
     if (this.listening) return;
     const bound = this.plan();
-    await this.bindAll(bound);
+    await bindAll(bound);
     this.entries = bound;
     this.listening = true;
     const idleMs = this.opts.upstreamIdleMs ?? 4000;
@@ -291,12 +144,12 @@ class ProjectProxy implements Proxy {
             lb: e.balancer.lb,
             mode: e.listener.opts.mode,
           })),
-          limits: this.limits,
-          sniffMs: this.sniffMs,
+          limits: this.settings.limits,
+          sniffMs: this.settings.sniffMs,
           upstreamIdleMs: idleMs,
         },
         servers: bound.map((e) => e.listener.server),
-        warn: (m) => this.warn(m),
+        warn: this.warn,
       });
       this.poolEntries = bound.length;
       await this.pool.start();
@@ -338,7 +191,7 @@ class ProjectProxy implements Proxy {
       });
   }
 
-  private countersFor(r: ReplicaInfo): ReplicaCounters {
+  private countersFor(r: RoutedReplica): ReplicaCounters {
     let c = this.counters.get(r.name);
     if (!c) {
       c = new ReplicaCounters(r.name, r.service);
@@ -347,10 +200,7 @@ class ProjectProxy implements Proxy {
     return c;
   }
 
-  /** Replicas in the pools now, so that a port added by apply() starts with them. */
-  private readonly readyReplicas = new Map<string, ReplicaInfo>();
-
-  private addMember(e: Entry, r: ReplicaInfo): void {
+  private addMember(e: Entry, r: RoutedReplica): void {
     const port = r.ports[e.target] ?? r.port;
     if (port === undefined) return;
     e.balancer.add(r.name, r.host, port, this.countersFor(r));
@@ -359,7 +209,7 @@ class ProjectProxy implements Proxy {
       this.pool.add(i, r.name, r.service, r.host, port);
   }
 
-  replicaReady(r: ReplicaInfo): void {
+  replicaReady(r: RoutedReplica): void {
     const svc = this.project.services[r.service];
     if (!svc) return;
     this.readyReplicas.set(r.name, r);
@@ -376,7 +226,7 @@ class ProjectProxy implements Proxy {
   }
 
   /** A replica beyond the scale bound at listen(): give it its own ephemeral port now. */
-  private async addDirectFor(svc: Service, r: ReplicaInfo): Promise<void> {
+  private async addDirectFor(svc: Service, r: RoutedReplica): Promise<void> {
     const key = `${svc.name}#${r.index}`;
     if (this.binding.has(key)) return; // a bind for this replica is under way
     this.binding.add(key);
@@ -387,9 +237,7 @@ class ProjectProxy implements Proxy {
     }
   }
 
-  private readonly binding = new Set<string>();
-
-  private async bindDirect(svc: Service, r: ReplicaInfo): Promise<void> {
+  private async bindDirect(svc: Service, r: RoutedReplica): Promise<void> {
     for (const p of svc.ports) {
       if (p.protocol === 'udp') continue;
       if (p.published && p.published.start !== p.published.end) {
@@ -399,7 +247,8 @@ class ProjectProxy implements Proxy {
         continue;
       }
       if (p.published) continue;
-      const e = this.entry(
+      const e = makeEntry(
+        this.settings,
         svc,
         p.target,
         'direct',
@@ -426,7 +275,7 @@ class ProjectProxy implements Proxy {
     }
   }
 
-  replicaUnready(r: ReplicaInfo): void {
+  replicaUnready(r: RoutedReplica): void {
     this.readyReplicas.delete(r.name);
     for (const e of this.entries) if (e.service.name === r.service) e.balancer.remove(r.name);
     this.pool?.remove(r.name, r.service);
@@ -451,6 +300,7 @@ class ProjectProxy implements Proxy {
 
   attach(engine: EngineLike): void {
     engine.on('event', (e) => {
+      if (!e.replica) return;
       if (e.type === 'ready') this.replicaReady(e.replica);
       else if (e.type === 'unready') this.replicaUnready(e.replica);
     });
@@ -479,21 +329,4 @@ class ProjectProxy implements Proxy {
     await Promise.all(this.entries.map((e) => e.listener.close()));
     this.entries = [];
   }
-}
-
-/** Whether a planned listener is the same as one already bound: same service, port, mode and
- * balancing settings. */
-function sameListener(bound: Entry, planned: Entry): boolean {
-  const a = bound.listener.opts;
-  const b = planned.listener.opts;
-  return (
-    bound.service.name === planned.service.name &&
-    bound.target === planned.target &&
-    bound.kind === planned.kind &&
-    bound.index === planned.index &&
-    a.host === b.host &&
-    a.port === b.port &&
-    a.mode === b.mode &&
-    JSON.stringify(bound.balancer.lb) === JSON.stringify(planned.service.herd.lb)
-  );
 }

@@ -2,7 +2,7 @@
 // channel). The main process decides membership; workers only apply it and report counters.
 import type { LbSettings } from './balancer.ts';
 import type { ReplicaStats } from './counters.ts';
-import type { HttpLimits } from './http-session.ts';
+import type { HttpLimits } from './http-limits.ts';
 import type { ListenMode } from './listener.ts';
 
 export interface WorkerEntrySpec {

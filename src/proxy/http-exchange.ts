@@ -1,0 +1,344 @@
+// The replica side of an HTTP session: one attempt at a member at a time — connect or reuse a
+// parked connection, send the request head, frame the response back to the client (1xx, sticky
+// cookie, Content-Length/chunked/until-close), tunnel an upgrade, and account for the attempt.
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Member } from './balancer.ts';
+import { BodyFramer } from './body-framer.ts';
+import { getCookie, parseResponseHead } from './http-parse.ts';
+import type { RequestHead, ResponseHead } from './http-parse.ts';
+import type { HttpListenerContext } from './http-limits.ts';
+import { openTunnel } from './http-tunnel.ts';
+import { endClient } from './http-write.ts';
+import { Upstream, takeIdle } from './upstream.ts';
+import type { UpstreamOwner } from './upstream.ts';
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const MAX_RESPONSE_HEAD = 64 * 1024;
+
+const enum R {
+  Head,
+  /** framed by Content-Length or chunks (respBody) */
+  Body,
+  UntilClose,
+  Done,
+}
+
+/** What the exchange needs of the client connection it serves (http-session.ts). */
+export interface ClientSide {
+  readonly client: net.Socket;
+  readonly ctx: HttpListenerContext;
+  /** The request being served. */
+  readonly req: RequestHead | null;
+  /** Whole request body when buffered (replayable); null when streamed or absent. */
+  readonly bodyBuf: Buffer | null;
+  /** The request body is all read (or there is none). */
+  readonly bodyDone: boolean;
+  /** The request may go to another replica after a lost connection (idempotent, replayable). */
+  readonly retryable: boolean;
+  /** An attempt at a replica is under way (not holding, answering or tunnelling). */
+  readonly exchanging: boolean;
+  /** Last progress on either side, for the idle and upstream timeouts. */
+  lastActive: number;
+  /** The request head as the replica gets it. */
+  forwardedHead(): string;
+  /** The head went to the replica on `sock`: a streamed body follows. */
+  headSent(sock: net.Socket): void;
+  /** The replica switched protocols; returns what the client sent past the request. */
+  startTunnel(): Buffer | null;
+  /** Request and response are both complete: next request, or close. */
+  exchangeDone(): void;
+  /** Answer the client with an error of herd's own and close. */
+  reply(status: number, body: string): void;
+  /** The attempt at `m` failed before any response byte: try another replica, if any is left. */
+  retryOrFail(m: Member, what: string): void;
+  fail(err: unknown): void;
+}
+
+/** Made once per client connection and reused for each of its requests and their retries. */
+export class UpstreamExchange implements UpstreamOwner {
+  /** The connection to the replica being tried (null between attempts and once answered). */
+  up: Upstream | null = null;
+  /** Some of the response arrived: the attempt can no longer be retried or answered by herd. */
+  gotResponseByte = false;
+  private member: Member | null = null;
+  private t0 = 0;
+  private respState = R.Head;
+  private respHead: Buffer | null = null;
+  private respBody: BodyFramer | null = null;
+  private respClose = false;
+  private upstreamBroken = false;
+  /** The last response was delimited by the upstream closing: the client must see a close. */
+  private untilClose = false;
+  private readonly client: net.Socket;
+  private readonly ctx: HttpListenerContext;
+
+  constructor(private readonly s: ClientSide) {
+    this.client = s.client;
+    this.ctx = s.ctx;
+  }
+
+  /** The whole response went to the client. */
+  get responded(): boolean {
+    return this.respState === R.Done;
+  }
+
+  /** The replica ended the response in a way that obliges the client connection to close. */
+  get closesClient(): boolean {
+    return this.respClose || this.untilClose;
+  }
+
+  /** Try member `m`: on a parked connection at once, else once a new one connects. */
+  start(m: Member): void {
+    this.member = m;
+    m.inFlight++;
+    m.counters.inFlight++;
+    this.t0 = performance.now();
+    this.gotResponseByte = false;
+    this.respState = R.Head;
+    this.respHead = null;
+    this.upstreamBroken = false;
+    const idle = takeIdle(m);
+    if (idle) {
+      idle.owner = this;
+      this.up = idle;
+      this.send();
+    } else this.up = new Upstream(m, this, this.ctx.limits.connectTimeoutMs);
+  }
+
+  onUpstreamConnect(u: Upstream): void {
+    if (u !== this.up) return;
+    this.ctx.balancer.connectOk(u.member);
+    this.send();
+  }
+
+  private send(): void {
+    const s = this.up!.sock;
+    const head = this.s.forwardedHead();
+    const body = this.s.bodyBuf;
+    if (body) {
+      s.cork();
+      s.write(head, 'latin1');
+      s.write(body);
+      s.uncork();
+    } else s.write(head, 'latin1');
+    this.s.headSent(s);
+  }
+
+  onUpstreamData(u: Upstream, d: Buffer): void {
+    if (u !== this.up || !this.s.exchanging) {
+      u.destroy();
+      return;
+    }
+    this.s.lastActive = Date.now();
+    try {
+      this.gotResponseByte = true;
+      if (this.respState === R.Head) this.responseHead(d);
+      else this.responseBody(d, 0);
+    } catch (err) {
+      this.s.fail(err);
+    }
+  }
+
+  /** Collects the response head; interim (1xx) heads pass through before the final one. */
+  private responseHead(d: Buffer): void {
+    let hb = this.respHead === null ? d : Buffer.concat([this.respHead, d]);
+    for (;;) {
+      const idx = hb.indexOf(CRLFCRLF);
+      if (idx === -1) {
+        if (hb.length > MAX_RESPONSE_HEAD) return this.badResponse('response head too large');
+        this.respHead = hb;
+        return;
+      }
+      this.respHead = null;
+      let head: ResponseHead;
+      try {
+        head = parseResponseHead(hb.toString('latin1', 0, idx));
+      } catch (err) {
+        return this.badResponse((err as Error).message);
+      }
+      if (head.status >= 200) return this.finalHead(head, hb, idx);
+      if (head.status === 101) {
+        if (this.s.req!.upgrade) return this.tunnel(hb);
+        return this.badResponse('101 Switching Protocols to a request without Upgrade');
+      }
+      // 100 Continue and other interim answers pass through (HTTP/1.1 clients only: 1.0 has
+      // no 1xx); the final head follows.
+      const bodyStart = idx + 4;
+      if (this.s.req!.minor === 1) this.client.write(hb.subarray(0, bodyStart));
+      if (bodyStart === hb.length) return;
+      hb = hb.subarray(bodyStart);
+    }
+  }
+
+  /** The final head ends at `idx` in `hb`: how its body is framed, and the sticky cookie. */
+  private finalHead(head: ResponseHead, hb: Buffer, idx: number): void {
+    const m = this.member!;
+    const req = this.s.req!;
+    if (head.status >= 500) m.counters.errors++;
+    this.respClose = head.close;
+    if (req.method === 'HEAD' || head.status === 204 || head.status === 304)
+      this.respState = R.Done;
+    else if (head.chunked) {
+      this.respState = R.Body;
+      (this.respBody ??= new BodyFramer()).chunked();
+    } else if (head.contentLength === 0) this.respState = R.Done;
+    else if (head.contentLength > 0) {
+      this.respState = R.Body;
+      (this.respBody ??= new BodyFramer()).length(head.contentLength);
+    } else this.respState = R.UntilClose;
+    const sticky = this.ctx.balancer.lb.stickyCookie;
+    if (sticky && getCookie(req.cookie, sticky) !== m.id) {
+      this.client.write(hb.subarray(0, idx + 2));
+      this.client.write(`Set-Cookie: ${sticky}=${m.id}; Path=/; HttpOnly\r\n\r\n`, 'latin1');
+      this.responseBody(hb.subarray(idx + 4), 0);
+    } else this.responseBody(hb, idx + 4);
+  }
+
+  /** d[0, start) is head bytes not yet written; d[start…] is body. */
+  private responseBody(d: Buffer, start: number): void {
+    let end = d.length;
+    if (this.respState === R.Body) {
+      let e: number;
+      try {
+        e = this.respBody!.feed(d, start);
+      } catch {
+        return this.badResponse('malformed chunked response');
+      }
+      if (e !== -1) {
+        end = e;
+        this.respState = R.Done;
+      }
+    } else if (this.respState === R.Done) end = start;
+    if (end < d.length) this.upstreamBroken = true; // bytes past the response: do not reuse
+    if (end > 0 && !this.client.write(end === d.length ? d : d.subarray(0, end)))
+      this.pauseUpstream();
+    if (this.respState === R.Done) this.responseDone();
+  }
+
+  /** The client reads slower than the replica answers: stop reading from the replica until the
+   * client has taken what was written, so a large response never piles up in herd's memory. */
+  private pauseUpstream(): void {
+    const up = this.up;
+    if (!up || this.respState === R.Done) return;
+    up.sock.pause();
+    this.client.once('drain', () => {
+      // Progress on the client side: the replica is not the one being slow.
+      this.s.lastActive = Date.now();
+      if (!up.sock.destroyed) up.sock.resume();
+    });
+  }
+
+  private tunnel(head: Buffer): void {
+    const up = this.up!;
+    const m = this.member!;
+    const early = this.s.startTunnel();
+    this.release(m, true, true);
+    openTunnel(this.client, up, m.counters, head, early);
+  }
+
+  private responseDone(): void {
+    const m = this.member!;
+    const up = this.up!;
+    this.release(m, true, true);
+    this.up = null;
+    this.respState = R.Done;
+    const bodyDone = this.s.bodyDone;
+    if (!this.respClose && !this.upstreamBroken && bodyDone) up.park();
+    else up.destroy();
+    if (bodyDone) this.s.exchangeDone();
+    // The replica answered before the request body ended: the rest of the body is read and
+    // dropped (see the session), then exchangeDone() runs. Reading may have been paused for the
+    // replica's socket to drain, which will never happen now.
+    else if (this.client.isPaused()) this.client.resume();
+  }
+
+  onUpstreamClose(u: Upstream): void {
+    if (u !== this.up || !this.s.exchanging) return;
+    this.up = null;
+    const m = this.member!;
+    if (this.respState === R.UntilClose) {
+      // the close is the end of this response; the client connection must close too
+      this.untilClose = true;
+      this.respState = R.Done;
+      this.release(m, true, true);
+      if (this.s.bodyDone) this.s.exchangeDone();
+      else endClient(this.client);
+      return;
+    }
+    if (!u.connected) {
+      this.ctx.balancer.connectFailed(m);
+      this.release(m, false, true);
+      this.s.retryOrFail(m, 'could not connect to');
+      return;
+    }
+    if (!this.gotResponseByte) {
+      this.release(m, false, !u.reused);
+      if (this.s.retryable) {
+        this.s.retryOrFail(m, 'connection lost to');
+        return;
+      }
+      this.s.reply(502, `replica ${m.id} closed the connection\n`);
+      return;
+    }
+    if (this.respState === R.Head) {
+      // It closed inside the response head: the client has seen nothing of it yet.
+      this.release(m, false, true);
+      this.s.reply(502, `replica ${m.id} closed the connection mid-response\n`);
+      return;
+    }
+    // part of the response is already with the client: all we can do is cut it.
+    this.release(m, false, true);
+    this.client.destroy();
+  }
+
+  onUpstreamTimeout(u: Upstream): void {
+    if (u !== this.up) return;
+    const m = this.member!;
+    this.up = null;
+    u.destroy();
+    this.release(m, false, true);
+    if (!this.gotResponseByte) this.s.reply(504, `replica ${m.id} did not answer in time\n`);
+    else this.client.destroy();
+  }
+
+  private badResponse(why: string): void {
+    const m = this.member!;
+    const up = this.up;
+    this.up = null;
+    up?.destroy();
+    this.release(m, false, true);
+    if (this.gotResponseByte && this.respState !== R.Head) this.client.destroy();
+    else this.s.reply(502, `replica ${m.id} sent an invalid response: ${why}\n`);
+  }
+
+  /** The session gives up on the request (it answers or drops the client itself): close the
+   * replica connection and count a failed attempt. */
+  abort(): void {
+    if (this.up) {
+      this.up.destroy();
+      this.up = null;
+    }
+    if (this.member) this.release(this.member, false, true);
+  }
+
+  /** The client went away mid-exchange: not the replica's fault, so no error is counted. */
+  clientGone(): void {
+    const m = this.member;
+    this.up?.destroy();
+    this.up = null;
+    if (m && this.respState !== R.Done) this.release(m, false, false);
+  }
+
+  /** Close the books on one attempt at member `m`. */
+  private release(m: Member, ok: boolean, countError: boolean): void {
+    if (this.member !== m) return;
+    this.member = null;
+    m.inFlight--;
+    m.counters.inFlight--;
+    m.counters.requests++;
+    if (!ok && countError) m.counters.errors++;
+    m.counters.observe(performance.now() - this.t0);
+    m.settled();
+  }
+}

@@ -1,0 +1,143 @@
+// The listeners a project asks for (one per published port, per replica of a port range or an
+// unpublished port, per `expose`), bound all or none, and how a planned one matches a bound one.
+import type { Project, Service } from '../compose/model.ts';
+import { checkScaleLimit } from '../compose/scale-limit.ts';
+import { HerdError } from '../util/errors.ts';
+import { Balancer } from './balancer.ts';
+import type { HttpLimits } from './http-limits.ts';
+import { ProxyListener, modeFor } from './listener.ts';
+import type { ListenMode } from './listener.ts';
+import type { PortMapping } from './types.ts';
+
+/** One listener with its pool, and what it serves. */
+export interface Entry {
+  service: Service;
+  target: number;
+  kind: PortMapping['kind'];
+  index?: number;
+  listener: ProxyListener;
+  balancer: Balancer;
+  /** Set by apply() for a port the new file no longer has: it still drains the replicas being
+   * stopped, then closes once the engine has applied the file. */
+  retiring?: boolean;
+}
+
+/** What every listener of a proxy shares. */
+export interface ListenSettings {
+  limits: HttpLimits;
+  sniffMs: number;
+}
+
+/** A listener (not bound yet) for `target` of `service` on host:port. */
+export function makeEntry(
+  settings: ListenSettings,
+  service: Service,
+  target: number,
+  kind: Entry['kind'],
+  host: string,
+  port: number,
+  mode: ListenMode,
+  index?: number,
+): Entry {
+  const balancer = new Balancer({ service: service.name, lb: service.herd.lb });
+  const listener = new ProxyListener({
+    host,
+    port,
+    mode,
+    balancer,
+    limits: settings.limits,
+    sniffMs: settings.sniffMs,
+  });
+  const e: Entry = { service, target, kind, listener, balancer };
+  if (index !== undefined) e.index = index;
+  return e;
+}
+
+/** Every listener the compose file asks for (nothing bound yet); `warn` hears of UDP ports,
+ * which herd does not balance. */
+export function planEntries(
+  project: Project,
+  settings: ListenSettings,
+  warn: (message: string) => void,
+): Entry[] {
+  const out: Entry[] = [];
+  for (const svc of Object.values(project.services)) {
+    for (const p of svc.ports) {
+      if (p.protocol === 'udp') {
+        warn(
+          `service "${svc.name}": UDP port ${p.published ? `${p.published.start}:` : ''}${p.target} is not load-balanced by herd; replicas must bind it themselves`,
+        );
+        continue;
+      }
+      const mode = modeFor(p.appProtocol);
+      const hostIp = p.hostIp ?? '0.0.0.0';
+      if (!p.published) {
+        // Ephemeral host port per replica, like Compose's "5000" (on every interface unless
+        // the file names one, as Compose binds it): bound for the current scale.
+        for (let i = 1; i <= svc.scale; i++)
+          out.push(makeEntry(settings, svc, p.target, 'direct', hostIp, 0, mode, i));
+        continue;
+      }
+      const { start, end } = p.published;
+      if (start === end) {
+        out.push(makeEntry(settings, svc, p.target, 'balanced', hostIp, start, mode));
+        continue;
+      }
+      checkScaleLimit(svc, svc.scale);
+      for (let port = start; port <= end; port++)
+        out.push(
+          makeEntry(settings, svc, p.target, 'direct', hostIp, port, mode, port - start + 1),
+        );
+    }
+    for (const x of svc.expose) {
+      if (x.protocol === 'udp') {
+        warn(`service "${svc.name}": UDP expose ${x.port} is not load-balanced by herd`);
+        continue;
+      }
+      const balanced = (e: Entry): boolean =>
+        e.service.name === svc.name && e.kind === 'balanced' && e.target === x.port;
+      if (out.some(balanced)) continue;
+      out.push(makeEntry(settings, svc, x.port, 'internal', '127.0.0.1', 0, 'sniff'));
+    }
+  }
+  return out;
+}
+
+/** Binds every entry, or none: on the first failure the ones bound are closed again. */
+export async function bindAll(planned: Entry[]): Promise<void> {
+  const bound: Entry[] = [];
+  for (const e of planned) {
+    try {
+      await e.listener.listen();
+      bound.push(e);
+    } catch (err) {
+      await Promise.all(bound.map((b) => b.listener.close()));
+      const o = e.listener.opts;
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === 'EADDRINUSE'
+          ? `port ${o.port} is already in use on ${o.host}; stop what uses it or change "ports" in the compose file`
+          : code === 'EACCES'
+            ? `no permission to bind ${o.host}:${o.port}; use a port above 1023 or run with the needed privilege`
+            : `cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`;
+      throw new HerdError(`service "${e.service.name}": ${why}`, 'PORT_UNAVAILABLE');
+    }
+  }
+}
+
+/** Whether a planned listener is the same as one already bound: same service, port, mode and
+ * balancing settings. */
+export function sameListener(bound: Entry, planned: Entry): boolean {
+  const a = bound.listener.opts;
+  const b = planned.listener.opts;
+  return (
+    bound.service.name === planned.service.name &&
+    bound.target === planned.target &&
+    bound.kind === planned.kind &&
+    bound.index === planned.index &&
+    a.host === b.host &&
+    a.port === b.port &&
+    a.mode === b.mode &&
+    JSON.stringify(bound.balancer.lb) === JSON.stringify(planned.service.herd.lb)
+  );
+}

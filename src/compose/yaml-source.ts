@@ -11,6 +11,7 @@ import {
   parseDocument,
   type Document,
   type Node as YamlNode,
+  type YAMLMap,
 } from 'yaml';
 import type { Diagnostics, Pos } from './errors.ts';
 
@@ -100,6 +101,34 @@ class Converter {
 
   convert(node: YamlNode | Alias, depth: number): CNode {
     const pos = this.posAt(node.range?.[0] ?? 0);
+    const refused = this.refuseTooBig(pos, depth);
+    if (refused) return refused;
+    if (isAlias(node)) {
+      const target = node.resolve(this.doc);
+      if (!target) {
+        this.diag.error(pos, '', `unknown YAML alias *${node.source}`);
+        return { kind: 'scalar', value: null, pos };
+      }
+      return this.convert(target as YamlNode, depth + 1);
+    }
+    const tag =
+      node.tag && node.tag.startsWith('!') && !node.tag.startsWith('!!') ? node.tag : undefined;
+    if (isScalar(node)) return { kind: 'scalar', value: scalarValue(node.value), pos, tag };
+    if (isSeq(node)) {
+      return {
+        kind: 'seq',
+        items: node.items.map((i) => this.convert(i as YamlNode, depth + 1)),
+        pos,
+        tag,
+      };
+    }
+    if (isMap(node)) return { kind: 'map', entries: this.entries(node, depth), pos, tag };
+    this.diag.error(pos, '', 'unsupported YAML node');
+    return { kind: 'scalar', value: null, pos };
+  }
+
+  /** A null in place of a node past the limits, which are reported once; undefined when within. */
+  private refuseTooBig(pos: Pos, depth: number): CScalar | undefined {
     if (++this.produced > MAX_NODES) {
       if (!this.tooBig)
         this.diag.error(
@@ -119,73 +148,56 @@ class Converter {
       );
       return { kind: 'scalar', value: null, pos };
     }
-    if (isAlias(node)) {
-      const target = node.resolve(this.doc);
-      if (!target) {
-        this.diag.error(pos, '', `unknown YAML alias *${node.source}`);
-        return { kind: 'scalar', value: null, pos };
-      }
-      return this.convert(target as YamlNode, depth + 1);
-    }
-    const tag =
-      node.tag && node.tag.startsWith('!') && !node.tag.startsWith('!!') ? node.tag : undefined;
-    if (isScalar(node)) {
-      const v = node.value;
-      let value: Scalar;
-      if (v === null || v === undefined) value = null;
-      else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') value = v;
-      else if (typeof v === 'bigint') value = Number(v);
-      else value = String(v);
-      return { kind: 'scalar', value, pos, tag };
-    }
-    if (isSeq(node)) {
-      return {
-        kind: 'seq',
-        items: node.items.map((i) => this.convert(i as YamlNode, depth + 1)),
-        pos,
-        tag,
-      };
-    }
-    if (isMap(node)) {
-      const entries = new Map<string, CEntry>();
-      const merged: CMap[] = [];
-      for (const pair of node.items) {
-        const keyNode = pair.key as YamlNode | null;
-        const keyPos = this.posAt(keyNode?.range?.[0] ?? node.range?.[0] ?? 0);
-        const keyVal = keyNode && isScalar(keyNode) ? keyNode.value : undefined;
-        if (keyNode && !isScalar(keyNode)) {
-          this.diag.error(keyPos, '', 'mapping keys must be plain strings');
-          continue;
-        }
-        const key = keyVal === null || keyVal === undefined ? '' : String(keyVal);
-        const valueNode = pair.value as YamlNode | Alias | null;
-        const value: CNode = valueNode
-          ? this.convert(valueNode, depth + 1)
-          : { kind: 'scalar', value: null, pos: keyPos };
-        if (key === '<<' && keyNode && isScalar(keyNode) && !keyNode.type?.startsWith('QUOTE')) {
-          // YAML merge key: `<<: *base` or `<<: [*a, *b]`; explicit keys win, earlier sources win.
-          const sources = value.kind === 'seq' ? value.items : [value];
-          for (const s of sources) {
-            if (s.kind === 'map') merged.push(s);
-            else
-              this.diag.error(
-                s.pos,
-                '',
-                'the YAML merge key << needs a mapping or a list of mappings',
-              );
-          }
-          continue;
-        }
-        entries.set(key, { key, keyPos, value });
-      }
-      for (const m of merged) {
-        for (const [k, e] of m.entries) if (!entries.has(k)) entries.set(k, e);
-      }
-      return { kind: 'map', entries, pos, tag };
-    }
-    this.diag.error(pos, '', 'unsupported YAML node');
-    return { kind: 'scalar', value: null, pos };
+    return undefined;
   }
+
+  /** A mapping's entries, with `<<` merge keys resolved: explicit keys win, earlier sources win. */
+  private entries(node: YAMLMap, depth: number): Map<string, CEntry> {
+    const entries = new Map<string, CEntry>();
+    const merged: CMap[] = [];
+    for (const pair of node.items) {
+      const keyNode = pair.key as YamlNode | null;
+      const keyPos = this.posAt(keyNode?.range?.[0] ?? node.range?.[0] ?? 0);
+      if (keyNode && !isScalar(keyNode)) {
+        this.diag.error(keyPos, '', 'mapping keys must be plain strings');
+        continue;
+      }
+      const keyVal = keyNode?.value;
+      const key = keyVal === null || keyVal === undefined ? '' : String(keyVal);
+      const valueNode = pair.value as YamlNode | Alias | null;
+      const value: CNode = valueNode
+        ? this.convert(valueNode, depth + 1)
+        : { kind: 'scalar', value: null, pos: keyPos };
+      if (key === '<<' && keyNode && !keyNode.type?.startsWith('QUOTE')) {
+        // YAML merge key: `<<: *base` or `<<: [*a, *b]`.
+        merged.push(...this.mergeSources(value));
+        continue;
+      }
+      entries.set(key, { key, keyPos, value });
+    }
+    for (const m of merged) {
+      for (const [k, e] of m.entries) if (!entries.has(k)) entries.set(k, e);
+    }
+    return entries;
+  }
+
+  private mergeSources(value: CNode): CMap[] {
+    const sources = value.kind === 'seq' ? value.items : [value];
+    const maps: CMap[] = [];
+    for (const s of sources) {
+      if (s.kind === 'map') maps.push(s);
+      else
+        this.diag.error(s.pos, '', 'the YAML merge key << needs a mapping or a list of mappings');
+    }
+    return maps;
+  }
+}
+
+function scalarValue(v: unknown): Scalar {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return String(v);
 }
 
 export function describe(node: CNode): string {

@@ -1,6 +1,6 @@
 // Runs one healthcheck probe as a real process, the way dockerd execs it into a container:
 // CMD argv directly, CMD-SHELL through /bin/sh -c, with the replica's env, cwd and user.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { HealthTest } from '../compose/model.ts';
@@ -38,8 +38,7 @@ export function probeArgv(test: HealthTest): string[] {
 
 export function runProbe(test: HealthTest, ctx: ProbeContext): Promise<ProbeResult> {
   const start = Date.now();
-  const argv = probeArgv(test);
-  const [file, ...args] = argv;
+  const [file, ...args] = probeArgv(test);
   if (!file) {
     return Promise.resolve({
       exitCode: -1,
@@ -51,12 +50,28 @@ export function runProbe(test: HealthTest, ctx: ProbeContext): Promise<ProbeResu
   if (ctx.signal?.aborted) {
     return Promise.resolve({ exitCode: -1, output: 'health probe cancelled', start, end: start });
   }
+  return new Promise((resolve) => new ProbeRun(ctx, start, resolve).spawn(file, args));
+}
 
-  return new Promise((resolve) => {
-    const output = new LimitedOutput();
-    let ending: { exitCode: number; output: string } | undefined;
-    let settled = false;
+/** One probe process from spawn to result: it ends with its exit, a timeout or an abort, and
+ * resolves once its pipes are drained (or given up on). */
+class ProbeRun {
+  private readonly output = new LimitedOutput();
+  private ending: { exitCode: number; output: string } | undefined;
+  private settled = false;
+  private child?: ChildProcess;
+  private timer?: NodeJS.Timeout;
+  private drainTimer?: NodeJS.Timeout;
+  private readonly onAbort = () => this.endWith(-1, 'health probe cancelled');
 
+  constructor(
+    private readonly ctx: ProbeContext,
+    private readonly start: number,
+    private readonly resolve: (r: ProbeResult) => void,
+  ) {}
+
+  spawn(file: string, args: string[]): void {
+    const { ctx } = this;
     const child = spawn(file, args, {
       cwd: ctx.cwd,
       env: ctx.env,
@@ -66,68 +81,69 @@ export function runProbe(test: HealthTest, ctx: ProbeContext): Promise<ProbeResu
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.on('data', (d: Buffer) => output.write(d));
-    child.stderr.on('data', (d: Buffer) => output.write(d));
-
-    const killGroup = () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // ESRCH: the group is already gone.
-      }
-    };
-    const finish = () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(drainTimer);
-      ctx.signal?.removeEventListener('abort', onAbort);
-      child.stdout.destroy();
-      child.stderr.destroy();
-      resolve({
-        exitCode: ending?.exitCode ?? -1,
-        output: ending?.output ?? output.toString(),
-        start,
-        end: Date.now(),
-      });
-    };
-    let drainTimer: NodeJS.Timeout | undefined;
-    const endWith = (exitCode: number, text?: string) => {
-      ending ??= { exitCode, output: text ?? output.toString() };
-      // Leftover background children of the probe would hold its pipes open: end them too.
-      killGroup();
-      drainTimer ??= setTimeout(finish, PIPE_DRAIN_MS);
-    };
-
-    const timer = setTimeout(() => {
-      const soFar = output.toString();
-      const limit = formatDuration(ctx.timeoutMs);
-      endWith(
-        -1,
-        soFar
-          ? `Health check exceeded timeout (${limit}): ${soFar}`
-          : `Health check exceeded timeout (${limit})`,
-      );
-    }, safeDelay(ctx.timeoutMs));
-    const onAbort = () => endWith(-1, 'health probe cancelled');
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
-
+    this.child = child;
+    child.stdout.on('data', (d: Buffer) => this.output.write(d));
+    child.stderr.on('data', (d: Buffer) => this.output.write(d));
+    this.timer = setTimeout(() => this.timedOut(), safeDelay(ctx.timeoutMs));
+    ctx.signal?.addEventListener('abort', this.onAbort, { once: true });
     child.on('error', (err: NodeJS.ErrnoException) => {
-      ending ??= {
+      this.ending ??= {
         exitCode: err.code === 'ENOENT' ? 127 : 126,
         output: startError(err, file, ctx),
       };
-      finish();
+      this.finish();
     });
     child.on('exit', (code, signal) => {
-      endWith(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0));
+      this.endWith(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0));
     });
     // 'close' means every holder of the pipes is gone, so the output is complete.
     child.on('close', () => {
-      if (ending) finish();
+      if (this.ending) this.finish();
     });
-  });
+  }
+
+  private timedOut(): void {
+    const soFar = this.output.toString();
+    const limit = formatDuration(this.ctx.timeoutMs);
+    this.endWith(
+      -1,
+      soFar
+        ? `Health check exceeded timeout (${limit}): ${soFar}`
+        : `Health check exceeded timeout (${limit})`,
+    );
+  }
+
+  private endWith(exitCode: number, text?: string): void {
+    this.ending ??= { exitCode, output: text ?? this.output.toString() };
+    // Leftover background children of the probe would hold its pipes open: end them too.
+    this.killGroup();
+    this.drainTimer ??= setTimeout(() => this.finish(), PIPE_DRAIN_MS);
+  }
+
+  private killGroup(): void {
+    if (this.child?.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  }
+
+  private finish(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.drainTimer);
+    this.ctx.signal?.removeEventListener('abort', this.onAbort);
+    this.child?.stdout?.destroy();
+    this.child?.stderr?.destroy();
+    this.resolve({
+      exitCode: this.ending?.exitCode ?? -1,
+      output: this.ending?.output ?? this.output.toString(),
+      start: this.start,
+      end: Date.now(),
+    });
+  }
 }
 
 function startError(err: NodeJS.ErrnoException, file: string, ctx: ProbeContext): string {

@@ -4,7 +4,7 @@ import { locateDaemon } from '../../daemon/locate.ts';
 import { existsSync } from 'node:fs';
 import type { PsResponse } from '../../daemon/api-types.ts';
 import { probeSocket } from '../../daemon/client.ts';
-import type { LogEntry } from '../../logs/record.ts';
+import type { LogEntry, LogQuery } from '../../logs/record.ts';
 import { LogStore } from '../../logs/store.ts';
 import { HerdError } from '../../util/errors.ts';
 import { formatLogLine, logLabel, parseSince } from '../format/logs.ts';
@@ -43,80 +43,110 @@ Examples:
   $ herd logs --since 10m -t worker`,
     )
     .action(async (services: string[], opts: LogsOptions, cmd: Command) => {
-      const params = new URLSearchParams();
-      if (opts.tail !== 'all') {
-        if (!/^\d+$/.test(opts.tail))
-          throw new HerdError(
-            `--tail ${opts.tail}: expected a whole number or "all"`,
-            'INVALID_ARGUMENT',
-          );
-        params.set('tail', opts.tail);
-      }
-      if (opts.since !== undefined) {
-        const since = parseSince(opts.since, Date.now());
-        if (since === undefined)
-          throw new HerdError(
-            `--since ${opts.since}: expected a timestamp (2024-01-02T13:00:00Z), Unix seconds or a duration (10m)`,
-            'INVALID_ARGUMENT',
-          );
-        if (since < 0)
-          throw new HerdError(
-            `--since ${opts.since}: that is before 1970-01-01T00:00:00Z, the earliest time herd ` +
-              'can ask for; give a shorter duration or a later time (omit --since for all output)',
-            'INVALID_ARGUMENT',
-          );
-        if (!Number.isSafeInteger(since))
-          throw new HerdError(
-            `--since ${opts.since}: out of range (too far in the future); give a timestamp (2024-01-02T13:00:00Z), Unix seconds or a duration (10m)`,
-            'INVALID_ARGUMENT',
-          );
-        params.set('since', String(since));
-      }
-      if (services.length) params.set('services', services.join(','));
-      if (opts.follow) params.set('follow', '1');
+      const query = logQuery(services, opts);
       const { client, paths, project } = await locateDaemon(cmd);
-      const color = opts.color && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-      // Names are padded to the longest one, known up front except for replicas started later.
-      let width = 0;
-      const print = (e: LogEntry) => {
-        width = Math.max(width, logLabel(e).length);
-        process.stdout.write(
-          formatLogLine(e, {
-            prefix: opts.logPrefix,
-            timestamps: Boolean(opts.timestamps),
-            color,
-            width,
-          }),
-        );
-      };
+      const printer = new EntryPrinter(opts);
       if (!opts.follow && !(await probeSocket(paths.socket)) && existsSync(paths.logsDir)) {
         // The logs outlive a killed daemon: read the files directly (they end when it died).
-        const store = new LogStore(paths.logsDir, project);
-        const entries = store.read({
-          services: services.length ? services : undefined,
-          tail: params.has('tail') ? Number(params.get('tail')) : undefined,
-          since: params.has('since') ? Number(params.get('since')) : undefined,
-        });
-        width = Math.max(0, ...entries.map((e) => logLabel(e).length));
-        for (const e of entries) print(e);
+        printer.printAll(new LogStore(paths.logsDir, project).read(query));
         return;
       }
+      const params = queryParams(query, Boolean(opts.follow));
       if (!opts.follow) {
         const entries: LogEntry[] = [];
         await client.stream<LogEntry>(`/v1/logs?${params}`, (e) => entries.push(e));
-        width = Math.max(0, ...entries.map((e) => logLabel(e).length));
-        for (const e of entries) print(e);
+        printer.printAll(entries);
         return;
       }
+      // Names are padded to the longest one, known up front except for replicas started later.
       const ps = await client.get<PsResponse>('/v1/ps');
-      width = Math.max(0, ...ps.replicas.map((r) => logLabel(r).length));
+      printer.widen(ps.replicas);
       const ac = new AbortController();
       const stop = () => ac.abort();
       process.once('SIGINT', stop);
       try {
-        await client.stream<LogEntry>(`/v1/logs?${params}`, print, ac.signal);
+        await client.stream<LogEntry>(`/v1/logs?${params}`, (e) => printer.print(e), ac.signal);
       } finally {
         process.off('SIGINT', stop);
       }
     });
+}
+
+/** The services, --tail and --since asked for, checked. */
+function logQuery(services: string[], opts: LogsOptions): LogQuery {
+  const query: LogQuery = { services: services.length ? services : undefined };
+  if (opts.tail !== 'all') {
+    if (!/^\d+$/.test(opts.tail))
+      throw new HerdError(
+        `--tail ${opts.tail}: expected a whole number or "all"`,
+        'INVALID_ARGUMENT',
+      );
+    query.tail = Number(opts.tail);
+  }
+  if (opts.since !== undefined) query.since = sinceOf(opts.since);
+  return query;
+}
+
+/** --since as epoch ms. */
+function sinceOf(text: string): number {
+  const since = parseSince(text, Date.now());
+  if (since === undefined)
+    throw new HerdError(
+      `--since ${text}: expected a timestamp (2024-01-02T13:00:00Z), Unix seconds or a duration (10m)`,
+      'INVALID_ARGUMENT',
+    );
+  if (since < 0)
+    throw new HerdError(
+      `--since ${text}: that is before 1970-01-01T00:00:00Z, the earliest time herd ` +
+        'can ask for; give a shorter duration or a later time (omit --since for all output)',
+      'INVALID_ARGUMENT',
+    );
+  if (!Number.isSafeInteger(since))
+    throw new HerdError(
+      `--since ${text}: out of range (too far in the future); give a timestamp (2024-01-02T13:00:00Z), Unix seconds or a duration (10m)`,
+      'INVALID_ARGUMENT',
+    );
+  return since;
+}
+
+/** The query as the daemon's `GET /v1/logs` reads it. */
+function queryParams(query: LogQuery, follow: boolean): URLSearchParams {
+  const params = new URLSearchParams();
+  if (query.tail !== undefined) params.set('tail', String(query.tail));
+  if (query.since !== undefined) params.set('since', String(query.since));
+  if (query.services) params.set('services', query.services.join(','));
+  if (follow) params.set('follow', '1');
+  return params;
+}
+
+/** Prints entries with their labels padded to the widest seen so far. */
+class EntryPrinter {
+  private width = 0;
+  private readonly color: boolean;
+
+  constructor(private readonly opts: LogsOptions) {
+    this.color = opts.color && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  }
+
+  widen(named: { service: string; name: string }[]): void {
+    this.width = Math.max(this.width, 0, ...named.map((e) => logLabel(e).length));
+  }
+
+  /** A whole answer at once: padded to its longest label. */
+  printAll(entries: LogEntry[]): void {
+    this.widen(entries);
+    for (const e of entries) this.print(e);
+  }
+
+  print(e: LogEntry): void {
+    this.width = Math.max(this.width, logLabel(e).length);
+    process.stdout.write(
+      formatLogLine(e, {
+        prefix: this.opts.logPrefix,
+        timestamps: Boolean(this.opts.timestamps),
+        color: this.color,
+        width: this.width,
+      }),
+    );
+  }
 }

@@ -115,7 +115,10 @@ test('ps, scale, logs, events, port, top, down', async () => {
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /--since/);
     const follow = box.spawn(['logs', '-f', '--tail', '0', 'worker']);
-    await waitFor('a followed tick', () => /tick \d+/.test(follow.output()), 5000);
+    // Bounded from the spawn, so the binary's start-up is inside the bound: about 2 s here, and
+    // several times that while the other test files load both cores (5 s was not enough). A tick
+    // follows every 200 ms once it streams.
+    await waitFor('a followed tick', () => /tick \d+/.test(follow.output()), 15_000);
     await follow.stop();
 
     // port and top

@@ -188,7 +188,14 @@ describe('Docker runtime behind the engine and the balancer', () => {
     const load = loadLoop(webPort);
     stack!.engine.setScale('web', 5);
     await waitUntil('five running web replicas', readyWeb(5), 20_000);
-    await new Promise((r) => setTimeout(r, 500));
+    // A running container is not yet serving: its app still starts (a second or more under
+    // load), and herd takes it as ready at once (the published port answers through
+    // docker-proxy). Scale down only once all five have answered, not after a fixed pause.
+    await waitUntil(
+      'answers from all five web replicas',
+      () => load.result.byHost.size >= 5,
+      15_000,
+    );
     stack!.engine.setScale('web', 2);
     await waitUntil('two web replicas left', readyWeb(2), 20_000);
     const result = await load.stop();

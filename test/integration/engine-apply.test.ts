@@ -38,6 +38,10 @@ test('apply: added, removed, changed and unchanged services; scale follows the f
   const events: EngineEvent[] = [];
   engine.on('event', (e) => events.push(e));
   const by = (svc: string) => engine.replicas().filter((r) => r.service === svc);
+  const changedOutput = () =>
+    events
+      .filter((e) => e.type === 'output' && e.service === 'changed')
+      .map((e) => e.type === 'output' && e.line);
   try {
     await engine.up();
     engine.setScale('pinned', 2); // `herd scale` since the file was read: kept
@@ -45,6 +49,9 @@ test('apply: added, removed, changed and unchanged services; scale follows the f
       'pinned 2',
       () => by('pinned').filter((r) => r.state === 'running').length === 2,
     );
+    // up() returns once the replicas run, not once they have printed: a color=blue line printed
+    // late would be taken for the new definition's output below. Both are in before the reset.
+    await waitUntil('color=blue from both old replicas', () => changedOutput().length === 2);
     const before = Object.fromEntries(engine.replicas().map((r) => [r.name, r.pid!]));
     const gonePid = by('gone')[0]!.pid!;
     events.length = 0;
@@ -61,9 +68,7 @@ test('apply: added, removed, changed and unchanged services; scale follows the f
       assert.notEqual(r.pid, before[r.name]);
     }
     const colors = await waitUntil('new output', () => {
-      const lines = events
-        .filter((e) => e.type === 'output' && e.service === 'changed')
-        .map((e) => e.type === 'output' && e.line);
+      const lines = changedOutput();
       return lines.length >= 2 && lines;
     });
     assert.deepEqual(colors, ['color=green', 'color=green']);

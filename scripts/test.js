@@ -3,37 +3,53 @@
 // that the run left nothing behind: no file in its temp dir, no new herd state, no process of its
 // own still running, no container. Anything left, or any test skipped, fails the run: a test that
 // cannot run here (a package CI provides is missing) is a failure, not a skip.
-// Usage: node scripts/test.js [unit|integration|e2e ...]   (default: all three)
+// Usage: node scripts/test.js [unit|integration|e2e|<file.test.ts> ...]   (default: all suites)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 
 const SUITES = ['unit', 'integration', 'e2e'];
 const started = Date.now();
-const suites = process.argv.length > 2 ? process.argv.slice(2) : SUITES;
-const unknown = suites.filter((s) => !SUITES.includes(s));
-if (unknown.length > 0)
-  fail(`unknown suite ${unknown.join(', ')} (the suites: ${SUITES.join(', ')})`);
+const args = process.argv.length > 2 ? process.argv.slice(2) : SUITES;
+const unknown = args.filter((a) => !SUITES.includes(a) && !a.endsWith('.test.ts'));
+if (unknown.length > 0) {
+  fail(`unknown suite ${unknown.join(', ')} (the suites: ${SUITES.join(', ')}, or test files)`);
+}
 
 if (process.env.HERD_SKIP_DEPS !== '1') {
   const deps = spawnSync('bash', ['scripts/ensure-test-deps.sh'], { stdio: 'inherit' });
   if (deps.status !== 0) fail('the test dependencies are missing (see above)');
 }
 
-const files = suites.flatMap((suite) => {
-  const dir = join('test', suite);
+const files = args.flatMap((arg) => {
+  if (!SUITES.includes(arg)) {
+    if (!existsSync(arg)) fail(`no test file ${arg}`);
+    return [arg];
+  }
+  const dir = join('test', arg);
   const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.ts')) : [];
   if (found.length === 0) fail(`no test files in ${dir}`);
   return found.sort().map((f) => join(dir, f));
 });
+const what = args.length > 3 ? `${files.length} test files` : args.join('+');
 
 // The run's own TMPDIR: tests' temp dirs, and tsx's compile cache (shared by the hundreds of herd
 // processes the tests start) go there; the cache is removed at the end, anything else is a leak.
 const outerTmp = tmpdir();
 const runTmp = mkdtempSync(join(outerTmp, 'herd-run-'));
+// Others may pass through, as through /tmp: PostgreSQL and replicas run as other users.
+chmodSync(runTmp, 0o711);
 const marker = `${process.pid}-${randomBytes(6).toString('hex')}`;
 const stateDirs = watchedStateDirs();
 const stateBefore = new Map(stateDirs.map((d) => [d, entries(d)]));
@@ -53,7 +69,7 @@ const problems = [...(await leftovers()), ...status.problems];
 const secs = ((Date.now() - started) / 1000).toFixed(0);
 for (const p of problems) console.log(`test.js: ${p}`);
 const verdict = problems.length > 0 ? 'FAILED' : 'passed, nothing left behind';
-console.log(`test.js: ${suites.join('+')}: ${status.summary}; ${verdict} in ${secs} s`);
+console.log(`test.js: ${what}: ${status.summary}; ${verdict} in ${secs} s`);
 process.exit(problems.length > 0 ? 1 : 0);
 
 function fail(why) {

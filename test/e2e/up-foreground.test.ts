@@ -1,8 +1,8 @@
 // `herd up` as a user runs it: a real compose file, the real binary, Ctrl-C at the end.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pidAlive, waitUntil } from '../helpers/wait.ts';
@@ -10,9 +10,15 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const herd = fileURLToPath(new URL('../../bin/herd.js', import.meta.url));
 
+/** The environment of a herd run in `dir`: its state stays in the project's temp dir. */
+function envFor(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, HERD_STATE_DIR: join(dir, '.state'), ...extra };
+}
+
 /** Runs `herd ARGS` to completion in `dir`. */
 function herdIn(dir: string, args: string[], opts: Omit<SpawnSyncOptions, 'encoding'> = {}) {
-  return spawnSync(process.execPath, [herd, ...args], { cwd: dir, ...opts, encoding: 'utf8' });
+  const options = { cwd: dir, env: envFor(dir), ...opts, encoding: 'utf8' as const };
+  return spawnSync(process.execPath, [herd, ...args], options);
 }
 
 const app = `
@@ -22,15 +28,8 @@ s.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening ' +
 process.on('SIGTERM', () => { console.log('bye'); s.close(); process.exit(0); });
 `;
 
-// Every test's project dir, removed once the file's tests are done (pass or fail).
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
 function project(compose: string): string {
   const dir = tempDir('e2e-up');
-  dirs.push(dir);
   writeFileSync(join(dir, 'app.js'), app);
   writeFileSync(join(dir, 'compose.yaml'), compose);
   return dir;
@@ -47,7 +46,7 @@ services:
     depends_on:
       init: {condition: service_completed_successfully}
 `);
-  const env = { ...process.env, NO_COLOR: '1', HERD_STATE_DIR: join(dir, '.state') };
+  const env = envFor(dir, { NO_COLOR: '1' });
   const child = spawn(process.execPath, [herd, 'up', '--scale', 'web=2'], { cwd: dir, env });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -109,7 +108,7 @@ services:
 `);
   const r = herdIn(dir, ['up'], {
     // An engine that is surely not there, whatever this machine runs.
-    env: { ...process.env, DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` },
+    env: envFor(dir, { DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` }),
   });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /service "db" \(image postgres:16\) needs a Docker engine/);
@@ -125,7 +124,7 @@ services:
 `);
   const child = spawn(process.execPath, [herd, 'up'], {
     cwd: dir,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: envFor(dir, { NO_COLOR: '1' }),
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -175,7 +174,7 @@ services:
     depends_on:
       db: {condition: service_healthy}
 `);
-  const child = spawn(process.execPath, [herd, 'up'], { cwd: dir });
+  const child = spawn(process.execPath, [herd, 'up'], { cwd: dir, env: envFor(dir) });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -213,7 +212,7 @@ services:
   ticker:
     command: ["node", "-e", "console.log('pid ' + process.pid); setInterval(() => console.log('tick'), 100)"]
 `);
-  const env = { ...process.env, NO_COLOR: '1', HERD_STATE_DIR: join(dir, '.state') };
+  const env = envFor(dir, { NO_COLOR: '1' });
   const child = spawn(process.execPath, [herd, 'up'], { cwd: dir, env });
   let err = '';
   child.stderr.on('data', (d) => (err += d));

@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocatePort } from '../../src/runtime/ports.ts';
+import { runEnv } from './run-env.ts';
 import { tempDir } from './tmp.ts';
 
 export const PG_BIN = process.env.HERD_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -53,8 +54,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const env = {
     PATH: `${PG_BIN}:/usr/bin:/bin`,
     LC_ALL: 'C',
-    // scripts/test.js's mark of the run's processes: a server left running is found by it.
-    ...(process.env.HERD_TEST_RUN ? { HERD_TEST_RUN: process.env.HERD_TEST_RUN } : {}),
+    ...runEnv(),
   };
 
   const init = spawnSync(

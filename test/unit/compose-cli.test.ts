@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { runEnv } from '../helpers/run-env.ts';
 
 const run = promisify(execFile);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -18,7 +19,7 @@ async function herdConfig(
   try {
     const { stdout, stderr } = await run(process.execPath, [herd, ...args], {
       cwd,
-      env: { PATH: process.env.PATH ?? '' },
+      env: { PATH: process.env.PATH ?? '', ...runEnv() },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {

@@ -261,6 +261,19 @@ describe('daemon control API over a unix socket', () => {
     await assert.rejects(client.get('/v1/port?service=ghost&port=1'), /no such service/);
   });
 
+  it("errors carry their code to the client's HerdError, so callers never match message text", async () => {
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'resolved',
+        (e: unknown) => (e instanceof HerdError ? e.code : `not a HerdError: ${String(e)}`),
+      );
+    assert.equal(await codeOf(client.get('/v1/port?service=web&port=6000')), 'NO_HOST_PORT');
+    assert.equal(await codeOf(client.get('/v1/port?service=ghost&port=1')), 'NO_SUCH_SERVICE');
+    assert.equal(await codeOf(client.post('/v1/scale', { web: -1 })), 'INVALID_ARGUMENT');
+    const other = new DaemonClient(paths.socket, 'other');
+    assert.equal(await codeOf(other.get('/v1/ps')), 'CONFLICT');
+  });
+
   it('top lists the processes of each live replica', async () => {
     const top = await client.get<TopResponse>('/v1/top');
     const web = top.replicas.find((r) => r.name === 'shop-web-1');

@@ -71,13 +71,8 @@ export function checkAutoscale(raw: unknown): Checked<Autoscale | undefined> {
     if (n !== undefined) value[key] = n;
   }
   if (map.redis_list !== undefined) value.redisList = redisList(map.redis_list, problem);
-  if (
-    value.cpu === undefined &&
-    value.memory === undefined &&
-    value.rps === undefined &&
-    value.redisList === undefined &&
-    !problems.some((p) => ['cpu', 'memory', 'rps', 'redis_list'].includes(p.key ?? ''))
-  )
+  // A target that was given but is wrong has its own problem already.
+  if (!['cpu', 'memory', 'rps', 'redis_list'].some((k) => map[k] !== undefined))
     problems.push({
       message: 'needs a target to scale on: cpu (%), memory (%), rps (per replica) or redis_list',
     });

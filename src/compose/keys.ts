@@ -38,8 +38,10 @@ export const HONOURED_SERVICE_KEYS = [
   'working_dir',
   // Legacy resource keys, folded into resources like deploy.resources.
   'cpus',
+  'cpu_shares',
   'mem_limit',
   'mem_reservation',
+  'memswap_limit',
   'pids_limit',
   // Descriptive only: they change nothing herd does, so ignoring them needs no warning.
   'container_name',
@@ -67,7 +69,6 @@ export const OTHER_SERVICE_KEYS = [
   'cpu_quota',
   'cpu_rt_period',
   'cpu_rt_runtime',
-  'cpu_shares',
   'cpuset',
   'credential_spec',
   'develop',
@@ -88,7 +89,6 @@ export const OTHER_SERVICE_KEYS = [
   'logging',
   'mac_address',
   'mem_swappiness',
-  'memswap_limit',
   'models',
   'network_mode',
   'networks',
@@ -140,8 +140,20 @@ export const DEPLOY_HONOURED = ['replicas', 'resources', 'restart_policy', 'labe
 export const RESTART_POLICY_KEYS = ['condition', 'delay', 'max_attempts', 'window'];
 export const RESOURCES_KEYS = ['limits', 'reservations'];
 export const RESOURCE_SET_KEYS = ['cpus', 'memory', 'pids', 'devices', 'generic_resources'];
-/** Resource keys (paths under a service) the process runtime applies: only the memory limit. */
-export const PROCESS_RESOURCE_KEYS = ['mem_limit', 'deploy.resources.limits.memory'];
+/** Resource keys (paths under a service) the process runtime applies, through the replica's
+ * cgroup (runtime/process/cgroups.ts). */
+export const PROCESS_RESOURCE_KEYS = [
+  'cpus',
+  'cpu_shares',
+  'mem_limit',
+  'mem_reservation',
+  'memswap_limit',
+  'pids_limit',
+  'deploy.resources.limits.cpus',
+  'deploy.resources.limits.memory',
+  'deploy.resources.limits.pids',
+  'deploy.resources.reservations.memory',
+];
 export const BUILD_KEYS = [
   'context',
   'dockerfile',

@@ -126,6 +126,11 @@ export interface ResourceSet {
 export interface Resources {
   limits: ResourceSet;
   reservations: ResourceSet;
+  /** `memswap_limit`: memory + swap; -1 for unlimited swap. undefined: Docker's default, as
+   * much swap as the memory limit. */
+  memswapBytes?: number;
+  /** `cpu_shares`: relative CPU weight against other replicas (Docker's default 1024). */
+  cpuShares?: number;
 }
 
 export interface VolumeMount {

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { LoadContext } from './context.ts';
 import { readDependsOn } from './depends.ts';
-import { readDuration, readSize } from './durations.ts';
+import { readDuration } from './durations.ts';
 import { readEnvFiles, readEnvironment, readLabels } from './environment.ts';
 import { readHealthcheck } from './healthcheck.ts';
 import { checkHerdRollout, readHerdService } from './herd-ext.ts';
@@ -11,6 +11,7 @@ import { join } from './interpolate-tree.ts';
 import { ALL_SERVICE_KEYS, OTHER_SERVICE_KEYS, PROCESS_RESOURCE_KEYS } from './keys.ts';
 import type { Resources, Service } from './model.ts';
 import { readExpose, readPorts } from './ports.ts';
+import { checkResources, readServiceResource } from './resources.ts';
 import { readDeploy, readRestart } from './restart.ts';
 import { runtimeKind } from './runtime-kind.ts';
 import { ShellWordsError, splitShellWords } from './shellwords.ts';
@@ -72,7 +73,7 @@ const readCommandKey: KeyReader = (v, kp, r, key) => {
 };
 
 const readLegacyKey: KeyReader = (v, kp, r, key) => {
-  readLegacyResource(key, v, kp, r.ctx.c, r.legacy);
+  readServiceResource(key, v, kp, r.ctx.c, r.legacy);
   r.resourceKeys.push(key);
 };
 
@@ -94,8 +95,10 @@ const KEY_READERS = new Map<string, KeyReader>([
   ['restart', readRestartKey],
   ['deploy', readDeployKey],
   ['cpus', readLegacyKey],
+  ['cpu_shares', readLegacyKey],
   ['mem_limit', readLegacyKey],
   ['mem_reservation', readLegacyKey],
+  ['memswap_limit', readLegacyKey],
   ['pids_limit', readLegacyKey],
   ['healthcheck', (v, kp, r) => (r.svc.healthcheck = readHealthcheck(v, kp, r.ctx.c))],
   ['depends_on', readDependsOnKey],
@@ -166,9 +169,11 @@ function applyCrossKeyRules(r: Reading, map: CMap, p: string): void {
   }
   // deploy.resources wins over the older service-level keys, field by field.
   svc.resources = {
+    ...r.legacy,
     limits: { ...r.legacy.limits, ...svc.resources.limits },
     reservations: { ...r.legacy.reservations, ...svc.resources.reservations },
   };
+  checkResources(svc, map, p, c);
   // deploy.restart_policy wins over `restart:` when both are given, as in Compose
   // (getRestartPolicy reads `restart:` first, then lets the deploy policy replace it).
   if (r.deployRestart) svc.restart = r.deployRestart;
@@ -223,40 +228,16 @@ function dropUndefinedKeys(svc: Service): Service {
   return svc;
 }
 
-/** A process replica gets a memory limit and nothing else: say so for the other resource keys,
- * rather than let a file that relies on them run unconstrained without a word. Containers apply
- * them (or the engine reports what it cannot), so they are not warned about. */
+/** A process replica's cgroup enforces memory, CPU and pids limits but not the rest (CPU
+ * reservations, devices): say so for those, rather than let a file that relies on them run
+ * without a word. Containers apply them (or the engine reports what it cannot), so they are not
+ * warned about. */
 function warnProcessResources(svc: Service, keys: string[], c: Checker): void {
   const ignored = keys.filter((k) => !PROCESS_RESOURCE_KEYS.includes(k));
   if (ignored.length === 0 || runtimeKind(svc) !== 'process') return;
   c.diag.warn(
     `service "${svc.name}": ${ignored.map((k) => `\`${k}\``).join(', ')} ${ignored.length === 1 ? 'is' : 'are'} ` +
-      'ignored by the process runtime (a process replica gets only its memory limit; ' +
-      'run the service in Docker for the others)',
+      'ignored by the process runtime (a process replica is limited in memory, CPU and pids ' +
+      'only; run the service in Docker for the others)',
   );
-}
-
-/** `cpus`, `mem_limit`, `mem_reservation`, `pids_limit` at service level. */
-function readLegacyResource(key: string, v: CNode, p: string, c: Checker, into: Resources): void {
-  if (key === 'cpus') {
-    const raw = v.kind === 'scalar' ? v.value : undefined;
-    const n =
-      typeof raw === 'number'
-        ? raw
-        : typeof raw === 'string' && raw.trim() !== ''
-          ? Number(raw)
-          : NaN;
-    if (Number.isFinite(n) && n >= 0) into.limits.cpus = n;
-    else c.fail(v, p, 'a number of CPUs such as 0.5 or "2"');
-  } else if (key === 'pids_limit') {
-    // -1 means unlimited in Compose.
-    if (v.kind === 'scalar' && (v.value === -1 || v.value === '-1')) return;
-    const n = c.int(v, p, 'a number of processes, or -1 for unlimited');
-    if (n !== undefined) into.limits.pids = n;
-  } else {
-    const b = readSize(v, p, c);
-    // 0 means "no limit" to Docker; see readResourceSet.
-    if (b !== undefined && b > 0)
-      into[key === 'mem_limit' ? 'limits' : 'reservations'].memoryBytes = b;
-  }
 }

@@ -62,6 +62,40 @@ describe('compose errors', () => {
     assert.deepEqual(lines.slice(1), expected);
   });
 
+  it('resource values Docker would refuse at create are refused at load', async () => {
+    const lines = await loadText(
+      [
+        'services:',
+        '  a:',
+        '    command: x',
+        '    mem_limit: 64m',
+        '    memswap_limit: 32m',
+        '    cpu_shares: 300000',
+        '  b:',
+        '    command: x',
+        '    memswap_limit: 1g',
+        '    mem_reservation: 1g',
+        '    deploy: {resources: {limits: {memory: 64m}}}',
+        '  c:',
+        '    command: x',
+        '    cpu_shares: lots',
+        '    memswap_limit: plenty',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(lines.slice(1), [
+      'compose.yaml:6:17: services.a.cpu_shares: expected a CPU weight from 2 to 262144 (1024 is the default), got number 300000',
+      'compose.yaml:5:20: services.a.memswap_limit: is 33554432 bytes, below the memory limit (mem_limit or deploy.resources.limits.memory) of 67108864 bytes: it is memory plus swap, so at least the memory limit',
+      'compose.yaml:10:22: services.b.mem_reservation: is 1073741824 bytes, above the memory limit (mem_limit or deploy.resources.limits.memory) of 67108864 bytes',
+      'compose.yaml:14:17: services.c.cpu_shares: expected a CPU weight from 2 to 262144 (1024 is the default), got "lots"',
+      'compose.yaml:15:20: services.c.memswap_limit: expected a size such as 512m, 1g, 100kb or a number of bytes, got "plenty"',
+    ]);
+    const alone = await loadText('services:\n  a:\n    command: x\n    memswap_limit: 1g\n');
+    assert.deepEqual(alone, [
+      'compose.yaml:4:20: services.a.memswap_limit: needs the memory limit (mem_limit or deploy.resources.limits.memory): it is memory plus swap (use -1 for unlimited swap)',
+    ]);
+  });
+
   it('a single problem is reported on one line', async () => {
     const lines = await loadText('services:\n  web:\n    image: x\n    restart: on-failure:x\n');
     assert.deepEqual(lines, [

@@ -413,15 +413,20 @@ describe('resource keys the process runtime cannot apply', () => {
     '          memory: 100m',
     '          devices: [{capabilities: [gpu]}]',
   ];
-  it('are listed once for a process service; memory limits are applied, so not listed', async () => {
+  it('are listed once for a process service; memory, cpu and pids limits are applied, so not listed', async () => {
     const { p } = await load(
       ['services:', '  web:', '    command: x', ...resources, '    scale: 2'].join('\n'),
     );
     assert.deepEqual(p.warnings, [
-      'service "web": `pids_limit`, `cpus`, `deploy.resources.limits.cpus`, `deploy.resources.limits.pids`, `deploy.resources.reservations.memory`, `deploy.resources.reservations.devices` are ignored by the process runtime (a process replica gets only its memory limit; run the service in Docker for the others)',
+      'service "web": `deploy.resources.reservations.devices` is ignored by the process runtime (a process replica is limited in memory, CPU and pids only; run the service in Docker for the others)',
     ]);
-    const one = await load('services:\n  w:\n    command: x\n    mem_reservation: 1g\n');
-    assert.match(one.p.warnings[0] ?? '', /`mem_reservation` is ignored by the process runtime/);
+    const one = await load(
+      'services:\n  w:\n    command: x\n    deploy: {resources: {reservations: {cpus: "1"}}}\n',
+    );
+    assert.match(
+      one.p.warnings[0] ?? '',
+      /`deploy.resources.reservations.cpus` is ignored by the process runtime/,
+    );
   });
   it('are not listed for containers, nor for memory limits alone', async () => {
     for (const head of [
@@ -433,7 +438,7 @@ describe('resource keys the process runtime cannot apply', () => {
       assert.deepEqual(p.warnings, [], head);
     }
     const forced = await load(
-      'services:\n  web:\n    image: x\n    command: y\n    pids_limit: 5\n    x-herd: {runtime: process}\n',
+      'services:\n  web:\n    image: x\n    command: y\n    deploy: {resources: {reservations: {cpus: "1"}}}\n    x-herd: {runtime: process}\n',
     );
     assert.equal(forced.p.warnings.length, 1);
     const memory = await load(
@@ -452,5 +457,14 @@ describe('service-level resource keys', () => {
     });
     const both = await svc('mem_limit: 1g\ndeploy:\n  resources:\n    limits:\n      memory: 2g');
     assert.equal(both.resources.limits.memoryBytes, 2 * 1024 ** 3);
+  });
+  it('cpu_shares and memswap_limit (-1: unlimited swap; 0: not set)', async () => {
+    const s = await svc('mem_limit: 64m\nmemswap_limit: 128m\ncpu_shares: 512');
+    assert.equal(s.resources.memswapBytes, 128 * 1024 ** 2);
+    assert.equal(s.resources.cpuShares, 512);
+    assert.equal((await svc('mem_limit: 64m\nmemswap_limit: -1')).resources.memswapBytes, -1);
+    const unset = await svc('memswap_limit: 0\ncpu_shares: 0');
+    assert.equal(unset.resources.memswapBytes, undefined);
+    assert.equal(unset.resources.cpuShares, undefined);
   });
 });

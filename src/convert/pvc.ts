@@ -82,11 +82,6 @@ function mountVolume(
     );
     return;
   }
-  if (def?.driver !== undefined)
-    ctx.report.dropped(
-      `volumes.${m.source}.driver`,
-      "a claim gets its storage from the cluster's StorageClass",
-    );
   out.claims.push({
     object: {
       apiVersion: 'v1',

@@ -29,6 +29,22 @@ export function processCommand(service: Service): string[] {
   );
 }
 
+/** The replica's resource limits, as the service's resources give them. */
+export function specLimits(service: Service): Partial<ReplicaSpec> {
+  const { limits, reservations, memswapBytes, cpuShares } = service.resources;
+  const spec: Partial<ReplicaSpec> = {
+    memoryLimitBytes: limits.memoryBytes,
+    memswapLimitBytes: memswapBytes,
+    memoryReservationBytes: reservations.memoryBytes,
+    cpus: limits.cpus,
+    cpuShares,
+    pidsLimit: limits.pids,
+  };
+  for (const k of Object.keys(spec) as (keyof ReplicaSpec)[])
+    if (spec[k] === undefined) delete spec[k];
+  return spec;
+}
+
 /** Target ports a replica listens on, in declaration order: ports first, then expose. */
 export function targetPorts(service: Service): number[] {
   const seen = new Set<number>();
@@ -120,7 +136,7 @@ export async function planReplica(
     port,
     stopSignal: service.stopSignal,
     stopGracePeriodMs: service.stopGracePeriodMs,
-    memoryLimitBytes: service.resources.limits.memoryBytes,
+    ...specLimits(service),
     user: service.user,
     uid: ids?.uid,
     gid: ids?.gid,
@@ -166,7 +182,7 @@ async function planContainer(
     hostPorts: { ...ports },
     stopSignal: service.stopSignal,
     stopGracePeriodMs: service.stopGracePeriodMs,
-    memoryLimitBytes: service.resources.limits.memoryBytes,
+    ...specLimits(service),
     user: service.user,
   };
   return { spec, ports };

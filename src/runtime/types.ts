@@ -19,7 +19,18 @@ export interface ReplicaSpec {
   hostPorts?: Record<number, number>;
   stopSignal: NodeJS.Signals;
   stopGracePeriodMs: number;
+  /** Hard memory limit (`mem_limit`, `deploy.resources.limits.memory`). */
   memoryLimitBytes?: number;
+  /** Memory + swap (`memswap_limit`); -1: unlimited swap; undefined: as much swap as memory. */
+  memswapLimitBytes?: number;
+  /** Soft limit (`mem_reservation`, `deploy.resources.reservations.memory`). */
+  memoryReservationBytes?: number;
+  /** CPU quota in CPUs (`cpus`, `deploy.resources.limits.cpus`). */
+  cpus?: number;
+  /** Relative CPU weight (`cpu_shares`; 1024 is everyone's default). */
+  cpuShares?: number;
+  /** Most processes and threads at once (`pids_limit`, `deploy.resources.limits.pids`). */
+  pidsLimit?: number;
   /** Run as this user (process runtime: resolved from `user:`; Docker passes `user` as is). */
   user?: string;
   uid?: number;

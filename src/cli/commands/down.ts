@@ -12,6 +12,7 @@ import { removeStateDir } from '../../daemon/paths.ts';
 import { readState } from '../../daemon/state-file.ts';
 import { probeSocket } from '../../daemon/client.ts';
 import { createRuntimes, dockerServices, type Runtimes } from '../../runtime/choose.ts';
+import { cgroups } from '../../runtime/process/cgroups.ts';
 import { HerdError } from '../../util/errors.ts';
 
 export function registerDown(program: Command): void {
@@ -48,6 +49,8 @@ Examples:
       const compose = await composeFor(cmd, project, records.length > 0);
       // Containers are removed through the engine below, not by signalling their PIDs.
       const result = await stopOrphans(compose ? orphanProcesses(compose, records) : records);
+      // …and their cgroups, with anything that escaped the process groups.
+      await cgroups.sweep(project);
       // Logs a stopped foreground `up` kept go too: down removes everything herd kept.
       removeStateDir(paths);
       for (const n of result.stopped)

@@ -1,12 +1,16 @@
 // The default runtime: each replica is a local child process leading its own process group,
-// so stopping it signals everything it started.
-import { spawn, type ChildProcess } from 'node:child_process';
+// so stopping it signals everything it started, and, where the machine lets herd write cgroups,
+// in a cgroup of its own that enforces its limits (cgroups.ts) and finds what escaped the group.
+import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import { existsSync as pathExists } from 'node:fs';
 import type { ExitInfo, OutputStream, ReplicaHandle, ReplicaSpec, Runtime } from '../types.ts';
 import { LineSplitter } from './lines.ts';
 import { groupRssBytes } from './group-memory.ts';
 import { safeDelay } from '../../util/timers.ts';
+import { cgroups as machineCgroups, type Cgroups } from './cgroups.ts';
+import type { ReplicaCgroup } from './replica-cgroup.ts';
+import { spawnReplica, type Spawned } from './spawn-replica.ts';
+import { startErrorExitCode } from './start-errors.ts';
 
 const MEMORY_POLL_MS = 500;
 /** How long to wait for output pipes to close after the leader exited (a grandchild may hold them). */
@@ -26,19 +30,6 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function startErrorText(err: NodeJS.ErrnoException, spec: ReplicaSpec): string {
-  const cmd = spec.command[0] ?? '';
-  if (err.code === 'ENOENT') return `command not found: ${cmd} (PATH=${spec.env.PATH ?? ''})`;
-  if (err.code === 'EACCES' && spec.uid !== undefined) {
-    // As another user, the working directory may be what is out of reach, not the program.
-    return `not executable: ${cmd} as uid ${spec.uid} (permission denied; can that user enter ${spec.cwd} and run ${cmd}?)`;
-  }
-  if (err.code === 'EACCES') return `not executable: ${cmd} (permission denied)`;
-  if (err.code === 'EPERM')
-    return `cannot start ${cmd} as uid ${spec.uid}: operation not permitted`;
-  return `cannot start ${cmd}: ${err.message}`;
-}
-
 class ProcessReplica implements ReplicaHandle {
   readonly id: string;
   readonly pid?: number;
@@ -49,30 +40,28 @@ class ProcessReplica implements ReplicaHandle {
   private done = false;
   private listeners: ((stream: OutputStream, line: string) => void)[] = [];
   private buffered: [OutputStream, string][] = [];
-  private oomKilled = false;
+  /** Set by the polling fallback when it killed the group for its memory. */
+  private polledOomKill = false;
   private memoryTimer?: NodeJS.Timeout;
   private graceTimer?: NodeJS.Timeout;
+  private readonly cgroup?: ReplicaCgroup;
 
   constructor(
     private readonly spec: ReplicaSpec,
-    private readonly child: ChildProcess | undefined,
-    startError?: string,
+    spawned: Spawned,
   ) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
-    this.pid = child?.pid;
-    this.id = String(child?.pid ?? `unstarted-${spec.name}`);
+    this.pid = spawned.child?.pid;
+    this.id = String(spawned.child?.pid ?? `unstarted-${spec.name}`);
     if (spec.port !== undefined) this.address = { host: '127.0.0.1', port: spec.port };
-    if (startError !== undefined || !child || child.pid === undefined) {
-      this.fail(startError ?? 'could not start');
+    if (spawned.startError !== undefined) {
+      this.startError = spawned.startError;
+      const exitCode = startErrorExitCode(spawned.startError);
+      this.finish({ exitCode, startError: spawned.startError });
       return;
     }
-    this.watch(child, child.pid);
-  }
-
-  private fail(message: string): void {
-    this.startError = message;
-    const exitCode = /^command not found/.test(message) ? 127 : 126;
-    this.finish({ exitCode, startError: message });
+    this.cgroup = spawned.cgroup;
+    this.watch(spawned.child, spawned.child.pid);
   }
 
   private finish(info: ExitInfo): void {
@@ -90,40 +79,50 @@ class ProcessReplica implements ReplicaHandle {
       splitters.push(splitter);
       child[stream]?.on('data', (chunk: Buffer) => splitter.push(chunk));
     }
-    if (this.spec.memoryLimitBytes !== undefined) {
-      const limit = this.spec.memoryLimitBytes;
-      this.memoryTimer = setInterval(() => {
-        if (groupRssBytes(pgid) > limit) {
-          this.oomKilled = true;
-          killGroup(pgid, 'SIGKILL');
-        }
-      }, MEMORY_POLL_MS);
-      this.memoryTimer.unref();
-    }
+    if (this.spec.memoryLimitBytes !== undefined && !this.cgroup?.enforces('memory'))
+      this.pollMemory(pgid, this.spec.memoryLimitBytes);
     child.once('exit', (code, signal) => {
       // Like a container whose main process ended: nothing it left behind keeps running.
       killGroup(pgid, 'SIGKILL');
+      this.cgroup?.killAll();
       const info: ExitInfo =
         signal !== null
           ? { exitCode: 128 + signalNumber(signal), signal }
           : { exitCode: code ?? 0 };
-      if (this.oomKilled) {
-        info.exitCode = 137;
-        info.oomKilled = true;
-      }
       const pipesClosed = new Promise<void>((resolve) => {
         if (child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false)
           resolve();
         child.once('close', () => resolve());
       });
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, PIPE_DRAIN_MS).unref());
-      void Promise.race([pipesClosed, timeout]).then(() => {
+      void Promise.race([pipesClosed, timeout]).then(async () => {
         for (const s of splitters) s.flush();
         child.stdout?.destroy();
         child.stderr?.destroy();
-        this.finish(info);
+        this.finish(await this.outOfMemory(info));
       });
     });
+  }
+
+  /** Where no memory cgroup enforces the limit: the group's resident memory, every 500 ms. */
+  private pollMemory(pgid: number, limit: number): void {
+    this.memoryTimer = setInterval(() => {
+      if (groupRssBytes(pgid) > limit) {
+        this.polledOomKill = true;
+        killGroup(pgid, 'SIGKILL');
+      }
+    }, MEMORY_POLL_MS);
+    this.memoryTimer.unref();
+  }
+
+  /** The exit as reported, with the OOM kill (from the cgroup's events, else from the polling)
+   * marked; the cgroup is gone once this resolves. */
+  private async outOfMemory(info: ExitInfo): Promise<ExitInfo> {
+    if (this.polledOomKill) return { ...info, exitCode: 137, oomKilled: true };
+    if (!this.cgroup) return info;
+    const oomKills = this.cgroup.oomKills();
+    await this.cgroup.remove();
+    return oomKills > 0 ? { ...info, oomKilled: true } : info;
   }
 
   private emit(stream: OutputStream, line: string): void {
@@ -161,37 +160,10 @@ class ProcessReplica implements ReplicaHandle {
 export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
 
+  constructor(private readonly cgroups: Cgroups = machineCgroups) {}
+
   async start(spec: ReplicaSpec): Promise<ReplicaHandle> {
-    const [file, ...args] = spec.command;
-    if (file === undefined || file === '')
-      return new ProcessReplica(spec, undefined, 'no command to run');
-    if (!pathExists(spec.cwd)) {
-      return new ProcessReplica(spec, undefined, `working directory does not exist: ${spec.cwd}`);
-    }
-    let child: ChildProcess;
-    try {
-      child = spawn(file, args, {
-        cwd: spec.cwd,
-        env: spec.env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        uid: spec.uid,
-        gid: spec.gid,
-      });
-    } catch (err) {
-      return new ProcessReplica(
-        spec,
-        undefined,
-        startErrorText(err as NodeJS.ErrnoException, spec),
-      );
-    }
-    // spawn reports a missing or non-executable command asynchronously, through 'error'.
-    const failure = await new Promise<string | undefined>((resolve) => {
-      child.once('spawn', () => resolve(undefined));
-      child.once('error', (err) => resolve(startErrorText(err, spec)));
-    });
-    if (failure !== undefined) return new ProcessReplica(spec, undefined, failure);
-    return new ProcessReplica(spec, child);
+    return new ProcessReplica(spec, await spawnReplica(spec, this.cgroups));
   }
 }
 

@@ -15,7 +15,7 @@ import {
   rmdirSync,
   rmSync,
 } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { constants, homedir, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 
@@ -64,7 +64,27 @@ const env = {
   ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}),
 };
 
+// Stopped from outside (Ctrl-C, `timeout`): the tests cannot clean up after themselves any more,
+// so the run does, and says so.
+let interrupted;
+let testRunner;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    interrupted ??= signal;
+    testRunner?.kill(signal);
+    // A runner that does not stop at once is killed; its test files then count as left behind.
+    setTimeout(() => testRunner?.kill('SIGKILL'), 2000).unref();
+  });
+}
+
 const status = await runTests();
+if (interrupted) {
+  await releaseDockerd();
+  await leftoverProcesses(0);
+  rmSync(runTmp, { recursive: true, force: true });
+  console.log(`test.js: ${what}: ${status.summary}; interrupted by ${interrupted}, cleaned up`);
+  process.exit(128 + constants.signals[interrupted]);
+}
 const problems = [...(await leftovers()), ...status.problems];
 const secs = ((Date.now() - started) / 1000).toFixed(0);
 for (const p of problems) console.log(`test.js: ${p}`);
@@ -81,10 +101,10 @@ function fail(why) {
 function runTests() {
   const concurrency = process.env.HERD_TEST_CONCURRENCY ?? '2';
   const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`];
-  const child = spawn(process.execPath, [...args, '--test-reporter=spec', ...files], {
+  const child = (testRunner = spawn(process.execPath, [...args, '--test-reporter=spec', ...files], {
     env,
     stdio: ['inherit', 'pipe', 'inherit'],
-  });
+  }));
   const counts = {};
   let partial = '';
   child.stdout.setEncoding('utf8');
@@ -116,18 +136,8 @@ function runTests() {
 async function leftovers() {
   const problems = [];
   // The engine is released before looking for processes: its containers count as left behind.
-  if (existsSync(join(env.HERD_TEST_DOCKERD_DIR, 'users', String(process.pid)))) {
-    const release = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', 'test/helpers/dockerd-release.ts'],
-      {
-        env,
-        stdio: 'inherit',
-      },
-    );
-    if (release.status !== 0) problems.push('the test Docker engine was not left clean');
-  }
-  problems.push(...(await leftoverProcesses()));
+  if (!(await releaseDockerd())) problems.push('the test Docker engine was not left clean');
+  problems.push(...(await leftoverProcesses(5000)));
   for (const entry of readdirSync(runTmp)) {
     if (/^tsx-/.test(entry)) rmSync(join(runTmp, entry), { recursive: true, force: true });
   }
@@ -141,11 +151,22 @@ async function leftovers() {
   return problems;
 }
 
-/** Processes started by this run that still run after a grace period; they are killed. */
-async function leftoverProcesses() {
+/** Lets go of the run's hold on the test Docker engine, if it took one (the last user stops it);
+ * false when containers were left in it. */
+async function releaseDockerd() {
+  if (!existsSync(join(env.HERD_TEST_DOCKERD_DIR, 'users', String(process.pid)))) return true;
+  const release = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/dockerd-release.ts'], {
+    env,
+    stdio: 'inherit',
+  });
+  return new Promise((resolve) => release.on('close', (code) => resolve(code === 0)));
+}
+
+/** Processes started by this run that still run after `graceMs`; they are killed. */
+async function leftoverProcesses(graceMs) {
   if (!existsSync('/proc/self/environ')) return [];
   let pids = markedProcesses();
-  for (let waited = 0; pids.length > 0 && waited < 5000; waited += 250) {
+  for (let waited = 0; pids.length > 0 && waited < graceMs; waited += 250) {
     await new Promise((r) => setTimeout(r, 250));
     pids = markedProcesses();
   }

@@ -1,3 +1,4 @@
+// `herd config` from the binary (each run starts herd, a second or more: not a unit test).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';

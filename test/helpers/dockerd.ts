@@ -114,15 +114,14 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function takeLock(): boolean {
-  const lock = LOCK;
   try {
     mkdirSync(DOCKERD_DIR, { recursive: true });
-    closeSync(openSync(lock, 'wx'));
+    closeSync(openSync(LOCK, 'wx'));
     return true;
   } catch {
     // A lock left by a crashed run is taken over once it is clearly stale.
     try {
-      if (Date.now() - statSync(lock).mtimeMs > START_TIMEOUT_MS) rmSync(lock, { force: true });
+      if (Date.now() - statSync(LOCK).mtimeMs > START_TIMEOUT_MS) rmSync(LOCK, { force: true });
     } catch {
       // Removed meanwhile by its holder.
     }

@@ -5,6 +5,7 @@ import type { EngineEvent } from '../engine/events.ts';
 import { runtimeKind } from '../compose/runtime-kind.ts';
 import type { RotationPolicy } from '../logs/rotate.ts';
 import { LogStore } from '../logs/store.ts';
+import { cgroups } from '../runtime/process/cgroups.ts';
 import { HerdError } from '../util/errors.ts';
 import { probeSocket } from './client.ts';
 import type { EngineControl } from './control.ts';
@@ -126,6 +127,8 @@ export async function prepareDaemon(
         graceMs: opts.orphanGraceMs,
       })
     : { stopped: [], skipped: [] };
+  // The cgroups of a dead predecessor's replicas, and what escaped their process groups.
+  await cgroups.sweep(project.name);
   const logs = new LogStore(paths.logsDir, project.name, opts.logRotation);
   return new DaemonSession(project, paths, previous, orphans, logs);
 }

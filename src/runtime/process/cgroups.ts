@@ -21,6 +21,12 @@ import { enableForChildren, v2Settings } from './cgroup-v2.ts';
 import { ReplicaCgroup, tryRmdir, type CgroupDir } from './replica-cgroup.ts';
 
 const CONTROLLERS: Controller[] = ['memory', 'cpu', 'pids'];
+/** What goes unenforced without each controller, for the warning. */
+const UNENFORCED: Record<Controller, string> = {
+  memory: 'memory limits (memory, memswap_limit, mem_reservation) are',
+  cpu: '`cpus` and `cpu_shares` are',
+  pids: '`pids_limit` is',
+};
 /** An empty cgroup another live herd made this recently may be about to receive its replica. */
 const SWEEP_MIN_AGE_MS = 30_000;
 
@@ -193,14 +199,14 @@ export class Cgroups {
   }
 
   private warnMissing(controller: Controller, keys: string[]): void {
-    const fallback =
+    const polled =
       controller === 'memory' && keys.includes('memory limit')
-        ? '; the memory limit is enforced by polling the replica’s memory every 500 ms instead'
+        ? '; a memory limit is checked by polling every 500 ms instead (a fast-growing process ' +
+          'can overshoot it)'
         : '';
     this.warnOnce(
-      `no writable cgroup with the ${controller} controller (cgroup v2 or v1): ` +
-        `${keys.join(', ')} of process replicas ${keys.length === 1 ? 'is' : 'are'} not ` +
-        `enforced by the kernel${fallback}`,
+      `no writable cgroup has the ${controller} controller (cgroup v2 or v1), so ` +
+        `${UNENFORCED[controller]} not enforced by the kernel for process replicas${polled}`,
       controller,
     );
   }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { HerdError } from '../../util/errors.ts';
 import type { ReplicaSpec } from '../types.ts';
 import { readHierarchies, type Hierarchy } from './cgroup-mounts.ts';
+import { CONTROLLERS, findPlaces, type Place } from './cgroup-places.ts';
 import {
   limitsOf,
   neededControllers,
@@ -20,7 +21,6 @@ import { v1Settings } from './cgroup-v1.ts';
 import { enableForChildren, v2Settings } from './cgroup-v2.ts';
 import { ReplicaCgroup, tryRmdir, type CgroupDir } from './replica-cgroup.ts';
 
-const CONTROLLERS: Controller[] = ['memory', 'cpu', 'pids'];
 /** What goes unenforced without each controller, for the warning. */
 const UNENFORCED: Record<Controller, string> = {
   memory: 'memory limits (memory, memswap_limit, mem_reservation) are',
@@ -29,13 +29,6 @@ const UNENFORCED: Record<Controller, string> = {
 };
 /** An empty cgroup another live herd made this recently may be about to receive its replica. */
 const SWEEP_MIN_AGE_MS = 30_000;
-
-/** Where the cgroups of one controller go. */
-interface Place {
-  hierarchy: Hierarchy;
-  /** `…/herd`: holds one directory per project. */
-  herdDir: string;
-}
 
 export interface CgroupsOptions {
   /** The hierarchies to use (default: this machine's, as /proc shows them). */
@@ -97,7 +90,7 @@ export class Cgroups {
   async sweep(project: string): Promise<void> {
     const removals: Promise<unknown>[] = [];
     const projects = new Set<string>();
-    for (const place of new Set(this.discover().values())) {
+    for (const place of this.distinctPlaces()) {
       for (const name of listDir(place.herdDir)) {
         const projectDir = path.join(place.herdDir, name);
         projects.add(name);
@@ -143,7 +136,7 @@ export class Cgroups {
 
   /** Drops the project's directory (and herd's) once no replica cgroup is left in them. */
   private tidyProject(project: string): void {
-    for (const place of new Set(this.discover().values())) {
+    for (const place of this.distinctPlaces()) {
       if (tryRmdir(path.join(place.herdDir, project))) tryRmdir(place.herdDir);
     }
   }
@@ -193,6 +186,13 @@ export class Cgroups {
     }
   }
 
+  /** One place per herd directory (v2 and co-mounted v1 controllers share one). */
+  private distinctPlaces(): Place[] {
+    const byDir = new Map<string, Place>();
+    for (const place of this.discover().values()) byDir.set(place.herdDir, place);
+    return [...byDir.values()];
+  }
+
   private discover(): Map<Controller, Place> {
     this.places ??= findPlaces((this.opts.hierarchies ?? readHierarchies)());
     return this.places;
@@ -215,47 +215,6 @@ export class Cgroups {
     if (this.warned.has(key)) return;
     this.warned.add(key);
     (this.opts.warn ?? ((m) => process.stderr.write(`herd: warning: ${m}\n`)))(message);
-  }
-}
-
-/** For each controller, the hierarchy that has it and where herd's cgroups go in it, for the
- * writable ones. A v1 mount of a controller wins; v2 serves the controllers it offers. */
-function findPlaces(hierarchies: Hierarchy[]): Map<Controller, Place> {
-  const places = new Map<Controller, Place>();
-  for (const c of CONTROLLERS) {
-    const v1 = hierarchies.find((h) => h.version === 1 && h.controllers.includes(c));
-    const v2 = hierarchies.find((h) => h.version === 2);
-    const place = v1 ? v1Place(v1) : v2 ? v2Place(v2, c) : undefined;
-    if (place) places.set(c, place);
-  }
-  return places;
-}
-
-function v1Place(h: Hierarchy): Place | undefined {
-  const herdDir = path.join(h.ownDir, 'herd');
-  return canMakeCgroupsIn(herdDir, () => true) ? { hierarchy: h, herdDir } : undefined;
-}
-
-function v2Place(h: Hierarchy, controller: Controller): Place | undefined {
-  const base = h.ownIsRoot ? h.ownDir : path.dirname(h.ownDir);
-  if (enableForChildren(base, [controller]).length === 0) return undefined;
-  const herdDir = path.join(base, 'herd');
-  const handsDown = () => enableForChildren(herdDir, [controller]).length > 0;
-  return canMakeCgroupsIn(herdDir, handsDown) ? { hierarchy: h, herdDir } : undefined;
-}
-
-/** Whether herd may create cgroups in `herdDir` (and `check` holds once it exists); leaves no
- * directory behind that was not there: makeDir creates them when a replica needs one. */
-function canMakeCgroupsIn(herdDir: string, check: () => boolean): boolean {
-  const probe = path.join(herdDir, `probe.${process.pid}`);
-  try {
-    mkdirSync(probe, { recursive: true });
-    return check();
-  } catch {
-    return false;
-  } finally {
-    tryRmdir(probe);
-    tryRmdir(herdDir);
   }
 }
 

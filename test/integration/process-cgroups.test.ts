@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const dir = tempDir('cgroups');
 const project = `cgtest${process.pid}`;
-const runtime = new ProcessRuntime(new Cgroups({ warn: () => undefined }));
+const runtime = new ProcessRuntime({ cgroups: new Cgroups({ warn: () => undefined }) });
 const MiB = 1024 * 1024;
 
 function spec(command: string[], over: Partial<ReplicaSpec> = {}): ReplicaSpec {
@@ -200,9 +200,9 @@ test("a sweep removes the cgroups dead herds left, killing what is left in its p
 
 test('without a writable cgroup: memory is polled, and each missing controller is named once', async () => {
   const warnings: string[] = [];
-  const bare = new ProcessRuntime(
-    new Cgroups({ hierarchies: () => [], warn: (m) => warnings.push(m) }),
-  );
+  const bare = new ProcessRuntime({
+    cgroups: new Cgroups({ hierarchies: () => [], warn: (m) => warnings.push(m) }),
+  });
   const code = `const a = []; setInterval(() => { a.push(Buffer.alloc(8 << 20, 1)); }, 20);`;
   const first = await bare.start(
     spec([process.execPath, '-e', code], { memoryLimitBytes: 96 * MiB }),
@@ -224,4 +224,59 @@ test('behind the gate the replica keeps its pid, its argv and its process group'
   assert.equal(pgid, h.pid);
   assert.match(readFileSync(`/proc/${h.pid}/cmdline`, 'utf8'), /^sh\0-c\0/);
   await h.stop(0);
+});
+
+/** Runs `node -e` printing its environment and its memory cgroup; resolves with both. */
+async function envAndCgroup(
+  rt: ProcessRuntime,
+  env: Record<string, string>,
+): Promise<{ env: Record<string, string>; cgroup: string }> {
+  const code = `console.log(JSON.stringify({ env: process.env, cgroup: require('fs').readFileSync('/proc/self/cgroup', 'utf8') }))`;
+  const h = await rt.start(
+    spec([process.execPath, '-e', code], { env, memoryLimitBytes: 256 * MiB }),
+  );
+  const line = await firstLine(h);
+  await h.exited;
+  return JSON.parse(line) as { env: Record<string, string>; cgroup: string };
+}
+
+const awkwardEnv = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  'spring.datasource.url': 'jdbc:x',
+  'A-B': '1',
+  IFS: ':',
+  OPTIND: '3',
+  PPID: '5',
+  PWD: '/elsewhere',
+  PERL5OPT: '-Mnonexistent',
+  MULTI: 'a\nb',
+  EMPTY: '',
+};
+
+test('the perl gate passes the environment on exactly, PERL5OPT and all', async () => {
+  const seen = await envAndCgroup(runtime, awkwardEnv);
+  assert.deepEqual(seen.env, awkwardEnv);
+  assert.match(seen.cgroup, new RegExp(`memory:.*/herd/${project}/`));
+});
+
+test('without perl, /bin/sh is the gate; an environment it would change starts ungated', async () => {
+  const warnings: string[] = [];
+  const shOnly = new ProcessRuntime({
+    cgroups: new Cgroups({ warn: (m) => warnings.push(m) }),
+    perl: null,
+  });
+  const safe = { PATH: awkwardEnv.PATH, FOO: 'bar', MULTI: 'a\nb' };
+  const gated = await envAndCgroup(shOnly, safe);
+  assert.deepEqual(gated.env, { ...safe, PWD: dir }, 'the shell sets PWD to the working dir');
+  assert.match(gated.cgroup, new RegExp(`memory:.*/herd/${project}/`));
+  assert.deepEqual(warnings, []);
+  const ungated = await envAndCgroup(shOnly, awkwardEnv);
+  assert.deepEqual(ungated.env, awkwardEnv);
+  assert.match(ungated.cgroup, new RegExp(`memory:.*/herd/${project}/`), 'joined right after');
+  await envAndCgroup(shOnly, awkwardEnv);
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(
+    warnings[0] ?? '',
+    /spring\.datasource\.url, A-B, IFS, OPTIND, PPID cannot pass through \/bin\/sh/,
+  );
 });

@@ -211,7 +211,8 @@ export class Cgroups {
     );
   }
 
-  private warnOnce(message: string, key = message): void {
+  /** Says `message` once in this process's life (per `key`). */
+  warnOnce(message: string, key = message): void {
     if (this.warned.has(key)) return;
     this.warned.add(key);
     (this.opts.warn ?? ((m) => process.stderr.write(`herd: warning: ${m}\n`)))(message);

@@ -9,7 +9,8 @@ import { groupRssBytes } from './group-memory.ts';
 import { safeDelay } from '../../util/timers.ts';
 import { cgroups as machineCgroups, type Cgroups } from './cgroups.ts';
 import type { ReplicaCgroup } from './replica-cgroup.ts';
-import { spawnReplica, type Spawned } from './spawn-replica.ts';
+import { spawnReplica, type SpawnContext, type Spawned } from './spawn-replica.ts';
+import { findPerl } from './spawn-gate.ts';
 import { startErrorExitCode } from './start-errors.ts';
 
 const MEMORY_POLL_MS = 500;
@@ -157,13 +158,26 @@ class ProcessReplica implements ReplicaHandle {
   }
 }
 
+export interface ProcessRuntimeOptions {
+  /** Default: the machine's (one manager per process: discovery and warnings happen once). */
+  cgroups?: Cgroups;
+  /** The perl of the exact gate; null: /bin/sh is the gate. Default: the machine's, if any. */
+  perl?: string | null;
+}
+
 export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
+  private readonly context: SpawnContext;
 
-  constructor(private readonly cgroups: Cgroups = machineCgroups) {}
+  constructor(opts: ProcessRuntimeOptions = {}) {
+    this.context = {
+      cgroups: opts.cgroups ?? machineCgroups,
+      perl: opts.perl !== undefined ? opts.perl : findPerl(),
+    };
+  }
 
   async start(spec: ReplicaSpec): Promise<ReplicaHandle> {
-    return new ProcessReplica(spec, await spawnReplica(spec, this.cgroups));
+    return new ProcessReplica(spec, await spawnReplica(spec, this.context));
   }
 }
 

@@ -1,21 +1,30 @@
 // Spawning one process replica: in its own process group and, where the machine has a writable
 // cgroup hierarchy, in its own cgroup from its first instruction (spawn-gate.ts). Every way it can
 // fail to start ends as a startError, never as a throw.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isHerdError } from '../../util/errors.ts';
 import type { ReplicaSpec } from '../types.ts';
 import type { Cgroups } from './cgroups.ts';
 import { commandProblem } from './command-path.ts';
 import type { ReplicaCgroup } from './replica-cgroup.ts';
-import { openGate, refuseGate, spawnGated } from './spawn-gate.ts';
+import { chooseGate, openGate, refuseGate, shellMangled, spawnGated } from './spawn-gate.ts';
+
+export interface SpawnContext {
+  cgroups: Cgroups;
+  /** The perl the gate runs with; null: /bin/sh is the gate (spawn-gate.ts). */
+  perl: string | null;
+}
 import { errnoError, startErrorText } from './start-errors.ts';
 
 export type Spawned =
   | { child: ChildProcess & { pid: number }; cgroup?: ReplicaCgroup; startError?: undefined }
   | { startError: string; child?: undefined; cgroup?: undefined };
 
-export async function spawnReplica(spec: ReplicaSpec, cgroups: Cgroups): Promise<Spawned> {
+export async function spawnReplica(
+  spec: ReplicaSpec,
+  { cgroups, perl }: SpawnContext,
+): Promise<Spawned> {
   const [file, ...args] = spec.command;
   if (file === undefined || file === '') return { startError: 'no command to run' };
   if (!existsSync(spec.cwd)) return { startError: `working directory does not exist: ${spec.cwd}` };
@@ -30,20 +39,23 @@ export async function spawnReplica(spec: ReplicaSpec, cgroups: Cgroups): Promise
     await cgroup?.remove();
     return { startError };
   };
-  // Behind the gate the shell execs the command: find out here what its exec would say.
-  const problem = cgroup ? commandProblem(file, spec.env, spec.cwd, spec) : undefined;
+  const gate = cgroup ? chooseGate(spec.env, perl) : undefined;
+  if (cgroup && !gate) warnUngated(cgroups, spec);
+  // Behind the gate, the gate execs the command: find out here what its exec would say.
+  const problem = gate ? commandProblem(file, spec.env, spec.cwd, spec) : undefined;
   if (problem) return failed(startErrorText(errnoError(problem), spec));
-  const options: SpawnOptions = {
+  const options = {
     cwd: spec.cwd,
     env: spec.env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
     uid: spec.uid,
     gid: spec.gid,
   };
   let child: ChildProcess;
   try {
-    child = cgroup ? spawnGated(spec.command, options) : spawn(file, args, options);
+    child = gate
+      ? spawnGated(gate, spec.command, options)
+      : spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     return failed(startErrorText(err as NodeJS.ErrnoException, spec));
   }
@@ -60,7 +72,20 @@ export async function spawnReplica(spec: ReplicaSpec, cgroups: Cgroups): Promise
       refuseGate(child);
       return failed(`cannot put ${spec.name} in its cgroup: ${(err as Error).message}`);
     }
-    openGate(child);
+    if (gate) openGate(gate, child, spec.env);
   }
   return { child: child as ChildProcess & { pid: number }, cgroup };
+}
+
+/** Without perl, /bin/sh is the only gate, and it would lose some of the environment: the replica
+ * starts without a gate and joins its cgroup right after (a moment unlimited), rather than lose
+ * its settings. */
+function warnUngated(cgroups: Cgroups, spec: ReplicaSpec): void {
+  const names = shellMangled(spec.env);
+  cgroups.warnOnce(
+    `service "${spec.service}": ${names.join(', ')} cannot pass through /bin/sh, which starts ` +
+      'process replicas inside their cgroup where perl is not installed: its replicas join ' +
+      'their cgroup a moment after they start (install perl to close that gap)',
+    `ungated:${spec.service}`,
+  );
 }

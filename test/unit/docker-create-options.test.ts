@@ -74,6 +74,30 @@ describe('containerCreateOptions', () => {
     assert.equal(opts.HostConfig?.Memory, 1 << 28);
     assert.equal(opts.HostConfig?.NanoCpus, 1_500_000_000);
     assert.equal(opts.HostConfig?.PidsLimit, 100);
+    for (const key of ['MemorySwap', 'MemoryReservation', 'CpuShares'] as const)
+      assert.equal(opts.HostConfig?.[key], undefined, key);
+  });
+
+  it('passes memswap_limit, the memory reservation and cpu_shares on as Compose does', () => {
+    const limited = testService('api', {
+      image: 'example/api:1',
+      resources: {
+        limits: { memoryBytes: 1 << 28 },
+        reservations: { memoryBytes: 1 << 27 },
+        memswapBytes: -1,
+        cpuShares: 512,
+      },
+    });
+    const shop = testProject('shop', [limited], '/home/me/shop');
+    const host = containerCreateOptions({
+      project: shop,
+      service: limited,
+      spec: specFor(shop, 'api', 1),
+      image: 'example/api:1',
+    }).HostConfig;
+    assert.equal(host?.MemorySwap, -1);
+    assert.equal(host?.MemoryReservation, 1 << 27);
+    assert.equal(host?.CpuShares, 512);
   });
 
   it('mounts binds from the project folder and prefixes named volumes', () => {

@@ -149,6 +149,11 @@ export function containerCreateOptions({
   if (memory !== undefined) host.Memory = memory;
   if (limits.cpus !== undefined) host.NanoCpus = Math.round(limits.cpus * 1e9);
   if (limits.pids !== undefined) host.PidsLimit = limits.pids;
+  // The rest of Compose's resource keys, as Compose hands them to the engine.
+  const { memswapBytes, cpuShares, reservations } = service.resources;
+  if (memswapBytes !== undefined) host.MemorySwap = memswapBytes;
+  if (reservations.memoryBytes !== undefined) host.MemoryReservation = reservations.memoryBytes;
+  if (cpuShares !== undefined) host.CpuShares = cpuShares;
   // An explicit replica command wins; otherwise the service's, otherwise the image's CMD.
   const cmd = spec.command.length > 0 ? spec.command : service.command;
   if (cmd) options.Cmd = cmd;

@@ -89,8 +89,11 @@ export interface RestartPolicy {
   condition: RestartCondition;
   /** on-failure:N or deploy.restart_policy.max_attempts; undefined = unlimited. */
   maxAttempts?: number;
-  /** deploy.restart_policy.delay: the base of the backoff; undefined = herd's 100 ms. */
+  /** deploy.restart_policy.delay (Swarm's default 5 s): the fixed pause between attempts;
+   * undefined for `restart:`, which backs off exponentially from 100 ms. */
   delayMs?: number;
+  /** From deploy.restart_policy: Swarm's semantics, a fixed delay between attempts. */
+  fixedDelay?: boolean;
   /** deploy.restart_policy.window: how long a restart must stay up to count as a success. */
   windowMs?: number;
 }

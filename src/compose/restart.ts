@@ -12,6 +12,9 @@ import {
 import type { Resources, ResourceSet, RestartPolicy } from './model.ts';
 import type { CMap, CNode } from './yaml-source.ts';
 
+/** Swarm's default `deploy.restart_policy.delay`. */
+export const SWARM_RESTART_DELAY_MS = 5000;
+
 const RESTART_HINT = '"no", "always", "on-failure", "on-failure:N" or "unless-stopped"';
 
 export function readRestart(node: CNode, path: string, c: Checker): RestartPolicy | undefined {
@@ -88,7 +91,12 @@ function readRestartPolicy(node: CNode, path: string, c: Checker): RestartPolicy
   const map = c.map(node, path);
   if (!map) return undefined;
   c.keys(map, path, RESTART_POLICY_KEYS);
-  const policy: RestartPolicy = { condition: 'always' };
+  // Swarm: `delay` (default 5 s) is the same between every attempt, never doubled.
+  const policy: RestartPolicy = {
+    condition: 'always',
+    delayMs: SWARM_RESTART_DELAY_MS,
+    fixedDelay: true,
+  };
   const cond = map.entries.get('condition')?.value;
   if (cond) {
     const s = c.string(cond, join(path, 'condition'));

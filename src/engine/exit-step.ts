@@ -73,7 +73,11 @@ function policyStep(
       actions: [{ do: 'notice', message: `${shortName(slot)} ${what}${tail}` }],
     };
   }
-  const delay = nextBackoff({ previousMs: slot.lastDelayMs, uptimeMs, baseMs: policy.delayMs });
+  // deploy.restart_policy waits the same delay every time (Swarm); restart: backs off (Docker).
+  const delay =
+    policy.fixedDelay && policy.delayMs !== undefined
+      ? policy.delayMs
+      : nextBackoff({ previousMs: slot.lastDelayMs, uptimeMs, baseMs: policy.delayMs });
   return {
     to: 'backoff',
     reason: `${describeExit(exit)}, restarting in ${formatDelay(delay)}`,

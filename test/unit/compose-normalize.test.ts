@@ -216,21 +216,34 @@ describe('scale, restart, deploy', () => {
     assert.deepEqual((await svc(policy)).restart, {
       condition: 'on-failure',
       delayMs: 5000,
+      fixedDelay: true,
       maxAttempts: 3,
       windowMs: 120000,
     });
+    // Swarm's fixed delay, 5 s by default.
     assert.deepEqual((await svc('deploy:\n  restart_policy:\n    condition: none')).restart, {
       condition: 'no',
+      delayMs: 5000,
+      fixedDelay: true,
     });
-    assert.deepEqual((await svc('deploy:\n  restart_policy: {}')).restart, { condition: 'always' });
+    assert.deepEqual((await svc('deploy:\n  restart_policy: {}')).restart, {
+      condition: 'always',
+      delayMs: 5000,
+      fixedDelay: true,
+    });
     assert.deepEqual((await svc(`restart: "no"\n${policy}`)).restart, {
       condition: 'on-failure',
       delayMs: 5000,
+      fixedDelay: true,
       maxAttempts: 3,
       windowMs: 120000,
     });
     const none = 'restart: always\ndeploy:\n  restart_policy:\n    condition: none';
-    assert.deepEqual((await svc(none)).restart, { condition: 'no' });
+    assert.deepEqual((await svc(none)).restart, {
+      condition: 'no',
+      delayMs: 5000,
+      fixedDelay: true,
+    });
   });
   it('deploy.resources', async () => {
     const s = await svc(

@@ -262,7 +262,12 @@ describe('seed 003: high availability and scaling', () => {
     const p = await load('003-3.yaml');
     assert.deepEqual(summaries(p), { app: { ...app, restart: 'on-failure', healthcheck: true } });
     const s = svc(p, 'app');
-    assert.deepEqual(s.restart, { condition: 'on-failure', delayMs: 5000, maxAttempts: 3 });
+    assert.deepEqual(s.restart, {
+      condition: 'on-failure',
+      delayMs: 5000,
+      fixedDelay: true,
+      maxAttempts: 3,
+    });
     assert.deepEqual(s.healthcheck, {
       test: { kind: 'exec', argv: ['curl', '-f', 'http://localhost:8000/health'] },
       intervalMs: 30_000,

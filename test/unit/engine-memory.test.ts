@@ -317,3 +317,27 @@ function baseSpec(project: string) {
     stopGracePeriodMs: 1000,
   };
 }
+
+test('deploy.restart_policy waits its fixed delay between attempts and stops at max_attempts', async () => {
+  const restart = {
+    condition: 'on-failure' as const,
+    delayMs: 2000,
+    fixedDelay: true,
+    maxAttempts: 2,
+  };
+  const h = harness([makeService('web', { command: cmd, restart })]);
+  await h.engine.up();
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    h.mem('web').exit(1);
+    await until(() => h.replica('web').state === 'backoff', `backoff ${attempt}`);
+    assert.match(h.replica('web').reason ?? '', /restarting in 2s/, 'the delay never doubles');
+    h.clock.advance(1999);
+    assert.equal(h.replica('web').state, 'backoff');
+    h.clock.advance(1);
+    await until(() => h.replica('web').state === 'running', `restart ${attempt}`);
+  }
+  h.mem('web').exit(1);
+  await until(() => h.replica('web').state === 'exited', 'gave up');
+  assert.match(h.replica('web').reason ?? '', /gave up after 2 restarts/);
+  assert.equal(h.runtime.started.length, 3);
+});

@@ -5,7 +5,7 @@
 // report each problem at file:line:col and code built on a raw file (convert/) gets the same rules.
 import { unknownKeyMessage } from './check.ts';
 import { HerdError } from '../util/errors.ts';
-import type { Checked, SettingProblem } from './herd-settings.ts';
+import { mapping, show, type Checked, type SettingProblem } from './herd-settings.ts';
 import { parseDuration } from './units.ts';
 
 export interface RedisListTarget {
@@ -149,19 +149,4 @@ function redisList(v: unknown, problem: Problem): RedisListTarget | undefined {
   if (map.target === undefined) problem('redis_list.target', 'is required: items per replica');
   if (url === undefined || list === undefined || target === undefined) return undefined;
   return { url, list, target };
-}
-
-function mapping(
-  raw: unknown,
-  expected: string,
-  problems: SettingProblem[],
-): Record<string, unknown> | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (typeof raw === 'object' && !Array.isArray(raw)) return raw as Record<string, unknown>;
-  problems.push({ message: `expected ${expected}, got ${show(raw)}` });
-  return undefined;
-}
-
-function show(v: unknown): string {
-  return JSON.stringify(v) ?? String(v);
 }

@@ -97,7 +97,8 @@ export function checkProxy(raw: unknown): Checked<{ workers?: number }> {
   return out;
 }
 
-function mapping(
+/** `raw` as a mapping, or a problem saying what was expected. */
+export function mapping(
   raw: unknown,
   expected: string,
   problems: SettingProblem[],
@@ -119,6 +120,7 @@ function unknownKeys(
   }
 }
 
-function show(v: unknown): string {
+/** A value as the user wrote it, for messages. */
+export function show(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }

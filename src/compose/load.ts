@@ -34,7 +34,19 @@ export { ComposeError };
 
 const IGNORED_TOP_LEVEL = ['networks', 'secrets', 'configs', 'models'];
 
-export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
+/** What a load starts from: the files (`-f`, else COMPOSE_FILE, else found), the project folder,
+ * and the interpolation environment (shell over `.env`). */
+export interface LoadInputs {
+  cwd: string;
+  files: string[];
+  projectDir: string;
+  diag: Diagnostics;
+  c: Checker;
+  env: Record<string, string>;
+  lookup: (name: string) => string | undefined;
+}
+
+export function loadInputs(opts: LoadOptions): LoadInputs {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const shell = opts.env ?? process.env;
   // COMPOSE_FILE (a path-separator list) stands in for -f, as in Compose.
@@ -48,7 +60,11 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const diag = new Diagnostics();
   const c = new Checker(diag);
   const env = buildProjectEnv(shell, projectDir, opts.envFiles, cwd, diag);
-  const lookup = (n: string) => env[n];
+  return { cwd, files, projectDir, diag, c, env, lookup: (n: string) => env[n] };
+}
+
+export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
+  const { cwd, files, projectDir, diag, c, env, lookup } = loadInputs(opts);
   diag.throwIfErrors();
 
   const root = await readMerged(files, cwd, c, lookup);
@@ -80,7 +96,8 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
 
 /** Every file parsed, interpolated, its `extends` resolved, and merged over the ones before it;
  * throws when any of that failed. */
-async function readMerged(
+/** The files checked, interpolated, `extends` resolved and merged in order. */
+export async function readMerged(
   files: string[],
   cwd: string,
   c: Checker,

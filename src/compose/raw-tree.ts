@@ -3,16 +3,8 @@
 // (keys herd does not run, such as `deploy.update_config`, `secrets` or `networks`): `herd convert`
 // carries them over to Kubernetes and Swarm. Run it after loadProject accepted the same options:
 // the file is valid by then, so only warnings (unset variables) are left to report.
-import path from 'node:path';
-import { Checker } from './check.ts';
-import { Diagnostics } from './errors.ts';
-import { ExtendsResolver } from './extends.ts';
-import { findComposeFiles } from './find.ts';
-import { interpolateTree } from './interpolate-tree.ts';
-import type { LoadOptions } from './load.ts';
-import { mergeFiles, plain, stripResets } from './merge.ts';
-import { buildProjectEnv } from './project-env.ts';
-import { readYamlFile, type CMap, type CNode } from './yaml-source.ts';
+import { loadInputs, readMerged, type LoadOptions } from './load.ts';
+import { plain } from './merge.ts';
 
 export type RawMap = Record<string, unknown>;
 
@@ -25,33 +17,11 @@ export interface RawCompose {
 }
 
 export async function readRawCompose(opts: LoadOptions = {}): Promise<RawCompose> {
-  const cwd = path.resolve(opts.cwd ?? process.cwd());
-  const shell = opts.env ?? process.env;
-  const fromEnv = shell.COMPOSE_FILE
-    ? shell.COMPOSE_FILE.split(path.delimiter).filter((f) => f !== '')
-    : undefined;
-  const files = findComposeFiles(opts.files && opts.files.length > 0 ? opts.files : fromEnv, cwd);
-  const projectDir = opts.projectDirectory
-    ? path.resolve(cwd, opts.projectDirectory)
-    : path.dirname(files[0] as string);
-  const diag = new Diagnostics();
-  const c = new Checker(diag);
-  const env = buildProjectEnv(shell, projectDir, opts.envFiles, cwd, diag);
-  const lookup = (n: string) => env[n];
-  const prepare = (node: CNode) =>
-    node.kind === 'map' ? (interpolateTree(node, '', lookup, diag) as CMap) : undefined;
-  const extendsResolver = new ExtendsResolver(c, (node) => prepare(node) ?? node);
-  let merged: CNode | undefined;
-  for (const file of files) {
-    const parsed = await readYamlFile(file, diag);
-    const root = parsed && prepare(parsed);
-    if (!root) continue;
-    extendsResolver.resolveFile(root, file);
-    merged = merged ? mergeFiles(merged, root) : stripResets(root);
-  }
+  // The loader's own inputs and merge, so the raw tree is exactly what the Project was read from.
+  const { files, cwd, c, diag, env, lookup } = loadInputs(opts);
   diag.throwIfErrors();
-  const root = merged ? plain(merged) : {};
-  return { root: asMap(root) ?? {}, env, warnings: diag.warnings };
+  const merged = await readMerged(files, cwd, c, lookup);
+  return { root: asMap(plain(merged)) ?? {}, env, warnings: diag.warnings };
 }
 
 /** `v` when it is a mapping, else undefined. */

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterFile } from './file-end.ts';
+import { pidAlive } from './wait.ts';
 
 /** Shared by concurrent runs (two engines would fight over the docker0 bridge): scripts/test.js
  * names it, as each run's TMPDIR is its own. */
@@ -191,15 +192,6 @@ function engineEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Drops this user's hold on the engine; the last user stops it and removes its folder. Returns
  * the containers that were still there (tests should leave none). */
 export async function releaseDockerd(): Promise<string[]> {
@@ -237,7 +229,7 @@ async function releaseOrFail(): Promise<void> {
 
 function liveUsers(): string[] {
   try {
-    return readdirSync(USERS_DIR).filter((pid) => alive(Number(pid)));
+    return readdirSync(USERS_DIR).filter((pid) => pidAlive(Number(pid)));
   } catch {
     return []; // nobody registered
   }

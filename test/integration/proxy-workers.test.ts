@@ -18,6 +18,7 @@ import {
   replica,
 } from '../helpers/backends.ts';
 import type { Backend } from '../helpers/backends.ts';
+import { pidAlive } from '../helpers/wait.ts';
 
 /** Local TCP ports of the sockets process `pid` holds (from /proc). */
 function socketPorts(pid: number): Set<number> {
@@ -36,15 +37,6 @@ function socketPorts(pid: number): Set<number> {
     if (f.length > 9 && inodes.has(f[9]!)) ports.add(parseInt(f[1]!.split(':')[1]!, 16));
   }
   return ports;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -99,7 +91,7 @@ describe('proxy workers', () => {
   it('forks workers-1 processes that serve the same port, counted in stats()', async () => {
     const pids = proxy.workerPids();
     assert.equal(pids.length, 1);
-    assert.ok(alive(pids[0]!));
+    assert.ok(pidAlive(pids[0]!));
     // Queue connections in the kernel while this process cannot accept (its loop is blocked):
     // only the worker can take them, so the worker must answer them.
     const socks: net.Socket[] = [];
@@ -157,7 +149,7 @@ describe('proxy workers', () => {
     const ok = await Promise.all(Array.from({ length: 20 }, () => get(lp)));
     for (const r of ok) assert.equal(r.status, 200);
     await proxy.close();
-    assert.equal(alive(fresh), false);
+    assert.equal(pidAlive(fresh), false);
     await assert.rejects(get(lp), /ECONNREFUSED/);
   });
 });

@@ -235,7 +235,8 @@ test('a service with ports is ready only once it listens', async () => {
   await h.engine.shutdown();
 });
 
-test('rolling restart, start-first: the successor takes the slot over once ready', async () => {
+/** web, healthy, in a start-first rolling restart whose successor has just started. */
+async function restartingHealthyWeb() {
   const h = harness([makeService('web', { command: cmd, healthcheck: check, expose })]);
   const up = h.engine.up();
   await until(() => h.runtime.running().length === 1, 'web runs');
@@ -244,6 +245,11 @@ test('rolling restart, start-first: the successor takes the slot over once ready
   const old = h.mem('web');
   const restart = h.engine.restartServices(['web']);
   await until(() => h.runtime.running().length === 2, 'successor started');
+  return { h, old, restart };
+}
+
+test('rolling restart, start-first: the successor takes the slot over once ready', async () => {
+  const { h, old, restart } = await restartingHealthyWeb();
   const next = h.runtime.replica(`${h.project.name}-web-1-next`);
   assert.ok(old.running, 'the old one serves until its successor is ready');
   next.health?.('healthy');
@@ -255,14 +261,7 @@ test('rolling restart, start-first: the successor takes the slot over once ready
 });
 
 test('rolling restart: a replacement that crashes stops the rollout and keeps the old replica', async () => {
-  const h = harness([makeService('web', { command: cmd, healthcheck: check, expose })]);
-  const up = h.engine.up();
-  await until(() => h.runtime.running().length === 1, 'web runs');
-  h.mem('web').health?.('healthy');
-  await up;
-  const old = h.mem('web');
-  const restart = h.engine.restartServices(['web']);
-  await until(() => h.runtime.running().length === 2, 'successor started');
+  const { h, old, restart } = await restartingHealthyWeb();
   h.runtime.replica(`${h.project.name}-web-1-next`).exit(1);
   await assert.rejects(restart, (e: unknown) => (e as { code?: string }).code === 'ROLLOUT_FAILED');
   assert.ok(old.running);

@@ -1,5 +1,5 @@
 // Compose variable substitution: $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e}, ${VAR?e},
-// ${VAR:+a}, ${VAR+a}, nesting inside the word part, and $$ for a literal $.
+// ${VAR:+a}, ${VAR+a}, nesting inside the word part, $$ for a literal $, and a lone $ kept as is.
 
 export type Lookup = (name: string) => string | undefined;
 
@@ -49,9 +49,9 @@ export function interpolate(input: string, hooks: InterpolateHooks): string {
       i = end + 1;
       continue;
     }
-    throw new InterpolationError(
-      `invalid interpolation format for ${JSON.stringify(input)}: "$" must start $VAR or \${VAR}; write $$ for a literal $`,
-    );
+    // A `$` that starts no name and no `{` is kept as written (`^REGEX$`, `a $ b`), as Compose does.
+    out += '$';
+    i++;
   }
   return out;
 }

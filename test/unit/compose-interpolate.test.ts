@@ -58,10 +58,21 @@ describe('interpolate', () => {
     assert.equal(run('$$SET costs $$5'), '$SET costs $5');
   });
   it('rejects malformed templates', () => {
+    // compose-go's TestInvalid: "${", "${}", "${ }", "${ foo}", "${foo }", "${foo!}".
     assert.throws(() => run('${SET'), /missing closing/);
+    assert.throws(() => run('${'), /missing closing/);
     assert.throws(() => run('${}'), /bad variable name/);
-    assert.throws(() => run('cost $5'), /write \$\$ for a literal/);
+    assert.throws(() => run('${ }'), /bad variable name/);
+    assert.throws(() => run('${ SET}'), /bad variable name/);
+    assert.throws(() => run('${SET }'), /unknown modifier/);
+    assert.throws(() => run('${SET!}'), /unknown modifier/);
     assert.throws(() => run('${SET:x}'), /unknown modifier/);
+  });
+  it('keeps a $ that starts no name and no ${ as written', () => {
+    // compose-go's TestUnescaped: "a $ string", "^REGEX$", "$}" and "$" come back unchanged.
+    for (const s of ['a $ string', '^REGEX$', '$}', '$', 'cost $5', 'x $-y'])
+      assert.equal(run(s), s);
+    assert.equal(run('^$SET$'), '^value$');
   });
 });
 

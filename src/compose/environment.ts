@@ -1,10 +1,11 @@
 // `environment`, `env_file` and `labels`: env files under environment, bare keys from the shell.
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadContext } from './context.ts';
 import { DotenvError, parseDotenv } from './dotenv.ts';
 import { join } from './interpolate-tree.ts';
 import { ENV_FILE_KEYS } from './keys.ts';
+import { readTextBounded } from './read-bounded.ts';
 import type { CNode } from './yaml-source.ts';
 
 export function readEnvironment(node: CNode, p: string, ctx: LoadContext): Record<string, string> {
@@ -64,7 +65,7 @@ export function readEnvFiles(node: CNode, p: string, ctx: LoadContext): Record<s
     }
     try {
       // Values may use ${VAR}: earlier lines first, then the project environment (compose-go does this).
-      Object.assign(out, parseDotenv(readFileSync(abs, 'utf8'), ctx.lookup));
+      Object.assign(out, parseDotenv(readTextBounded(abs), ctx.lookup));
     } catch (err) {
       if (err instanceof DotenvError)
         c.diag.error({ file: abs, line: err.line, col: 1 }, '', err.message);

@@ -1,11 +1,11 @@
 // `extends`: a service inherits another service's definition (same file or `file:`), merged with
 // Compose's override rules. Relative host paths from another folder's file are rebased to it.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostics } from './errors.ts';
 import { join } from './interpolate-tree.ts';
 import { EXTENDS_KEYS } from './keys.ts';
 import { mergeServiceNodes } from './merge.ts';
+import { readTextBounded } from './read-bounded.ts';
 import { rebaseServicePaths } from './rebase.ts';
 import { parseYaml, type CEntry, type CMap, type CNode } from './yaml-source.ts';
 import type { Checker } from './check.ts';
@@ -79,18 +79,16 @@ export class ExtendsResolver {
       resolvedBase = rebaseServicePaths(resolvedBase, path.dirname(baseFile));
     const own = new Map(svc.entries);
     own.delete('extends');
-    const merged = mergeServiceNodes(withoutKey(resolvedBase, 'depends_on', baseFile !== file), {
-      ...svc,
-      entries: own,
-    });
-    return merged as CMap;
+    // depends_on is inherited from another file too (Compose keeps it); the dependency must then
+    // exist in this project, which checkDependencies reports at its place in the other file.
+    return mergeServiceNodes(resolvedBase, { ...svc, entries: own }) as CMap;
   }
 
   private loadFile(file: string, from: CEntry): CMap | undefined {
     if (this.files.has(file)) return this.files.get(file);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readTextBounded(file);
     } catch (err) {
       this.diag.error(
         from.value.pos,
@@ -106,12 +104,4 @@ export class ExtendsResolver {
     this.files.set(file, map);
     return map;
   }
-}
-
-/** Compose does not inherit depends_on from a service in another file (it may not exist here). */
-function withoutKey(map: CMap, key: string, drop: boolean): CMap {
-  if (!drop || !map.entries.has(key)) return map;
-  const entries = new Map(map.entries);
-  entries.delete(key);
-  return { ...map, entries };
 }

@@ -5,19 +5,17 @@ import { Checker } from './check.ts';
 import type { LoadContext } from './context.ts';
 import { checkDependencies } from './depends.ts';
 import { ComposeError, Diagnostics } from './errors.ts';
-import { ExtendsResolver } from './extends.ts';
 import { findComposeFiles } from './find.ts';
 import { readHerdProject } from './herd-ext.ts';
-import { interpolateTree } from './interpolate-tree.ts';
 import { TOP_LEVEL_KEYS } from './keys.ts';
-import { mergeFiles, stripResets } from './merge.ts';
+import { readMerged } from './merged.ts';
 import type { Project, Service } from './model.ts';
 import { selectServices } from './profiles.ts';
-import { buildProjectEnv } from './project-env.ts';
-import { resolveProjectName } from './project-name.ts';
-import { readService } from './service.ts';
+import { ProjectEnv } from './project-env.ts';
+import { checkReferences } from './references.ts';
+import { readService, readServiceEnvFiles } from './service.ts';
 import { readNamedVolumes } from './volumes.ts';
-import { describe, readYamlFile, type CEntry, type CMap, type CNode } from './yaml-source.ts';
+import { describe, type CEntry, type CMap, type CNode } from './yaml-source.ts';
 
 export interface LoadOptions {
   files?: string[];
@@ -43,40 +41,43 @@ export interface LoadInputs {
   diag: Diagnostics;
   c: Checker;
   env: Record<string, string>;
-  lookup: (name: string) => string | undefined;
 }
 
 export function loadInputs(opts: LoadOptions): LoadInputs {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
-  const shell = opts.env ?? process.env;
-  // COMPOSE_FILE (a path-separator list) stands in for -f, as in Compose.
-  const fromEnv = shell.COMPOSE_FILE
-    ? shell.COMPOSE_FILE.split(path.delimiter).filter((f) => f !== '')
-    : undefined;
-  const files = findComposeFiles(opts.files && opts.files.length > 0 ? opts.files : fromEnv, cwd);
-  const projectDir = opts.projectDirectory
-    ? path.resolve(cwd, opts.projectDirectory)
-    : path.dirname(files[0] as string);
   const diag = new Diagnostics();
   const c = new Checker(diag);
-  const env = buildProjectEnv(shell, projectDir, opts.envFiles, cwd, diag);
-  return { cwd, files, projectDir, diag, c, env, lookup: (n: string) => env[n] };
+  const given = opts.files && opts.files.length > 0 ? opts.files : undefined;
+  const projectDirectory = opts.projectDirectory && path.resolve(cwd, opts.projectDirectory);
+  // As in Compose, the .env of the folder known before the files are may name them (COMPOSE_FILE,
+  // the shell's winning); the project folder's .env is read too once the files are found.
+  const envs = new ProjectEnv(opts.env ?? process.env, opts.envFiles, cwd, diag);
+  const firstDir = projectDirectory || (given ? path.dirname(path.resolve(cwd, given[0]!)) : cwd);
+  const early = envs.read(firstDir);
+  const files = findComposeFiles(given ?? envs.composeFiles(early), cwd);
+  const projectDir = projectDirectory || path.dirname(files[0] as string);
+  return { cwd, files, projectDir, diag, c, env: envs.read(projectDir) };
 }
 
 export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
-  const { cwd, files, projectDir, diag, c, env, lookup } = loadInputs(opts);
+  const inputs = loadInputs(opts);
+  const { files, projectDir, diag, c } = inputs;
   diag.throwIfErrors();
 
-  const root = await readMerged(files, cwd, c, lookup);
+  const { root, name, env } = await readMerged(inputs, opts.projectName);
   checkTopLevel(root, c);
   const get = (k: string) => root.entries.get(k)?.value;
-  const name = resolveProjectName(opts.projectName, env, get('name'), projectDir, c);
-  const ctx: LoadContext = { c, projectDir, lookup };
-  const { all, depNodes } = readServices(get('services'), ctx);
+  const ctx: LoadContext = { c, projectDir, lookup: (n: string) => env[n] };
+  checkReferences(root, c);
+  const { all, depNodes, envFiles } = readServices(get('services'), ctx);
 
   const profiles =
     opts.profiles && opts.profiles.length > 0 ? opts.profiles : splitList(env.COMPOSE_PROFILES);
-  const { services, disabled } = selectServices(all, profiles, opts.enableServices ?? [], diag);
+  const selection = selectServices(all, profiles, opts.enableServices ?? [], diag);
+  const { services, disabled, named } = selection;
+  for (const [n, node] of Object.entries(envFiles))
+    if (services[n])
+      readServiceEnvFiles(services[n], node, ctx, named !== undefined && !named.has(n));
   checkDependencies(services, depNodes, disabled, diag);
   const volumesNode = get('volumes');
   const volumes = isSet(volumesNode) ? readNamedVolumes(volumesNode, 'volumes', ctx) : {};
@@ -94,37 +95,6 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   };
 }
 
-/** Every file parsed, interpolated, its `extends` resolved, and merged over the ones before it;
- * throws when any of that failed. */
-/** The files checked, interpolated, `extends` resolved and merged in order. */
-export async function readMerged(
-  files: string[],
-  cwd: string,
-  c: Checker,
-  lookup: (name: string) => string | undefined,
-): Promise<CMap> {
-  const { diag } = c;
-  // Files pulled in by `extends: {file: ...}` get the same checks and interpolation.
-  const extendsResolver = new ExtendsResolver(c, (node, file) => {
-    const r = checkRoot(node, file, c);
-    return r ? interpolateTree(r, '', lookup, diag) : node;
-  });
-  let merged: CMap | undefined;
-  for (const file of files) {
-    const parsed = await readYamlFile(file, diag, displayPath(file, cwd));
-    if (!parsed) continue;
-    const root = checkRoot(parsed, file, c);
-    if (!root) continue;
-    const interpolated = interpolateTree(root, '', lookup, diag) as CMap;
-    extendsResolver.resolveFile(interpolated, file);
-    merged = merged
-      ? (mergeFiles(merged, interpolated) as CMap)
-      : (stripResets(interpolated) as CMap);
-  }
-  diag.throwIfErrors();
-  return merged as CMap;
-}
-
 /** Top-level keys: unknown ones, and the ones herd warns about or refuses. */
 function checkTopLevel(root: CMap, c: Checker): void {
   const { diag } = c;
@@ -134,13 +104,6 @@ function checkTopLevel(root: CMap, c: Checker): void {
       'the attribute `version` is obsolete, it will be ignored; please remove it to avoid confusion',
     );
   }
-  const include = root.entries.get('include');
-  if (include)
-    diag.error(
-      include.keyPos,
-      'include',
-      'herd does not support `include` yet; merge the files with -f instead',
-    );
   for (const k of IGNORED_TOP_LEVEL) {
     if (root.entries.has(k))
       diag.warn(`top-level \`${k}\` is not honoured by herd's process runtime (ignored)`);
@@ -151,18 +114,24 @@ function checkTopLevel(root: CMap, c: Checker): void {
 function readServices(
   servicesNode: CNode | undefined,
   ctx: LoadContext,
-): { all: Record<string, Service>; depNodes: Record<string, Record<string, CNode>> } {
+): {
+  all: Record<string, Service>;
+  depNodes: Record<string, Record<string, CNode>>;
+  envFiles: Record<string, CNode>;
+} {
   const all: Record<string, Service> = {};
   const depNodes: Record<string, Record<string, CNode>> = {};
-  if (!isSet(servicesNode)) return { all, depNodes };
+  const envFiles: Record<string, CNode> = {};
+  if (!isSet(servicesNode)) return { all, depNodes, envFiles };
   for (const [svcName, e] of ctx.c.map(servicesNode, 'services')?.entries ?? []) {
     if (svcName.startsWith('x-') || !isServiceEntry(svcName, e, ctx.c.diag)) continue;
     const r = readService(svcName, e.value as CMap, ctx);
     checkRunnable(r.service, e, ctx.c.diag);
     all[svcName] = r.service;
     depNodes[svcName] = r.dependencyNodes;
+    if (r.envFile) envFiles[svcName] = r.envFile;
   }
-  return { all, depNodes };
+  return { all, depNodes, envFiles };
 }
 
 /** A valid service name whose value is a mapping; otherwise reports why not. */
@@ -205,21 +174,6 @@ function checkRunnable(svc: Service, e: CEntry, diag: Diagnostics): void {
 /** Present and not an explicit null (which means "not set" in Compose). */
 function isSet(node: CNode | undefined): node is CNode {
   return node !== undefined && !(node.kind === 'scalar' && node.value === null);
-}
-
-function checkRoot(node: CNode, file: string, c: Checker): CMap | undefined {
-  if (node.kind === 'map') return node;
-  c.diag.error(
-    node.pos,
-    '',
-    `${path.basename(file)} must be a mapping with a \`services\` key at the top level, got ${describe(node)}`,
-  );
-  return undefined;
-}
-
-function displayPath(file: string, cwd: string): string {
-  const rel = path.relative(cwd, file);
-  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
 }
 
 function splitList(s: string | undefined): string[] {

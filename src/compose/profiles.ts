@@ -7,6 +7,8 @@ export interface Selection {
   services: Record<string, Service>;
   /** Services left out by profiles, with their profiles (for error hints). */
   disabled: Map<string, string[]>;
+  /** The services named explicitly and what they depend on; undefined when none was named. */
+  named?: Set<string>;
 }
 
 export function selectServices(
@@ -48,5 +50,5 @@ export function selectServices(
     if (on) services[name] = svc;
     else disabled.set(name, svc.profiles);
   }
-  return { services, disabled };
+  return { services, disabled, named: enableServices.length > 0 ? wanted : undefined };
 }

@@ -3,8 +3,9 @@
 // (keys herd does not run, such as `deploy.update_config`, `secrets` or `networks`): `herd convert`
 // carries them over to Kubernetes and Swarm. Run it after loadProject accepted the same options:
 // the file is valid by then, so only warnings (unset variables) are left to report.
-import { loadInputs, readMerged, type LoadOptions } from './load.ts';
+import { loadInputs, type LoadOptions } from './load.ts';
 import { plain } from './merge.ts';
+import { readMerged } from './merged.ts';
 
 export type RawMap = Record<string, unknown>;
 
@@ -18,10 +19,10 @@ export interface RawCompose {
 
 export async function readRawCompose(opts: LoadOptions = {}): Promise<RawCompose> {
   // The loader's own inputs and merge, so the raw tree is exactly what the Project was read from.
-  const { files, cwd, c, diag, env, lookup } = loadInputs(opts);
-  diag.throwIfErrors();
-  const merged = await readMerged(files, cwd, c, lookup);
-  return { root: asMap(plain(merged)) ?? {}, env, warnings: diag.warnings };
+  const inputs = loadInputs(opts);
+  inputs.diag.throwIfErrors();
+  const { root, env } = await readMerged(inputs, opts.projectName);
+  return { root: asMap(plain(root)) ?? {}, env, warnings: inputs.diag.warnings };
 }
 
 /** `v` when it is a mapping, else undefined. */

@@ -18,12 +18,15 @@ import { ShellWordsError, splitShellWords } from './shellwords.ts';
 import { toSignal } from './signals.ts';
 import { readBuild, readVolumes } from './volumes.ts';
 import type { CMap, CNode } from './yaml-source.ts';
-import type { Checker } from './check.ts';
+import { Checker } from './check.ts';
+import { Diagnostics } from './errors.ts';
 
 export interface ServiceResult {
   service: Service;
   /** depends_on name -> node, for positioned errors once all services are known. */
   dependencyNodes: Record<string, CNode>;
+  /** `env_file`, read once the services to run are known (readServiceEnvFiles). */
+  envFile?: CNode;
 }
 
 /** One service being read: the Service so far, and what the rules across keys need afterwards. */
@@ -64,7 +67,27 @@ export function readService(name: string, map: CMap, ctx: LoadContext): ServiceR
     else if (OTHER_SERVICE_KEYS.includes(key)) r.ignored.push(key);
   }
   applyCrossKeyRules(r, map, p);
-  return { service: dropUndefinedKeys(r.svc), dependencyNodes: r.dependencyNodes };
+  const envFile = map.entries.get('env_file')?.value;
+  return {
+    service: dropUndefinedKeys(r.svc),
+    dependencyNodes: r.dependencyNodes,
+    envFile:
+      envFile && !(envFile.kind === 'scalar' && envFile.value === null) ? envFile : undefined,
+  };
+}
+
+/** env_file under environment (environment wins). Compose reads the env files of the services it
+ * was asked for only, so `config web` does not fail on another service's missing one: `quiet`
+ * reads what is there and reports nothing. */
+export function readServiceEnvFiles(
+  svc: Service,
+  node: CNode,
+  ctx: LoadContext,
+  quiet: boolean,
+): void {
+  const c = quiet ? new Checker(new Diagnostics()) : ctx.c;
+  const fromFiles = readEnvFiles(node, `services.${svc.name}.env_file`, { ...ctx, c });
+  svc.environment = { ...fromFiles, ...svc.environment };
 }
 
 const readCommandKey: KeyReader = (v, kp, r, key) => {
@@ -132,6 +155,8 @@ function readDeployKey(v: CNode, kp: string, r: Reading): void {
   r.deployRestart = d.restart;
   r.deployReplicas = d.replicas;
   r.svc.resources = d.resources;
+  if (d.update) r.svc.updateConfig = d.update;
+  if (d.rollback) r.svc.rollbackConfig = d.rollback;
   r.ignored.push(...d.ignored);
   r.resourceKeys.push(...d.resourceKeys);
 }
@@ -158,15 +183,11 @@ function readStopGrace(v: CNode, kp: string, r: Reading): void {
   if (ms !== undefined) r.svc.stopGracePeriodMs = ms;
 }
 
-/** What depends on several keys: env_file under environment, deploy over the older keys, the
+/** What depends on several keys: deploy over the older keys, the
  * scale/deploy.replicas agreement, and the warnings. */
 function applyCrossKeyRules(r: Reading, map: CMap, p: string): void {
   const { svc, ctx } = r;
   const { c } = ctx;
-  const envFile = map.entries.get('env_file')?.value;
-  if (envFile && !(envFile.kind === 'scalar' && envFile.value === null)) {
-    svc.environment = { ...readEnvFiles(envFile, join(p, 'env_file'), ctx), ...svc.environment };
-  }
   // deploy.resources wins over the older service-level keys, field by field.
   svc.resources = {
     ...r.legacy,

@@ -24,7 +24,7 @@ const MODES = new Set([
   'rprivate',
 ]);
 
-function isPathLike(src: string): boolean {
+export function isPathLike(src: string): boolean {
   return (
     src.startsWith('.') || src.startsWith('/') || src.startsWith('~') || /^[A-Za-z]:[\\/]/.test(src)
   );
@@ -57,6 +57,15 @@ export function readVolumes(node: CNode, p: string, ctx: LoadContext): VolumeMou
     // Allow a Windows drive letter in the source (C:\...).
     if (/^[A-Za-z]$/.test(parts[0] as string) && parts.length >= 3)
       parts.splice(0, 2, `${parts[0]}:${parts[1]}`);
+    if (parts.includes('')) {
+      // As Compose: ":/data" or "data::ro" is an empty section, not an anonymous volume.
+      c.diag.error(
+        item.pos,
+        ip,
+        `invalid volume ${JSON.stringify(s)}: empty section between colons`,
+      );
+      return;
+    }
     const [src, target, mode] = parts as [string, string, string | undefined];
     const modes = mode === undefined ? [] : mode.split(',');
     if (parts.length > 3 || target === '' || modes.some((m) => !MODES.has(m))) {

@@ -1,6 +1,5 @@
 // Parses a YAML file into a small positioned tree (CNode) so every value keeps its file:line:col
 // through interpolation, merging and validation. Anchors, aliases and `<<` merge keys are resolved here.
-import { readFile } from 'node:fs/promises';
 import {
   Alias,
   isAlias,
@@ -14,6 +13,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import type { Diagnostics, Pos } from './errors.ts';
+import { readTextBounded } from './read-bounded.ts';
 
 export type Scalar = string | number | boolean | null;
 
@@ -50,7 +50,7 @@ export async function readYamlFile(
 ): Promise<CNode | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readTextBounded(file);
   } catch (err) {
     diag.error(undefined, '', `cannot read compose file ${file}: ${(err as Error).message}`);
     return undefined;

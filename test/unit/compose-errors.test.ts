@@ -174,11 +174,13 @@ describe('compose errors', () => {
     ]);
   });
 
-  it('include is a clear error', async () => {
+  it('an include whose file is missing names it at the entry', async () => {
     const lines = await loadText('include:\n  - other.yaml\nservices: {}\n');
-    assert.deepEqual(lines, [
-      'compose.yaml:1:1: include: herd does not support `include` yet; merge the files with -f instead',
-    ]);
+    assert.equal(lines.length, 1);
+    assert.match(
+      lines[0] ?? '',
+      /^compose\.yaml:2:5: include: included file \/.*\/other\.yaml not found$/,
+    );
   });
 
   it('no compose file names the candidates', async () => {

@@ -2,7 +2,7 @@
 // configs into a temp dir, run wrk and parse its summary.
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -150,26 +150,39 @@ export interface WrkResult {
   rps: number;
   p50ms: number;
   p99ms: number;
+  maxms: number;
   requests: number;
   non2xx: number;
+  /** requests wrk gave up on after its 2 s timeout */
+  timeouts: number;
   socketErrors: string;
   raw: string;
 }
 
 function ms(v: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(v);
+  const m = /([\d.]+)(us|ms|s|m)\b/.exec(v);
   if (!m) return NaN;
   const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
 }
 
-export function wrk(port: number, seconds: number, conns = 50): Promise<WrkResult> {
+export interface WrkOptions {
+  path?: string;
+  /** extra request header lines, "Name: value" */
+  headers?: string[];
+}
+
+export function wrk(
+  port: number,
+  seconds: number,
+  conns = 50,
+  opts: WrkOptions = {},
+): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      'wrk',
-      ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency'];
+    for (const h of opts.headers ?? []) args.push('-H', h);
+    args.push(`http://127.0.0.1:${port}${opts.path ?? '/'}`);
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let raw = '';
     child.stdout.on('data', (d: Buffer) => (raw += d.toString()));
     child.on('error', reject);
@@ -179,13 +192,39 @@ export function wrk(port: number, seconds: number, conns = 50): Promise<WrkResul
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(raw)?.[1] ?? 0),
         p50ms: ms(/^\s+50%\s+(\S+)/m.exec(raw)?.[1] ?? ''),
         p99ms: ms(/^\s+99%\s+(\S+)/m.exec(raw)?.[1] ?? ''),
+        maxms: ms(/^\s+Latency\s+\S+\s+\S+\s+(\S+)/m.exec(raw)?.[1] ?? ''),
         requests: Number(/(\d+) requests in/.exec(raw)?.[1] ?? 0),
         non2xx: non2xx ? Number(non2xx[1]) : 0,
+        timeouts: Number(/timeout (\d+)/.exec(raw)?.[1] ?? 0),
         socketErrors: /Socket errors:[^\n]*/.exec(raw)?.[0] ?? 'Socket errors: none',
         raw,
       });
     });
   });
+}
+
+/** CPU time (utime+stime, in µs) of `pid` and every descendant, from /proc. */
+export function treeCpuUs(pid: number): number {
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'latin1');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(d), Number(f[1]));
+      ticks.set(Number(d), Number(f[11]) + Number(f[12]));
+    } catch {
+      // process went away
+    }
+  }
+  let sum = 0;
+  for (const [p, t] of ticks) {
+    let q: number | undefined = p;
+    while (q !== undefined && q > 1 && q !== pid) q = parent.get(q);
+    if (q === pid) sum += t;
+  }
+  return sum * (1e6 / 100); // USER_HZ is 100 on Linux
 }
 
 export function stop(child: ChildProcess | undefined): Promise<void> {

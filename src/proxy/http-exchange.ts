@@ -5,8 +5,10 @@ import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Member } from './balancer.ts';
 import { BodyFramer } from './body-framer.ts';
-import { getCookie, parseResponseHead } from './http-parse.ts';
-import type { RequestHead, ResponseHead } from './http-parse.ts';
+import { getCookie } from './http-parse.ts';
+import type { RequestHead } from './http-parse.ts';
+import { clientHead, parseResponseHead } from './http-response.ts';
+import type { ResponseHead } from './http-response.ts';
 import type { HttpListenerContext } from './http-limits.ts';
 import { openTunnel } from './http-tunnel.ts';
 import { endClient } from './http-write.ts';
@@ -15,6 +17,8 @@ import type { UpstreamOwner } from './upstream.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const MAX_RESPONSE_HEAD = 64 * 1024;
+/** A rewritten head and at most this much of the body go out as one string (one write). */
+const JOIN_BODY_MAX = 2048;
 
 const enum R {
   Head,
@@ -83,9 +87,9 @@ export class UpstreamExchange implements UpstreamOwner {
     return this.respState === R.Done;
   }
 
-  /** The replica ended the response in a way that obliges the client connection to close. */
+  /** The response was delimited by the replica closing: the client connection closes too. */
   get closesClient(): boolean {
-    return this.respClose || this.untilClose;
+    return this.untilClose;
   }
 
   /** Try member `m`: on a parked connection at once, else once a new one connects. */
@@ -152,12 +156,13 @@ export class UpstreamExchange implements UpstreamOwner {
       }
       this.respHead = null;
       let head: ResponseHead;
+      const text = hb.toString('latin1', 0, idx);
       try {
-        head = parseResponseHead(hb.toString('latin1', 0, idx));
+        head = parseResponseHead(text);
       } catch (err) {
         return this.badResponse((err as Error).message);
       }
-      if (head.status >= 200) return this.finalHead(head, hb, idx);
+      if (head.status >= 200) return this.finalHead(head, text, hb, idx);
       if (head.status === 101) {
         if (this.s.req!.upgrade) return this.tunnel(hb);
         return this.badResponse('101 Switching Protocols to a request without Upgrade');
@@ -171,8 +176,9 @@ export class UpstreamExchange implements UpstreamOwner {
     }
   }
 
-  /** The final head ends at `idx` in `hb`: how its body is framed, and the sticky cookie. */
-  private finalHead(head: ResponseHead, hb: Buffer, idx: number): void {
+  /** The final head `text` ends at `idx` in `hb`: how its body is framed, and the head the
+   * client gets (hop-by-hop fields out, herd's Connection, the sticky cookie). */
+  private finalHead(head: ResponseHead, text: string, hb: Buffer, idx: number): void {
     const m = this.member!;
     const req = this.s.req!;
     if (head.status >= 500) m.counters.errors++;
@@ -187,16 +193,24 @@ export class UpstreamExchange implements UpstreamOwner {
       this.respState = R.Body;
       (this.respBody ??= new BodyFramer()).length(head.contentLength);
     } else this.respState = R.UntilClose;
+    // The client connection is herd's: it closes when the client asked for that or when only
+    // the close can end this response; an HTTP/1.0 client is told that it stays open.
+    const conn =
+      !req.keepAlive || this.respState === R.UntilClose
+        ? 'close'
+        : req.minor === 0
+          ? 'keep-alive'
+          : '';
     const sticky = this.ctx.balancer.lb.stickyCookie;
-    if (sticky && getCookie(req.cookie, sticky) !== m.id) {
-      this.client.write(hb.subarray(0, idx + 2));
-      this.client.write(`Set-Cookie: ${sticky}=${m.id}; Path=/; HttpOnly\r\n\r\n`, 'latin1');
-      this.responseBody(hb.subarray(idx + 4), 0);
-    } else this.responseBody(hb, idx + 4);
+    const cookie =
+      sticky && getCookie(req.cookie, sticky) !== m.id
+        ? `Set-Cookie: ${sticky}=${m.id}; Path=/; HttpOnly\r\n`
+        : '';
+    this.responseBody(hb, idx + 4, clientHead(text, head, conn, cookie));
   }
 
-  /** d[0, start) is head bytes not yet written; d[start…] is body. */
-  private responseBody(d: Buffer, start: number): void {
+  /** d[start…] is body; d[0, start) is head bytes not yet written, or `head` replaces them. */
+  private responseBody(d: Buffer, start: number, head: string | null = null): void {
     let end = d.length;
     if (this.respState === R.Body) {
       let e: number;
@@ -211,9 +225,24 @@ export class UpstreamExchange implements UpstreamOwner {
       }
     } else if (this.respState === R.Done) end = start;
     if (end < d.length) this.upstreamBroken = true; // bytes past the response: do not reuse
-    if (end > 0 && !this.client.write(end === d.length ? d : d.subarray(0, end)))
-      this.pauseUpstream();
+    if (!this.writeClient(d, start, end, head)) this.pauseUpstream();
     if (this.respState === R.Done) this.responseDone();
+  }
+
+  /** Writes d[0, end) to the client, `head` in place of d[0, start) if given; false when the
+   * client's buffer is full. */
+  private writeClient(d: Buffer, start: number, end: number, head: string | null): boolean {
+    const c = this.client;
+    if (head === null) return end === 0 || c.write(end === d.length ? d : d.subarray(0, end));
+    const n = end - start;
+    // a small body rides along in the head's write; a large one is passed on as it came
+    if (n <= JOIN_BODY_MAX)
+      return c.write(n === 0 ? head : head + d.toString('latin1', start, end), 'latin1');
+    c.cork();
+    c.write(head, 'latin1');
+    const ok = c.write(d.subarray(start, end));
+    c.uncork();
+    return ok;
   }
 
   /** The client reads slower than the replica answers: stop reading from the replica until the

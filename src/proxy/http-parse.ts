@@ -1,5 +1,5 @@
-// Just enough HTTP/1.1 parsing to proxy safely: the request line and the headers that decide
-// framing and hop-by-hop handling, and the response headers that frame the body.
+// Just enough HTTP/1.1 parsing to proxy safely: where a request head ends, its request line, and
+// the headers that decide framing and hop-by-hop handling (responses: http-response.ts).
 
 export class HttpParseError extends Error {
   constructor(
@@ -35,13 +35,48 @@ export interface RequestHead {
   expectContinue: boolean;
 }
 
-/** Parse a request head (without the final CRLFCRLF). Throws HttpParseError(400/431/505). */
+const LF_CRLF = Buffer.from('\n\r\n');
+const LFLF = Buffer.from('\n\n');
+
+/**
+ * Where the request head in `buf` ends: the head (without its final empty line) as a string and
+ * the offset of what follows, or null while the empty line has not come. Lines may end in CRLF or
+ * a bare LF (RFC 9112 §2.2 lets a recipient accept the latter, and nginx does), so the head ends
+ * at the first `\n\r\n` or `\n\n`, whichever comes first.
+ */
+export function findHead(buf: Buffer): { head: string; next: number } | null {
+  const a = buf.indexOf(LF_CRLF);
+  if (a !== -1) {
+    const head = buf.toString('latin1', 0, a);
+    const b = head.indexOf('\n\n');
+    if (b === -1) return { head: trimCr(head), next: a + 3 };
+    return { head: trimCr(head.slice(0, b)), next: b + 2 };
+  }
+  const b = buf.indexOf(LFLF);
+  if (b === -1) return null;
+  return { head: trimCr(buf.toString('latin1', 0, b)), next: b + 2 };
+}
+
+function trimCr(s: string): string {
+  return s.charCodeAt(s.length - 1) === 0x0d ? s.slice(0, -1) : s;
+}
+
+/** The lines of a head whose lines end in CRLF or a bare LF (a CR anywhere else stays, and the
+ * checks below refuse it). */
+function headLines(head: string): string[] {
+  if (head.indexOf('\n') === -1) return [head];
+  const lines = head.split('\n');
+  for (let i = 0; i < lines.length; i++) lines[i] = trimCr(lines[i]!);
+  return lines;
+}
+
+/** Parse a request head (without its final empty line). Throws HttpParseError(400/431/505). */
 export function parseRequestHead(
   head: string,
   maxHeaders: number,
   wantHeaderMap: boolean,
 ): RequestHead {
-  const lines = head.split('\r\n');
+  const lines = headLines(head);
   const m = matchRequestLine(lines[0]!);
   if (lines.length - 1 > maxHeaders) throw new HttpParseError(431, 'too many headers');
   const minor = m[3] === '1' ? 1 : 0;
@@ -194,141 +229,6 @@ function dropHeaders(lines: string, names: string[]): string {
     .join('');
 }
 
-export interface ResponseHead {
-  status: number;
-  /** -1: none given */
-  contentLength: number;
-  chunked: boolean;
-  close: boolean;
-}
-
-/** Parse a response head (bytes up to, excluding, CRLFCRLF). Throws on nonsense. */
-export function parseResponseHead(head: string): ResponseHead {
-  const sp = head.indexOf(' ');
-  if (!head.startsWith('HTTP/1.') || sp !== 8) throw new Error('malformed status line');
-  const status = Number(head.slice(9, 12));
-  if (!(status >= 100 && status <= 999)) throw new Error('malformed status code');
-  let cl = -1;
-  let te: string | undefined;
-  let close = head.charCodeAt(7) === 48; /* HTTP/1.0 closes unless keep-alive */
-  let pos = head.indexOf('\r\n');
-  while (pos !== -1) {
-    const start = pos + 2;
-    const end = head.indexOf('\r\n', start);
-    const line = end === -1 ? head.slice(start) : head.slice(start, end);
-    pos = end;
-    const c = line.charCodeAt(0) | 0x20;
-    if (c !== 0x63 /* c */ && c !== 0x74 /* t */) continue;
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const name = line.slice(0, colon).toLowerCase();
-    if (name === 'content-length') {
-      const v = line.slice(colon + 1).trim();
-      if (!CL_VALUE.test(v)) throw new Error('invalid Content-Length');
-      if (cl !== -1 && cl !== Number(v)) throw new Error('conflicting Content-Length headers');
-      cl = Number(v);
-    } else if (name === 'transfer-encoding') {
-      const v = line.slice(colon + 1).trim();
-      te = te === undefined ? v : `${te}, ${v}`;
-    } else if (name === 'connection') {
-      const v = line.slice(colon + 1).toLowerCase();
-      if (/(^|[\s,])close($|[\s,])/.test(v)) close = true;
-      else if (/keep-alive/.test(v)) close = false;
-    }
-  }
-  // Two framings could be read two ways by herd and the client: refuse, as nginx does (502).
-  if (te !== undefined && cl !== -1) throw new Error('both Content-Length and Transfer-Encoding');
-  // Chunked only when it is the final coding; any other coding runs until the close (RFC 9112).
-  const chunked = te !== undefined && te.split(',').pop()!.trim().toLowerCase() === 'chunked';
-  if (te !== undefined && !chunked) close = true;
-  return { status, contentLength: cl, chunked, close };
-}
-
-/**
- * Finds where a chunked body ends without altering it (bytes are forwarded as they are).
- * feed() returns the offset just past the body's end within `buf`, or -1 when it needs more.
- */
-export class ChunkedScanner {
-  private state = 0; // 0 size line, 1 data, 2 data CRLF, 3 trailer line, 4 done
-  private remaining = 0;
-  private lineLen = 0;
-  private sawSize = false;
-  private lineHasData = false;
-
-  reset(): void {
-    this.state = 0;
-    this.remaining = 0;
-    this.lineLen = 0;
-    this.sawSize = false;
-    this.lineHasData = false;
-  }
-
-  feed(buf: Buffer, start: number): number {
-    let i = start;
-    const n = buf.length;
-    while (i < n) {
-      switch (this.state) {
-        case 0: {
-          const c = buf[i++]!;
-          if (++this.lineLen > 4096) throw new Error('chunk size line too long');
-          if (c === 0x0a) {
-            if (!this.sawSize) throw new Error('missing chunk size');
-            this.lineLen = 0;
-            this.sawSize = false;
-            this.inExt = false;
-            this.state = this.remaining === 0 ? 3 : 1;
-            this.lineHasData = false;
-          } else if (this.inExt || c === 0x0d) {
-            // chunk extensions are ignored; CR waits for its LF
-          } else if (c === 0x3b /* ; */ || c === 0x20 || c === 0x09) {
-            this.inExt = true;
-          } else {
-            const d = hexVal(c);
-            if (d < 0) throw new Error('invalid chunk size');
-            if (this.remaining > 0xfffffffffff) throw new Error('chunk too large');
-            this.remaining = this.remaining * 16 + d;
-            this.sawSize = true;
-          }
-          break;
-        }
-        case 1: {
-          const take = Math.min(this.remaining, n - i);
-          i += take;
-          this.remaining -= take;
-          if (this.remaining === 0) this.state = 2;
-          break;
-        }
-        case 2: {
-          const c = buf[i++]!;
-          if (c === 0x0a) {
-            this.state = 0;
-            this.inExt = false;
-          } else if (c !== 0x0d) throw new Error('missing CRLF after chunk');
-          break;
-        }
-        case 3: {
-          const c = buf[i++]!;
-          if (++this.lineLen > 8192) throw new Error('trailer too long');
-          if (c === 0x0a) {
-            if (!this.lineHasData) {
-              this.state = 4;
-              return i;
-            }
-            this.lineHasData = false;
-            this.lineLen = 0;
-          } else if (c !== 0x0d) this.lineHasData = true;
-          break;
-        }
-        default:
-          return i;
-      }
-    }
-    return -1;
-  }
-
-  private inExt = false;
-}
-
 /** The value of cookie `name` in a Cookie header, if it has one. */
 export function getCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
@@ -338,11 +238,4 @@ export function getCookie(header: string | undefined, name: string): string | un
     if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
-}
-
-function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
 }

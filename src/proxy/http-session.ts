@@ -4,7 +4,7 @@
 import type net from 'node:net';
 import type { Member, PickContext } from './balancer.ts';
 import { BodyFramer } from './body-framer.ts';
-import { HttpParseError, getCookie, parseRequestHead } from './http-parse.ts';
+import { HttpParseError, findHead, getCookie, parseRequestHead } from './http-parse.ts';
 import type { RequestHead } from './http-parse.ts';
 import { UpstreamExchange } from './http-exchange.ts';
 import type { ClientSide } from './http-exchange.ts';
@@ -12,7 +12,6 @@ import type { HttpListenerContext } from './http-limits.ts';
 import { forward, readAccepted } from './fast-read.ts';
 import { endClient, errorResponse, forwardedHead } from './http-write.ts';
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Pipelined bytes we hold while a request is in flight before pausing the client. */
 const MAX_PIPELINE_BUFFER = 256 * 1024;
@@ -104,9 +103,9 @@ export class HttpSession implements ClientSide {
       if (buf === null) return;
     }
     const limits = this.ctx.limits;
-    const idx = buf.indexOf(CRLFCRLF);
-    if (idx === -1 || idx + 4 > limits.maxHeaderBytes) {
-      if (buf.length > limits.maxHeaderBytes || idx !== -1) {
+    const found = findHead(buf);
+    if (found === null || found.next > limits.maxHeaderBytes) {
+      if (buf.length > limits.maxHeaderBytes || found !== null) {
         this.reply(431, 'request headers too large\n');
         return;
       }
@@ -126,7 +125,7 @@ export class HttpSession implements ClientSide {
     let req: RequestHead;
     try {
       req = parseRequestHead(
-        buf.toString('latin1', 0, idx),
+        found.head,
         limits.maxHeaders,
         lb.algorithm === 'hash' && lb.hashOn?.kind === 'header',
       );
@@ -137,7 +136,7 @@ export class HttpSession implements ClientSide {
       }
       throw err;
     }
-    const rest = idx + 4;
+    const rest = found.next;
     this.buf = rest < buf.length ? buf.subarray(rest) : null;
     this.startRequest(req);
   }

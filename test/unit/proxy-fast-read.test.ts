@@ -47,6 +47,25 @@ describe('fast reads', () => {
     assert.equal(sha(got), sha(payload));
   });
 
+  it('hands large reads on in the memory they were read into, and every one is its own', async () => {
+    const payload = randomBytes(4 * 1024 * 1024);
+    const got: Buffer[] = [];
+    let done!: () => void;
+    const ended = new Promise<void>((r) => (done = r));
+    const { server, port } = await serve((s) => {
+      readAccepted(s, (d) => got.push(d));
+      s.on('close', done);
+    });
+    const c = net.connect(port, '127.0.0.1', () => c.end(payload));
+    await ended;
+    server.close();
+    assert.equal(sha(Buffer.concat(got)), sha(payload));
+    // a read handed on uncopied is a view of a 64 KiB read buffer; no two share one
+    const views = got.filter((d) => d.length >= 16 * 1024 && d.buffer.byteLength === 64 * 1024);
+    assert.ok(views.length > 0, 'no large read was handed on uncopied');
+    assert.equal(new Set(views.map((d) => d.buffer)).size, views.length);
+  });
+
   it('forward() pauses the reader while the writer is backed up and loses nothing', async () => {
     const payload = randomBytes(8 * 1024 * 1024);
     // sink: reads slowly at first, so the forwarder's writes back up

@@ -1,12 +1,9 @@
 // The proxy's minimal HTTP/1.1 parsing: request heads, response heads, chunked framing.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ChunkedScanner,
-  HttpParseError,
-  parseRequestHead,
-  parseResponseHead,
-} from '../../src/proxy/http-parse.ts';
+import { ChunkedScanner } from '../../src/proxy/body-framer.ts';
+import { HttpParseError, findHead, parseRequestHead } from '../../src/proxy/http-parse.ts';
+import { clientHead, parseResponseHead } from '../../src/proxy/http-response.ts';
 
 describe('parseRequestHead', () => {
   it('reads framing, drops hop-by-hop headers and those Connection names', () => {
@@ -92,6 +89,8 @@ describe('parseResponseHead', () => {
       contentLength: 5,
       chunked: false,
       close: false,
+      hop: null,
+      v10: false,
     });
     assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked').chunked, true);
     assert.equal(parseResponseHead('HTTP/1.1 200 OK\r\nConnection: close').close, true);
@@ -114,5 +113,100 @@ describe('ChunkedScanner', () => {
 
   it('rejects a bad chunk size', () => {
     assert.throws(() => new ChunkedScanner().feed(Buffer.from('zz\r\n'), 0));
+  });
+
+  // Each of these could be read as another size by a lenient parser behind herd (smuggling).
+  const badLines = [
+    '1 0\r\nx\r\n',
+    ' 1\r\nx\r\n',
+    '1\r0\r\nx\r\n',
+    '0x1\r\nx\r\n',
+    ';ext\r\nx\r\n',
+    '-1\r\n',
+    '1\r\nxy\r\n',
+    '1\r\nx\r\r\n',
+    '0\r\nA: 1\r\r\n\r\n',
+    '1;a\x00b\r\nx\r\n',
+    'fffffffffffffff\r\n',
+  ];
+  for (const line of badLines) {
+    it(`rejects the chunked framing ${JSON.stringify(line)}`, () => {
+      assert.throws(() => new ChunkedScanner().feed(Buffer.from(line), 0));
+    });
+  }
+
+  it('takes BWS before an extension and bare LF line ends', () => {
+    const body = Buffer.from('1 ;a=b\r\nx\r\n2\nyz\n0\n\nNEXT');
+    const end = new ChunkedScanner().feed(body, 0);
+    assert.equal(body.subarray(end).toString(), 'NEXT');
+  });
+});
+
+describe('findHead (RFC 9112 §2.2: CRLF or a bare LF ends a line)', () => {
+  const cases: [string, string, string][] = [
+    ['CRLF', 'GET / HTTP/1.1\r\nHost: x\r\n\r\nBODY', 'GET / HTTP/1.1\r\nHost: x'],
+    ['bare LF', 'GET / HTTP/1.1\nHost: x\n\nBODY', 'GET / HTTP/1.1\nHost: x'],
+    ['LF then CRLF', 'GET / HTTP/1.1\nHost: x\n\r\nBODY', 'GET / HTTP/1.1\nHost: x'],
+    ['CRLF then LF', 'GET / HTTP/1.1\r\nHost: x\r\n\nBODY', 'GET / HTTP/1.1\r\nHost: x'],
+    // the first empty line ends the head, even with a CRLFCRLF further on
+    [
+      'bare LF, CRLFCRLF in the body',
+      'GET / HTTP/1.1\nHost: x\n\nB\r\n\r\n',
+      'GET / HTTP/1.1\nHost: x',
+    ],
+  ];
+  for (const [name, raw, head] of cases) {
+    it(name, () => {
+      const f = findHead(Buffer.from(raw, 'latin1'))!;
+      assert.equal(f.head, head);
+      assert.equal(raw.slice(f.next)[0], 'B');
+      const req = parseRequestHead(f.head, 100, false);
+      assert.equal(req.host, 'x');
+      assert.equal(req.forwardLines, 'Host: x\r\n');
+    });
+  }
+  it('waits for the empty line', () => {
+    assert.equal(findHead(Buffer.from('GET / HTTP/1.1\nHost: x\n')), null);
+    assert.equal(findHead(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n')), null);
+  });
+  it('a bare CR inside a line is still refused', () => {
+    assert.throws(
+      () => parseRequestHead('GET / HTTP/1.1\nHost: x\rEvil: 1', 100, false),
+      (e: unknown) => e instanceof HttpParseError && e.status === 400,
+    );
+  });
+});
+
+describe('clientHead (hop-by-hop fields stay behind, RFC 9110 §7.6.1)', () => {
+  const rebuilt = (head: string, conn = '', extra = ''): string | null =>
+    clientHead(head, parseResponseHead(head), conn, extra);
+
+  it('drops Connection, the fields it names, Keep-Alive and the rest of the list', () => {
+    const head =
+      'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=65\r\n' +
+      'Proxy-Connection: x\r\nTE: trailers\r\nTrailer: X-T\r\nUpgrade: h2c\r\nX-End: 1\r\nContent-Length: 2';
+    assert.equal(rebuilt(head), 'HTTP/1.1 200 OK\r\nX-End: 1\r\nContent-Length: 2\r\n\r\n');
+    assert.equal(
+      rebuilt(head, 'close'),
+      'HTTP/1.1 200 OK\r\nX-End: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n',
+    );
+  });
+
+  it('a named field before Connection goes too; framing names stay', () => {
+    const head =
+      'HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\nConnection: x-a, content-length';
+    assert.equal(rebuilt(head), 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n');
+  });
+
+  it('leaves a clean head alone, answers as HTTP/1.1, adds extra lines', () => {
+    assert.equal(rebuilt('HTTP/1.1 200 OK\r\nContent-Length: 2'), null);
+    assert.equal(
+      rebuilt('HTTP/1.0 200 OK\r\nContent-Length: 2', 'keep-alive'),
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n',
+    );
+    assert.equal(
+      rebuilt('HTTP/1.1 204 No Content', '', 'Set-Cookie: a=b\r\n'),
+      'HTTP/1.1 204 No Content\r\nSet-Cookie: a=b\r\n\r\n',
+    );
   });
 });

@@ -136,7 +136,15 @@ export const DEPLOY_KEYS = [
   'placement',
   'endpoint_mode',
 ];
-export const DEPLOY_HONOURED = ['replicas', 'resources', 'restart_policy', 'labels', 'mode'];
+export const DEPLOY_HONOURED = [
+  'replicas',
+  'resources',
+  'restart_policy',
+  'labels',
+  'mode',
+  'update_config',
+  'rollback_config',
+];
 export const RESTART_POLICY_KEYS = ['condition', 'delay', 'max_attempts', 'window'];
 export const RESOURCES_KEYS = ['limits', 'reservations'];
 export const RESOURCE_SET_KEYS = ['cpus', 'memory', 'pids', 'devices', 'generic_resources'];

@@ -1,5 +1,6 @@
 // The normalized Project model: every short/long Compose syntax resolved into one typed shape.
 // compose/ produces it; engine/, runtime/ and proxy/ only ever read it.
+import type { UpdateConfig } from './update-config.ts';
 
 export interface Project {
   /** Normalized project name (lowercase, [a-z0-9_-], as Compose normalizes it). */
@@ -43,6 +44,9 @@ export interface Service {
   stopSignal: NodeJS.Signals;
   stopGracePeriodMs: number;
   resources: Resources;
+  /** `deploy.update_config` / `deploy.rollback_config`, the keys as written (compose/update-config.ts). */
+  updateConfig?: UpdateConfig;
+  rollbackConfig?: UpdateConfig;
   profiles: string[];
   labels: Record<string, string>;
   volumes: VolumeMount[];

@@ -10,6 +10,7 @@ import {
   RESTART_POLICY_KEYS,
 } from './keys.ts';
 import type { Resources, ResourceSet, RestartPolicy } from './model.ts';
+import { readUpdateConfig, type UpdateConfig } from './update-config.ts';
 import type { CMap, CNode } from './yaml-source.ts';
 
 /** Swarm's default `deploy.restart_policy.delay`. */
@@ -37,6 +38,8 @@ export interface DeployResult {
   ignored: string[];
   /** The keys set under resources.limits/reservations, as `deploy.resources.limits.cpus`. */
   resourceKeys: string[];
+  update?: UpdateConfig;
+  rollback?: UpdateConfig;
 }
 
 export function readDeploy(node: CNode, path: string, c: Checker): DeployResult {
@@ -68,6 +71,10 @@ export function readDeploy(node: CNode, path: string, c: Checker): DeployResult 
       c.fail(mode, join(path, 'mode'), '"replicated" or "global"');
     }
   }
+  const uc = map.entries.get('update_config')?.value;
+  if (uc) out.update = readUpdateConfig(uc, join(path, 'update_config'), c, false);
+  const rc = map.entries.get('rollback_config')?.value;
+  if (rc) out.rollback = readUpdateConfig(rc, join(path, 'rollback_config'), c, true);
   const rp = map.entries.get('restart_policy')?.value;
   if (rp) out.restart = readRestartPolicy(rp, join(path, 'restart_policy'), c);
   const res = map.entries.get('resources')?.value;

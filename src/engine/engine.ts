@@ -9,7 +9,8 @@ import { realClock, type Clock } from '../util/clock.ts';
 import { HerdError } from '../util/errors.ts';
 import { dependencyDepths, dependencyOrder } from './deps.ts';
 import { EventHub } from './event-hub.ts';
-import type { Drainer, EngineEvent, ReplicaInfo } from './events.ts';
+import { Definitions, type DefinitionRecord } from './definitions.ts';
+import type { Drainer, EngineEvent, ReplicaInfo, UpdateStatus } from './events.ts';
 import { isManualKill } from './exit-step.ts';
 import { probeHealthWatch, type HealthWatchFactory } from './health-watch.ts';
 import { tcpListenWatch, type ListenWatchFactory } from './listening.ts';
@@ -17,12 +18,12 @@ import { Reconciler } from './reconciler.ts';
 import { Rollouts, type StopOptions } from './rolling.ts';
 import { rolloutSettings } from './rollout.ts';
 import { checkScaleLimit } from '../compose/scale-limit.ts';
-import { planApply } from './service-hash.ts';
+import { planApply, serviceHash } from './service-hash.ts';
 import { newSlot, snapshot, type Slot } from './slot.ts';
 import { Supervisor, type ServiceState } from './supervisor.ts';
 import type { ServiceAddresses } from '../runtime/env.ts';
 
-export type { StopOptions };
+export type { DefinitionRecord, StopOptions, UpdateStatus };
 export { isManualKill };
 
 export interface EngineOptions {
@@ -35,6 +36,9 @@ export interface EngineOptions {
   listenWatch?: ListenWatchFactory;
   /** Environment replicas inherit (default: herd's own). */
   baseEnv?: Record<string, string | undefined>;
+  /** A rollback made an earlier definition live again: the runtimes must follow (a Docker
+   * service's image) before its replicas start. */
+  definitionsChanged?: (project: Project) => Promise<void>;
 }
 
 export interface UpOptions {
@@ -52,6 +56,7 @@ export class Engine {
   private readonly sup: Supervisor;
   private readonly reconciler: Reconciler;
   private readonly rollouts: Rollouts;
+  private readonly definitions: Definitions;
 
   constructor(
     project: Project,
@@ -73,12 +78,11 @@ export class Engine {
       changed: () => this.reconciler.reconcile(),
     });
     this.reconciler = new Reconciler(this.sup, () => this.current.name);
-    this.rollouts = new Rollouts(
-      this.sup,
-      this.hub,
-      () => this.current,
-      (names) => this.up(names),
-    );
+    this.definitions = new Definitions(this.hub);
+    this.rollouts = new Rollouts(this.sup, this.hub, () => this.current, (names) => this.up(names), {
+      setDefinition: (service) => this.swapDefinition(service),
+      status: (s) => this.definitions.status(s),
+    });
     for (const service of Object.values(project.services)) {
       rolloutSettings(service);
       this.addService(service);
@@ -248,14 +252,79 @@ export class Engine {
       );
       await this.up(plan.added);
     }
+    for (const name of plan.changed)
+      this.definitions.requestedChange(before.services[name], next.services[name]!);
+    for (const name of plan.added) this.definitions.requestedChange(undefined, next.services[name]!);
     const changed = plan.changed.filter((n) => this.sup.state(n).active);
     if (changed.length > 0) {
       this.sup.notice(
         { service: changed[0]! },
-        `definition changed: restarting ${changed.join(', ')}`,
+        `definition changed: updating ${changed.join(', ')}`,
       );
-      await this.restartServices(changed);
+      const previous = new Map(changed.map((n) => [n, before.services[n]!]));
+      await this.rollouts.restartServices(changed, {}, previous);
     }
+  }
+
+  /** `herd rollback`: the service's previous definition becomes live again (and the one it
+   * replaces becomes the previous one, as Swarm swaps them), and its replicas are replaced
+   * as its rollback_config says. */
+  async rollbackService(name: string): Promise<void> {
+    const st = this.sup.state(name);
+    const previous = this.definitions.previousOf(name);
+    if (!previous)
+      throw new HerdError(
+        `${name} has no previous definition to roll back to: it has not changed since herd ` +
+          'started it',
+        'CONFLICT',
+      );
+    this.sup.notice({ service: name }, `${name}: rolling back to its previous definition`);
+    await this.swapDefinition(previous);
+    if (st.active) return this.rollouts.rollbackService(name);
+    const startedAt = this.hub.clock.now();
+    this.definitions.status({ service: name, kind: 'rollback', state: 'rolled back', startedAt });
+  }
+
+  /** Where each service's last update, rolling restart or rollback stands. */
+  updates(): UpdateStatus[] {
+    return this.definitions.updates();
+  }
+
+  /** Every service's live, previous and requested definition, for the daemon's record. */
+  definitionRecords(): DefinitionRecord[] {
+    return this.definitions.records(this.current);
+  }
+
+  /** Before `up`: a restarted daemon makes live what its predecessor ran (a rolled-back
+   * definition instead of the file's). */
+  async restoreDefinitions(records: DefinitionRecord[]): Promise<void> {
+    let changed = false;
+    for (const r of records) {
+      const st = this.sup.services.get(r.service);
+      if (!st) continue;
+      this.definitions.restore(r);
+      if (serviceHash(r.live) === serviceHash(st.service)) continue;
+      rolloutSettings(r.live);
+      this.setLive(r.live);
+      changed = true;
+    }
+    if (changed) await this.opts.definitionsChanged?.(this.current);
+  }
+
+  /** `service` becomes live; the definition it replaces is kept as the previous one. */
+  private async swapDefinition(service: Service): Promise<void> {
+    const current = this.sup.state(service.name).service;
+    this.definitions.swapped(current, service);
+    this.setLive(service);
+    await this.opts.definitionsChanged?.(this.current);
+  }
+
+  private setLive(service: Service): void {
+    this.current = {
+      ...this.current,
+      services: { ...this.current.services, [service.name]: service },
+    };
+    this.sup.state(service.name).service = service;
   }
 
   // ---- helpers ----
@@ -270,6 +339,7 @@ export class Engine {
       st.active = false;
       await Promise.all([...st.slots.values()].map((slot) => this.sup.stop(slot, 'scale')));
       this.sup.services.delete(name);
+      this.definitions.forget(name);
     }
   }
 

@@ -59,7 +59,30 @@ export type EngineEvent =
       line: string;
     }
   | { type: 'scaled'; at: number; service: string; from: number; to: number }
+  /** An update, rolling restart or rollback of a service changed state (update.ts). */
+  | { type: 'update'; at: number; update: UpdateStatus }
   | { type: 'notice'; at: number; service?: string; name?: string; message: string };
+
+/** Where a service's last update (or rolling restart, or rollback) is. `paused`: stopped on a
+ * failure, the replicas left as they were; `rolled back`: the previous definition is live again. */
+export type UpdateState =
+  | 'updating'
+  | 'completed'
+  | 'paused'
+  | 'rolling back'
+  | 'rolled back'
+  | 'rollback paused';
+
+export interface UpdateStatus {
+  service: string;
+  /** `update`: a changed definition; `restart`: `herd restart`; `rollback`: `herd rollback`. */
+  kind: 'update' | 'restart' | 'rollback';
+  state: UpdateState;
+  /** Why it paused or rolled back, with the failing replica's last lines of output. */
+  message?: string;
+  startedAt: number;
+  at: number;
+}
 
 /** Implemented by the proxy: called before a replica is stopped on purpose (scale-down, stop,
  * rolling restart) and resolves when its in-flight requests are done or the timeout passed. */

@@ -228,7 +228,7 @@ export const TABLE: Record<Phase, Handlers> = {
   },
   starting: {
     planned: (_slot, e) => ({
-      facts: { spec: e.spec, info: { port: e.port, ports: e.ports } },
+      facts: { spec: e.spec, definition: e.definition, info: { port: e.port, ports: e.ports } },
       actions: [],
     }),
     started: onStarted,

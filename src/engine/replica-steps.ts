@@ -11,7 +11,14 @@ export type ReplicaEvent =
   | { type: 'gate-wait'; reason: string }
   | { type: 'gate-failed'; reason: string }
   /** The replica's spec and host ports are known (before the runtime starts it). */
-  | { type: 'planned'; spec: ReplicaSpec; port?: number; ports: Record<number, number> }
+  | {
+      type: 'planned';
+      spec: ReplicaSpec;
+      port?: number;
+      ports: Record<number, number>;
+      /** Hash of the definition it is started with. */
+      definition: string;
+    }
   | { type: 'started'; handle: ReplicaHandle; adopted: boolean; adoptedPorts?: AdoptedAddress }
   | { type: 'exited'; exit: ExitInfo }
   | { type: 'health'; status: 'healthy' | 'unhealthy'; output?: string }
@@ -73,6 +80,7 @@ export type Facts = Partial<
     | 'killedWith'
     | 'handle'
     | 'spec'
+    | 'definition'
   >
 > & { info?: Partial<ReplicaInfo> };
 

@@ -1,22 +1,19 @@
-// Rolling restarts (`herd restart`, a changed definition on apply): each service follows its
-// `x-herd.rollout` settings (rollout.ts) — batches of `parallelism` replicas, start-first (a
-// successor starts beside the replica and takes its slot once ready) or stop-first. A replacement
-// that does not become ready stops the rollout and leaves the running replica in place.
-import type { Project } from '../compose/model.ts';
-import { HerdError } from '../util/errors.ts';
+// Rolling restarts and updates (`herd restart`, a changed definition on apply, a rollback): the
+// service-level run is update.ts's (batches, monitor, failure action); here is how one replica is
+// replaced — start-first (a successor starts beside the replica and takes its slot once ready)
+// or stop-first. A start-first replacement that does not become ready leaves the running replica
+// in place.
+import type { Project, Service } from '../compose/model.ts';
+import { HerdError, isHerdError } from '../util/errors.ts';
 import { formatDelay } from './backoff.ts';
 import type { EventHub, Outcome } from './event-hub.ts';
 import { listenTarget } from './listening.ts';
 import { describeExit } from './restart-policy.ts';
-import {
-  restartOrder,
-  rolloutBatches,
-  rolloutSettings,
-  takesTraffic,
-  type RolloutSettings,
-} from './rollout.ts';
+import { restartOrder, takesTraffic } from './rollout.ts';
 import { newSlot, shortName, type Slot } from './slot.ts';
 import type { ServiceState, Supervisor } from './supervisor.ts';
+import { ServiceUpdate, type ReplaceResult, type UpdateDeps, type UpdateKind } from './update.ts';
+import type { UpdateSettings } from './update-settings.ts';
 
 /** `herd stop -t N` / `down -t` / `restart -t`: the grace period for this stop, in place of each
  * service's stop_grace_period. */
@@ -24,50 +21,97 @@ export interface StopOptions {
   timeoutMs?: number;
 }
 
-/** A service's rollout settings plus the grace period this restart was given. */
-type RollPlan = RolloutSettings & { stopTimeoutMs?: number };
+/** An update's settings plus the grace period this restart was given. */
+type RollPlan = UpdateSettings & { stopTimeoutMs?: number };
+
+export type { ReplaceResult };
 
 export class Rollouts {
+  private readonly runs = new Map<string, ServiceUpdate>();
+
   constructor(
     private readonly sup: Supervisor,
     private readonly hub: EventHub,
     private readonly project: () => Project,
     private readonly up: (names: string[]) => Promise<void>,
+    private readonly deps: Pick<UpdateDeps, 'setDefinition' | 'status'>,
   ) {}
 
   /** Rejects, leaving the replica being replaced in place, when a replacement does not become
    * ready. A stopped service is started, as `docker compose restart` does. */
-  async restartServices(names?: string[], opts: StopOptions = {}): Promise<void> {
+  /** With `updated` (a changed definition on apply: service → the definition it replaced),
+   * those services are updated as their `deploy.update_config` says, each on its own: one that
+   * fails (and rolls back) does not stop the others, and the first failure is thrown at the end. */
+  async restartServices(
+    names?: string[],
+    opts: StopOptions = {},
+    updated?: Map<string, Service>,
+  ): Promise<void> {
     for (const n of names ?? []) this.sup.state(n);
     const project = this.project();
     const order = restartOrder(project, names ?? Object.keys(project.services));
+    let failed: unknown;
     for (const name of order) {
       const st = this.sup.state(name);
+      const previous = updated?.get(name);
       if (!st.active) await this.up([name]);
-      else await this.rollService(st, opts.timeoutMs);
+      else if (!previous) await this.roll(st, 'restart', opts.timeoutMs);
+      else {
+        try {
+          await this.roll(st, 'update', opts.timeoutMs, previous);
+        } catch (err) {
+          if (!isHerdError(err, 'ROLLED_BACK') && !isHerdError(err, 'ROLLOUT_FAILED')) throw err;
+          failed ??= err;
+        }
+      }
     }
+    if (failed) throw failed;
   }
 
-  private async rollService(st: ServiceState, stopTimeoutMs?: number): Promise<void> {
-    const settings: RollPlan = { ...rolloutSettings(st.service), stopTimeoutMs };
+  /** Replaces the replicas that do not run the service's definition (after `herd rollback`). */
+  rollbackService(name: string): Promise<void> {
+    return this.roll(this.sup.state(name), 'rollback');
+  }
+
+  private async roll(
+    st: ServiceState,
+    kind: UpdateKind,
+    stopTimeoutMs?: number,
+    previous?: Service,
+  ): Promise<void> {
     const name = st.service.name;
-    const indexes = [...st.slots.keys()].filter((i) => i <= st.desired);
-    const each = settings.parallelism === 1 ? 'one at a time' : `${settings.parallelism} at a time`;
-    this.sup.notice(
-      { service: name },
-      `restarting ${name} (${indexes.length} replicas, ${each}, ${settings.order})`,
-    );
-    for (const batch of rolloutBatches(indexes, settings.parallelism)) {
-      const results = await Promise.allSettled(batch.map((i) => this.restartSlot(st, i, settings)));
-      const failed = results.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
+    if (this.runs.has(name)) {
+      throw new HerdError(
+        `${name} is already being updated or restarted; wait for that to finish`,
+        'CONFLICT',
+      );
     }
-    this.sup.notice({ service: name }, `${name} restarted`);
+    const deps: UpdateDeps = {
+      ...this.deps,
+      sup: this.sup,
+      hub: this.hub,
+      replace: (slot, settings, cancelled) =>
+        this.replaceSlot(st, slot, { ...settings, stopTimeoutMs }, cancelled),
+    };
+    const run = new ServiceUpdate(deps, st, kind, previous);
+    this.runs.set(name, run);
+    try {
+      await run.run();
+    } finally {
+      this.runs.delete(name);
+    }
   }
 
-  private async restartSlot(st: ServiceState, index: number, settings: RollPlan): Promise<void> {
+  /** Replaces one replica; says whether its replacement became ready. Throws when the
+   * replacement was interrupted (the service stopped) rather than failed. */
+  private async replaceSlot(
+    st: ServiceState,
+    index: number,
+    settings: RollPlan,
+    cancelled: () => boolean,
+  ): Promise<ReplaceResult> {
     const slot = st.slots.get(index);
-    if (!slot || !st.active) return;
+    if (!slot || !st.active) return { ok: true };
     if (slot.successor) {
       throw new HerdError(
         `${shortName(slot)} is already being restarted; wait for that to finish`,
@@ -75,27 +119,33 @@ export class Rollouts {
       );
     }
     if (slot.phase === 'running' && settings.order === 'start-first') {
-      return this.replaceStartFirst(st, slot, settings);
+      return this.replaceStartFirst(st, slot, settings, cancelled);
     }
     this.sup.notice(slot, `${shortName(slot)}: restarting (stop-first)`);
     await this.sup.stop(slot, 'restart', settings.stopTimeoutMs);
     const needReady = takesTraffic(st.service) || !!st.service.healthcheck?.test;
-    const outcome = await this.waitReady(st, slot, settings.readyTimeoutMs, needReady, () => false);
-    if (!outcome.ok) {
-      throw new HerdError(
-        `restart of ${shortName(slot)} failed: ${outcome.reason}; the rollout of ${st.service.name} stopped there`,
-        'ROLLOUT_FAILED',
-      );
-    }
+    const outcome = await this.waitReady(st, slot, settings.readyTimeoutMs, needReady, cancelled);
+    if (outcome.ok) return { ok: true, slot };
+    return {
+      ok: false,
+      reason: outcome.reason,
+      replica: slot,
+      message: `restart of ${shortName(slot)} failed: ${outcome.reason}; the rollout of ${st.service.name} stopped there`,
+    };
   }
 
   /** Successor first, then drain and stop the old replica: the slot never loses capacity. */
-  private async replaceStartFirst(st: ServiceState, old: Slot, settings: RollPlan): Promise<void> {
+  private async replaceStartFirst(
+    st: ServiceState,
+    old: Slot,
+    settings: RollPlan,
+    cancelled: () => boolean,
+  ): Promise<ReplaceResult> {
     const label = shortName(old);
     const next = this.successorOf(st, old);
     this.sup.notice(old, `${label}: starting its replacement`);
     this.sup.dispatch(next, { type: 'gate-open', without: [] });
-    const gone = () => old.successor !== next;
+    const gone = () => old.successor !== next || cancelled();
     const outcome = await this.waitReady(st, next, settings.readyTimeoutMs, true, gone);
     if (!outcome.ok) {
       if (old.successor === next) old.successor = undefined;
@@ -106,12 +156,16 @@ export class Rollouts {
           'CONFLICT',
         );
       }
+      if (cancelled()) return { ok: true };
       this.sup.notice(old, `${label}: its replacement ${outcome.reason}; keeping the running one`);
-      throw new HerdError(
-        `could not restart ${label} of ${st.service.name}: its replacement ${outcome.reason}. ` +
+      return {
+        ok: false,
+        reason: `its replacement ${outcome.reason}`,
+        replica: next,
+        message:
+          `could not restart ${label} of ${st.service.name}: its replacement ${outcome.reason}. ` +
           `${label} keeps running as before; see \`herd logs ${st.service.name}\``,
-        'ROLLOUT_FAILED',
-      );
+      };
     }
     this.sup.notice(old, `${label}: replacement ready, draining and stopping the previous one`);
     await this.sup.stop(old, 'replaced', settings.stopTimeoutMs);
@@ -121,6 +175,7 @@ export class Rollouts {
         'CONFLICT',
       );
     }
+    return { ok: true, slot: next };
   }
 
   /** A new slot beside `old`, under the temporary name `<name>-next`. */

@@ -19,7 +19,8 @@ export function stableJson(value: unknown): string {
 }
 
 export function serviceHash(service: Service): string {
-  const { scale: _scale, ...rest } = service;
+  // How replicas are replaced is not what they are: update/rollback_config change no replica.
+  const { scale: _scale, updateConfig: _u, rollbackConfig: _r, ...rest } = service;
   const extra = Object.fromEntries(
     Object.entries(service.herd.extra).filter(([k]) => !HERD_EXTRA_IGNORED.includes(k)),
   );

@@ -42,6 +42,11 @@ export interface Slot {
   successorOf?: Slot;
   /** The name the runtime gets (ReplicaSpec.name) when it differs from info.name. */
   runtimeName?: string;
+  /** Hash of the service definition it was last started with (service-hash.ts): an update
+   * replaces the replicas whose definition is not the service's. */
+  definition?: string;
+  /** Its last lines of output, for the message of an update that failed because of it. */
+  recentOutput: string[];
   // Resources held while the replica lives (set and cleared by the supervisor's actions).
   handle?: ReplicaHandle;
   spec?: ReplicaSpec;
@@ -73,6 +78,7 @@ export function newSlot(project: string, service: string, index: number): Slot {
     generation: 0,
     idleWaiters: [],
     logName: name,
+    recentOutput: [],
   };
 }
 

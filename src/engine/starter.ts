@@ -9,7 +9,11 @@ import type { EventHub } from './event-hub.ts';
 import type { HealthWatchFactory } from './health-watch.ts';
 import { listenTarget, type ListenWatchFactory } from './listening.ts';
 import type { AdoptedAddress, ReplicaEvent } from './replica-steps.ts';
+import { serviceHash } from './service-hash.ts';
 import { shortName, type Slot } from './slot.ts';
+
+/** Lines of output a slot keeps for the message of a failed update. */
+const RECENT_OUTPUT_LINES = 10;
 
 /** How long a replica may run without listening before herd says so (it still waits). */
 export const NOT_LISTENING_NOTICE_MS = 30_000;
@@ -63,9 +67,10 @@ export class ReplicaStarter {
       });
       if (slot.runtimeName) plan.spec.name = slot.runtimeName;
       if (gen !== slot.generation) return;
+      const definition = serviceHash(service);
       this.dispatch(
         slot,
-        { type: 'planned', spec: plan.spec, port: plan.spec.port, ports: plan.ports },
+        { type: 'planned', spec: plan.spec, port: plan.spec.port, ports: plan.ports, definition },
         gen,
       );
       const key = `${slot.service}#${slot.index}`;
@@ -92,7 +97,9 @@ export class ReplicaStarter {
 
   /** Output and the exit of a started replica flow back as events. */
   private follow(slot: Slot, gen: number, handle: ReplicaHandle): void {
-    handle.onOutput((stream, line) =>
+    handle.onOutput((stream, line) => {
+      slot.recentOutput.push(line);
+      if (slot.recentOutput.length > RECENT_OUTPUT_LINES) slot.recentOutput.shift();
       this.deps.hub.emit({
         type: 'output',
         at: this.deps.clock.now(),
@@ -100,8 +107,8 @@ export class ReplicaStarter {
         name: slot.logName,
         stream,
         line,
-      }),
-    );
+      });
+    });
     this.deps.task(
       slot,
       handle.exited.then((exit) => this.dispatch(slot, { type: 'exited', exit }, gen)),

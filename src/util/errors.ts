@@ -18,6 +18,8 @@ export type HerdErrorCode =
   | 'CONFLICT'
   /** A replacement replica did not become ready: the rollout stopped. */
   | 'ROLLOUT_FAILED'
+  /** An update failed and herd rolled the service back to its previous definition. */
+  | 'ROLLED_BACK'
   /** A port or address question with no answer (no host port for that replica). */
   | 'NO_HOST_PORT'
   /** A host port is taken or cannot be bound. */

@@ -20,6 +20,11 @@ export function formatEvent(e: EngineEvent): string {
       return `${time} replica unready ${e.replica.name} (service=${e.replica.service}, reason=${e.reason})\n`;
     case 'scaled':
       return `${time} service scale ${e.service} (from=${e.from}, to=${e.to})\n`;
+    case 'update': {
+      const u = e.update;
+      const why = u.message ? `, reason=${u.message.split('\n')[0]}` : '';
+      return `${time} service update ${u.service} (kind=${u.kind}, state=${u.state}${why})\n`;
+    }
     case 'notice':
       return `${time} notice ${e.name ?? e.service ?? '-'} (${e.message})\n`;
     case 'output':

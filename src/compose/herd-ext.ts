@@ -3,6 +3,7 @@
 // rules). At the top level: proxy (kept raw for proxy/settings.ts, checked likewise). Any other key
 // is an error, as everywhere else in the file, so a typo cannot silently fall back to a default.
 import type { Checker } from './check.ts';
+import { checkDashboard } from './dashboard-settings.ts';
 import { checkProxy, checkRollout, type SettingProblem } from './herd-settings.ts';
 import { join } from './interpolate-tree.ts';
 import { HERD_LB_KEYS, HERD_PROJECT_KEYS, HERD_SERVICE_KEYS } from './keys.ts';
@@ -71,6 +72,11 @@ export function readHerdProject(node: CNode | undefined, c: Checker): HerdProjec
   if (proxy) {
     report(proxy, 'x-herd.proxy', checkProxy(plain(proxy)).problems, c);
     herd.extra.proxy = plain(proxy);
+  }
+  const dashboard = map.entries.get('dashboard')?.value;
+  if (dashboard) {
+    report(dashboard, 'x-herd.dashboard', checkDashboard(plain(dashboard)).problems, c);
+    herd.extra.dashboard = plain(dashboard);
   }
   return herd;
 }

@@ -216,5 +216,5 @@ export const NAMED_VOLUME_KEYS = ['name', 'driver', 'driver_opts', 'external', '
  * instead of an unknown-key error. */
 export const HERD_SERVICE_KEYS = ['runtime', 'lb', 'heal_unhealthy', 'rollout', 'autoscale'];
 /** Top-level `x-herd`. */
-export const HERD_PROJECT_KEYS = ['proxy'];
+export const HERD_PROJECT_KEYS = ['proxy', 'dashboard'];
 export const HERD_LB_KEYS = ['algorithm', 'hash_on', 'sticky'];

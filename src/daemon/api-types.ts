@@ -49,6 +49,10 @@ export interface ServicesResponse {
   replicas: string[];
 }
 
+export interface DashboardResponse {
+  url: string;
+}
+
 export interface PortResponse {
   address: string;
 }

@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HerdError } from '../util/errors.ts';
-import type { PingResponse } from './api-types.ts';
+import type { DashboardResponse, PingResponse } from './api-types.ts';
 import { ApiContext, type DaemonServerOptions } from './api/context.ts';
 import { ApiError, readJson, send, sendError } from './api/http.ts';
 import { ProjectRoutes } from './api/project.ts';
@@ -134,6 +134,7 @@ function routeTable(ctx: ApiContext): Record<string, Handler> {
     'GET /v1/ps': async (_req, _url, res) => send(res, 200, await status.ps()),
     'GET /v1/top': async (_req, _url, res) => send(res, 200, await status.top()),
     'GET /v1/port': (_req, url, res) => send(res, 200, status.port(url)),
+    'GET /v1/dashboard': (_req, _url, res) => send(res, 200, dashboardAnswer(ctx)),
     'POST /v1/scale': async (req, _url, res) => send(res, 200, services.scale(await readJson(req))),
     'POST /v1/stop': lifecycle('stop'),
     'POST /v1/start': lifecycle('start'),
@@ -145,4 +146,18 @@ function routeTable(ctx: ApiContext): Record<string, Handler> {
     'POST /v1/apply': async (req, _url, res) =>
       send(res, 200, await project.apply(await readJson(req))),
   };
+}
+
+/** `herd dashboard`: where the page is, with its token (the socket is the owner's only). */
+function dashboardAnswer(ctx: ApiContext): DashboardResponse {
+  const url = ctx.opts.dashboardUrl?.();
+  if (!url)
+    throw new ApiError(
+      404,
+      `project ${ctx.project.name} has no dashboard; add ` +
+        '`x-herd: { dashboard: { listen: "127.0.0.1:9465" } }` to the compose file and run ' +
+        '`herd up -d` again',
+      'NOT_RUNNABLE',
+    );
+  return { url };
 }

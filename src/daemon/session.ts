@@ -40,6 +40,7 @@ export interface ServeOptions {
   keepRecorded?: boolean;
   /** The balancer's per-replica counters, shown by `ps`. */
   traffic?: DaemonServerOptions['traffic'];
+  dashboardUrl?: DaemonServerOptions['dashboardUrl'];
 }
 
 export class DaemonSession {
@@ -79,6 +80,7 @@ export class DaemonSession {
       onDown: opts.onDown,
       logPollMs: opts.logPollMs,
       traffic: opts.traffic,
+      dashboardUrl: opts.dashboardUrl,
     });
     await this.server.listen();
   }

@@ -10,6 +10,8 @@ import { createProxy, type Proxy } from '../proxy/index.ts';
 import { createRuntimes, type Runtimes } from '../runtime/choose.ts';
 import type { ReplicaTraffic } from './api-types.ts';
 import { DaemonClient } from './client.ts';
+import { openDashboard } from './dashboard-host.ts';
+import type { DashboardServer } from '../dashboard/server.ts';
 import { removeStateDir } from './paths.ts';
 import { prepareDaemon, type DaemonSession } from './session.ts';
 
@@ -38,6 +40,8 @@ interface Parts {
 
 export class Stack {
   private parts?: Parts;
+  /** The `x-herd.dashboard` page, once the control API it calls answers. */
+  private dashboard?: DashboardServer;
   /** Stopping for good (Ctrl-C, `herd down`, everything exited): later triggers are ignored. */
   private stopping = false;
   /** The stop is `herd down`'s: the daemon ends once the server answered it. */
@@ -147,6 +151,7 @@ export class Stack {
       // A previous daemon that died left its desired state: bring the stack back to it.
       keepRecorded: session.previous !== undefined,
       traffic: () => this.traffic(proxy),
+      dashboardUrl: () => this.dashboard?.url,
       // `herd down`: the server awaits this before answering, so `down` returns once the
       // containers and network are gone…
       removeResources: async ({ volumes }) => {
@@ -160,6 +165,7 @@ export class Stack {
       // …then, once it answered, the daemon ends.
       onDown: () => this.endAfterDown(printer),
     });
+    this.dashboard = await openDashboard(this.project, session.paths);
     if (Object.keys(this.opts.scale).length > 0)
       await new DaemonClient(session.paths.socket, this.project.name).post(
         '/v1/scale',
@@ -301,6 +307,7 @@ export class Stack {
   private async close(removeAll: boolean, keepLogs = false): Promise<void> {
     if (!this.parts) return;
     const { proxy, runtimes, session } = this.parts;
+    await this.dashboard?.close().catch(() => undefined);
     await proxy.close().catch(() => undefined);
     await runtimes.close().catch(() => undefined);
     await session.close({ removeAll, keepLogs });

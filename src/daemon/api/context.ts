@@ -29,6 +29,8 @@ export interface DaemonServerOptions {
   logPollMs?: number;
   /** Per-replica counters of the balancer, keyed by replica name, for `ps`. */
   traffic?: () => Map<string, ReplicaTraffic>;
+  /** The dashboard's URL with its token, when the project has one (`herd dashboard`). */
+  dashboardUrl?: () => string | undefined;
 }
 
 export type ApplyPreparer = (next: Project) => Promise<() => Promise<void>>;

@@ -1,0 +1,52 @@
+// Starts the dashboard a project's `x-herd.dashboard` asks for, backed by this daemon's own control
+// API (the socket the CLI uses), so what the page shows and does is what `herd ps`/`scale`/… do.
+import { join } from 'node:path';
+import type { Project } from '../compose/model.ts';
+import { dashboardOf } from '../compose/dashboard-settings.ts';
+import { DashboardServer } from '../dashboard/server.ts';
+import { loadOrCreateToken } from '../dashboard/token.ts';
+import type { DashboardAction, DashboardBackend, StateView } from '../dashboard/types.ts';
+import type { PsResponse } from './api-types.ts';
+import { DaemonClient } from './client.ts';
+import type { DaemonPaths } from './paths.ts';
+
+const EVENT_RETRY_MS = 1000;
+
+/** The running dashboard, or undefined when the project has none. */
+export async function openDashboard(
+  project: Project,
+  paths: DaemonPaths,
+): Promise<DashboardServer | undefined> {
+  const listen = dashboardOf(project.herd.extra);
+  if (!listen) return undefined;
+  const token = loadOrCreateToken(join(paths.dir, 'dashboard.token'));
+  const server = new DashboardServer({
+    listen,
+    token,
+    backend: controlApiBackend(new DaemonClient(paths.socket, project.name)),
+  });
+  await server.start();
+  return server;
+}
+
+function controlApiBackend(client: DaemonClient): DashboardBackend {
+  return {
+    state: async () => (await client.get<PsResponse>('/v1/ps')) as StateView,
+    act: (action: DashboardAction, body: unknown) =>
+      client.post(action === 'scale' ? '/v1/scale' : `/v1/${action}`, body),
+    onEvent: (listener) => followEvents(client, listener),
+  };
+}
+
+/** Follows `GET /v1/events` until unsubscribed, reconnecting when the stream breaks. */
+function followEvents(client: DaemonClient, listener: (event: unknown) => void): () => void {
+  const abort = new AbortController();
+  const loop = async () => {
+    while (!abort.signal.aborted) {
+      await client.stream('/v1/events', listener, abort.signal).catch(() => undefined);
+      if (!abort.signal.aborted) await new Promise((r) => setTimeout(r, EVENT_RETRY_MS).unref());
+    }
+  };
+  void loop();
+  return () => abort.abort();
+}

@@ -1,0 +1,74 @@
+// What the dashboard's server sends (src/dashboard/live.ts, history.ts), as the page reads it.
+
+export interface Replica {
+  name: string;
+  service: string;
+  state: string;
+  health: string;
+  restarts: number;
+  host?: string;
+  port?: number;
+  endpoint?: string;
+  reason?: string;
+  startedAt?: number;
+  cpuPercent?: number;
+  memBytes?: number;
+  traffic?: {
+    requests: number;
+    errors: number;
+    inFlight: number;
+    latency?: { p50?: number; p99?: number };
+  };
+}
+
+export interface Service {
+  name: string;
+  scale: number;
+  stopped: boolean;
+}
+
+export interface State {
+  project: string;
+  now: number;
+  services: Service[];
+  replicas: Replica[];
+}
+
+export interface Sample {
+  t: number;
+  rps: number;
+  errorsPerSecond: number;
+  running: number;
+  cpuPercent: number;
+  memBytes: number;
+  p50?: number;
+  p99?: number;
+}
+
+export type History = Record<string, Sample[]>;
+
+export interface HerdEvent {
+  type: string;
+  at: number;
+  replica?: {
+    name: string;
+    state: string;
+    health?: string;
+    reason?: string;
+    lastExit?: { exitCode?: number; signal?: string; oomKilled?: boolean };
+  };
+  reason?: string;
+  service?: string;
+  name?: string;
+  from?: number;
+  to?: number;
+  message?: string;
+  /** `update` events: a rolling update's progress (herd's update_config). */
+  update?: { service: string; kind?: string; state: string; message?: string };
+}
+
+export type ServerMessage =
+  | { type: 'snapshot'; state?: State; history: History; events: HerdEvent[]; error?: string }
+  | { type: 'state'; state: State; sample: History }
+  | { type: 'event'; event: HerdEvent }
+  | { type: 'error'; error: string };

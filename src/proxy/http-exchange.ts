@@ -7,6 +7,7 @@ import type { Member } from './balancer.ts';
 import { BodyFramer } from './body-framer.ts';
 import { getCookie } from './http-parse.ts';
 import type { RequestHead } from './http-parse.ts';
+import { fdReserve } from './http-fd-reserve.ts';
 import { clientHead, parseResponseHead } from './http-response.ts';
 import type { ResponseHead } from './http-response.ts';
 import type { HttpListenerContext } from './http-limits.ts';
@@ -293,6 +294,13 @@ export class UpstreamExchange implements UpstreamOwner {
       this.release(m, true, true);
       if (this.s.bodyDone) this.s.exchangeDone();
       else endClient(this.client);
+      return;
+    }
+    if (!u.connected && u.fdShortage) {
+      // herd itself is out of descriptors: no fault of the replica's, and no other would do
+      this.release(m, false, false);
+      fdReserve.shortage();
+      this.s.reply(503, 'herd is out of file descriptors\n');
       return;
     }
     if (!u.connected) {

@@ -10,6 +10,7 @@ import { UpstreamExchange } from './http-exchange.ts';
 import type { ClientSide } from './http-exchange.ts';
 import type { HttpListenerContext } from './http-limits.ts';
 import { forward, readAccepted } from './fast-read.ts';
+import { countSocket, fdReserve } from './http-fd-reserve.ts';
 import { endClient, errorResponse, forwardedHead } from './http-write.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -58,8 +59,18 @@ export class HttpSession implements ClientSide {
   ) {
     this.ex = new UpstreamExchange(this);
     client.setNoDelay(true);
-    readAccepted(client, this.onData);
     client.on('error', ignore);
+    countSocket(client);
+    if (fdReserve.exhausted()) {
+      // Out of descriptors: answer at once instead of leaving the client to a reset.
+      this.state = S.Closed;
+      endClient(
+        client,
+        errorResponse(503, 'herd is out of file descriptors\n', 'Retry-After: 1\r\n'),
+      );
+      return;
+    }
+    readAccepted(client, this.onData);
     client.on('close', () => this.clientClosed());
     if (first) this.clientData(first);
   }

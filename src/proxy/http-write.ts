@@ -50,7 +50,18 @@ export function endClient(c: net.Socket, last?: string): void {
 
 // Shared by every connection, so that none costs a function of its own.
 function lingerThenDestroy(this: net.Socket): void {
-  setTimeout(destroySocket, LINGER_MS, this).unref();
+  if (this.destroyed) return;
+  // The timer goes with the socket: a client that closes promptly (the usual case) must not
+  // leave its socket held by a timer for LINGER_MS, which would carry every such socket into
+  // the old generation of the heap.
+  lingering.set(this, setTimeout(destroySocket, LINGER_MS, this).unref());
+  this.once('close', clearLinger);
+}
+
+const lingering = new WeakMap<net.Socket, NodeJS.Timeout>();
+
+function clearLinger(this: net.Socket): void {
+  clearTimeout(lingering.get(this));
 }
 
 function destroySocket(c: net.Socket): void {

@@ -2,6 +2,7 @@
 // failure), then pipe bytes both ways until either side closes.
 import net from 'node:net';
 import type { Balancer, Member } from './balancer.ts';
+import { countSocket, fdReserve } from './http-fd-reserve.ts';
 
 export interface TcpLimits {
   holdMs: number;
@@ -14,6 +15,12 @@ export function startTcpSession(
   limits: TcpLimits,
   first: Buffer | null,
 ): void {
+  countSocket(client);
+  if (fdReserve.exhausted()) {
+    // Out of descriptors: close at once (TCP has no way to say why) rather than hang.
+    client.destroy();
+    return;
+  }
   let closed = false;
   const pending: Buffer[] = first ? [first] : [];
   const collect = (d: Buffer): void => {
@@ -52,6 +59,7 @@ export function startTcpSession(
       m.settled();
     };
     const up = net.connect({ host: m.host, port: m.port, noDelay: true });
+    countSocket(up);
     const timer = setTimeout(() => up.destroy(), limits.connectTimeoutMs);
     up.on('error', () => {});
     up.on('connect', () => {

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import type { IdleConn, Member } from './balancer.ts';
 import { forward, onreadFor } from './fast-read.ts';
+import { countSocket, isFdShortage } from './http-fd-reserve.ts';
 
 export interface UpstreamOwner {
   onUpstreamConnect(u: Upstream): void;
@@ -18,6 +19,8 @@ export class Upstream implements IdleConn {
   /** Served at least one request: a close before any response byte may be a keep-alive race. */
   reused = false;
   idleSince = 0;
+  /** The connect failed for lack of file descriptors (herd's shortage, not the replica's). */
+  fdShortage = false;
   /** Upgraded (WebSocket…): bytes go straight to this client socket. */
   tunnel: net.Socket | null = null;
   private connectTimer: NodeJS.Timeout | undefined;
@@ -48,7 +51,11 @@ export class Upstream implements IdleConn {
       this.connected = true;
       guard(s, () => this.owner?.onUpstreamConnect(this));
     });
-    s.on('error', () => {}); // 'close' follows and carries the consequence
+    countSocket(s);
+    // 'close' follows and carries the consequence
+    s.on('error', (err) => {
+      if (isFdShortage(err)) this.fdShortage = true;
+    });
     s.on('close', () => {
       clearTimeout(this.connectTimer);
       this.dead = true;

@@ -5,6 +5,9 @@ set -euo pipefail
 pkgs=(redis-server nginx-light haproxy wrk postgresql busybox-static docker.io procps passwd curl iproute2)
 # herd convert's integration test runs the exports: podman kube play, docker-compose (Debian's 1.29)
 pkgs+=(podman catatonit docker-compose)
+# the dashboard's browser test (Chromium driven by playwright-core); metrics are checked by promtool
+# and scraped by a real Prometheus
+pkgs+=(chromium prometheus)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # This machine refuses the rlimits podman sets by default (Debian ships no containers.conf in /etc,

@@ -7,6 +7,7 @@ import type { DashboardResponse, PingResponse } from './api-types.ts';
 import { ApiContext, type DaemonServerOptions } from './api/context.ts';
 import { ApiError, readJson, send, sendError } from './api/http.ts';
 import { ProjectRoutes } from './api/project.ts';
+import { ExecRoutes } from './api/replica-exec.ts';
 import { ServiceRoutes } from './api/services.ts';
 import { StatusRoutes } from './api/status.ts';
 import { StreamRoutes } from './api/streams.ts';
@@ -124,6 +125,7 @@ function routeTable(ctx: ApiContext): Record<string, Handler> {
   const services = new ServiceRoutes(ctx);
   const streams = new StreamRoutes(ctx);
   const project = new ProjectRoutes(ctx);
+  const exec = new ExecRoutes(ctx);
   const lifecycle =
     (verb: 'stop' | 'start' | 'restart' | 'kill'): Handler =>
     async (req, _url, res) =>
@@ -134,6 +136,7 @@ function routeTable(ctx: ApiContext): Record<string, Handler> {
     'GET /v1/ps': async (_req, _url, res) => send(res, 200, await status.ps()),
     'GET /v1/top': async (_req, _url, res) => send(res, 200, await status.top()),
     'GET /v1/port': (_req, url, res) => send(res, 200, status.port(url)),
+    'GET /v1/exec-target': (_req, url, res) => send(res, 200, exec.target(url)),
     'GET /v1/dashboard': (_req, _url, res) => send(res, 200, dashboardAnswer(ctx)),
     'POST /v1/scale': async (req, _url, res) => send(res, 200, services.scale(await readJson(req))),
     'POST /v1/stop': lifecycle('stop'),

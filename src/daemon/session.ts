@@ -12,6 +12,7 @@ import type { EngineControl } from './control.ts';
 import { stopOrphans, type OrphanResult } from './orphans.ts';
 import { daemonPaths, ensurePrivateDir, stateDirFor, type DaemonPaths } from './paths.ts';
 import { StateRecorder } from './recorder.ts';
+import { forgetStateDir, registerProject } from './registry.ts';
 import type { DaemonServerOptions } from './api/context.ts';
 import { DaemonServer } from './server.ts';
 import { readState, removeState, type DaemonState, type RecordedReplica } from './state-file.ts';
@@ -83,6 +84,11 @@ export class DaemonSession {
       dashboardUrl: opts.dashboardUrl,
     });
     await this.server.listen();
+    registerProject({
+      project: this.project.name,
+      stateDir: this.paths.dir,
+      configFiles: this.project.composeFiles,
+    });
   }
 
   /** The previous overrides, minus services the compose file no longer has. */
@@ -98,6 +104,7 @@ export class DaemonSession {
 
   /** Stops answering and recording. With `removeAll` (after `down`) the state and logs go too. */
   async close(opts: { removeAll?: boolean; keepLogs?: boolean } = {}): Promise<void> {
+    if (this.server) forgetStateDir(this.paths.dir);
     await this.server?.close();
     if (this.engine) {
       this.engine.off('event', this.onOutput);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { PsResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
-import { HerdError } from '../../util/errors.ts';
+import { HerdError, isHerdError } from '../../util/errors.ts';
 import { psJson, psTable, selectReplicas } from '../format/ps.ts';
 
 interface PsOptions {
@@ -33,10 +33,14 @@ Examples:
     .action(async (services: string[], opts: PsOptions, cmd: Command) => {
       if (opts.format !== 'table' && opts.format !== 'json')
         throw new HerdError(`--format ${opts.format}: expected table or json`, 'INVALID_ARGUMENT');
-      const { client } = await locateDaemon(cmd);
-      const ps = await client.get<PsResponse>('/v1/ps');
+      const { client, project } = await locateDaemon(cmd);
+      // A project that is not running has no replicas: an empty list, as `docker compose ps`.
+      const ps = await client.get<PsResponse>('/v1/ps').catch((err: unknown) => {
+        if (isHerdError(err, 'NO_DAEMON')) return notRunning(project);
+        throw err;
+      });
       const unknown = services.filter((s) => !ps.services.some((x) => x.name === s));
-      if (unknown.length)
+      if (unknown.length && ps.services.length > 0)
         throw new HerdError(
           `no such service: ${unknown.join(', ')} (services: ${ps.services.map((s) => s.name).join(', ')})`,
           'NO_SUCH_SERVICE',
@@ -46,4 +50,8 @@ Examples:
       else if (opts.format === 'json') process.stdout.write(psJson(ps, replicas));
       else process.stdout.write(psTable(ps, replicas));
     });
+}
+
+function notRunning(project: string): PsResponse {
+  return { project, now: Date.now(), services: [], replicas: [] };
 }

@@ -1,0 +1,97 @@
+// `herd run`: a one-off replica of a service, as `docker compose run` starts a one-off container:
+// named `<project>-<service>-run-<id>`, its dependencies started first (unless --no-deps), never
+// in the balancer, attached to this terminal, its exit code herd's.
+import type { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import type { Service } from '../../compose/model.ts';
+import { runtimeKind } from '../../compose/runtime-kind.ts';
+import { splitShellWords } from '../../compose/shellwords.ts';
+import type { ProjectFlags } from '../../daemon/locate.ts';
+import { planReplica } from '../../runtime/env.ts';
+import { HerdError } from '../../util/errors.ts';
+import { runForeground } from '../foreground.ts';
+import { parseEnvAssignments } from '../options.ts';
+import { collect, checkServices, loaderFor } from '../up/options.ts';
+import { dependencyEnv, startDependencies } from '../run-deps.ts';
+
+interface RunOptions {
+  rm?: boolean;
+  TTY: boolean;
+  env: string[];
+  entrypoint?: string;
+  deps: boolean;
+  workdir?: string;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a one-off command in a new replica of a service')
+    .argument('<service>', 'the service')
+    .argument('[command...]', "the command (default: the service's command)")
+    .option('--rm', 'remove the one-off replica when it exits')
+    .option('-T, --no-TTY', 'no terminal for the command, even when stdin is one')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--entrypoint <command>', "override the service's entrypoint")
+    .option('--no-deps', 'do not start the services it depends on')
+    .option('-w, --workdir <dir>', "working directory (default: the service's)")
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      `
+The one-off replica, <project>-<service>-run-<id>, gets the service's environment with HERD_REPLICA
+set to run-<id>, its own PORT and the addresses of the other services; it takes no traffic from
+the balancer. The services it depends on are started first (as \`herd up -d --wait\` would).
+A process service's one-off runs here, in the foreground, and leaves nothing behind when it
+ends (it never shows in \`herd ps\`); herd exits with its exit code.
+
+Examples:
+  $ herd run --rm web node migrate.js
+  $ herd run --rm -T -e DEBUG=1 worker sh -c 'echo $HERD_SERVICE'
+  $ herd run --no-deps --entrypoint "node --inspect" web app.js`,
+    )
+    .action(async (service: string, argv: string[], opts: RunOptions) => {
+      const flags = program.opts<ProjectFlags>();
+      const project = await loaderFor(flags, [service])();
+      checkServices(project, [service]);
+      const definition = project.services[service]!;
+      if (runtimeKind(definition) === 'docker')
+        throw new HerdError(
+          `herd run of a Docker service (${service}) is not supported yet; ` +
+            'use `herd exec` in a running replica, or `docker compose run`',
+          'NOT_RUNNABLE',
+        );
+      const extra = parseEnvAssignments(opts.env);
+      if (opts.deps) await startDependencies(project, service, flags);
+      const id = randomBytes(4).toString('hex');
+      const oneOff = withOverrides(definition, argv, opts.entrypoint);
+      const { spec } = await planReplica(project, oneOff, 1, {
+        serviceAddresses: await dependencyEnv(project),
+      });
+      process.exitCode = await runForeground({
+        argv: spec.command,
+        env: { ...spec.env, HERD_REPLICA: `run-${id}`, ...extra },
+        cwd: opts.workdir ?? spec.cwd,
+        uid: spec.uid,
+        gid: spec.gid,
+        tty: opts.TTY,
+      });
+    });
+}
+
+/** The service as the one-off runs it: CMD… replaces `command`, --entrypoint `entrypoint`. */
+function withOverrides(service: Service, argv: string[], entrypoint?: string): Service {
+  const out = { ...service };
+  if (argv.length > 0) out.command = argv;
+  if (entrypoint !== undefined) {
+    try {
+      out.entrypoint = splitShellWords(entrypoint);
+    } catch (err) {
+      throw new HerdError(
+        `--entrypoint ${entrypoint}: ${(err as Error).message}`,
+        'INVALID_ARGUMENT',
+      );
+    }
+  }
+  return out;
+}

@@ -10,9 +10,11 @@ import { readHerdProject } from './herd-ext.ts';
 import { TOP_LEVEL_KEYS } from './keys.ts';
 import { readMerged } from './merged.ts';
 import type { Project, Service } from './model.ts';
+import { readNetworks, warnProcessNetworks } from './networks.ts';
 import { selectServices } from './profiles.ts';
 import { ProjectEnv } from './project-env.ts';
 import { checkReferences } from './references.ts';
+import { checkExternalUse, readFileObjects } from './secrets.ts';
 import { readService, readServiceEnvFiles } from './service.ts';
 import { readNamedVolumes } from './volumes.ts';
 import { describe, type CEntry, type CMap, type CNode } from './yaml-source.ts';
@@ -30,7 +32,7 @@ export interface LoadOptions {
 
 export { ComposeError };
 
-const IGNORED_TOP_LEVEL = ['networks', 'secrets', 'configs', 'models'];
+const IGNORED_TOP_LEVEL = ['models'];
 
 /** What a load starts from: the files (`-f`, else COMPOSE_FILE, else found), the project folder,
  * and the interpolation environment (shell over `.env`). */
@@ -81,6 +83,7 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   checkDependencies(services, depNodes, disabled, diag);
   const volumesNode = get('volumes');
   const volumes = isSet(volumesNode) ? readNamedVolumes(volumesNode, 'volumes', ctx) : {};
+  const shared = readSharedObjects(get, services, name, ctx);
   const herd = readHerdProject(get('x-herd'), c);
   diag.throwIfErrors();
 
@@ -90,9 +93,31 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
     composeFiles: files,
     services,
     volumes,
+    ...shared,
     herd,
     warnings: diag.warnings,
   };
+}
+
+/** Top-level secrets, configs and networks, each only when the file has it. */
+function readSharedObjects(
+  get: (k: string) => CNode | undefined,
+  services: Record<string, Service>,
+  name: string,
+  ctx: LoadContext,
+): Pick<Project, 'secrets' | 'configs' | 'networks'> {
+  const out: Pick<Project, 'secrets' | 'configs' | 'networks'> = {};
+  for (const kind of ['secrets', 'configs'] as const) {
+    const node = get(kind);
+    if (!isSet(node)) continue;
+    const objects = readFileObjects(node, kind, ctx);
+    out[kind] = objects;
+    checkExternalUse(services, objects, kind, ctx.c.diag);
+  }
+  const networks = get('networks');
+  if (isSet(networks)) out.networks = readNetworks(networks, name, ctx);
+  warnProcessNetworks(services, ctx);
+  return out;
 }
 
 /** Top-level keys: unknown ones, and the ones herd warns about or refuses. */

@@ -13,6 +13,11 @@ export interface Project {
   services: Record<string, Service>;
   /** Top-level volumes (named volumes), kept for the Docker runtime. */
   volumes: Record<string, NamedVolume>;
+  /** Top-level `secrets` and `configs`: where each one's content comes from. */
+  secrets?: Record<string, FileObject>;
+  configs?: Record<string, FileObject>;
+  /** Top-level `networks` (Docker services; the `default` one is implicit). */
+  networks?: Record<string, NetworkDef>;
   /** Top-level `x-herd`. */
   herd: HerdProjectExtension;
   /** Non-fatal findings: unset variables, keys herd cannot honour. Each listed once. */
@@ -50,6 +55,11 @@ export interface Service {
   profiles: string[];
   labels: Record<string, string>;
   volumes: VolumeMount[];
+  /** The secrets and configs the service is given, as files (compose/secrets.ts). */
+  secrets?: FileMount[];
+  configs?: FileMount[];
+  /** The networks it joins (Docker), with their aliases; undefined: the project's default. */
+  networks?: Record<string, ServiceNetwork>;
   /** Service-level `x-herd`. */
   herd: HerdServiceExtension;
 }
@@ -153,6 +163,44 @@ export interface NamedVolume {
   external: boolean;
   driver?: string;
   labels: Record<string, string>;
+}
+
+/** A top-level secret or config. Exactly one source: a host file, a variable of the project
+ * environment (its value read at load, in `content`), or inline `content` (configs only). */
+export interface FileObject {
+  /** Absolute host path (`file:`). */
+  file?: string;
+  /** The variable named by `environment:`. */
+  environment?: string;
+  /** The text, for `environment:` and `content:` sources. */
+  content?: string;
+  /** `external: true`: managed by Swarm, which herd does not run (refused at load when used). */
+  external: boolean;
+}
+
+/** A secret or config given to a service: `source` names the top-level one. */
+export interface FileMount {
+  source: string;
+  /** Absolute path in a container: /run/secrets/<name> for secrets, /<name> for configs unless
+   * `target` says otherwise. */
+  target: string;
+  uid?: string;
+  gid?: string;
+  /** File mode (secrets default 0o444 in containers, as Compose; processes get 0o400/0o444). */
+  mode?: number;
+}
+
+export interface NetworkDef {
+  /** The engine's name: `name:`, else `<project>_<key>`. */
+  name: string;
+  external: boolean;
+  internal: boolean;
+  driver?: string;
+  labels: Record<string, string>;
+}
+
+export interface ServiceNetwork {
+  aliases: string[];
 }
 
 export type LbAlgorithm = 'round_robin' | 'least_conn' | 'p2c' | 'hash';

@@ -10,10 +10,12 @@ import { defaultService } from './defaults.ts';
 import { join } from './interpolate-tree.ts';
 import { ALL_SERVICE_KEYS, OTHER_SERVICE_KEYS, PROCESS_RESOURCE_KEYS } from './keys.ts';
 import type { Resources, Service } from './model.ts';
+import { readServiceNetworks } from './networks.ts';
 import { readExpose, readPorts } from './ports.ts';
 import { checkResources, readServiceResource } from './resources.ts';
 import { readDeploy, readRestart } from './restart.ts';
 import { runtimeKind } from './runtime-kind.ts';
+import { readFileMounts } from './secrets.ts';
 import { ShellWordsError, splitShellWords } from './shellwords.ts';
 import { toSignal } from './signals.ts';
 import { readBuild, readVolumes } from './volumes.ts';
@@ -130,6 +132,9 @@ const KEY_READERS = new Map<string, KeyReader>([
   ['profiles', (v, kp, r) => (r.svc.profiles = r.ctx.c.stringList(v, kp) ?? [])],
   ['labels', (v, kp, r) => (r.svc.labels = readLabels(v, kp, r.ctx))],
   ['volumes', (v, kp, r) => (r.svc.volumes = readVolumes(v, kp, r.ctx))],
+  ['secrets', (v, kp, r) => (r.svc.secrets = readFileMounts(v, kp, 'secrets', r.ctx))],
+  ['configs', (v, kp, r) => (r.svc.configs = readFileMounts(v, kp, 'configs', r.ctx))],
+  ['networks', (v, kp, r) => (r.svc.networks = readServiceNetworks(v, kp, r.ctx))],
   ['x-herd', (v, kp, r) => (r.svc.herd = readHerdService(r.svc.name, v, kp, r.ctx.c))],
 ]);
 

@@ -5,6 +5,7 @@
 // or pulled here, before any replica of any service starts.
 import type { Project, Service } from '../compose/model.ts';
 import type { Runtime } from './types.ts';
+import { withGivenFiles } from './process/given-files.ts';
 import { processRuntime } from './process/process-runtime.ts';
 import { connectDocker } from './docker/connect.ts';
 import { DockerRuntime } from './docker/runtime.ts';
@@ -35,6 +36,8 @@ export interface RuntimesOptions {
   env?: Record<string, string | undefined>;
   /** Build/pull the images now (default true); `herd down` only needs to remove things. */
   prepare?: boolean;
+  /** Where process replicas get their secrets and configs as files (the daemon's state dir). */
+  filesDir?: string;
 }
 
 export function dockerServices(project: Project): Service[] {
@@ -46,9 +49,11 @@ export async function createRuntimes(
   opts: RuntimesOptions = {},
 ): Promise<Runtimes> {
   const inDocker = dockerServices(project);
+  let current = project;
+  const processes = withGivenFiles(processRuntime, () => current, opts.filesDir);
   if (inDocker.length === 0) {
     return {
-      forService: () => processRuntime,
+      forService: () => processes,
       async down() {},
       async apply(next) {
         const [first] = dockerServices(next);
@@ -57,6 +62,7 @@ export async function createRuntimes(
             `service "${first.name}" needs Docker, and this stack was started without it; ` +
               'run `herd down`, then `herd up` to start the stack with the Docker engine',
           );
+        current = next;
       },
       async close() {},
     };
@@ -95,11 +101,12 @@ export async function createRuntimes(
   }
   return {
     docker: runtime,
-    forService: (service) => (runtimeKind(service) === 'docker' ? runtime : processRuntime),
+    forService: (service) => (runtimeKind(service) === 'docker' ? runtime : processes),
     async down({ volumes }) {
       await runtime.removeProject({ volumes });
     },
     async apply(next) {
+      current = next;
       runtime.setProject(next);
       await runtime.prepare(dockerServices(next).map((s) => s.name));
     },

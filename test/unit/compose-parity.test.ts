@@ -254,3 +254,73 @@ describe('env files of services that were not asked for', () => {
     );
   });
 });
+
+describe('secrets, configs and networks', () => {
+  const file = [
+    'services:',
+    '  web:',
+    '    image: nginx',
+    '    secrets: [token, {source: key, target: api_key, mode: 0440, uid: "7"}]',
+    '    configs: [conf, {source: inline, target: /etc/app.conf}]',
+    '    networks:',
+    '      front: {aliases: [www]}',
+    'secrets:',
+    '  token: {file: ./token.txt}',
+    '  key: {environment: API_KEY}',
+    'configs:',
+    '  conf: {file: conf.ini}',
+    '  inline: {content: "p=${COMPOSE_PROJECT_NAME}"}',
+    'networks:',
+    '  front: {internal: true}',
+    '  ext: {external: true}',
+    '',
+  ].join('\n');
+
+  it('reads sources, targets (/run/secrets/<name>, /<name>), modes and network aliases', async () => {
+    const dir = await project({ 'compose.yaml': file });
+    const p = await loadProject({ cwd: dir, env: { API_KEY: 'k' }, projectName: 'shop' });
+    assert.deepEqual(p.services.web?.secrets, [
+      { source: 'token', target: '/run/secrets/token' },
+      { source: 'key', target: '/run/secrets/api_key', uid: '7', mode: 0o440 },
+    ]);
+    assert.deepEqual(p.services.web?.configs, [
+      { source: 'conf', target: '/conf' },
+      { source: 'inline', target: '/etc/app.conf' },
+    ]);
+    assert.deepEqual(p.secrets?.token, { external: false, file: path.join(dir, 'token.txt') });
+    // The environment's value is there for the runtime, but not printed or serialized.
+    assert.equal(p.secrets?.key?.content, 'k');
+    assert.equal(JSON.stringify(p.secrets?.key), '{"external":false,"environment":"API_KEY"}');
+    assert.equal(p.configs?.inline?.content, 'p=shop');
+    assert.deepEqual(p.services.web?.networks, { front: { aliases: ['www'] } });
+    assert.deepEqual(p.networks?.front, {
+      name: 'shop_front',
+      external: false,
+      internal: true,
+      labels: {},
+    });
+    assert.equal(p.networks?.ext?.name, 'ext');
+    assert.equal(p.networks?.default?.name, 'shop_default');
+  });
+
+  it('an unset environment source, a missing source and an external secret are errors', async () => {
+    const dir = await project({
+      'compose.yaml': [
+        'services:',
+        '  web:',
+        '    image: nginx',
+        '    secrets: [a, c]',
+        'secrets:',
+        '  a: {environment: NOPE}',
+        '  b: {}',
+        '  c: {external: true}',
+        '',
+      ].join('\n'),
+    });
+    assert.deepEqual(await problems({ cwd: dir, env: {} }), [
+      'compose.yaml:6:20 | secrets.a.environment | variable NOPE is not set',
+      'compose.yaml:7:6 | secrets.b | needs a source: file or environment',
+      ' | services.web.secrets | secret "c" is external (kept by Docker Swarm, which herd does not run); give it a `file:` or `environment:` source',
+    ]);
+  });
+});

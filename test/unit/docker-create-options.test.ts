@@ -67,6 +67,39 @@ describe('containerCreateOptions', () => {
     ]);
   });
 
+  it('joins the networks the service names, with their aliases, and binds file secrets', () => {
+    const svc = testService('api', {
+      image: 'x',
+      networks: { front: { aliases: ['www'] }, back: { aliases: [] } },
+      secrets: [{ source: 'tok', target: '/run/secrets/tok' }],
+      configs: [{ source: 'inline', target: '/etc/app.conf' }],
+    });
+    const p = {
+      ...testProject('shop', [svc], '/home/me/shop'),
+      secrets: { tok: { external: false, file: '/home/me/shop/tok.txt' } },
+      configs: { inline: { external: false, content: 'a=1' } },
+      networks: {
+        front: { name: 'shop_front', external: false, internal: false, labels: {} },
+        back: { name: 'shared', external: true, internal: false, labels: {} },
+      },
+    };
+    const o = containerCreateOptions({
+      project: p,
+      service: svc,
+      spec: specFor(p, 'api'),
+      image: 'x',
+    });
+    assert.equal(o.HostConfig?.NetworkMode, 'shared');
+    assert.deepEqual(o.NetworkingConfig?.EndpointsConfig, {
+      shared: { Aliases: ['api', 'shop-api-1'] },
+      shop_front: { Aliases: ['api', 'shop-api-1', 'www'] },
+    });
+    // A `content:` config is copied in at start (runtime.ts), so only the file secret is bound.
+    assert.deepEqual(o.HostConfig?.Mounts, [
+      { Type: 'bind', Source: '/home/me/shop/tok.txt', Target: '/run/secrets/tok', ReadOnly: true },
+    ]);
+  });
+
   it('stops, limits and never restarts through the engine', () => {
     assert.equal(opts.StopSignal, 'SIGINT');
     assert.equal(opts.StopTimeout, 3, 'grace rounded up to whole seconds');

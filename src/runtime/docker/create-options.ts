@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { ContainerCreateOptions, MountSettings } from 'dockerode';
-import type { Healthcheck, Project, Service } from '../../compose/model.ts';
+import type { Healthcheck, Project, Service, VolumeMount } from '../../compose/model.ts';
 import type { ReplicaSpec } from '../types.ts';
 import {
   COMPOSE_CONFIG_FILES,
@@ -18,12 +18,10 @@ import {
   projectLabels,
 } from './labels.ts';
 import { HOST_ALIAS, needsHostAlias } from './container-env.ts';
+import { fileMounts } from './given-files.ts';
+import { attachments } from './networks.ts';
 
 const NS_PER_MS = 1_000_000;
-
-export function networkName(project: string): string {
-  return `${project}_default`;
-}
 
 /** Compose's default image name for a service that is built and has no `image:`. */
 export function builtImageName(project: string, service: Service): string {
@@ -68,28 +66,30 @@ export function healthConfig(
 }
 
 function mounts(project: Project, service: Service): MountSettings[] {
-  return service.volumes.map((v): MountSettings => {
-    if (v.type === 'bind') {
-      const source = v.source ?? '.';
-      return {
-        Type: 'bind',
-        Source: isAbsolute(source) ? source : resolve(project.workingDir, source),
-        Target: v.target,
-        ReadOnly: v.readOnly,
-      };
-    }
-    if (v.type === 'tmpfs')
-      return { Type: 'tmpfs', Source: '', Target: v.target, ReadOnly: v.readOnly };
-    // A volume without a source is anonymous: the engine creates it.
-    const mount: MountSettings = {
-      Type: 'volume',
-      Source: '',
+  return [...service.volumes.map((v) => volumeMount(project, v)), ...fileMounts(project, service)];
+}
+
+function volumeMount(project: Project, v: VolumeMount): MountSettings {
+  if (v.type === 'bind') {
+    const source = v.source ?? '.';
+    return {
+      Type: 'bind',
+      Source: isAbsolute(source) ? source : resolve(project.workingDir, source),
       Target: v.target,
       ReadOnly: v.readOnly,
     };
-    if (v.source) mount.Source = volumeEngineName(project, v.source);
-    return mount;
-  });
+  }
+  if (v.type === 'tmpfs')
+    return { Type: 'tmpfs', Source: '', Target: v.target, ReadOnly: v.readOnly };
+  // A volume without a source is anonymous: the engine creates it.
+  const mount: MountSettings = {
+    Type: 'volume',
+    Source: '',
+    Target: v.target,
+    ReadOnly: v.readOnly,
+  };
+  if (v.source) mount.Source = volumeEngineName(project, v.source);
+  return mount;
 }
 
 export interface CreateInput {
@@ -108,7 +108,7 @@ export function containerCreateOptions({
   const ports = containerPorts(service, spec);
   const limits = service.resources.limits;
   const memory = spec.memoryLimitBytes ?? limits.memoryBytes;
-  const network = networkName(project.name);
+  const networks = attachments(project, service);
   const options: ContainerCreateOptions = {
     name: spec.name,
     Image: image,
@@ -132,7 +132,7 @@ export function containerCreateOptions({
     HostConfig: {
       // herd supervises restarts itself; the engine must not race it.
       RestartPolicy: { Name: 'no' },
-      NetworkMode: network,
+      NetworkMode: networks[0]!.def.name,
       // Published on loopback only: herd's balancer owns the public ports.
       // The host port herd planned for the target (so the engine knows it before the start),
       // else one the engine picks.
@@ -142,7 +142,9 @@ export function containerCreateOptions({
       Mounts: mounts(project, service),
     },
     NetworkingConfig: {
-      EndpointsConfig: { [network]: { Aliases: [service.name, spec.name] } },
+      EndpointsConfig: Object.fromEntries(
+        networks.map((n) => [n.def.name, { Aliases: [service.name, spec.name, ...n.aliases] }]),
+      ),
     },
   };
   const host = options.HostConfig!;

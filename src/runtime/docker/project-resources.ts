@@ -1,12 +1,10 @@
-// The per-project things containers share: the `<project>_default` network and named volumes,
+// The per-project things containers share: named volumes (networks: networks.ts),
 // plus finding and removing everything herd created for a project.
 import type Dockerode from 'dockerode';
 import type { Project } from '../../compose/model.ts';
 import { HerdError } from '../../util/errors.ts';
-import { engineMessage } from './build.ts';
-import { networkName, volumeEngineName } from './create-options.ts';
+import { volumeEngineName } from './create-options.ts';
 import {
-  COMPOSE_NETWORK,
   COMPOSE_NUMBER,
   COMPOSE_SERVICE,
   COMPOSE_VOLUME,
@@ -17,27 +15,6 @@ import {
 
 function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number } | null)?.statusCode;
-}
-
-/** Creates the project network unless it exists; resolves with its name. */
-export async function ensureProjectNetwork(docker: Dockerode, project: string): Promise<string> {
-  const name = networkName(project);
-  const existing = await docker.listNetworks({ filters: { name: [name] } });
-  if (existing.some((n) => n.Name === name)) return name;
-  try {
-    await docker.createNetwork({
-      Name: name,
-      Driver: 'bridge',
-      CheckDuplicate: true,
-      Labels: { ...projectLabels(project), [COMPOSE_NETWORK]: 'default' },
-    });
-  } catch (err) {
-    // Another start raced us to it: fine, it exists now.
-    if (statusOf(err) !== 409) {
-      throw new HerdError(`could not create Docker network ${name}: ${engineMessage(err)}`);
-    }
-  }
-  return name;
 }
 
 /** Creates the named volume `key` of the project unless it exists; external ones must exist. */

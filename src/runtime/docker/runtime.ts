@@ -1,5 +1,6 @@
 // The Docker runtime: each replica is a container named `<project>-<service>-<n>`, labelled as
-// Compose labels its own, on the `<project>_default` network with the service name as alias, and
+// Compose labels its own, on its networks (`<project>_default` unless `networks:` names others)
+// with the service name as alias, and
 // every container port published on 127.0.0.1 so herd's balancer can reach it from the host.
 import type Dockerode from 'dockerode';
 import type { Readable } from 'node:stream';
@@ -24,9 +25,10 @@ import {
   HERD_PROJECT,
   HERD_SERVICE,
 } from './labels.ts';
+import { contentArchive } from './given-files.ts';
+import { attachments, createAttached, ensureNetwork } from './networks.ts';
 import {
   ensureNamedVolume,
-  ensureProjectNetwork,
   listProjectContainers,
   removeProjectResources,
   type ContainerSummary,
@@ -46,7 +48,7 @@ export class DockerRuntime implements Runtime {
   private readonly docker: Dockerode;
   private project: Project;
   private readonly health: HealthFeed;
-  private network: Promise<string> | undefined;
+  private readonly networks = new Map<string, Promise<string>>();
   private readonly volumes = new Map<string, Promise<string>>();
   private readonly images = new Map<string, Promise<string>>();
 
@@ -88,7 +90,10 @@ export class DockerRuntime implements Runtime {
       await this.clearStaleContainer(spec);
       let container: Dockerode.Container;
       try {
-        container = await this.docker.createContainer(create);
+        container = await createAttached(this.docker, create);
+        // Secrets and configs whose text is not a host file are copied in before the start.
+        const archive = contentArchive(this.project, service);
+        if (archive) await container.putArchive(archive, { path: '/' });
       } catch (err) {
         if (isEngineUnreachable(err)) throw err;
         return failedHandle(`could not create container ${spec.name}: ${engineMessage(err)}`);
@@ -164,7 +169,7 @@ export class DockerRuntime implements Runtime {
   removeProject(
     opts: { volumes?: boolean } = {},
   ): Promise<{ containers: number; networks: number; volumes: number }> {
-    this.network = undefined;
+    this.networks.clear();
     this.volumes.clear();
     return removeProjectResources(this.docker, this.project.name, opts);
   }
@@ -219,9 +224,16 @@ export class DockerRuntime implements Runtime {
   }
 
   private sharedResources(service: Service): Promise<unknown> {
-    this.network ??= ensureProjectNetwork(this.docker, this.project.name).catch((err: unknown) => {
-      this.network = undefined;
-      throw err;
+    const networks = attachments(this.project, service).map(({ key, def }) => {
+      let pending = this.networks.get(def.name);
+      if (!pending) {
+        pending = ensureNetwork(this.docker, this.project.name, key, def).catch((err: unknown) => {
+          this.networks.delete(def.name);
+          throw err;
+        });
+        this.networks.set(def.name, pending);
+      }
+      return pending;
     });
     const volumes = service.volumes
       .filter((v) => v.type === 'volume' && v.source)
@@ -237,7 +249,7 @@ export class DockerRuntime implements Runtime {
         }
         return pending;
       });
-    return Promise.all([this.network, ...volumes]);
+    return Promise.all([...networks, ...volumes]);
   }
 
   /** The service's image, built (when it has `build:` and is missing or `rebuild`) or pulled. */

@@ -99,6 +99,18 @@ export function parseAutoscale(service: string, raw: unknown): Autoscale | undef
   throw new HerdError(lines.join('\n'), 'COMPOSE_INVALID');
 }
 
+/** Settings the parser accepts but herd does not act on yet: said once at load, not ignored in
+ * silence. */
+export function unsupportedAutoscale(service: string, raw: unknown, warn: (m: string) => void) {
+  if (typeof raw !== 'object' || raw === null) return;
+  const later = ['redis_list', 'idle'].filter((k) => k in raw);
+  if (later.length > 0)
+    warn(
+      `service "${service}": x-herd.autoscale: ${later.join(' and ')} ${later.length > 1 ? 'are' : 'is'} ` +
+        'not supported yet and is ignored (cpu, memory and rps targets are)',
+    );
+}
+
 type Problem = (key: string, message: string) => void;
 
 function count(v: unknown, key: string, least: number, problem: Problem): number | undefined {

@@ -2,10 +2,12 @@
 // heal_unhealthy and rollout (kept raw in `extra` for engine/rollout.ts, checked here with the same
 // rules). At the top level: proxy (kept raw for proxy/settings.ts, checked likewise). Any other key
 // is an error, as everywhere else in the file, so a typo cannot silently fall back to a default.
+import { checkAutoscale, unsupportedAutoscale } from './autoscale.ts';
 import type { Checker } from './check.ts';
 import { checkDashboard } from './dashboard-settings.ts';
 import { checkProxy, checkRollout, type SettingProblem } from './herd-settings.ts';
 import { join } from './interpolate-tree.ts';
+import { checkMetrics } from './metrics-settings.ts';
 import { HERD_LB_KEYS, HERD_PROJECT_KEYS, HERD_SERVICE_KEYS } from './keys.ts';
 import { plain } from './merge.ts';
 import type { HerdProjectExtension, HerdServiceExtension, LbAlgorithm, Service } from './model.ts';
@@ -43,11 +45,11 @@ export function readHerdService(
       // Checked by checkHerdRollout once the service's ports are known.
       ext.extra.rollout = plain(v);
     } else if (k === 'autoscale') {
-      // Known, so that a file written for a later herd still loads; nothing reads it yet.
-      c.diag.warn(
-        `service "${service}": herd does not support autoscaling yet, so \`x-herd.autoscale\` is ignored; ` +
-          'set the replica count with `scale:`/`deploy.replicas` or `herd scale`',
-      );
+      // Checked here with compose/autoscale.ts's rules; engine/autoscaler.ts reads it.
+      const raw = plain(v);
+      report(v, kp, checkAutoscale(raw).problems, c);
+      ext.extra.autoscale = raw;
+      unsupportedAutoscale(service, raw, (m) => c.diag.warn(m));
     }
   }
   return ext;
@@ -77,6 +79,11 @@ export function readHerdProject(node: CNode | undefined, c: Checker): HerdProjec
   if (dashboard) {
     report(dashboard, 'x-herd.dashboard', checkDashboard(plain(dashboard)).problems, c);
     herd.extra.dashboard = plain(dashboard);
+  }
+  const metrics = map.entries.get('metrics')?.value;
+  if (metrics) {
+    report(metrics, 'x-herd.metrics', checkMetrics(plain(metrics)).problems, c);
+    herd.extra.metrics = plain(metrics);
   }
   return herd;
 }

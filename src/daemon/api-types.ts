@@ -1,5 +1,6 @@
 // The JSON shapes of the control API, shared by server and client.
 import type { ExposeSpec, PortSpec } from '../compose/model.ts';
+import type { AutoscaleStatus } from '../engine/autoscaler.ts';
 import type { ReplicaInfo } from '../engine/events.ts';
 import type { HerdErrorCode } from '../util/errors.ts';
 import type { ProcessRow } from './proc-stats.ts';
@@ -38,10 +39,19 @@ export interface PsResponse {
   now: number;
   services: ServiceSummary[];
   replicas: PsReplica[];
+  /** Services with `x-herd.autoscale` and the autoscaler's latest decision on each. */
+  autoscaling?: AutoscaleStatus[];
 }
 
 export interface ScaleResponse {
-  scaled: { service: string; from: number; to: number }[];
+  /** `autoscale`: the service is autoscaled between these bounds, so the count set is where the
+   * autoscaler starts from, not where it stays. */
+  scaled: {
+    service: string;
+    from: number;
+    to: number;
+    autoscale?: { min: number; max: number };
+  }[];
 }
 
 export interface ServicesResponse {

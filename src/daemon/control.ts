@@ -1,6 +1,7 @@
 // Exactly what the control API needs from the engine. The real Engine (src/engine/engine.ts)
 // implements it; the daemon server depends only on this interface.
 import type { Project } from '../compose/model.ts';
+import type { AutoscaleStatus } from '../engine/autoscaler.ts';
 import type { StopOptions } from '../engine/engine.ts';
 import type { EngineEvent, ReplicaInfo } from '../engine/events.ts';
 
@@ -9,6 +10,8 @@ export interface EngineControl {
   replicas(): ReplicaInfo[];
   /** Desired replica count for one service; the engine reconciles toward it. */
   setScale(service: string, n: number): void;
+  /** The autoscaled services with the autoscaler's latest decision (for `ps` and `scale`). */
+  autoscaling?(): AutoscaleStatus[];
   /** Graceful stop of the named services (all when undefined); they stay stopped. */
   stopServices(services?: string[], opts?: StopOptions): Promise<void>;
   /** Starts stopped services again at their desired scale (all when undefined). */

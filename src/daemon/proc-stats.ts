@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readStat, type ProcStat } from './identity.ts';
 
 /** USER_HZ: Linux reports utime/stime in 1/100 s on every mainstream architecture. */
-const TICKS_PER_SECOND = 100;
+export const TICKS_PER_SECOND = 100;
 
 export interface GroupStats {
   pgid: number;

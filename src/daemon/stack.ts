@@ -12,6 +12,7 @@ import type { ReplicaTraffic } from './api-types.ts';
 import { DaemonClient } from './client.ts';
 import { openDashboard } from './dashboard-host.ts';
 import type { DashboardServer } from '../dashboard/server.ts';
+import { observe, type Observer } from './observe.ts';
 import { removeStateDir } from './paths.ts';
 import { prepareDaemon, type DaemonSession } from './session.ts';
 
@@ -40,6 +41,8 @@ interface Parts {
 
 export class Stack {
   private parts?: Parts;
+  /** Metrics and the autoscaler (observe.ts). */
+  private observer?: Observer;
   /** The `x-herd.dashboard` page, once the control API it calls answers. */
   private dashboard?: DashboardServer;
   /** Stopping for good (Ctrl-C, `herd down`, everything exited): later triggers are ignored. */
@@ -166,6 +169,7 @@ export class Stack {
       onDown: () => this.endAfterDown(printer),
     });
     this.dashboard = await openDashboard(this.project, session.paths);
+    this.observer = await observe(this.project, engine, proxy, session.paths.dir);
     if (Object.keys(this.opts.scale).length > 0)
       await new DaemonClient(session.paths.socket, this.project.name).post(
         '/v1/scale',
@@ -307,6 +311,7 @@ export class Stack {
   private async close(removeAll: boolean, keepLogs = false): Promise<void> {
     if (!this.parts) return;
     const { proxy, runtimes, session } = this.parts;
+    await this.observer?.close().catch(() => undefined);
     await this.dashboard?.close().catch(() => undefined);
     await proxy.close().catch(() => undefined);
     await runtimes.close().catch(() => undefined);

@@ -10,7 +10,14 @@ import { HerdError } from '../util/errors.ts';
 import { dependencyDepths, dependencyOrder } from './deps.ts';
 import { EventHub } from './event-hub.ts';
 import { Definitions, type DefinitionRecord } from './definitions.ts';
-import type { Drainer, EngineEvent, ReplicaInfo, UpdateStatus } from './events.ts';
+import { Autoscaler, type AutoscaleStatus, type LoadSource } from './autoscaler.ts';
+import type {
+  AutoscaleDecision,
+  Drainer,
+  EngineEvent,
+  ReplicaInfo,
+  UpdateStatus,
+} from './events.ts';
 import { isManualKill } from './exit-step.ts';
 import { probeHealthWatch, type HealthWatchFactory } from './health-watch.ts';
 import { tcpListenWatch, type ListenWatchFactory } from './listening.ts';
@@ -56,6 +63,7 @@ export class Engine {
   private readonly sup: Supervisor;
   private readonly reconciler: Reconciler;
   private readonly rollouts: Rollouts;
+  private autoscaler?: Autoscaler;
   private readonly definitions: Definitions;
 
   constructor(
@@ -107,6 +115,19 @@ export class Engine {
     this.sup.drainer = d;
   }
 
+  /** Starts scaling the services with `x-herd.autoscale` by the load `load` reads, every second
+   * on the engine's clock, until shutdown. */
+  startAutoscaler(load: LoadSource): void {
+    this.autoscaler?.stop();
+    this.autoscaler = new Autoscaler(this, load, this.hub.clock);
+    this.autoscaler.start();
+  }
+
+  /** The autoscaled services and the autoscaler's latest decisions, for `ps`. */
+  autoscaling(): AutoscaleStatus[] {
+    return this.autoscaler?.status() ?? [];
+  }
+
   /** Every replica, by service and number; a successor during a rolling restart follows the
    * replica it replaces. */
   replicas(): ReplicaInfo[] {
@@ -153,14 +174,21 @@ export class Engine {
     return this.up(names);
   }
 
-  setScale(service: string, n: number): void {
+  /** `autoscale`: the autoscaler's decision, carried on the `scaled` event. */
+  setScale(service: string, n: number, autoscale?: AutoscaleDecision): void {
     const st = this.checkScale(service, n);
     const from = st.desired;
     st.desired = n;
     st.scaleOverridden = true;
+    const at = this.hub.clock.now();
     if (from !== n)
-      this.hub.emit({ type: 'scaled', at: this.hub.clock.now(), service, from, to: n });
+      this.hub.emit({ type: 'scaled', at, service, from, to: n, ...(autoscale && { autoscale }) });
     this.reconciler.reconcile();
+  }
+
+  /** The replica count the engine reconciles the service toward; undefined: no such service. */
+  desired(service: string): number | undefined {
+    return this.sup.services.get(service)?.desired;
   }
 
   /** Stops the named services (default: all), dependants before their dependencies. They stay
@@ -189,12 +217,14 @@ export class Engine {
   /** Graceful stop of everything, in reverse dependency order. */
   async shutdown(opts: StopOptions = {}): Promise<void> {
     this.sup.shuttingDown = true;
+    this.autoscaler?.stop();
     await this.stopServices(undefined, opts);
   }
 
   /** Second Ctrl-C: SIGKILL every replica's process group at once. */
   killAll(): void {
     this.sup.shuttingDown = true;
+    this.autoscaler?.stop();
     for (const st of this.sup.services.values()) {
       st.active = false;
       for (const slot of allSlots(st)) this.sup.dispatch(slot, { type: 'abort' });

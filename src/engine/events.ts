@@ -58,7 +58,15 @@ export type EngineEvent =
       stream: OutputStream;
       line: string;
     }
-  | { type: 'scaled'; at: number; service: string; from: number; to: number }
+  /** `autoscale`: set by the autoscaler, with why; absent: by command or the compose file. */
+  | {
+      type: 'scaled';
+      at: number;
+      service: string;
+      from: number;
+      to: number;
+      autoscale?: AutoscaleDecision;
+    }
   /** An update, rolling restart or rollback of a service changed state (update.ts). */
   | { type: 'update'; at: number; update: UpdateStatus }
   | { type: 'notice'; at: number; service?: string; name?: string; message: string };
@@ -82,6 +90,17 @@ export interface UpdateStatus {
   message?: string;
   startedAt: number;
   at: number;
+}
+
+/** One decision of the autoscaler: the metric that drove it, its average per ready replica over
+ * the window, the target, and the sentence `ps` and `events` show. */
+export interface AutoscaleDecision {
+  from: number;
+  to: number;
+  metric: string;
+  value: number;
+  target: number;
+  reason: string;
 }
 
 /** Implemented by the proxy: called before a replica is stopped on purpose (scale-down, stop,

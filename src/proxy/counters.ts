@@ -16,6 +16,10 @@ export interface ReplicaStats {
   /** counts per LATENCY_BUCKETS_MS bucket, plus one overflow bucket at the end */
   latencyBuckets: number[];
   latencySumMs: number;
+  /** Final answers by HTTP status code (metrics' `code` label). */
+  codes?: Record<string, number>;
+  /** TCP-mode connections made to the replica so far (metrics). */
+  tcpConnections?: number;
 }
 
 export class ReplicaCounters {
@@ -24,6 +28,9 @@ export class ReplicaCounters {
   inFlight = 0;
   connections = 0;
   latencySumMs = 0;
+  tcpConnections = 0;
+  /** status → count; a key is allocated once per status code ever seen. */
+  readonly codes: Record<string, number> = {};
   readonly buckets = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
 
   constructor(
@@ -38,6 +45,12 @@ export class ReplicaCounters {
     this.buckets[i]!++;
   }
 
+  /** The replica's final answer had this status (5xx counts as an error). */
+  answered(status: number): void {
+    this.codes[status] = (this.codes[status] ?? 0) + 1;
+    if (status >= 500) this.errors++;
+  }
+
   snapshot(): ReplicaStats {
     return {
       replica: this.replica,
@@ -48,6 +61,8 @@ export class ReplicaCounters {
       connections: this.connections,
       latencyBuckets: [...this.buckets],
       latencySumMs: this.latencySumMs,
+      codes: { ...this.codes },
+      tcpConnections: this.tcpConnections,
     };
   }
 }
@@ -59,7 +74,7 @@ export function sumStats(...lists: ReplicaStats[][]): ReplicaStats[] {
     for (const t of list) {
       const o = out.get(t.replica);
       if (!o) {
-        out.set(t.replica, { ...t, latencyBuckets: [...t.latencyBuckets] });
+        out.set(t.replica, { ...t, latencyBuckets: [...t.latencyBuckets], codes: { ...t.codes } });
         continue;
       }
       o.requests += t.requests;
@@ -67,6 +82,9 @@ export function sumStats(...lists: ReplicaStats[][]): ReplicaStats[] {
       o.inFlight += t.inFlight;
       o.connections += t.connections;
       o.latencySumMs += t.latencySumMs;
+      o.tcpConnections = (o.tcpConnections ?? 0) + (t.tcpConnections ?? 0);
+      const codes = (o.codes ??= {});
+      for (const [c, n] of Object.entries(t.codes ?? {})) codes[c] = (codes[c] ?? 0) + n;
       t.latencyBuckets.forEach((n, i) => (o.latencyBuckets[i] = (o.latencyBuckets[i] ?? 0) + n));
     }
   }

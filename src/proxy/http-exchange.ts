@@ -182,7 +182,7 @@ export class UpstreamExchange implements UpstreamOwner {
   private finalHead(head: ResponseHead, text: string, hb: Buffer, idx: number): void {
     const m = this.member!;
     const req = this.s.req!;
-    if (head.status >= 500) m.counters.errors++;
+    m.counters.answered(head.status);
     this.respClose = head.close;
     if (req.method === 'HEAD' || head.status === 204 || head.status === 304)
       this.respState = R.Done;

@@ -67,6 +67,7 @@ export function startTcpSession(
       connected = true;
       balancer.connectOk(m);
       m.counters.requests++;
+      m.counters.tcpConnections++;
       if (closed) return void up.destroy();
       client.removeListener('data', collect);
       for (const b of pending.splice(0)) up.write(b);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { PsResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
 import { HerdError, isHerdError } from '../../util/errors.ts';
+import { formatAutoscaling } from '../format/autoscale.ts';
 import { psJson, psTable, selectReplicas } from '../format/ps.ts';
 
 interface PsOptions {
@@ -49,6 +50,7 @@ Examples:
       if (opts.quiet) process.stdout.write(replicas.map((r) => r.name + '\n').join(''));
       else if (opts.format === 'json') process.stdout.write(psJson(ps, replicas));
       else process.stdout.write(psTable(ps, replicas));
+      if (!opts.quiet && opts.format !== 'json') process.stdout.write(formatAutoscaling(ps));
     });
 }
 

@@ -41,6 +41,11 @@ Examples:
       const wanted = parseScaleArgs(items);
       const { client } = await locateDaemon(cmd);
       const r = await client.post<ScaleResponse>('/v1/scale', wanted);
-      for (const s of r.scaled) process.stdout.write(`${s.service}: ${s.from} -> ${s.to}\n`);
+      for (const s of r.scaled) {
+        const auto = s.autoscale
+          ? ` (autoscaled: the autoscaler stays in charge and moves it by load, between ${s.autoscale.min} and ${s.autoscale.max})`
+          : '';
+        process.stdout.write(`${s.service}: ${s.from} -> ${s.to}${auto}\n`);
+      }
     });
 }

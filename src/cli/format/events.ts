@@ -19,6 +19,8 @@ export function formatEvent(e: EngineEvent): string {
     case 'unready':
       return `${time} replica unready ${e.replica.name} (service=${e.replica.service}, reason=${e.reason})\n`;
     case 'scaled':
+      if (e.autoscale)
+        return `${time} service autoscale ${e.service} (from=${e.from}, to=${e.to}, metric=${e.autoscale.metric}, value=${e.autoscale.value}, target=${e.autoscale.target}, reason=${e.autoscale.reason})\n`;
       return `${time} service scale ${e.service} (from=${e.from}, to=${e.to})\n`;
     case 'update': {
       const u = e.update;

@@ -28,11 +28,14 @@ export class ServiceRoutes {
         );
     const { recorder } = this.ctx.opts;
     const current = recorder?.current.scale ?? {};
+    const autoscaled = this.ctx.engine.autoscaling?.() ?? [];
     const scaled = entries.map(([service, n]) => {
-      const from = current[service] ?? this.ctx.project.services[service]!.scale;
+      const auto = autoscaled.find((a) => a.service === service);
+      const from = auto?.desired ?? current[service] ?? this.ctx.project.services[service]!.scale;
       this.ctx.engine.setScale(service, n as number);
-      recorder?.setScale(service, n as number);
-      return { service, from, to: n as number };
+      // An autoscaled service's count is the autoscaler's to keep, not a record to restore.
+      if (!auto) recorder?.setScale(service, n as number);
+      return { service, from, to: n as number, ...(auto && { autoscale: bounds(auto) }) };
     });
     return { scaled };
   }
@@ -83,6 +86,10 @@ export class ServiceRoutes {
     });
     if (killed.length > 0) this.ctx.opts.recorder?.setStopped(killed, true);
   }
+}
+
+function bounds(a: { min: number; max: number }): { min: number; max: number } {
+  return { min: a.min, max: a.max };
 }
 
 /** `timeout` in a stop/restart/down body: seconds, as `-t` gives them (0 kills at once). */

@@ -34,6 +34,7 @@ export class StatusRoutes {
     return {
       project: project.name,
       now: Date.now(),
+      autoscaling: this.ctx.engine.autoscaling?.() ?? [],
       services: Object.values(project.services).map((s) => ({
         name: s.name,
         ports: s.ports,

@@ -1,0 +1,73 @@
+// The daemon's eyes on its stack: the metrics sampler (every second), the autoscaler that acts on
+// it, and `/metrics` when the file asks for it. Stack calls observe() once the engine and the
+// balancer exist, and close() when it closes.
+import { join } from 'node:path';
+import type { Project } from '../compose/model.ts';
+import { metricsListen } from '../compose/metrics-settings.ts';
+import { SAMPLE_INTERVAL_MS } from '../engine/autoscaler.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { ReplicaInfo } from '../engine/events.ts';
+import { MetricsExporter } from '../metrics/exporter.ts';
+import { MonotonicStore } from '../metrics/monotonic.ts';
+import { MetricsSampler, type ReplicaUsage } from '../metrics/sampler.ts';
+import { proxyTraffic } from '../metrics/traffic-source.ts';
+import type { Proxy } from '../proxy/index.ts';
+import { readStat } from './identity.ts';
+import { groupStats, TICKS_PER_SECOND } from './proc-stats.ts';
+
+export interface Observer {
+  close(): Promise<void>;
+}
+
+export async function observe(
+  project: Project,
+  engine: Engine,
+  proxy: Proxy,
+  stateDir: string,
+): Promise<Observer> {
+  const sampler = new MetricsSampler(
+    {
+      traffic: proxyTraffic(proxy),
+      engine,
+      usage: replicaUsage,
+      autoscaled: () => Object.fromEntries(engine.autoscaling().map((s) => [s.service, s.desired])),
+    },
+    new MonotonicStore(join(stateDir, 'metrics.json')),
+  );
+  const exporter = new MetricsExporter(() => sampler.sample());
+  const listen = metricsListen(project.herd.extra);
+  if (listen) await exporter.listen(listen);
+  const tick = () =>
+    void sampler.sample().then(
+      () => undefined,
+      (err: unknown) => process.stderr.write(`herd: metrics: ${String(err)}\n`),
+    );
+  tick();
+  let timer: NodeJS.Timeout | undefined = setInterval(tick, SAMPLE_INTERVAL_MS);
+  engine.startAutoscaler(() => sampler.load());
+  return {
+    async close() {
+      clearInterval(timer);
+      timer = undefined;
+      sampler.close();
+      await exporter.close();
+    },
+  };
+}
+
+/** CPU time and resident memory of each live replica's process group. */
+function replicaUsage(replicas: ReplicaInfo[]): Map<string, ReplicaUsage> {
+  const pgids = new Map<string, number>();
+  for (const r of replicas) {
+    if (r.pid === undefined || r.state === 'exited' || r.state === 'removed') continue;
+    const pgid = readStat(r.pid)?.pgid;
+    if (pgid !== undefined) pgids.set(r.name, pgid);
+  }
+  const groups = groupStats([...new Set(pgids.values())]);
+  const out = new Map<string, ReplicaUsage>();
+  for (const [name, pgid] of pgids) {
+    const g = groups.get(pgid);
+    if (g) out.set(name, { cpuSeconds: g.cpuTicks / TICKS_PER_SECOND, memoryBytes: g.rssBytes });
+  }
+  return out;
+}

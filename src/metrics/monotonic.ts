@@ -1,0 +1,71 @@
+// Counters that never go backwards. What herd reads (the balancer's per-replica counts, a process
+// group's CPU time, restarts counted since this daemon started) starts again from zero when a
+// replica, a proxy worker or the daemon restarts; Prometheus would see each such drop as a reset
+// and a rate() spike. So every series keeps a base: when a raw value drops, the base grows by the
+// drop, which keeps the exported value where it was (exported = base + raw). Bases and last raw
+// values are saved in the state dir after every sample, so a new daemon carries on from them.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+interface Entry {
+  base: number;
+  last: number;
+}
+
+const VERSION = 1;
+
+export class MonotonicStore {
+  private readonly series = new Map<string, Entry>();
+  private dirty = false;
+
+  /** `file`: where to keep the bases (undefined: in memory only). */
+  constructor(private readonly file?: string) {
+    if (file) this.load(file);
+  }
+
+  /** The exported value of series `key` whose raw reading is now `raw`. */
+  value(key: string, raw: number): number {
+    let e = this.series.get(key);
+    if (!e) {
+      e = { base: 0, last: 0 };
+      this.series.set(key, e);
+    }
+    if (raw < e.last) e.base += e.last - raw;
+    if (raw !== e.last) this.dirty = true;
+    e.last = raw;
+    return e.base + raw;
+  }
+
+  /** Every series seen so far (now or by an earlier daemon), with its exported value: a replica
+   * scaled away keeps its last count, so a sum over replicas never drops either. */
+  entries(): [string, number][] {
+    return [...this.series].map(([k, e]) => [k, e.base + e.last]);
+  }
+
+  /** Writes the bases when something changed (write then rename: never a half file). */
+  save(): void {
+    if (!this.file || !this.dirty) return;
+    const tmp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.tmp`);
+    const series = Object.fromEntries([...this.series].map(([k, e]) => [k, [e.base, e.last]]));
+    writeFileSync(tmp, JSON.stringify({ version: VERSION, series }), { mode: 0o600 });
+    renameSync(tmp, this.file);
+    this.dirty = false;
+  }
+
+  private load(file: string): void {
+    let data: unknown;
+    try {
+      data = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      return; // none yet, or unreadable: counting starts from zero
+    }
+    const series = (data as { version?: number; series?: unknown }).series;
+    if ((data as { version?: number }).version !== VERSION || typeof series !== 'object') return;
+    for (const [key, v] of Object.entries(series as Record<string, unknown>)) {
+      if (!Array.isArray(v) || v.length !== 2) continue;
+      const [base, last] = v as unknown[];
+      if (typeof base === 'number' && typeof last === 'number' && base >= 0 && last >= 0)
+        this.series.set(key, { base, last });
+    }
+  }
+}

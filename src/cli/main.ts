@@ -53,7 +53,7 @@ export function verbOf(args: string[]): string | undefined {
 
 /** The program with every verb (help, completion, tests), or only `verb`'s when it is one. */
 export async function buildProgram(verb?: string): Promise<Command> {
-  const { Command } = await import('commander');
+  const { Command } = await import('./commander.ts');
   const program = new Command('herd')
     .description(
       'Run a compose.yaml as scaled, supervised replicas on one machine behind a live load balancer.',

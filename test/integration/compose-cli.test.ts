@@ -1,12 +1,14 @@
 // `herd config` from the binary (each run starts herd, a second or more: not a unit test).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { runEnv } from '../helpers/run-env.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const run = promisify(execFile);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -48,11 +50,26 @@ describe('herd config', () => {
     assert.equal(list.stdout, 'api\n');
     assert.equal(
       list.stderr,
-      'herd: warning: service "api": herd does not honour `cap_add`, `networks` (ignored)\n',
+      'herd: warning: service "api": herd does not honour `cap_add` (ignored)\n' +
+        "herd: warning: `networks` is not honoured by the process runtime (service api): processes share the host's loopback and reach each other through herd's balancer; run a service in Docker to attach it to networks\n",
     );
     const quiet = await herdConfig(['config', '-q'], dir);
     assert.equal(quiet.code, 0);
     assert.equal(quiet.stdout, '');
+  });
+
+  it('SERVICE: a missing env_file of another service does not fail it', async () => {
+    const dir = tempDir('cfgsvc');
+    writeFileSync(
+      path.join(dir, 'compose.yaml'),
+      'services:\n  web:\n    command: ["node", "a.js"]\n  other:\n    command: ["o"]\n    env_file: gone.env\n',
+    );
+    const web = await herdConfig(['config', 'web'], dir);
+    assert.equal(web.code, 0, web.stderr);
+    assert.deepEqual(Object.keys((parse(web.stdout) as { services: object }).services), ['web']);
+    const all = await herdConfig(['config'], dir);
+    assert.equal(all.code, 1);
+    assert.match(all.stderr, /services\.other\.env_file: env file .*gone\.env not found/);
   });
 
   it('exits 1 with every problem listed', async () => {

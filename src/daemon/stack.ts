@@ -2,6 +2,7 @@
 // predecessor's orphans stopped), the balancer, the runtimes, the engine and the control API.
 // The foreground `herd up` (replica output on the console) and the detached daemon `up -d`
 // starts run this same code; the CLI only parses its options and calls `run`.
+import os from 'node:os';
 import type { Project } from '../compose/model.ts';
 import { Engine } from '../engine/engine.ts';
 import type { EngineEvent } from '../engine/events.ts';
@@ -37,6 +38,27 @@ interface Parts {
   proxy: Proxy;
   runtimes: Runtimes;
   engine: Engine;
+}
+
+/** The proxy's nice value if the system lets it be raised (CAP_SYS_NICE), as nginx's
+ * worker_priority; otherwise yieldToProxy() lowers this process and so the replicas. */
+const PROXY_NICE = -5;
+/** How much lower than the proxy the replicas run when the proxy could not be raised. */
+const REPLICA_NICE_STEP = 5;
+
+/** Replicas inherit this process's priority: when the proxy could not be raised above it, this
+ * process (the control plane) steps down instead, so the replicas it starts from now on run at a
+ * lower priority than the proxy and a hundred of them booting cannot starve it of CPU. */
+function yieldToProxy(proxy: Proxy): void {
+  const pid = proxy.primaryPid();
+  if (pid === undefined) return;
+  try {
+    const mine = os.getPriority();
+    if (os.getPriority(pid) < mine) return;
+    os.setPriority(Math.min(19, mine + REPLICA_NICE_STEP));
+  } catch {
+    // the proxy is gone or priorities are not ours to change: nothing to yield
+  }
 }
 
 export class Stack {
@@ -98,8 +120,13 @@ export class Stack {
       printer.say(`Stopped ${n}, left running by a herd daemon that died`);
     let proxy: Proxy | undefined;
     try {
-      proxy = createProxy(this.project);
+      // The data plane runs as a process group of its own (control socket in the state dir),
+      // so nothing this process does — spawning, probing, a GC pause — delays a request.
+      proxy = createProxy(this.project, {
+        process: { dir: session.paths.dir, nice: PROXY_NICE },
+      });
       await proxy.listen();
+      yieldToProxy(proxy);
       this.parts = await this.assemble(session, printer, proxy);
       return this.parts;
     } catch (err) {

@@ -22,13 +22,32 @@ export class Member {
   readonly idle: IdleConn[] = [];
   /** Waiters for inFlight reaching 0 (drain). */
   zeroWaiters: (() => void)[] = [];
+  /** When it joined the pool: its share ramps up from here (slow start). */
+  since = Date.now();
+  /** Answered requests it had when it joined; until it answers one more it is on probation. */
+  private readonly answeredAtJoin: number;
+  private proven = false;
+  /** Smooth weighted round robin's running score (only while a member ramps up). */
+  score = 0;
+  /** Not picked yet: while members ramp up, a new one gets one request first, so it is proven
+   * (or set aside) at once instead of after its turn comes round. */
+  fresh = true;
 
   constructor(
     readonly id: string,
     readonly host: string,
     readonly port: number,
     readonly counters: ReplicaCounters,
-  ) {}
+  ) {
+    this.answeredAtJoin = counters.requests - counters.errors;
+  }
+
+  /** Whether it has answered a request since it joined. */
+  answered(): boolean {
+    if (!this.proven)
+      this.proven = this.counters.requests - this.counters.errors > this.answeredAtJoin;
+    return this.proven;
+  }
 
   closeIdle(): void {
     for (const c of this.idle.splice(0)) c.destroy();
@@ -49,7 +68,14 @@ export interface BalancerOptions {
   ejectAfter?: number;
   /** How long an ejected member stays out (default 5 s). */
   ejectMs?: number;
+  /** Slow start: a new member's share of round robin / least_conn / p2c picks ramps from 10 % to
+   * full over this window, and until it answered its first request it gets one request at a
+   * time (default 0: off). */
+  slowStartMs?: number;
 }
+
+/** The smallest share a member in slow start gets. */
+const MIN_RAMP = 0.1;
 
 type Waiter = { cb: (m: Member | undefined) => void; timer: NodeJS.Timeout };
 
@@ -70,12 +96,16 @@ export class Balancer {
   private waiters: Waiter[] = [];
   private readonly ejectAfter: number;
   private readonly ejectMs: number;
+  private readonly slowStartMs: number;
+  /** Until this time some member is still in slow start (0: none). */
+  private rampingUntil = 0;
 
   constructor(opts: BalancerOptions) {
     this.service = opts.service;
     this.lb = opts.lb;
     this.ejectAfter = opts.ejectAfter ?? 3;
     this.ejectMs = opts.ejectMs ?? 5000;
+    this.slowStartMs = opts.slowStartMs ?? 0;
   }
 
   get size(): number {
@@ -103,6 +133,14 @@ export class Balancer {
     }
     if (old) this.detach(old);
     const m = new Member(id, host, port, counters);
+    // Slow start only ramps a member up next to one that already serves at full share (past its
+    // own ramp, and has answered): members of a pool that is starting take their share at once.
+    if (
+      this.slowStartMs > 0 &&
+      this.active.some((a) => a.answered() && m.since - a.since >= this.slowStartMs)
+    )
+      this.rampingUntil = Math.max(this.rampingUntil, m.since + this.slowStartMs);
+    else m.since = 0;
     this.members.set(id, m);
     this.rebuild();
     this.wake();
@@ -163,6 +201,10 @@ export class Balancer {
         if (m) return m;
       }
     }
+    if (this.rampingUntil !== 0 && this.lb.algorithm !== 'hash') {
+      if (now < this.rampingUntil) return this.rampPick(cands, now);
+      this.rampingUntil = 0;
+    }
     switch (this.lb.algorithm) {
       case 'least_conn':
         return this.leastConn(cands);
@@ -175,6 +217,47 @@ export class Balancer {
       default:
         return this.roundRobin(cands);
     }
+  }
+
+  /** A member's share while some member ramps up: 0 while its first request is unanswered (it
+   * gets one at a time, so a replica that is slow to answer holds one request, not a stream of
+   * them), then growing linearly from MIN_RAMP to 1 over the slow-start window. */
+  private weight(m: Member, now: number): number {
+    if (m.since === 0) return 1;
+    if (!m.answered() && m.inFlight > 0) return 0;
+    const w = (now - m.since) / this.slowStartMs;
+    if (w >= 1) {
+      m.since = 0;
+      return 1;
+    }
+    return Math.max(MIN_RAMP, w);
+  }
+
+  /** Smooth weighted round robin (nginx's), or for least_conn/p2c the fewest in-flight requests
+   * per unit of weight; everyone set aside by weight 0 still beats returning nothing. */
+  private rampPick(cands: Member[], now: number): Member {
+    let total = 0;
+    let best: Member | undefined;
+    let bestKey = -Infinity;
+    const byLoad = this.lb.algorithm === 'least_conn' || this.lb.algorithm === 'p2c';
+    for (const m of cands) {
+      if (m.fresh && m.since !== 0) {
+        m.fresh = false;
+        return m;
+      }
+      const w = this.weight(m, now);
+      if (w === 0) continue;
+      total += w;
+      m.score += w;
+      const key = byLoad ? -(m.inFlight + 1) / w : m.score;
+      if (key > bestKey) {
+        bestKey = key;
+        best = m;
+      }
+    }
+    if (!best) return this.roundRobin(cands);
+    best.score -= total;
+    return best;
   }
 
   private anyEjected(now: number): boolean {

@@ -1,5 +1,6 @@
 // Per-replica traffic counters: cheap enough to update on every request (no allocation),
 // read by `ps`, metrics and autoscaling through Proxy.stats().
+import { traceRequest } from './trace.ts';
 
 /** Upper bounds (ms) of the latency histogram buckets; a final bucket catches the rest. */
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
@@ -39,6 +40,7 @@ export class ReplicaCounters {
   ) {}
 
   observe(ms: number): void {
+    traceRequest?.(this.replica, ms, this.errors);
     this.latencySumMs += ms;
     let i = 0;
     while (i < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[i]!) i++;

@@ -66,7 +66,7 @@ function sniff(buf: Buffer): 'http' | 'tcp' | 'more' {
 }
 
 export class ProxyListener {
-  readonly server: net.Server;
+  server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<HttpSession>();
   private sweep: NodeJS.Timeout | undefined;
@@ -81,16 +81,21 @@ export class ProxyListener {
     readonly opts: ListenerOptions,
     adopted?: net.Server,
   ) {
-    if (adopted) {
-      this.server = adopted;
-      adopted.on('connection', (s: net.Socket) => {
-        s.setNoDelay(true);
-        this.accept(s);
-      });
-      adopted.on('error', () => {});
-      this.boundPort = (adopted.address() as net.AddressInfo).port;
-      this.startSweep();
-    } else this.server = net.createServer({ noDelay: true }, (s) => this.accept(s));
+    this.server = adopted ?? net.createServer({ noDelay: true }, (s) => this.accept(s));
+    if (adopted) this.adoptAgain(adopted);
+  }
+
+  /** Serve a socket another process bound (again, after stopAccepting()). */
+  adoptAgain(server: net.Server): void {
+    if (this.server !== server && this.server.listening) this.server.close();
+    this.server = server;
+    server.on('connection', (s: net.Socket) => {
+      s.setNoDelay(true);
+      this.accept(s);
+    });
+    server.on('error', () => {});
+    this.boundPort = (server.address() as net.AddressInfo).port;
+    this.startSweep();
   }
 
   private startSweep(): void {

@@ -3,34 +3,29 @@
 import type { Project, Service } from '../compose/model.ts';
 import { checkScaleLimit } from '../compose/scale-limit.ts';
 import { HerdError } from '../util/errors.ts';
-import { Balancer } from './balancer.ts';
-import type { HttpLimits } from './http-limits.ts';
-import { ProxyListener, modeFor } from './listener.ts';
+import { modeFor } from './listener.ts';
 import type { ListenMode } from './listener.ts';
+import type { DataPlane, ListenerSpec } from './plane.ts';
 import type { PortMapping } from './types.ts';
 
-/** One listener with its pool, and what it serves. */
+/** One listener of the data plane, and what it serves. */
 export interface Entry {
   service: Service;
   target: number;
   kind: PortMapping['kind'];
   index?: number;
-  listener: ProxyListener;
-  balancer: Balancer;
+  spec: ListenerSpec;
+  /** The port it got (its spec's port, or the one the system chose for port 0). */
+  boundPort: number;
   /** Set by apply() for a port the new file no longer has: it still drains the replicas being
    * stopped, then closes once the engine has applied the file. */
   retiring?: boolean;
 }
 
-/** What every listener of a proxy shares. */
-export interface ListenSettings {
-  limits: HttpLimits;
-  sniffMs: number;
-}
+let nextId = 0;
 
 /** A listener (not bound yet) for `target` of `service` on host:port. */
 export function makeEntry(
-  settings: ListenSettings,
   service: Service,
   target: number,
   kind: Entry['kind'],
@@ -39,27 +34,22 @@ export function makeEntry(
   mode: ListenMode,
   index?: number,
 ): Entry {
-  const balancer = new Balancer({ service: service.name, lb: service.herd.lb });
-  const listener = new ProxyListener({
+  const spec: ListenerSpec = {
+    id: `l${++nextId}`,
+    service: service.name,
     host,
     port,
     mode,
-    balancer,
-    limits: settings.limits,
-    sniffMs: settings.sniffMs,
-  });
-  const e: Entry = { service, target, kind, listener, balancer };
+    lb: service.herd.lb,
+  };
+  const e: Entry = { service, target, kind, spec, boundPort: port };
   if (index !== undefined) e.index = index;
   return e;
 }
 
 /** Every listener the compose file asks for (nothing bound yet); `warn` hears of UDP ports,
  * which herd does not balance. */
-export function planEntries(
-  project: Project,
-  settings: ListenSettings,
-  warn: (message: string) => void,
-): Entry[] {
+export function planEntries(project: Project, warn: (message: string) => void): Entry[] {
   const out: Entry[] = [];
   for (const svc of Object.values(project.services)) {
     for (const p of svc.ports) {
@@ -75,19 +65,17 @@ export function planEntries(
         // Ephemeral host port per replica, like Compose's "5000" (on every interface unless
         // the file names one, as Compose binds it): bound for the current scale.
         for (let i = 1; i <= svc.scale; i++)
-          out.push(makeEntry(settings, svc, p.target, 'direct', hostIp, 0, mode, i));
+          out.push(makeEntry(svc, p.target, 'direct', hostIp, 0, mode, i));
         continue;
       }
       const { start, end } = p.published;
       if (start === end) {
-        out.push(makeEntry(settings, svc, p.target, 'balanced', hostIp, start, mode));
+        out.push(makeEntry(svc, p.target, 'balanced', hostIp, start, mode));
         continue;
       }
       checkScaleLimit(svc, svc.scale);
       for (let port = start; port <= end; port++)
-        out.push(
-          makeEntry(settings, svc, p.target, 'direct', hostIp, port, mode, port - start + 1),
-        );
+        out.push(makeEntry(svc, p.target, 'direct', hostIp, port, mode, port - start + 1));
     }
     for (const x of svc.expose) {
       if (x.protocol === 'udp') {
@@ -97,22 +85,22 @@ export function planEntries(
       const balanced = (e: Entry): boolean =>
         e.service.name === svc.name && e.kind === 'balanced' && e.target === x.port;
       if (out.some(balanced)) continue;
-      out.push(makeEntry(settings, svc, x.port, 'internal', '127.0.0.1', 0, 'sniff'));
+      out.push(makeEntry(svc, x.port, 'internal', '127.0.0.1', 0, 'sniff'));
     }
   }
   return out;
 }
 
 /** Binds every entry, or none: on the first failure the ones bound are closed again. */
-export async function bindAll(planned: Entry[]): Promise<void> {
+export async function bindAll(plane: DataPlane, planned: Entry[]): Promise<void> {
   const bound: Entry[] = [];
   for (const e of planned) {
     try {
-      await e.listener.listen();
+      e.boundPort = await plane.open(e.spec);
       bound.push(e);
     } catch (err) {
-      await Promise.all(bound.map((b) => b.listener.close()));
-      const o = e.listener.opts;
+      await Promise.all(bound.map((b) => plane.close(b.spec.id)));
+      const o = e.spec;
       const code = (err as NodeJS.ErrnoException).code;
       const why =
         code === 'EADDRINUSE'
@@ -128,8 +116,8 @@ export async function bindAll(planned: Entry[]): Promise<void> {
 /** Whether a planned listener is the same as one already bound: same service, port, mode and
  * balancing settings. */
 export function sameListener(bound: Entry, planned: Entry): boolean {
-  const a = bound.listener.opts;
-  const b = planned.listener.opts;
+  const a = bound.spec;
+  const b = planned.spec;
   return (
     bound.service.name === planned.service.name &&
     bound.target === planned.target &&
@@ -138,6 +126,6 @@ export function sameListener(bound: Entry, planned: Entry): boolean {
     a.host === b.host &&
     a.port === b.port &&
     a.mode === b.mode &&
-    JSON.stringify(bound.balancer.lb) === JSON.stringify(planned.service.herd.lb)
+    JSON.stringify(a.lb) === JSON.stringify(b.lb)
   );
 }

@@ -1,15 +1,17 @@
 // herd's load balancer for a whole project: one listener per published/exposed port, fed by
 // the engine's ready/unready events, with a drainer the engine calls before stopping a replica.
+// It decides (which ports, which members); a DataPlane serves: in this process, or in a proxy
+// process group of its own (x-herd.proxy.workers, or `process`), which the daemon uses.
 import type { Project, Service } from '../compose/model.ts';
-import { HerdError } from '../util/errors.ts';
 import { safeDelay } from '../util/timers.ts';
-import { ReplicaCounters, sumStats } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
 import { DEFAULT_HTTP_LIMITS } from './http-limits.ts';
-import { drainMembers } from './drain.ts';
 import { modeFor } from './listener.ts';
+import { LocalPlane } from './local-plane.ts';
+import type { DataPlane, PlaneSettings } from './plane.ts';
 import { bindAll, makeEntry, planEntries, sameListener } from './port-plan.ts';
-import type { Entry, ListenSettings } from './port-plan.ts';
+import type { Entry } from './port-plan.ts';
+import { ProcessPlane } from './process/process-plane.ts';
 import { readProxySettings } from './settings.ts';
 import type {
   Drainer,
@@ -19,7 +21,9 @@ import type {
   ProxyOptions,
   RoutedReplica,
 } from './types.ts';
-import { WorkerPool } from './workers.ts';
+
+/** Default slow-start window of a replica joining a pool that already serves. */
+export const DEFAULT_SLOW_START_MS = 2000;
 
 export function createProxy(project: Project, opts: ProxyOptions = {}): Proxy {
   return new ProjectProxy(project, opts);
@@ -27,16 +31,10 @@ export function createProxy(project: Project, opts: ProxyOptions = {}): Proxy {
 
 class ProjectProxy implements Proxy {
   private entries: Entry[] = [];
-  private readonly counters = new Map<string, ReplicaCounters>();
-  private readonly settings: ListenSettings;
-  private sweeper: NodeJS.Timeout | undefined;
   private listening = false;
   readonly warnings: string[] = [];
   private readonly warnFn: (m: string) => void;
-  private readonly workers: number;
-  private pool: WorkerPool | undefined;
-  /** Entries [0, poolEntries) are served by the worker pool too (those bound at listen()). */
-  private poolEntries = 0;
+  private readonly plane: DataPlane & { start?: () => Promise<void> };
   /** Replicas in the pools now, so that a port added by apply() starts with them. */
   private readonly readyReplicas = new Map<string, RoutedReplica>();
   /** `<service>#<index>` of replicas whose direct ports are being bound. */
@@ -46,12 +44,19 @@ class ProjectProxy implements Proxy {
     private project: Project,
     private readonly opts: ProxyOptions,
   ) {
-    this.settings = {
+    const settings: PlaneSettings = {
       limits: { ...DEFAULT_HTTP_LIMITS, ...opts.limits },
       sniffMs: opts.sniffMs ?? 300,
+      upstreamIdleMs: opts.upstreamIdleMs ?? 4000,
+      slowStartMs: opts.slowStartMs ?? DEFAULT_SLOW_START_MS,
     };
     this.warnFn = opts.warn ?? ((m) => process.stderr.write(`herd: warning: ${m}\n`));
-    this.workers = opts.workers ?? readProxySettings(project).workers;
+    const workers = opts.workers ?? readProxySettings(project).workers;
+    // More than one worker always means a process group: this process never serves beside it.
+    this.plane =
+      opts.process || workers > 1
+        ? new ProcessPlane({ ...opts.process, settings, workers, warn: this.warn })
+        : new LocalPlane(settings);
   }
 
   private readonly warn = (m: string): void => {
@@ -60,7 +65,7 @@ class ProjectProxy implements Proxy {
   };
 
   private plan(): Entry[] {
-    return planEntries(this.project, this.settings, this.warn);
+    return planEntries(this.project, this.warn);
   }
 
   async apply(next: Project): Promise<() => Promise<void>> {
@@ -81,31 +86,17 @@ class ProjectProxy implements Proxy {
     const stays = new Set(kept.values());
     const added = planned.filter((p) => !stays.has(p));
     const dropped = this.entries.filter((e) => !kept.has(e) && !e.retiring);
-    // Worker processes serve the ports bound at start by their position; they cannot let go of
-    // one, so a file that drops one of those needs a fresh start.
-    const pinned = dropped.filter((e) => this.pool && this.entries.indexOf(e) < this.poolEntries);
-    if (pinned.length > 0) {
-      this.project = before;
-      const e = pinned[0]!;
-      throw new HerdError(
-        `service "${e.service.name}": port ${e.listener.boundPort} changed or went away, which the ` +
-          'balancer cannot follow while x-herd.proxy.workers > 1; run `herd down`, then `herd up`',
-        'CONFLICT',
-      );
-    }
     // A port the file keeps but with other settings (host IP, target, protocol, balancing): the
     // old listener lets go of it first, its open connections finish on the old settings.
     const handedOver = dropped.filter(
-      (d) =>
-        d.listener.opts.port !== 0 &&
-        added.some((a) => a.listener.opts.port === d.listener.opts.port),
+      (d) => d.spec.port !== 0 && added.some((a) => a.spec.port === d.spec.port),
     );
-    for (const d of handedOver) d.listener.stopAccepting();
+    await Promise.all(handedOver.map((d) => this.plane.stopAccepting(d.spec.id)));
     try {
-      await bindAll(added);
+      await bindAll(this.plane, added);
     } catch (err) {
       this.project = before;
-      await Promise.all(handedOver.map((d) => d.listener.listen().catch(() => undefined)));
+      await Promise.all(handedOver.map((d) => this.plane.resume(d.spec.id).catch(() => undefined)));
       throw err;
     }
     for (const [old, p] of kept) old.service = p.service;
@@ -118,11 +109,7 @@ class ProjectProxy implements Proxy {
         if (r.service === e.service.name && (e.kind !== 'direct' || e.index === r.index))
           this.addMember(e, r);
     return async () => {
-      for (const e of dropped) {
-        e.balancer.cancelWaiters();
-        for (const m of e.balancer.allMembers()) m.closeIdle();
-      }
-      await Promise.all(dropped.map((e) => e.listener.close()));
+      await Promise.all(dropped.map((e) => this.plane.close(e.spec.id)));
       this.entries = this.entries.filter((e) => !dropped.includes(e));
     };
   }
@@ -130,37 +117,15 @@ class ProjectProxy implements Proxy {
   async listen(): Promise<void> {
     if (this.listening) return;
     const bound = this.plan();
-    await bindAll(bound);
+    await this.plane.start?.();
+    try {
+      await bindAll(this.plane, bound);
+    } catch (err) {
+      await this.plane.shutdown();
+      throw err;
+    }
     this.entries = bound;
     this.listening = true;
-    const idleMs = this.opts.upstreamIdleMs ?? 4000;
-    if (this.workers > 1 && bound.length > 0) {
-      this.pool = new WorkerPool({
-        count: this.workers - 1,
-        init: {
-          t: 'init',
-          entries: bound.map((e) => ({
-            service: e.service.name,
-            lb: e.balancer.lb,
-            mode: e.listener.opts.mode,
-          })),
-          limits: this.settings.limits,
-          sniffMs: this.settings.sniffMs,
-          upstreamIdleMs: idleMs,
-        },
-        servers: bound.map((e) => e.listener.server),
-        warn: this.warn,
-      });
-      this.poolEntries = bound.length;
-      await this.pool.start();
-    }
-    this.sweeper = setInterval(
-      () => {
-        for (const e of this.entries) e.balancer.sweepIdle(idleMs);
-      },
-      Math.max(250, Math.floor(idleMs / 4)),
-    );
-    this.sweeper.unref();
   }
 
   serviceAddresses(): Record<string, { host: string; port: number }> {
@@ -168,9 +133,9 @@ class ProjectProxy implements Proxy {
     for (const e of this.entries) {
       if (e.kind === 'direct' || e.retiring || out[e.service.name]) continue;
       // A wildcard bind is reachable on loopback; a specific host IP only on itself.
-      const h = e.listener.opts.host;
+      const h = e.spec.host;
       const host = h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h;
-      out[e.service.name] = { host, port: e.listener.boundPort };
+      out[e.service.name] = { host, port: e.boundPort };
     }
     return out;
   }
@@ -183,30 +148,29 @@ class ProjectProxy implements Proxy {
           service: e.service.name,
           target: e.target,
           kind: e.kind,
-          hostIp: e.listener.opts.host,
-          hostPort: e.listener.boundPort,
+          hostIp: e.spec.host,
+          hostPort: e.boundPort,
         };
         if (e.index !== undefined) m.index = e.index;
         return m;
       });
   }
 
-  private countersFor(r: RoutedReplica): ReplicaCounters {
-    let c = this.counters.get(r.name);
-    if (!c) {
-      c = new ReplicaCounters(r.name, r.service);
-      this.counters.set(r.name, c);
-    }
-    return c;
-  }
-
   private addMember(e: Entry, r: RoutedReplica): void {
     const port = r.ports[e.target] ?? r.port;
     if (port === undefined) return;
-    e.balancer.add(r.name, r.host, port, this.countersFor(r));
-    const i = this.entries.indexOf(e);
-    if (this.pool && i >= 0 && i < this.poolEntries)
-      this.pool.add(i, r.name, r.service, r.host, port);
+    this.plane.add({
+      listener: e.spec.id,
+      replica: r.name,
+      service: r.service,
+      host: r.host,
+      port,
+    });
+  }
+
+  /** Ids of the listeners serving `service`. */
+  private listenersOf(service: string): string[] {
+    return this.entries.filter((e) => e.service.name === service).map((e) => e.spec.id);
   }
 
   replicaReady(r: RoutedReplica): void {
@@ -248,7 +212,6 @@ class ProjectProxy implements Proxy {
       }
       if (p.published) continue;
       const e = makeEntry(
-        this.settings,
         svc,
         p.target,
         'direct',
@@ -258,7 +221,7 @@ class ProjectProxy implements Proxy {
         r.index,
       );
       try {
-        await e.listener.listen();
+        e.boundPort = await this.plane.open(e.spec);
       } catch (err) {
         this.warn(
           `service "${svc.name}": cannot bind a port for ${r.name}: ${(err as Error).message}`,
@@ -266,35 +229,31 @@ class ProjectProxy implements Proxy {
         continue;
       }
       if (!this.listening) {
-        await e.listener.close();
+        await this.plane.close(e.spec.id);
         return;
       }
       this.entries.push(e);
-      const port = r.ports[p.target] ?? r.port;
-      if (port !== undefined) e.balancer.add(r.name, r.host, port, this.countersFor(r));
+      this.addMember(e, r);
     }
   }
 
   replicaUnready(r: RoutedReplica): void {
     this.readyReplicas.delete(r.name);
-    for (const e of this.entries) if (e.service.name === r.service) e.balancer.remove(r.name);
-    this.pool?.remove(r.name, r.service);
+    this.plane.remove(r.name, this.listenersOf(r.service));
   }
 
   readonly drain: Drainer = (r, timeoutMs) => {
     this.readyReplicas.delete(r.name);
-    const members = this.entries
-      .filter((e) => e.service.name === r.service)
-      .map((e) => e.balancer.remove(r.name))
-      .filter((m) => m !== undefined);
-    const waits = [drainMembers(members)];
-    if (this.pool) waits.push(this.pool.drain(r.name, r.service));
+    const drained = this.plane.drain(r.name, this.listenersOf(r.service));
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, safeDelay(timeoutMs));
-      void Promise.all(waits).then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
+      void drained.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        () => undefined,
+      );
     });
   };
 
@@ -308,25 +267,24 @@ class ProjectProxy implements Proxy {
   }
 
   stats(): ReplicaStats[] {
-    const own = [...this.counters.values()].map((c) => c.snapshot());
-    return this.pool ? sumStats(own, this.pool.stats()) : own;
+    return this.plane.stats();
+  }
+
+  counters(): Promise<ReplicaStats[]> {
+    return this.plane.counters();
   }
 
   workerPids(): number[] {
-    return this.pool?.pids ?? [];
+    return this.plane.pids();
+  }
+
+  primaryPid(): number | undefined {
+    return this.plane instanceof ProcessPlane ? this.plane.primaryPid : undefined;
   }
 
   async close(): Promise<void> {
     this.listening = false;
-    if (this.sweeper) clearInterval(this.sweeper);
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.close();
-    for (const e of this.entries) {
-      e.balancer.cancelWaiters();
-      for (const m of e.balancer.allMembers()) m.closeIdle();
-    }
-    await Promise.all(this.entries.map((e) => e.listener.close()));
     this.entries = [];
+    await this.plane.shutdown();
   }
 }

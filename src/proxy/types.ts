@@ -43,10 +43,27 @@ export interface ProxyOptions {
   /** Keep-alive upstream sockets idle longer than this are closed (default 4 s, under Node's 5 s). */
   upstreamIdleMs?: number;
   /**
-   * Processes serving the ports bound at listen(): this one plus `workers - 1` forked children
-   * sharing the listening sockets. Default: `x-herd: { proxy: { workers } }`, else 1.
+   * Worker processes serving the ports (default: `x-herd: { proxy: { workers } }`, else 1). More
+   * than one means a proxy process group (as `process` does), whatever `process` says.
    */
   workers?: number;
+  /** Slow start window of a replica joining a pool that already serves (default 2 s; 0: off). */
+  slowStartMs?: number;
+  /**
+   * Serve from a proxy process group of its own instead of this process: a primary holding the
+   * listening sockets and a control socket in `dir` (default: a private temporary directory),
+   * and the workers that accept and balance.
+   */
+  process?: ProxyProcessOptions;
+}
+
+export interface ProxyProcessOptions {
+  /** Where the control socket (proxy.sock) goes: a 0700 directory such as the state dir. */
+  dir?: string;
+  /** Nice value for the proxy processes (lower runs first); default: as this process. */
+  nice?: number;
+  /** Extra environment for the proxy processes (HERD_PROXY_TRACE, …). */
+  env?: Record<string, string>;
 }
 
 /** One port herd serves, as `ps` / `port` report it. */
@@ -66,7 +83,11 @@ export interface Proxy {
   serviceAddresses(): Record<string, { host: string; port: number }>;
   attach(engine: EngineLike): void;
   close(): Promise<void>;
+  /** Per-replica counters of every serving process (from a proxy process group: as last
+   * reported, at most ~250 ms old). */
   stats(): ReplicaStats[];
+  /** The same, asked of the serving processes now. */
+  counters(): Promise<ReplicaStats[]>;
   ports(): PortMapping[];
   /**
    * Follow a re-applied compose file: bind the ports it adds (a taken port is an error and
@@ -80,6 +101,8 @@ export interface Proxy {
   replicaUnready(r: RoutedReplica): void;
   drain: Drainer;
   readonly warnings: string[];
-  /** Process ids of the extra worker processes (empty with one worker). */
+  /** Process ids of the worker processes (empty when this process serves). */
   workerPids(): number[];
+  /** Process id of the proxy process group's primary (undefined when this process serves). */
+  primaryPid(): number | undefined;
 }

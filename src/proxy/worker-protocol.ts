@@ -1,35 +1,21 @@
-// Messages between herd's main process and its proxy worker processes (over the fork IPC
-// channel). The main process decides membership; workers only apply it and report counters.
-import type { LbSettings } from './balancer.ts';
+// Messages between a proxy primary and its worker processes (over the fork IPC channel). The
+// primary holds the table and the bound sockets; workers only serve it and report counters.
 import type { ReplicaStats } from './counters.ts';
-import type { HttpLimits } from './http-limits.ts';
-import type { ListenMode } from './listener.ts';
+import type { EndpointSpec, ListenerSpec, PlaneSettings } from './plane.ts';
 
-export interface WorkerEntrySpec {
-  service: string;
-  lb: LbSettings;
-  mode: ListenMode;
-}
-
-/** main → worker */
+/** primary → worker */
 export type ToWorker =
-  | {
-      t: 'init';
-      entries: WorkerEntrySpec[];
-      limits: HttpLimits;
-      sniffMs: number;
-      upstreamIdleMs: number;
-    }
-  /** Sent with the entry's listening server as the handle. */
-  | { t: 'listen'; entry: number }
-  | { t: 'add'; entry: number; id: string; service: string; host: string; port: number }
-  | { t: 'remove'; id: string; service: string }
-  | { t: 'drain'; id: string; service: string; seq: number }
-  | { t: 'close' };
+  | { t: 'settings'; settings: PlaneSettings }
+  /** Sent with the listener's bound socket (a raw handle) to accept on; answered `done` once
+   * the worker accepts on it. */
+  | { t: 'listen'; spec: ListenerSpec; seq: number }
+  | { t: 'stop' | 'close'; listener: string }
+  | { t: 'add'; endpoint: EndpointSpec }
+  | { t: 'remove'; replica: string; listeners: string[] }
+  /** Answered `done` once no request to the replica is in flight. */
+  | { t: 'drain'; replica: string; listeners: string[]; seq: number }
+  | { t: 'exit' };
 
-/** worker → main */
+/** worker → primary */
 export type FromWorker =
-  | { t: 'hello' }
-  | { t: 'ready' }
-  | { t: 'stats'; stats: ReplicaStats[] }
-  | { t: 'drained'; seq: number };
+  { t: 'hello' } | { t: 'stats'; stats: ReplicaStats[] } | { t: 'done'; seq: number };

@@ -1,32 +1,33 @@
-// The main process's side of extra proxy worker processes: forks them, hands each the listening
-// sockets (the kernel then spreads accepted connections over every process waiting on them),
-// mirrors membership to them, collects their counters, and replaces a worker that dies.
+// A proxy primary's worker processes: forks them, hands each the bound listening sockets (the
+// kernel then spreads accepted connections over every worker waiting on them; the primary never
+// accepts), replays the table to each, collects their counters, and replaces a worker that dies.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sumStats } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
-import type { FromWorker, ToWorker, WorkerEntrySpec } from './worker-protocol.ts';
+import type { FromWorker, ToWorker } from './worker-protocol.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 /** Workers run from source like the rest of herd: load tsx by absolute URL, whatever the cwd. */
 function execArgv(): string[] {
   return ['--import', import.meta.resolve('tsx')];
 }
-const RESPAWN_DELAY_MS = 1000;
+const RESPAWN_DELAY_MS = 200;
 
 export interface PoolConfig {
   count: number;
-  init: Extract<ToWorker, { t: 'init' }>;
-  servers: net.Server[];
+  /** What a worker needs before it serves: settings, then each listener with its socket, then
+   * the endpoints; asked afresh for every worker that starts. */
+  replay: () => { m: ToWorker; handle?: object }[];
   warn: (m: string) => void;
+  /** The set of worker pids changed. */
+  onWorkers: () => void;
 }
 
 interface Worker {
   child: ChildProcess;
   stats: ReplicaStats[];
-  ready: Promise<void>;
   started: boolean;
 }
 
@@ -35,64 +36,45 @@ export class WorkerPool {
   private closing = false;
   /** Final counters of workers that exited, so totals never go backwards. */
   private retired: ReplicaStats[] = [];
-  /** Current membership, replayed to a replacement worker: key → add message. */
-  private readonly members = new Map<string, Extract<ToWorker, { t: 'add' }>>();
   private seq = 0;
-  private readonly drainWaits = new Map<number, { pending: Set<Worker>; done: () => void }>();
+  /** Questions to the workers (listen, drain) waiting for each one's `done`. */
+  private readonly waits = new Map<number, { pending: Set<Worker>; done: () => void }>();
 
   constructor(private readonly cfg: PoolConfig) {}
 
-  /** Fork every worker; resolves once each serves all listening sockets. */
+  /** Fork every worker; resolves once each has been handed the table. */
   async start(): Promise<void> {
-    for (let i = 0; i < this.cfg.count; i++) {
-      const w = this.spawn();
-      if (w) this.workers.push(w);
-    }
-    await Promise.all(this.workers.map((w) => w.ready));
+    const started: Promise<void>[] = [];
+    for (let i = 0; i < this.cfg.count; i++) started.push(this.spawn());
+    await Promise.all(started);
   }
 
-  private spawn(): Worker | undefined {
+  private spawn(): Promise<void> {
     let child: ChildProcess;
     try {
       child = fork(WORKER_MAIN, [], { execArgv: execArgv(), stdio: 'inherit' });
     } catch (err) {
-      this.cfg.warn(
-        `cannot start a proxy worker process (${(err as Error).message}); herd's main process serves every connection`,
-      );
-      return undefined;
+      this.cfg.warn(`cannot start a proxy worker process: ${(err as Error).message}`);
+      return Promise.resolve();
     }
-    const w: Worker = {
-      child,
-      stats: [],
-      ready: Promise.resolve(),
-      started: false,
-    };
-    w.ready = new Promise<void>((resolve) => {
+    const w: Worker = { child, stats: [], started: false };
+    this.workers.push(w);
+    child.on('error', () => {});
+    return new Promise<void>((resolve) => {
       child.on('message', (m: FromWorker) => {
-        if (m.t === 'hello') this.configure(w);
-        else if (m.t === 'ready') {
+        if (m.t === 'hello') {
+          for (const { m: msg, handle } of this.cfg.replay()) this.post(w, msg, handle);
           w.started = true;
+          this.cfg.onWorkers();
           resolve();
         } else if (m.t === 'stats') w.stats = m.stats;
-        else if (m.t === 'drained') this.drainedOne(m.seq, w);
+        else if (m.t === 'done') this.doneOne(m.seq, w);
       });
       child.on('exit', () => {
         resolve();
         this.onExit(w);
       });
     });
-    child.on('error', () => {});
-    return w;
-  }
-
-  /** The worker listens for messages now: hand it settings, sockets and current membership. */
-  private configure(w: Worker): void {
-    const child = w.child;
-    this.post(w, this.cfg.init);
-    this.cfg.servers.forEach((server, entry) => {
-      if (child.connected) child.send({ t: 'listen', entry } satisfies ToWorker, server);
-    });
-    for (const m of this.members.values()) this.post(w, m);
   }
 
   private onExit(w: Worker): void {
@@ -101,65 +83,53 @@ export class WorkerPool {
     this.workers.splice(i, 1);
     this.retired = sumStats(this.retired, w.stats);
     // It can no longer answer pending drains: it has nothing in flight either.
-    for (const seq of [...this.drainWaits.keys()]) this.drainedOne(seq, w);
+    for (const seq of [...this.waits.keys()]) this.doneOne(seq, w);
+    this.cfg.onWorkers();
     if (this.closing) return;
+    const how = w.child.exitCode ?? w.child.signalCode;
     if (!w.started) {
       // It died before serving: starting another would most likely fail the same way.
-      this.cfg.warn(
-        `proxy worker ${w.child.pid} exited before it could serve (${w.child.exitCode ?? w.child.signalCode}); herd's main process serves its share`,
-      );
+      this.cfg.warn(`proxy worker ${w.child.pid} exited before it could serve (${how})`);
       return;
     }
-    this.cfg.warn(
-      `proxy worker ${w.child.pid} exited (${w.child.exitCode ?? w.child.signalCode}); starting a new one`,
-    );
+    this.cfg.warn(`proxy worker ${w.child.pid} exited (${how}); starting a new one`);
+    // The sockets stay bound and listening in the primary meanwhile: new connections wait in
+    // the kernel's backlog for the replacement.
     setTimeout(() => {
-      if (this.closing) return;
-      const fresh = this.spawn();
-      if (fresh) this.workers.push(fresh);
+      if (!this.closing) void this.spawn();
     }, RESPAWN_DELAY_MS).unref();
   }
 
-  private post(w: Worker, m: ToWorker): void {
-    if (w.child.connected) w.child.send(m, (err: Error | null) => void err);
+  private post(w: Worker, m: ToWorker, handle?: object): void {
+    if (!w.child.connected) return;
+    if (handle) w.child.send(m, handle as never, (err: Error | null) => void err);
+    else w.child.send(m, (err: Error | null) => void err);
   }
 
-  private broadcast(m: ToWorker): void {
-    for (const w of this.workers) this.post(w, m);
+  /** To every worker that has its table (one still starting gets it in its replay). */
+  broadcast(m: ToWorker, handle?: object): void {
+    for (const w of this.workers) if (w.started) this.post(w, m, handle);
   }
 
-  add(entry: number, id: string, service: string, host: string, port: number): void {
-    const m = { t: 'add', entry, id, service, host, port } as const;
-    this.members.set(`${entry}\0${id}`, m);
-    this.broadcast(m);
-  }
-
-  remove(id: string, service: string): void {
-    for (const [k, m] of this.members)
-      if (m.id === id && m.service === service) this.members.delete(k);
-    this.broadcast({ t: 'remove', id, service });
-  }
-
-  /** Take `id` out of every worker and resolve once none has a request in flight to it. */
-  drain(id: string, service: string): Promise<void> {
-    for (const [k, m] of this.members)
-      if (m.id === id && m.service === service) this.members.delete(k);
-    const live = this.workers.filter((w) => w.child.connected);
+  /** Sends `make(seq)` with `handle` to every worker that serves and resolves once each said
+   * done (or died). */
+  ask(make: (seq: number) => ToWorker, handle?: object): Promise<void> {
+    const live = this.workers.filter((w) => w.started && w.child.connected);
     if (live.length === 0) return Promise.resolve();
     const seq = ++this.seq;
     return new Promise<void>((done) => {
-      this.drainWaits.set(seq, { pending: new Set(live), done });
-      for (const w of live) this.post(w, { t: 'drain', id, service, seq });
+      this.waits.set(seq, { pending: new Set(live), done });
+      for (const w of live) this.post(w, make(seq), handle);
     });
   }
 
-  private drainedOne(seq: number, w: Worker | null): void {
-    const d = this.drainWaits.get(seq);
+  private doneOne(seq: number, w: Worker | null): void {
+    const d = this.waits.get(seq);
     if (!d) return;
     if (w) d.pending.delete(w);
     else d.pending.clear();
     if (d.pending.size === 0) {
-      this.drainWaits.delete(seq);
+      this.waits.delete(seq);
       d.done();
     }
   }
@@ -170,12 +140,12 @@ export class WorkerPool {
   }
 
   get pids(): number[] {
-    return this.workers.map((w) => w.child.pid!).filter(Boolean);
+    return this.workers.filter((w) => w.started).map((w) => w.child.pid!);
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    const ws = this.workers.splice(0);
+    const ws = this.workers.slice();
     await Promise.all(
       ws.map(
         (w) =>
@@ -186,13 +156,11 @@ export class WorkerPool {
               clearTimeout(kill);
               resolve();
             });
-            if (w.child.connected) w.child.send({ t: 'close' } satisfies ToWorker);
+            if (w.child.connected) w.child.send({ t: 'exit' } satisfies ToWorker);
             else w.child.kill('SIGTERM');
           }),
       ),
     );
-    for (const seq of [...this.drainWaits.keys()]) this.drainedOne(seq, null);
+    for (const seq of [...this.waits.keys()]) this.doneOne(seq, null);
   }
 }
-
-export type { WorkerEntrySpec };

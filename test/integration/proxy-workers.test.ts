@@ -1,5 +1,6 @@
-// x-herd.proxy.workers: extra processes serving the same listening sockets, fed membership,
-// drains and counters over IPC by the main process. Real processes, sockets and HTTP.
+// x-herd.proxy.workers: a proxy process group (a primary holding the sockets, workers accepting
+// on them), fed membership, drains and counters over its control socket. Real processes,
+// sockets and HTTP.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
@@ -88,43 +89,59 @@ describe('proxy workers', () => {
     await b.close();
   });
 
-  it('forks workers-1 processes that serve the same port, counted in stats()', async () => {
+  it('serves from `workers` processes of its own, never from this one or the primary', async () => {
     const pids = proxy.workerPids();
-    assert.equal(pids.length, 1);
-    assert.ok(pidAlive(pids[0]!));
-    // Queue connections in the kernel while this process cannot accept (its loop is blocked):
-    // only the worker can take them, so the worker must answer them.
+    assert.equal(pids.length, 2);
+    for (const pid of pids) assert.ok(pidAlive(pid));
+    const primary = proxy.primaryPid()!;
+    assert.ok(pidAlive(primary) && !pids.includes(primary) && primary !== process.pid);
+    // The primary only holds the sockets: stopped, it delays nothing. Queue connections in the
+    // kernel while this process cannot run either (its loop is blocked): the workers answer them.
+    process.kill(primary, 'SIGSTOP');
     const socks: net.Socket[] = [];
-    for (let i = 0; i < 10; i++) socks.push(net.connect(lp, '127.0.0.1'));
-    await new Promise((r) => setImmediate(r));
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 700);
-    const before = upstreamPorts.length;
-    const answers = await Promise.all(
-      socks.map(
-        (s) =>
-          new Promise<string>((resolve, reject) => {
-            let got = '';
-            s.on('data', (d: Buffer) => {
-              got += d.toString();
-              if (/\r\n\r\n[ab]$/.test(got)) {
-                s.destroy();
-                resolve(got);
-              }
-            });
-            s.on('error', reject);
-            s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-          }),
-      ),
-    );
-    for (const r of answers) assert.match(r, /^HTTP\/1\.1 200 /);
-    const workerPorts = socketPorts(pids[0]!);
-    const servedByWorker = upstreamPorts.slice(before).filter((p) => workerPorts.has(p));
-    assert.ok(servedByWorker.length > 0, 'the worker process opened upstream connections');
-    // Counters of both processes add up (workers report every 250 ms).
+    try {
+      for (let i = 0; i < 10; i++) socks.push(net.connect(lp, '127.0.0.1'));
+      await new Promise((r) => setImmediate(r));
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 700);
+      const before = upstreamPorts.length;
+      const answers = await Promise.all(
+        socks.map(
+          (s) =>
+            new Promise<string>((resolve, reject) => {
+              let got = '';
+              s.on('data', (d: Buffer) => {
+                got += d.toString();
+                if (/\r\n\r\n[ab]$/.test(got)) {
+                  s.destroy();
+                  resolve(got);
+                }
+              });
+              s.on('error', reject);
+              s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+            }),
+        ),
+      );
+      for (const r of answers) assert.match(r, /^HTTP\/1\.1 200 /);
+      const served = upstreamPorts.slice(before);
+      const byWorker = pids.map((pid) => socketPorts(pid));
+      assert.ok(
+        served.every((p) => byWorker.some((ports) => ports.has(p))),
+        "every upstream connection is a worker's",
+      );
+      assert.equal(socketPorts(primary).size > 0, true, 'the primary holds the listening socket');
+    } finally {
+      process.kill(primary, 'SIGCONT');
+    }
+    // Counters of both workers add up (workers report every 250 ms, the primary passes them on).
     const total = (): number => proxy.stats().reduce((n, s) => n + s.requests, 0);
     const deadline = Date.now() + 3000;
-    while (total() < before + 10 && Date.now() < deadline) await sleep(100);
+    while (total() < upstreamPorts.length && Date.now() < deadline) await sleep(100);
     assert.equal(total(), upstreamPorts.length);
+    const asked = await proxy.counters();
+    assert.equal(
+      asked.reduce((n, s) => n + s.requests, 0),
+      upstreamPorts.length,
+    );
   });
 
   it('drain and unready reach the workers: the replica gets no new request from any process', async () => {
@@ -140,16 +157,19 @@ describe('proxy workers', () => {
   });
 
   it('replaces a worker that dies, and close() stops every worker', async () => {
-    const [old] = proxy.workerPids();
+    const [old, other] = proxy.workerPids();
     process.kill(old!, 'SIGKILL');
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && (proxy.workerPids()[0] ?? old) === old) await sleep(100);
-    const [fresh] = proxy.workerPids();
-    assert.ok(fresh !== undefined && fresh !== old, 'a new worker was started');
+    const replaced = (): boolean =>
+      proxy.workerPids().length === 2 && !proxy.workerPids().includes(old!);
+    while (Date.now() < deadline && !replaced()) await sleep(100);
+    assert.ok(replaced(), 'a new worker was started');
+    assert.ok(proxy.workerPids().includes(other!));
     const ok = await Promise.all(Array.from({ length: 20 }, () => get(lp)));
     for (const r of ok) assert.equal(r.status, 200);
+    const all = [...proxy.workerPids(), proxy.primaryPid()!];
     await proxy.close();
-    assert.equal(pidAlive(fresh), false);
+    for (const pid of all) assert.equal(pidAlive(pid), false);
     await assert.rejects(get(lp), /ECONNREFUSED/);
   });
 });

@@ -191,6 +191,15 @@ describe('ps formatting', () => {
     assert.equal(json[0].State, 'running');
     assert.equal(json[0].Health, 'healthy');
     assert.equal(json[0].Status, 'Up 5 minutes (healthy)');
+    // No PORT and no mapped port yet: no endpoint; else the replica's own address.
+    assert.equal(json[0].Endpoint, null);
+    const served = replica('shop', 'web', 4, { port: 41001, ports: { 5000: 41001 } });
+    assert.equal(JSON.parse(psJson(ps, [served])).Endpoint, '127.0.0.1:41001');
+    const mapped = replica('shop', 'web', 5, { ports: { 6000: 41002 } });
+    assert.equal(JSON.parse(psJson(ps, [mapped])).Endpoint, '127.0.0.1:41002');
+    const wide = psTable(ps, [served], true).split('\n');
+    assert.match(wide[0]!, /\sENDPOINT$/);
+    assert.match(wide[1]!, /\s127\.0\.0\.1:41001$/);
     const never = replica('shop', 'web', 3, {
       state: 'exited',
       startedAt: undefined,

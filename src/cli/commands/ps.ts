@@ -10,6 +10,7 @@ interface PsOptions {
   all?: boolean;
   format: string;
   quiet?: boolean;
+  endpoints?: boolean;
 }
 
 export function registerPs(program: Command): void {
@@ -20,11 +21,17 @@ export function registerPs(program: Command): void {
     .option('-a, --all', 'also show replicas that exited')
     .option('--format <format>', 'table or json (one JSON object per line)', 'table')
     .option('-q, --quiet', 'only print replica names')
+    .option(
+      '--endpoints',
+      "add an ENDPOINT column: the replica's own address, where the balancer sends its traffic",
+    )
     .addHelpText(
       'after',
       `
 Columns: NAME, SERVICE, STATUS (e.g. "Up 5 minutes (healthy)", "Exited (137) 3 seconds ago",
-"Restarting (1) 2 seconds ago", "Waiting (db healthy)"), RESTARTS, PORTS, PID, CPU %, MEM.
+"Restarting (1) 2 seconds ago", "Waiting (db healthy)"), RESTARTS, PORTS, PID, CPU %, MEM, and
+with --endpoints ENDPOINT (127.0.0.1:<port>: the replica itself, bypassing the balancer; JSON
+rows always carry it as "Endpoint").
 
 Examples:
   $ herd ps
@@ -49,7 +56,7 @@ Examples:
       const replicas = selectReplicas(ps, { all: Boolean(opts.all), services });
       if (opts.quiet) process.stdout.write(replicas.map((r) => r.name + '\n').join(''));
       else if (opts.format === 'json') process.stdout.write(psJson(ps, replicas));
-      else process.stdout.write(psTable(ps, replicas));
+      else process.stdout.write(psTable(ps, replicas, Boolean(opts.endpoints)));
       if (!opts.quiet && opts.format !== 'json') process.stdout.write(formatAutoscaling(ps));
     });
 }

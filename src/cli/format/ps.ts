@@ -30,9 +30,18 @@ function serviceOf(ps: PsResponse, name: string): ServiceSummary {
   );
 }
 
-export function psTable(ps: PsResponse, replicas: PsReplica[]): string {
+/** Where the balancer sends this replica's traffic: its own address (its PORT, else the first
+ * port it maps), or null while it has none. */
+export function replicaEndpoint(r: PsReplica): string | null {
+  const port = r.port ?? Object.values(r.ports)[0];
+  return port === undefined ? null : `${r.host}:${port}`;
+}
+
+export function psTable(ps: PsResponse, replicas: PsReplica[], endpoints = false): string {
+  const head = ['NAME', 'SERVICE', 'STATUS', 'RESTARTS', 'PORTS', 'PID', 'CPU %', 'MEM'];
+  if (endpoints) head.push('ENDPOINT');
   return renderTable(
-    ['NAME', 'SERVICE', 'STATUS', 'RESTARTS', 'PORTS', 'PID', 'CPU %', 'MEM'],
+    head,
     replicas.map((r) => [
       r.name,
       r.service,
@@ -42,6 +51,7 @@ export function psTable(ps: PsResponse, replicas: PsReplica[]): string {
       r.pid !== undefined && isShownByDefault(r.state) ? String(r.pid) : '',
       r.cpuPercent !== undefined ? formatPercent(r.cpuPercent) : '',
       r.memBytes !== undefined ? formatBytes(r.memBytes) : '',
+      ...(endpoints ? [isShownByDefault(r.state) ? (replicaEndpoint(r) ?? '') : ''] : []),
     ]),
   );
 }
@@ -62,6 +72,7 @@ export function psJson(ps: PsResponse, replicas: PsReplica[]): string {
           Ready: r.ready === true,
           ExitCode: r.lastExit?.exitCode ?? 0,
           Ports: formatPorts(serviceOf(ps, r.service), r),
+          Endpoint: replicaEndpoint(r),
           Restarts: r.restarts,
           Pid: r.pid ?? null,
           CpuPercent: r.cpuPercent ?? null,

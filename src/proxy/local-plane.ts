@@ -1,0 +1,139 @@
+// The data plane in this process: one ProxyListener and Balancer per listener, per-replica
+// counters. Serves on its own (createProxy without a process) and inside each proxy worker
+// process, where the listening sockets come bound from the primary.
+import net from 'node:net';
+import { Balancer } from './balancer.ts';
+import { ReplicaCounters } from './counters.ts';
+import type { ReplicaStats } from './counters.ts';
+import { drainMembers } from './drain.ts';
+import { ProxyListener } from './listener.ts';
+import type { DataPlane, EndpointSpec, ListenerSpec, PlaneSettings } from './plane.ts';
+
+interface Slot {
+  spec: ListenerSpec;
+  balancer: Balancer;
+  listener: ProxyListener;
+}
+
+export class LocalPlane implements DataPlane {
+  private readonly slots = new Map<string, Slot>();
+  private readonly perReplica = new Map<string, ReplicaCounters>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(readonly settings: PlaneSettings) {
+    const idleMs = settings.upstreamIdleMs;
+    this.sweeper = setInterval(
+      () => {
+        for (const s of this.slots.values()) s.balancer.sweepIdle(idleMs);
+      },
+      Math.max(250, Math.floor(idleMs / 4)),
+    );
+    this.sweeper.unref();
+  }
+
+  private slot(spec: ListenerSpec, adopted?: net.Server): Slot {
+    const balancer = new Balancer({
+      service: spec.service,
+      lb: spec.lb,
+      slowStartMs: this.settings.slowStartMs,
+    });
+    const listener = new ProxyListener(
+      {
+        host: spec.host,
+        port: spec.port,
+        mode: spec.mode,
+        balancer,
+        limits: this.settings.limits,
+        sniffMs: this.settings.sniffMs,
+      },
+      adopted,
+    );
+    const s = { spec, balancer, listener };
+    this.slots.set(spec.id, s);
+    return s;
+  }
+
+  async open(spec: ListenerSpec): Promise<number> {
+    const s = this.slot(spec);
+    try {
+      return await s.listener.listen();
+    } catch (err) {
+      this.slots.delete(spec.id);
+      throw err;
+    }
+  }
+
+  /** Serve a socket another process bound (a proxy worker's listeners). */
+  adopt(spec: ListenerSpec, server: net.Server): void {
+    const old = this.slots.get(spec.id);
+    if (old) {
+      // The primary bound it again after stopAccepting: same pool, new socket.
+      old.listener.adoptAgain(server);
+      return;
+    }
+    this.slot(spec, server);
+  }
+
+  has(id: string): boolean {
+    return this.slots.has(id);
+  }
+
+  async stopAccepting(id: string): Promise<void> {
+    this.slots.get(id)?.listener.stopAccepting();
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.slots.get(id)?.listener.listen();
+  }
+
+  async close(id: string): Promise<void> {
+    const s = this.slots.get(id);
+    if (!s) return;
+    this.slots.delete(id);
+    s.balancer.cancelWaiters();
+    for (const m of s.balancer.allMembers()) m.closeIdle();
+    await s.listener.close();
+  }
+
+  private countersFor(replica: string, service: string): ReplicaCounters {
+    let c = this.perReplica.get(replica);
+    if (!c) {
+      c = new ReplicaCounters(replica, service);
+      this.perReplica.set(replica, c);
+    }
+    return c;
+  }
+
+  add(e: EndpointSpec): void {
+    const s = this.slots.get(e.listener);
+    if (s) s.balancer.add(e.replica, e.host, e.port, this.countersFor(e.replica, e.service));
+  }
+
+  remove(replica: string, listeners: string[]): void {
+    for (const id of listeners) this.slots.get(id)?.balancer.remove(replica);
+  }
+
+  drain(replica: string, listeners: string[]): Promise<void> {
+    const members = listeners
+      .map((id) => this.slots.get(id)?.balancer.remove(replica))
+      .filter((m) => m !== undefined);
+    return drainMembers(members);
+  }
+
+  stats(): ReplicaStats[] {
+    return [...this.perReplica.values()].map((c) => c.snapshot());
+  }
+
+  async counters(): Promise<ReplicaStats[]> {
+    return this.stats();
+  }
+
+  pids(): number[] {
+    return [];
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.slots.keys()].map((id) => this.close(id)));
+  }
+}

@@ -1,0 +1,70 @@
+// The routing table as the data plane reads it, and the operations that change it. The daemon's
+// side of the balancer (proxy.ts: which ports a project needs, who is ready) drives a DataPlane:
+// the listeners and pools in this very process (local-plane.ts) or in a proxy process group of
+// their own (process/remote-plane.ts), whose primary keeps the same table and hands it to its
+// workers. Everything here is plain data, so it crosses a socket as JSON.
+import type { LbSettings } from './balancer.ts';
+import type { ReplicaStats } from './counters.ts';
+import type { HttpLimits } from './http-limits.ts';
+import type { ListenMode } from './listener.ts';
+
+/** One listening socket and the pool behind it. */
+export interface ListenerSpec {
+  /** Unique within a proxy for its whole life (never reused for another listener). */
+  id: string;
+  service: string;
+  host: string;
+  /** 0: any free port (the plane reports the one it got). */
+  port: number;
+  mode: ListenMode;
+  lb: LbSettings;
+}
+
+/** A replica in a listener's pool: where that listener sends its traffic. */
+export interface EndpointSpec {
+  listener: string;
+  replica: string;
+  service: string;
+  host: string;
+  port: number;
+}
+
+/** What every listener of a plane shares. */
+export interface PlaneSettings {
+  limits: HttpLimits;
+  sniffMs: number;
+  /** Keep-alive upstream sockets idle longer than this are closed. */
+  upstreamIdleMs: number;
+  /** Slow start: a new member's share ramps up over this window (0: full share at once). */
+  slowStartMs: number;
+}
+
+/** A whole table: what a (re)connecting daemon sends so that the plane matches it exactly. */
+export interface TableSnapshot {
+  listeners: (ListenerSpec & { boundPort?: number })[];
+  endpoints: EndpointSpec[];
+}
+
+export interface DataPlane {
+  /** Binds the listener (an error with a code such as EADDRINUSE when it cannot); resolves with
+   * the bound port. */
+  open(spec: ListenerSpec): Promise<number>;
+  /** Lets go of the port but keeps serving the open connections; `resume` takes it again. */
+  stopAccepting(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Closes the listener and its connections. */
+  close(id: string): Promise<void>;
+  add(e: EndpointSpec): void;
+  /** Out of the listeners' pools at once; in-flight requests finish on their own. */
+  remove(replica: string, listeners: string[]): void;
+  /** Like remove, and resolves once no request to the replica is in flight. */
+  drain(replica: string, listeners: string[]): Promise<void>;
+  /** Per-replica counters summed over every process serving. */
+  stats(): ReplicaStats[];
+  /** The same, read now (a remote plane asks its processes). */
+  counters(): Promise<ReplicaStats[]>;
+  /** Processes serving connections (empty when it is this one). */
+  pids(): number[];
+  /** Closes every listener; a remote plane also ends its processes. */
+  shutdown(): Promise<void>;
+}

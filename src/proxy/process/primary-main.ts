@@ -1,0 +1,64 @@
+// Entry point of a proxy process group's primary (started by process-plane.ts, configured by
+// HERD_PROXY_CONFIG): opens the control socket, starts the workers, says `ready` on stdout.
+import { chmodSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { Primary } from './primary.ts';
+import type { PrimaryConfig } from './process-plane.ts';
+
+const cfg = JSON.parse(process.env.HERD_PROXY_CONFIG ?? '{}') as PrimaryConfig;
+delete process.env.HERD_PROXY_CONFIG;
+process.title = `herd-proxy ${cfg.name}`;
+if (cfg.nice !== undefined) {
+  try {
+    // Before the workers are forked, so they inherit it.
+    os.setPriority(cfg.nice);
+  } catch {
+    // Not permitted (no CAP_SYS_NICE): the daemon lowers the replicas instead.
+  }
+}
+
+const primary = new Primary({
+  workers: cfg.workers,
+  settings: cfg.settings,
+  onShutdown: () => void exit(0),
+});
+let orphan: NodeJS.Timeout | undefined;
+
+async function exit(code: number): Promise<void> {
+  await primary.shutdown().catch(() => undefined);
+  control.close();
+  rmSync(cfg.socket, { force: true });
+  process.exit(code);
+}
+
+const control = net.createServer((sock) => {
+  clearTimeout(orphan);
+  primary.attach(sock, () => {
+    // The daemon is gone: keep serving the last table while one may come back and resync.
+    if (cfg.orphanMs > 0) orphan = setTimeout(() => void exit(0), cfg.orphanMs);
+  });
+});
+
+async function main(): Promise<void> {
+  rmSync(cfg.socket, { force: true }); // the daemon stopped whatever answered on it before
+  await new Promise<void>((resolve, reject) => {
+    control.once('error', reject);
+    // 0600 from the start: nobody else may connect between listen() and chmod().
+    const mask = process.umask(0o177);
+    control.listen(cfg.socket, () => {
+      process.umask(mask);
+      resolve();
+    });
+  });
+  chmodSync(cfg.socket, 0o600);
+  await primary.start();
+  process.stdout.write('ready\n');
+}
+
+process.on('SIGTERM', () => void exit(0));
+process.on('SIGINT', () => void exit(0));
+main().catch((err: unknown) => {
+  process.stderr.write(`herd: proxy: ${(err as Error).message}\n`);
+  void exit(1);
+});

@@ -1,0 +1,47 @@
+// Messages between the daemon and a proxy primary (process/channel.ts frames them). The daemon
+// owns the routing table and sends it as a whole (snapshot: after it connects, so a daemon that
+// comes back resyncs) and as deltas; the primary keeps the last table whatever happens to the
+// daemon, and reports counters and its workers.
+import type { ReplicaStats } from '../counters.ts';
+import type { EndpointSpec, ListenerSpec, TableSnapshot } from '../plane.ts';
+
+/** daemon → primary: requests (with `id`, answered by a Reply) */
+export type Request =
+  | { id: number; op: 'open'; spec: ListenerSpec }
+  | { id: number; op: 'stop' | 'resume' | 'close'; listener: string }
+  | { id: number; op: 'drain'; replica: string; listeners: string[] }
+  | { id: number; op: 'counters' }
+  | { id: number; op: 'snapshot'; table: TableSnapshot }
+  | { id: number; op: 'shutdown' };
+
+/** daemon → primary: deltas that need no answer */
+export type Delta =
+  { op: 'add'; endpoint: EndpointSpec } | { op: 'remove'; replica: string; listeners: string[] };
+
+export type ToPrimary = Request | Delta;
+
+export interface Reply {
+  id: number;
+  ok: boolean;
+  /** open: the bound port */
+  port?: number;
+  /** counters */
+  stats?: ReplicaStats[];
+  /** snapshot: listeners it could not bind, by id */
+  failed?: Record<string, string>;
+  error?: string;
+  /** the system error code (EADDRINUSE, …) of a failed open */
+  code?: string;
+}
+
+/** primary → daemon, unasked */
+export type Notice =
+  | { ev: 'hello'; pid: number; workers: number[] }
+  | { ev: 'workers'; workers: number[] }
+  | { ev: 'counters'; stats: ReplicaStats[] }
+  | { ev: 'warn'; message: string };
+
+export type FromPrimary = Reply | Notice;
+
+/** The control socket's name in the directory given to the proxy. */
+export const CONTROL_SOCKET = 'proxy.sock';

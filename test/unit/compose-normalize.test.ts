@@ -405,11 +405,10 @@ describe('anchors, aliases, merge keys, warnings', () => {
     assert.equal(p.services.a?.image, 'shared');
     assert.equal(p.services.b?.image, 'own');
     assert.deepEqual(p.services.b?.restart, { condition: 'always' });
+    // Both run in Docker (image:), which joins their `networks`: no warning for those.
     assert.deepEqual(p.warnings, [
       'the attribute `version` is obsolete, it will be ignored; please remove it to avoid confusion',
-      "top-level `networks` is not honoured by herd's process runtime (ignored)",
-      'service "a": herd does not honour `networks` (ignored)',
-      'service "b": herd does not honour `privileged`, `logging`, `networks` (ignored)',
+      'service "b": herd does not honour `privileged`, `logging` (ignored)',
     ]);
   });
 });

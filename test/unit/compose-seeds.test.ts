@@ -177,7 +177,7 @@ describe('seed 001: Black Friday — app behind nginx', () => {
 });
 
 describe('seed 002: Lesson 25 — scaling and multi-container patterns', () => {
-  it('002-1: deploy.replicas, ephemeral host port, networks warned as ignored', async () => {
+  it('002-1: deploy.replicas, ephemeral host port, networks joined by the containers', async () => {
     const p = await load('002-1.yaml');
     assert.deepEqual(Object.keys(p.services), ['web', 'app', 'db']);
     assert.deepEqual(summaries(p), {
@@ -187,13 +187,11 @@ describe('seed 002: Lesson 25 — scaling and multi-container patterns', () => {
     });
     assert.deepEqual(svc(p, 'app').environment, { DB_HOST: 'db' });
     assert.deepEqual(Object.keys(p.volumes), ['db_data']);
-    assert.deepEqual(p.warnings, [
-      VERSION_OBSOLETE,
-      "top-level `networks` is not honoured by herd's process runtime (ignored)",
-      'service "web": herd does not honour `networks` (ignored)',
-      'service "app": herd does not honour `networks` (ignored)',
-      'service "db": herd does not honour `networks` (ignored)',
-    ]);
+    assert.deepEqual(p.warnings, [VERSION_OBSOLETE]);
+    assert.deepEqual(
+      Object.keys(p.networks ?? {}).sort(),
+      ['default', 'frontend', 'backend'].sort(),
+    );
   });
 
   it('002-2: one httpd web publishing 8080:80 (the tutorial scales it to 4)', async () => {

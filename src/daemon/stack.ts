@@ -146,12 +146,12 @@ export class Stack {
     const runtimes = await createRuntimes(this.project, {
       build: this.opts.build,
       onProgress: (service, line) => printer.say(`${service}: ${line}`),
+      // Process replicas get their secrets and configs as files under the state dir.
+      filesDir: `${session.paths.dir}/files`,
     });
     const engine = new Engine(this.project, {
       runtime: (s) => runtimes.forService(s),
       serviceAddresses: () => proxy.serviceAddresses(),
-      // A rollback's definition (a Docker service's previous image) must be what starts.
-      definitionsChanged: (p) => runtimes.apply(p),
     });
     engine.on('event', (e) => {
       if (this.opts.console || e.type !== 'output') printer.handle(e);

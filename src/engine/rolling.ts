@@ -98,8 +98,7 @@ export class Rollouts {
     try {
       await run.run();
     } finally {
-      // Another update waits until a rollback's monitor, still running, is over.
-      void run.background.finally(() => this.runs.delete(name));
+      this.runs.delete(name);
     }
   }
 
@@ -126,8 +125,7 @@ export class Rollouts {
     await this.sup.stop(slot, 'restart', settings.stopTimeoutMs);
     const needReady = takesTraffic(st.service) || !!st.service.healthcheck?.test;
     const outcome = await this.waitReady(st, slot, settings.readyTimeoutMs, needReady, cancelled);
-    const ready = { gen: slot.generation, at: this.hub.clock.now() };
-    if (outcome.ok) return { ok: true, slot, ready };
+    if (outcome.ok) return { ok: true, slot };
     return {
       ok: false,
       reason: outcome.reason,
@@ -170,19 +168,14 @@ export class Rollouts {
       };
     }
     this.sup.notice(old, `${label}: replacement ready, draining and stopping the previous one`);
-    const ready = { gen: next.generation, at: this.hub.clock.now() };
     await this.sup.stop(old, 'replaced', settings.stopTimeoutMs);
-    if (st.slots.get(old.index) === next) return { ok: true, slot: next, ready };
-    if (!st.active || this.sup.shuttingDown || next.phase === 'removed' || cancelled()) {
+    if (st.slots.get(old.index) !== next) {
       throw new HerdError(
         `restart of ${label} was interrupted (${old.info.reason ?? 'stopped'})`,
         'CONFLICT',
       );
     }
-    // It failed while the previous one drained: the slot started again instead.
-    const exit = next.info.lastExit;
-    const reason = `its replacement exited before it took over (${exit ? describeExit(exit) : 'stopped'})`;
-    return { ok: false, reason, replica: next, message: `could not restart ${label}: ${reason}` };
+    return { ok: true, slot: next };
   }
 
   /** A new slot beside `old`, under the temporary name `<name>-next`. */

@@ -51,7 +51,6 @@ export class StatusRoutes {
           ...(t ? { traffic: t } : {}),
         };
       }),
-      updates: this.ctx.engine.updates?.() ?? [],
     };
   }
 

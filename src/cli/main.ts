@@ -20,6 +20,7 @@ const VERBS: Record<string, () => Promise<Register>> = {
   stop: async () => (await import('./commands/stop.ts')).registerStop,
   start: async () => (await import('./commands/start.ts')).registerStart,
   restart: async () => (await import('./commands/restart.ts')).registerRestart,
+  rollback: async () => (await import('./commands/rollback.ts')).registerRollback,
   kill: async () => (await import('./commands/kill.ts')).registerKill,
   down: async () => (await import('./commands/down.ts')).registerDown,
   port: async () => (await import('./commands/port.ts')).registerPort,

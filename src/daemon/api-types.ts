@@ -1,7 +1,7 @@
 // The JSON shapes of the control API, shared by server and client.
 import type { ExposeSpec, PortSpec } from '../compose/model.ts';
 import type { AutoscaleStatus } from '../engine/autoscaler.ts';
-import type { ReplicaInfo } from '../engine/events.ts';
+import type { ReplicaInfo, UpdateStatus } from '../engine/events.ts';
 import type { HerdErrorCode } from '../util/errors.ts';
 import type { ProcessRow } from './proc-stats.ts';
 
@@ -41,6 +41,8 @@ export interface PsResponse {
   replicas: PsReplica[];
   /** Services with `x-herd.autoscale` and the autoscaler's latest decision on each. */
   autoscaling?: AutoscaleStatus[];
+  /** Each service's last update, rolling restart or rollback (engine/update.ts). */
+  updates?: UpdateStatus[];
 }
 
 export interface ScaleResponse {

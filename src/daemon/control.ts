@@ -2,7 +2,7 @@
 // implements it; the daemon server depends only on this interface.
 import type { Project } from '../compose/model.ts';
 import type { AutoscaleStatus } from '../engine/autoscaler.ts';
-import type { StopOptions } from '../engine/engine.ts';
+import type { DefinitionRecord, StopOptions, UpdateStatus } from '../engine/engine.ts';
 import type { EngineEvent, ReplicaInfo } from '../engine/events.ts';
 
 export interface EngineControl {
@@ -27,6 +27,16 @@ export interface EngineControl {
   apply(project: Project): Promise<void>;
   /** Graceful stop of everything, in reverse dependency order. */
   shutdown(opts?: StopOptions): Promise<void>;
+  /** `herd rollback`: the service's previous definition becomes live again. */
+  rollbackService?(service: string): Promise<void>;
+  /** Where each service's last update stands (for `ps`). */
+  updates?(): UpdateStatus[];
+  /** The live, previous and requested definitions, for the daemon's record. */
+  definitionRecords?(): DefinitionRecord[];
+  /** Before `up`: what a dead predecessor recorded as live. */
+  restoreDefinitions?(records: DefinitionRecord[]): Promise<void>;
+  /** The project with the definitions that are live (a rollback changes them). */
+  readonly project?: Project;
   on(event: 'event', listener: (e: EngineEvent) => void): unknown;
   off(event: 'event', listener: (e: EngineEvent) => void): unknown;
 }

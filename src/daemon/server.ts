@@ -142,6 +142,8 @@ function routeTable(ctx: ApiContext): Record<string, Handler> {
     'POST /v1/stop': lifecycle('stop'),
     'POST /v1/start': lifecycle('start'),
     'POST /v1/restart': lifecycle('restart'),
+    'POST /v1/rollback': async (req, _url, res) =>
+      send(res, 200, await services.rollback(await readJson(req))),
     'POST /v1/kill': lifecycle('kill'),
     'GET /v1/logs': (_req, url, res) => streams.logs(url, res),
     'GET /v1/events': (_req, _url, res) => streams.events(res),

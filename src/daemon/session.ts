@@ -9,6 +9,13 @@ import { cgroups } from '../runtime/process/cgroups.ts';
 import { HerdError } from '../util/errors.ts';
 import { probeSocket } from './client.ts';
 import type { EngineControl } from './control.ts';
+import { rmSync } from 'node:fs';
+import {
+  DefinitionRecorder,
+  definitionsFile,
+  readDefinitions,
+  recordsToRestore,
+} from './definitions-file.ts';
 import { stopOrphans, type OrphanResult } from './orphans.ts';
 import { daemonPaths, ensurePrivateDir, stateDirFor, type DaemonPaths } from './paths.ts';
 import { StateRecorder } from './recorder.ts';
@@ -47,6 +54,7 @@ export interface ServeOptions {
 export class DaemonSession {
   private server?: DaemonServer;
   private recorder?: StateRecorder;
+  private definitions?: DefinitionRecorder;
   private engine?: EngineControl;
   private readonly onOutput = (e: EngineEvent) => {
     if (e.type === 'output') this.logs.append(e.name, { t: e.at, stream: e.stream, line: e.line });
@@ -66,6 +74,13 @@ export class DaemonSession {
     this.engine = engine;
     const kept = opts.keepRecorded ? this.keptState() : undefined;
     if (kept) for (const [svc, n] of Object.entries(kept.scale)) engine.setScale(svc, n);
+    const defs = definitionsFile(this.paths.dir);
+    if (kept)
+      await engine.restoreDefinitions?.(
+        recordsToRestore(this.project, readDefinitions(defs, this.project.name)),
+      );
+    this.definitions = new DefinitionRecorder(defs, this.project.name, engine);
+    this.definitions.attach();
     this.recorder = new StateRecorder(this.paths.stateFile, this.project.name, kept);
     this.recorder.attach(engine);
     engine.on('event', this.onOutput);
@@ -110,7 +125,9 @@ export class DaemonSession {
       this.engine.off('event', this.onOutput);
       this.recorder?.detach(this.engine);
     }
+    this.definitions?.detach();
     if (opts.removeAll) removeState(this.paths.stateFile);
+    if (opts.removeAll) rmSync(definitionsFile(this.paths.dir), { force: true });
     if (opts.removeAll && !opts.keepLogs) this.logs.removeAll();
     else this.logs.close();
   }

@@ -152,6 +152,8 @@ export class Stack {
     const engine = new Engine(this.project, {
       runtime: (s) => runtimes.forService(s),
       serviceAddresses: () => proxy.serviceAddresses(),
+      // A rollback's definition (a Docker service's previous image) must be what starts.
+      definitionsChanged: (p) => runtimes.apply(p),
     });
     engine.on('event', (e) => {
       if (this.opts.console || e.type !== 'output') printer.handle(e);

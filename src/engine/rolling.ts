@@ -98,7 +98,8 @@ export class Rollouts {
     try {
       await run.run();
     } finally {
-      this.runs.delete(name);
+      // Another update waits until a rollback's monitor, still running, is over.
+      void run.background.finally(() => this.runs.delete(name));
     }
   }
 
@@ -125,7 +126,8 @@ export class Rollouts {
     await this.sup.stop(slot, 'restart', settings.stopTimeoutMs);
     const needReady = takesTraffic(st.service) || !!st.service.healthcheck?.test;
     const outcome = await this.waitReady(st, slot, settings.readyTimeoutMs, needReady, cancelled);
-    if (outcome.ok) return { ok: true, slot };
+    const ready = { gen: slot.generation, at: this.hub.clock.now() };
+    if (outcome.ok) return { ok: true, slot, ready };
     return {
       ok: false,
       reason: outcome.reason,
@@ -168,14 +170,19 @@ export class Rollouts {
       };
     }
     this.sup.notice(old, `${label}: replacement ready, draining and stopping the previous one`);
+    const ready = { gen: next.generation, at: this.hub.clock.now() };
     await this.sup.stop(old, 'replaced', settings.stopTimeoutMs);
-    if (st.slots.get(old.index) !== next) {
+    if (st.slots.get(old.index) === next) return { ok: true, slot: next, ready };
+    if (!st.active || this.sup.shuttingDown || next.phase === 'removed' || cancelled()) {
       throw new HerdError(
         `restart of ${label} was interrupted (${old.info.reason ?? 'stopped'})`,
         'CONFLICT',
       );
     }
-    return { ok: true, slot: next };
+    // It failed while the previous one drained: the slot started again instead.
+    const exit = next.info.lastExit;
+    const reason = `its replacement exited before it took over (${exit ? describeExit(exit) : 'stopped'})`;
+    return { ok: false, reason, replica: next, message: `could not restart ${label}: ${reason}` };
   }
 
   /** A new slot beside `old`, under the temporary name `<name>-next`. */

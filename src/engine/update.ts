@@ -25,7 +25,8 @@ export type UpdateKind = UpdateStatus['kind'];
 
 /** How the replacement of one replica went. `replica`: the new replica that failed. */
 export type ReplaceResult =
-  { ok: true; slot?: Slot } | { ok: false; reason: string; message: string; replica?: Slot };
+  | { ok: true; slot?: Slot; ready?: { gen: number; at: number } }
+  | { ok: false; reason: string; message: string; replica?: Slot };
 
 export interface UpdateDeps {
   sup: Supervisor;
@@ -61,6 +62,12 @@ export class ServiceUpdate {
   private cancelled = false;
   private total = 0;
   private readonly startedAt: number;
+  /** Resolves once the last batch's replacements are ready (its monitor may still run). */
+  readonly replaced: Promise<void>;
+  private markReplaced!: () => void;
+  private lastLeft = 0;
+  /** A rollback whose monitor goes on after `herd up` was answered. */
+  background: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: UpdateDeps,
@@ -72,6 +79,7 @@ export class ServiceUpdate {
     private readonly why?: string,
   ) {
     this.startedAt = deps.hub.clock.now();
+    this.replaced = new Promise((resolve) => (this.markReplaced = resolve));
   }
 
   private get name(): string {
@@ -86,11 +94,13 @@ export class ServiceUpdate {
     this.deps.sup.notice({ service: this.name }, this.plan(settings, indexes.length));
     const size = settings.parallelism === 0 ? Math.max(1, indexes.length) : settings.parallelism;
     const batches = rolloutBatches(indexes, size);
+    this.lastLeft = batches.at(-1)?.length ?? 0;
+    if (this.lastLeft === 0) this.markReplaced();
     let failure: Failure | undefined;
     try {
       for (let b = 0; b < batches.length && !failure; b++) {
         if (b > 0 && settings.delayMs > 0) await this.sleep(settings.delayMs);
-        failure = await this.batch(batches[b]!, settings);
+        failure = await this.batch(batches[b]!, settings, b === batches.length - 1);
       }
     } catch (err) {
       // Interrupted (the service was stopped): the status must not say "updating".
@@ -128,12 +138,16 @@ export class ServiceUpdate {
   }
 
   /** Replaces one batch; resolves early with the failure that calls for the failure action. */
-  private async batch(indexes: number[], settings: UpdateSettings): Promise<Failure | undefined> {
+  private async batch(
+    indexes: number[],
+    settings: UpdateSettings,
+    last: boolean,
+  ): Promise<Failure | undefined> {
     let trigger!: (f: Failure) => void;
     const triggered = new Promise<Failure>((resolve) => (trigger = resolve));
     const all = Promise.all(
       indexes.map(async (i) => {
-        const failure = await this.one(i, settings);
+        const failure = await this.one(i, settings, last);
         if (!failure) return;
         this.failures.push(failure);
         this.deps.sup.notice(
@@ -155,23 +169,34 @@ export class ServiceUpdate {
     return first;
   }
 
-  private async one(index: number, settings: UpdateSettings): Promise<Failure | undefined> {
+  private async one(
+    index: number,
+    settings: UpdateSettings,
+    last: boolean,
+  ): Promise<Failure | undefined> {
     const replica = `${this.name}-${index}`;
     const result = await this.deps.replace(index, settings, () => this.cancelled);
+    if (last && result.ok && --this.lastLeft === 0) this.markReplaced();
     if (this.cancelled) return undefined;
     if (!result.ok)
       return { replica, reason: result.reason, message: result.message, slot: result.replica };
-    if (!result.slot || settings.monitorMs <= 0) return undefined;
-    const reason = await this.monitor(result.slot, settings.monitorMs);
+    if (!result.slot || !result.ready || settings.monitorMs <= 0) return undefined;
+    const reason = await this.monitor(result.slot, result.ready, settings.monitorMs);
     if (reason === PASSED) return undefined;
     const message = `${replica} of ${this.name} ${reason}`;
     return { replica, reason, message, slot: result.slot };
   }
 
-  /** Watches a new replica for `ms`: PASSED, or how it failed. */
-  private async monitor(slot: Slot, ms: number): Promise<string> {
+  /** Watches a new replica for `ms` from when it was ready (start-first: from before the old
+   * one was drained and stopped): PASSED, or how it failed. */
+  private async monitor(
+    slot: Slot,
+    ready: { gen: number; at: number },
+    ms: number,
+  ): Promise<string> {
     const within = `within the ${formatDelay(ms)} monitor`;
-    const gen = slot.generation;
+    const { gen } = ready;
+    const left = Math.max(0, ready.at + ms - this.deps.hub.clock.now());
     const outcome = await this.deps.hub.waitOutcome(
       () => {
         if (this.cancelled || !this.st.active || slot.phase === 'removed') return { ok: true };
@@ -186,7 +211,7 @@ export class ServiceUpdate {
         }
         return undefined;
       },
-      ms,
+      left,
       () => PASSED,
     );
     return outcome.ok ? PASSED : outcome.reason;
@@ -203,8 +228,12 @@ export class ServiceUpdate {
       );
       await this.deps.setDefinition(this.previous);
       const back = new ServiceUpdate(this.deps, this.st, 'rollback', undefined, why);
+      const done = back.run();
+      // `herd up` is answered once the previous definition's replicas are ready again; the
+      // rollback's own monitor goes on (ps shows "rolling back" until it passed).
+      this.background = done.catch(() => undefined);
       try {
-        await back.run();
+        await Promise.race([done, back.replaced]);
       } catch (err) {
         throw new HerdError(
           `${this.name}: the update failed (${why}) and rolling it back failed too: ${errorText(err)}`,

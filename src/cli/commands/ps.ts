@@ -1,4 +1,5 @@
 // `herd ps`: the project's replicas, as `docker compose ps` lists containers.
+import { formatUpdates } from '../format/updates.ts';
 import type { Command } from 'commander';
 import type { PsResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
@@ -58,6 +59,7 @@ Examples:
       else if (opts.format === 'json') process.stdout.write(psJson(ps, replicas));
       else process.stdout.write(psTable(ps, replicas, Boolean(opts.endpoints)));
       if (!opts.quiet && opts.format !== 'json') process.stdout.write(formatAutoscaling(ps));
+      if (!opts.quiet && opts.format !== 'json') process.stdout.write(formatUpdates(ps, services));
     });
 }
 

@@ -80,6 +80,7 @@ export function psJson(ps: PsResponse, replicas: PsReplica[]): string {
           Requests: r.traffic?.requests ?? null,
           Errors: r.traffic?.errors ?? null,
           Reason: r.reason ?? '',
+          Update: ps.updates?.find((u) => u.service === r.service)?.state ?? '',
           // Docker's `State.Health.Log` shape, for debugging a failing healthcheck.
           HealthLog: (r.healthLog ?? []).map((p) => ({
             Start: new Date(p.start).toISOString(),

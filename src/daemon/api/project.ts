@@ -62,8 +62,9 @@ export class ProjectRoutes {
       await engine.apply(next);
     } finally {
       await finish();
+      // A rollback leaves the previous definition of a service live, not the file's.
+      this.ctx.project = engine.project ?? next;
     }
-    this.ctx.project = next;
     return {
       services: Object.keys(next.services),
       replicas: engine.replicas().map((r) => r.name),

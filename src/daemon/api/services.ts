@@ -73,6 +73,24 @@ export class ServiceRoutes {
     return { services: all, replicas: verb === 'start' || verb === 'restart' ? names() : before };
   }
 
+  /** `herd rollback SERVICE`: its previous definition, as its rollback_config says. */
+  async rollback(body: unknown): Promise<ServicesResponse> {
+    const b = (body ?? {}) as { service?: unknown };
+    if (typeof b.service !== 'string' || b.service === '')
+      throw new ApiError(400, 'rollback: "service" must be a service name', 'INVALID_ARGUMENT');
+    const [service] = this.ctx.services([b.service])!;
+    const { engine } = this.ctx;
+    if (!engine.rollbackService)
+      throw new ApiError(501, 'this daemon cannot roll services back', 'FAILED');
+    try {
+      await engine.rollbackService(service!);
+    } finally {
+      this.ctx.project = engine.project ?? this.ctx.project;
+    }
+    const replicas = engine.replicas().filter((r) => r.service === service && r.state !== 'removed');
+    return { services: [service!], replicas: replicas.map((r) => r.name) };
+  }
+
   private kill(signal: unknown, services: string[] | undefined, all: string[]): void {
     const name = typeof signal === 'string' ? normalizeSignal(signal) : undefined;
     if (!name)

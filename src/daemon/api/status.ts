@@ -51,6 +51,7 @@ export class StatusRoutes {
           ...(t ? { traffic: t } : {}),
         };
       }),
+      updates: this.ctx.engine.updates?.() ?? [],
     };
   }
 

@@ -78,7 +78,8 @@ export function parseResponseHead(head: string): ResponseHead {
   if (connection !== undefined) {
     if (CLOSE.test(connection)) close = true;
     else if (connection.includes('keep-alive')) close = false;
-    hop = dropNamed(head, connection, hop);
+    const only = connection.trim();
+    if (only !== 'keep-alive' && only !== 'close') hop = dropNamed(head, connection, hop);
   }
   // Two framings could be read two ways by herd and the client: refuse, as nginx does (502).
   if (te !== undefined && cl !== -1) throw new Error('both Content-Length and Transfer-Encoding');

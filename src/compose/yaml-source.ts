@@ -61,16 +61,27 @@ export async function readYamlFile(
 /** Parses YAML text; syntax problems are recorded with their position and yield undefined. */
 export function parseYaml(text: string, file: string, diag: Diagnostics): CNode | undefined {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter,
-    uniqueKeys: true,
-    prettyErrors: false,
-    merge: false,
-  });
   const posAt = (offset: number): Pos => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, col };
   };
+  // Nesting the parser would recurse into until the stack overflows is refused before it parses.
+  const tooDeep = flowTooDeep(text);
+  if (tooDeep !== undefined) {
+    lineCounter.addNewLine(0);
+    for (let i = text.indexOf('\n'); i >= 0 && i < tooDeep; i = text.indexOf('\n', i + 1))
+      lineCounter.addNewLine(i + 1);
+    diag.error(posAt(tooDeep), '', `invalid YAML: nested more than ${MAX_DEPTH} levels deep`);
+    return undefined;
+  }
+  const doc = parseDocument(text, {
+    lineCounter,
+    // Duplicate keys are found by the converter below: the library's own check compares each
+    // key with every earlier one, which makes a mapping of 40 000 keys take seconds.
+    uniqueKeys: false,
+    prettyErrors: false,
+    merge: false,
+  });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       diag.error(posAt(e.pos[0]), '', `invalid YAML: ${firstLine(e.message)}`);
@@ -79,7 +90,54 @@ export function parseYaml(text: string, file: string, diag: Diagnostics): CNode 
   }
   const conv = new Converter(doc, posAt, diag);
   if (doc.contents === null) return { kind: 'map', entries: new Map(), pos: posAt(0) };
-  return conv.convert(doc.contents as YamlNode, 0);
+  const tree = conv.convert(doc.contents as YamlNode, 0);
+  // Like a syntax error, a duplicate key stops the load here.
+  return conv.duplicates ? undefined : tree;
+}
+
+/** Deepest nesting of `[` / `{` a compose file may have; the tree is refused past 200 anyway. */
+export const MAX_DEPTH = 1000;
+
+/** The offset of the bracket that nests flow collections past MAX_DEPTH, else undefined. One pass:
+ * quoted strings and comments are skipped; brackets inside plain text only make it stricter. */
+export function flowTooDeep(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > MAX_DEPTH) return i;
+    } else if (ch === 0x5d || ch === 0x7d) {
+      if (depth > 0) depth--;
+    } else if (ch === 0x23 && (i === 0 || isBlank(text.charCodeAt(i - 1)))) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl;
+    } else if ((ch === 0x22 || ch === 0x27) && startsToken(text, i)) {
+      i = quoteEnd(text, i);
+    }
+  }
+  return undefined;
+}
+
+const isBlank = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/** A quote opens a quoted scalar only where a token starts (not in `don't`). */
+function startsToken(text: string, i: number): boolean {
+  if (i === 0) return true;
+  const c = text.charCodeAt(i - 1);
+  return isBlank(c) || c === 0x5b || c === 0x7b || c === 0x2c || c === 0x3a || c === 0x2d;
+}
+
+/** The offset of the quote that closes the one at `i` (`''` and `\"` do not close). */
+function quoteEnd(text: string, i: number): number {
+  const q = text[i];
+  for (let k = i + 1; k < text.length; k++) {
+    if (q === '"' && text[k] === '\\') k++;
+    else if (text[k] === q) {
+      if (q === "'" && text[k + 1] === "'") k++;
+      else return k;
+    }
+  }
+  return text.length;
 }
 
 function firstLine(s: string): string {
@@ -98,6 +156,8 @@ class Converter {
   /** Nodes produced so far: alias expansion is capped so an alias bomb cannot exhaust memory. */
   private produced = 0;
   private tooBig = false;
+  /** A mapping repeated a key (reported where the repeat is). */
+  duplicates = false;
 
   convert(node: YamlNode | Alias, depth: number): CNode {
     const pos = this.posAt(node.range?.[0] ?? 0);
@@ -155,6 +215,7 @@ class Converter {
   private entries(node: YAMLMap, depth: number): Map<string, CEntry> {
     const entries = new Map<string, CEntry>();
     const merged: CMap[] = [];
+    const seen = new Set<string>();
     for (const pair of node.items) {
       const keyNode = pair.key as YamlNode | null;
       const keyPos = this.posAt(keyNode?.range?.[0] ?? node.range?.[0] ?? 0);
@@ -164,6 +225,11 @@ class Converter {
       }
       const keyVal = keyNode?.value;
       const key = keyVal === null || keyVal === undefined ? '' : String(keyVal);
+      if (seen.has(key)) {
+        this.diag.error(keyPos, '', 'invalid YAML: Map keys must be unique');
+        this.duplicates = true;
+      }
+      seen.add(key);
       const valueNode = pair.value as YamlNode | Alias | null;
       const value: CNode = valueNode
         ? this.convert(valueNode, depth + 1)

@@ -3,7 +3,8 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { HerdError, type HerdErrorCode } from '../util/errors.ts';
-import type { ErrorResponse, PingResponse } from './api-types.ts';
+import { replyShapes, type ErrorResponse, type PingResponse } from './api-types.ts';
+import { checkOwnFile, checkStateDir } from './dir-trust.ts';
 
 const GET_TIMEOUT_MS = 15_000;
 
@@ -32,10 +33,11 @@ export class DaemonClient {
       for await (const chunk of res) {
         const lines = (partial + (chunk as Buffer).toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
-        for (const l of lines) if (l.trim()) onLine(JSON.parse(l) as T);
+        for (const l of lines) if (l.trim()) onLine(this.understood<T>('GET', path, l));
       }
     } catch (err) {
       if (signal?.aborted) return;
+      if (err instanceof BadReply) throw err;
       throw new HerdError(
         `the herd daemon for project ${this.project} closed the stream: ${(err as Error).message}`,
         'NO_DAEMON',
@@ -56,14 +58,22 @@ export class DaemonClient {
     });
     const text = await readAll(res);
     if (res.statusCode !== 200) throw this.errorText(res.statusCode ?? 0, text);
+    return this.understood<T>(method, path, text);
+  }
+
+  /** The reply parsed and checked against its route's schema (api-types.ts). */
+  private understood<T>(method: string, path: string, text: string): T {
+    const route = `${method} ${path.split('?')[0]}`;
+    let value: unknown;
+    let problem: string | undefined;
     try {
-      return JSON.parse(text) as T;
+      value = JSON.parse(text);
+      problem = replyShapes[route]?.(value, 'the reply');
     } catch {
-      throw new HerdError(
-        `the herd daemon for project ${this.project} sent a malformed answer to ${method} ${path}`,
-        'BAD_REPLY',
-      );
+      problem = 'the reply is not JSON';
     }
+    if (problem === undefined) return value as T;
+    throw new BadReply(this.socketPath, route, problem);
   }
 
   private open(
@@ -73,6 +83,7 @@ export class DaemonClient {
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
     const data = body === undefined ? undefined : JSON.stringify(body);
+    verifySocket(this.socketPath);
     return new Promise((resolve, reject) => {
       const req = httpRequest(
         {
@@ -168,6 +179,7 @@ export async function probeSocket(
   timeoutMs = 2000,
 ): Promise<PingResponse | undefined> {
   if (!existsSync(socketPath)) return undefined;
+  verifySocket(socketPath);
   return new Promise((resolve, reject) => {
     // Connected but silent is not dead: a daemon that is busy or stopped (SIGSTOP) still owns
     // its replicas, and taking it for dead would stop them under it.
@@ -178,7 +190,9 @@ export async function probeSocket(
         readAll(res).then(
           (text) => {
             try {
-              resolve(res.statusCode === 200 ? (JSON.parse(text) as PingResponse) : undefined);
+              const ping: unknown = JSON.parse(text);
+              const ok = res.statusCode === 200 && !replyShapes['GET /v1/ping']!(ping, '');
+              resolve(ok ? (ping as PingResponse) : undefined);
             } catch {
               resolve(undefined);
             }
@@ -195,6 +209,25 @@ export async function probeSocket(
     req.on('error', () => resolve(undefined));
     req.end();
   });
+}
+
+/** Refuses a state dir or socket another user could have planted (a missing one is left to the
+ * connect, which reports "no daemon"). */
+function verifySocket(socketPath: string): void {
+  checkStateDir(dirname(socketPath));
+  checkOwnFile(socketPath, 'socket');
+}
+
+/** Something answered on the socket that is not a reply herd understands. */
+export class BadReply extends HerdError {
+  constructor(socketPath: string, route: string, problem: string) {
+    super(
+      `the daemon at ${socketPath} answered something herd does not understand ` +
+        `(${route}: ${problem}); is it a herd of another version, or not herd at all? ` +
+        'Stop it and run `herd up` again',
+      'BAD_REPLY',
+    );
+  }
 }
 
 /** A daemon holds the socket but does not answer. */

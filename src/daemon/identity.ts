@@ -57,3 +57,32 @@ export function isSameProcess(pid: number, startTime: number): boolean {
   const stat = readStat(pid);
   return stat !== undefined && stat.state !== 'Z' && stat.startTime === startTime;
 }
+
+/** The environment `pid` was started with (/proc/<pid>/environ); undefined when gone or not
+ * ours to read. */
+export function readEnviron(pid: number): Map<string, string> | undefined {
+  let raw: string;
+  try {
+    raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const env = new Map<string, string>();
+  for (const kv of raw.split('\0')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  return env;
+}
+
+/** True when `pid` was started by herd for `project` (and `service`, when given): herd puts
+ * HERD_PROJECT and HERD_SERVICE in every process replica's environment. A state file naming
+ * any other process (forged, or a PID reused since) never gets it signalled. */
+export function isHerdProcess(pid: number, project: string, service?: string): boolean {
+  const env = readEnviron(pid);
+  return (
+    env !== undefined &&
+    env.get('HERD_PROJECT') === project &&
+    (service === undefined || env.get('HERD_SERVICE') === service)
+  );
+}

@@ -1,7 +1,9 @@
 // On daemon start (and `down` without a daemon): stop the replicas a dead daemon left behind.
-// Only a process whose PID *and* start time match the record is signalled — never a reused PID.
+// Only a process whose PID *and* start time match the record, and whose environment says herd
+// started it for this project and service, is signalled — never a reused PID, never a process a
+// forged state file names.
 import { readdirSync } from 'node:fs';
-import { isSameProcess, readStat } from './identity.ts';
+import { isHerdProcess, isSameProcess, readStat } from './identity.ts';
 import type { RecordedReplica } from './state-file.ts';
 
 export interface OrphanResult {
@@ -47,14 +49,23 @@ function isGone(pid: number): boolean {
   return stat === undefined || stat.state === 'Z';
 }
 
-function leftoverMembers(r: RecordedReplica): number[] {
-  return groupMembers(r.pid).filter((pid) => (readStat(pid)?.startTime ?? -1) >= r.startTime);
+function leftoverMembers(r: RecordedReplica, project: string): number[] {
+  return groupMembers(r.pid).filter(
+    (pid) => (readStat(pid)?.startTime ?? -1) >= r.startTime && isHerdProcess(pid, project),
+  );
+}
+
+export interface OrphanOptions {
+  /** The project the records belong to: a process must carry its HERD_PROJECT. */
+  project: string;
+  graceMs?: number;
 }
 
 export async function stopOrphans(
   records: RecordedReplica[],
-  opts: { graceMs?: number } = {},
+  opts: OrphanOptions,
 ): Promise<OrphanResult> {
+  const { project } = opts;
   const graceMs = opts.graceMs ?? 10_000;
   const result: OrphanResult = { stopped: [], skipped: [] };
   const groups: { name: string; pgid: number }[] = [];
@@ -64,9 +75,13 @@ export async function stopOrphans(
       // shell's children, a server's workers) and hold its ports. Linux does not hand out a PID
       // while a group of that id exists, so members of group r.pid that started after the
       // replica are its descendants.
-      if (isGone(r.pid) && leftoverMembers(r).length > 0 && r.pid > 1)
+      if (isGone(r.pid) && leftoverMembers(r, project).length > 0 && r.pid > 1)
         groups.push({ name: r.name, pgid: r.pid });
       else result.skipped.push(r.name);
+      continue;
+    }
+    if (!isHerdProcess(r.pid, project, r.service)) {
+      result.skipped.push(r.name);
       continue;
     }
     // Replicas lead their own group; signal the group the verified process is in.

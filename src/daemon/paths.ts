@@ -1,9 +1,10 @@
 // Where a project's daemon keeps its socket, recorded state and logs, and the permissions on them:
 // the dir is private (0700) so no other user can even reach the socket.
-import { chmodSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { HerdError } from '../util/errors.ts';
+import { makePrivateDir, type PrivateDirOptions } from './dir-trust.ts';
 
 export interface DaemonPaths {
   dir: string;
@@ -35,8 +36,10 @@ export function checkSocketPath(socket: string, max = SOCKET_PATH_MAX): void {
   if (bytes <= max) return;
   throw new HerdError(
     `the daemon's socket path ${socket} is ${bytes} bytes long, over the limit of ${max} bytes ` +
-      'for a unix socket path on this system; set HERD_STATE_DIR to a shorter folder ' +
-      '(e.g. HERD_STATE_DIR=/tmp/herd-<project>), or use a shorter project name with -p',
+      'for a unix socket path on this system; set HERD_STATE_DIR to a shorter folder that only ' +
+      'you can create, e.g. HERD_STATE_DIR=$XDG_RUNTIME_DIR/herd-<project> or ~/.herd/<project> ' +
+      '(never a fresh name in /tmp, which another user could create first), or use a shorter ' +
+      'project name with -p',
     'STATE',
   );
 }
@@ -60,30 +63,6 @@ export function pathsFor(
   return daemonPaths(stateDirFor(project, env));
 }
 
-/** `mkdir -p` with `mode` for every folder it creates. Not `mkdirSync(…, { recursive: true })`,
- * which on Node 20 retries ENOENT forever where a folder cannot be made (under /proc, say). */
-function makeDirs(dir: string, mode: number): void {
-  try {
-    mkdirSync(dir, { mode });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EEXIST') {
-      if (statSync(dir).isDirectory()) return;
-      throw err;
-    }
-    const parent = dirname(dir);
-    if (e.code !== 'ENOENT' || parent === dir) throw err;
-    makeDirs(parent, mode);
-    // Once: if the parent exists and this still fails, the error is final.
-    try {
-      mkdirSync(dir, { mode });
-    } catch (again) {
-      if ((again as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory())
-        throw again;
-    }
-  }
-}
-
 /** "ENOENT: no such file or directory, mkdir '/proc/x'" → "no such file or directory (ENOENT)
  * at mkdir /proc/x". */
 function osError(e: NodeJS.ErrnoException): string {
@@ -92,14 +71,22 @@ function osError(e: NodeJS.ErrnoException): string {
   return `${text} (${e.code})${e.syscall && e.path ? ` at ${e.syscall} ${e.path}` : ''}`;
 }
 
-/** Creates the state dir as 0700, or tightens an existing one that is looser. */
-export function ensurePrivateDir(dir: string): void {
+/** Folders above a default state dir that are herd's own (`…/state/herd`), so checked as
+ * strictly as the dir; a HERD_STATE_DIR's parents are the user's choice. */
+function herdParentsOf(dir: string, env: Record<string, string | undefined>): string[] {
+  const parent = dirname(dir);
+  return dir !== env.HERD_STATE_DIR && basename(parent) === 'herd' ? [parent] : [];
+}
+
+/** Creates the state dir as 0700 (verified after the mkdir, never through a planted symlink), or
+ * accepts an existing one that is the user's alone; refuses one another user owns or can write. */
+export function ensurePrivateDir(
+  dir: string,
+  opts: Omit<PrivateDirOptions, 'herdParents'> = {},
+  env: Record<string, string | undefined> = process.env,
+): void {
   try {
-    makeDirs(dir, 0o700);
-    const st = statSync(dir);
-    if (!st.isDirectory())
-      throw new HerdError(`state dir ${dir} exists but is not a directory`, 'STATE');
-    if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+    makePrivateDir(dir, { ...opts, herdParents: herdParentsOf(dir, env) });
   } catch (err) {
     if (err instanceof HerdError) throw err;
     const e = err as NodeJS.ErrnoException;

@@ -1,21 +1,48 @@
 // Keeps the state file in step with what the daemon was told (scale, stop/start) and with the
 // replicas the engine runs (pid + start time), so a later daemon can find and stop orphans.
+// The state in memory is what counts: a write that fails (a full disk) is retried and reported
+// (a warning for `ps` and `events`) but never ends the daemon; a verb whose change could not be
+// recorded is told so, with the error and the path.
 import type { EngineEvent, ReplicaInfo } from '../engine/events.ts';
+import { HerdError } from '../util/errors.ts';
 import type { EngineControl } from './control.ts';
 import { processStartTime } from './identity.ts';
 import { emptyState, writeState, type DaemonState, type RecordedReplica } from './state-file.ts';
+import { describeWriteError, DaemonWarnings } from './warnings.ts';
+
+const WARNING = 'state-write';
+/** Retries of a failed write: 1 s, doubling up to 30 s. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+export interface RecorderOptions {
+  initial?: DaemonState;
+  warnings?: DaemonWarnings;
+  /** Tests: what writes the file. */
+  write?: (file: string, state: DaemonState) => void;
+}
 
 export class StateRecorder {
   private state: DaemonState;
   private readonly listener = (e: EngineEvent) => this.onEvent(e);
+  private readonly warnings: DaemonWarnings;
+  private readonly write: (file: string, state: DaemonState) => void;
+  /** The last write failed: what went wrong, and the pending retry. */
+  private failure?: string;
+  private retry?: NodeJS.Timeout;
+  private retryMs = RETRY_MIN_MS;
+  /** Writes that failed since the daemon started (for tests and reports). */
+  failedWrites = 0;
 
   constructor(
     private readonly file: string,
     project: string,
-    initial?: DaemonState,
+    opts: RecorderOptions = {},
   ) {
+    this.warnings = opts.warnings ?? new DaemonWarnings();
+    this.write = opts.write ?? writeState;
     this.state = {
-      ...(initial ?? emptyState(project)),
+      ...(opts.initial ?? emptyState(project)),
       project,
       replicas: [],
       daemonPid: process.pid,
@@ -37,9 +64,10 @@ export class StateRecorder {
     engine.off('event', this.listener);
   }
 
+  /** Throws (after the change took effect in memory) when it could not be written. */
   setScale(service: string, n: number): void {
     this.state.scale[service] = n;
-    this.flush();
+    this.flushOrThrow(`scale of ${service} set to ${n}`);
   }
 
   setStopped(services: string[], stopped: boolean): void {
@@ -48,7 +76,13 @@ export class StateRecorder {
       if (stopped) set.add(s);
       else set.delete(s);
     this.state.stopped = [...set].sort();
-    this.flush();
+    this.flushOrThrow(`${services.join(', ')} ${stopped ? 'stopped' : 'started'}`);
+  }
+
+  /** Stops retrying (the daemon is closing). */
+  close(): void {
+    clearTimeout(this.retry);
+    this.retry = undefined;
   }
 
   private onEvent(e: EngineEvent): void {
@@ -74,7 +108,48 @@ export class StateRecorder {
     return true;
   }
 
-  private flush(): void {
-    writeState(this.file, this.state);
+  private flushOrThrow(done: string): void {
+    if (this.flush()) return;
+    throw new HerdError(
+      `${done}, but the daemon could not record it: ${this.failure}; the stack keeps running ` +
+        'as asked and herd retries the write (a daemon that dies before it succeeds forgets ' +
+        'this change)',
+      'STATE',
+    );
+  }
+
+  /** Writes the state; false (reported, retried later) when the write failed. */
+  private flush(): boolean {
+    try {
+      this.write(this.file, this.state);
+    } catch (err) {
+      this.failedWrites++;
+      this.failure = describeWriteError(err, this.file);
+      this.warnings.set(
+        WARNING,
+        `cannot write the state file: ${this.failure}; the daemon keeps running on the state ` +
+          'it holds in memory and retries',
+      );
+      this.scheduleRetry();
+      return false;
+    }
+    if (this.failure !== undefined) {
+      this.failure = undefined;
+      this.retryMs = RETRY_MIN_MS;
+      clearTimeout(this.retry);
+      this.retry = undefined;
+      this.warnings.clear(WARNING, `the state file ${this.file} is written again`);
+    }
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      this.flush();
+    }, this.retryMs);
+    this.retry.unref();
   }
 }

@@ -18,11 +18,13 @@ import {
 } from './definitions-file.ts';
 import { stopOrphans, type OrphanResult } from './orphans.ts';
 import { daemonPaths, ensurePrivateDir, stateDirFor, type DaemonPaths } from './paths.ts';
+import { OutageWatch } from './outage.ts';
 import { StateRecorder } from './recorder.ts';
 import { forgetStateDir, registerProject } from './registry.ts';
 import type { DaemonServerOptions } from './api/context.ts';
 import { DaemonServer } from './server.ts';
 import { readState, removeState, type DaemonState, type RecordedReplica } from './state-file.ts';
+import { DaemonWarnings } from './warnings.ts';
 
 export interface PrepareOptions {
   /** Defaults to the dir for `project.name` from the environment. */
@@ -55,6 +57,7 @@ export class DaemonSession {
   private server?: DaemonServer;
   private recorder?: StateRecorder;
   private definitions?: DefinitionRecorder;
+  private outages?: OutageWatch;
   private engine?: EngineControl;
   private readonly onOutput = (e: EngineEvent) => {
     if (e.type === 'output') this.logs.append(e.name, { t: e.at, stream: e.stream, line: e.line });
@@ -67,6 +70,7 @@ export class DaemonSession {
     readonly previous: DaemonState | undefined,
     readonly orphans: OrphanResult,
     readonly logs: LogStore,
+    readonly warnings: DaemonWarnings = new DaemonWarnings(),
   ) {}
 
   /** Records the engine's replicas and logs and answers the control API. */
@@ -81,8 +85,12 @@ export class DaemonSession {
       );
     this.definitions = new DefinitionRecorder(defs, this.project.name, engine);
     this.definitions.attach();
-    this.recorder = new StateRecorder(this.paths.stateFile, this.project.name, kept);
+    this.recorder = new StateRecorder(this.paths.stateFile, this.project.name, {
+      initial: kept,
+      warnings: this.warnings,
+    });
     this.recorder.attach(engine);
+    this.outages = new OutageWatch(engine, this.warnings);
     engine.on('event', this.onOutput);
     this.server = new DaemonServer({
       project: this.project,
@@ -96,6 +104,7 @@ export class DaemonSession {
       onDown: opts.onDown,
       logPollMs: opts.logPollMs,
       traffic: opts.traffic,
+      warnings: this.warnings,
       dashboardUrl: opts.dashboardUrl,
     });
     await this.server.listen();
@@ -121,6 +130,8 @@ export class DaemonSession {
   async close(opts: { removeAll?: boolean; keepLogs?: boolean } = {}): Promise<void> {
     if (this.server) forgetStateDir(this.paths.dir);
     await this.server?.close();
+    this.recorder?.close();
+    this.outages?.close();
     if (this.engine) {
       this.engine.off('event', this.onOutput);
       this.recorder?.detach(this.engine);
@@ -150,13 +161,25 @@ export async function prepareDaemon(
   const previous = readState(paths.stateFile);
   const orphans = previous
     ? await stopOrphans(orphanProcesses(project, previous.replicas), {
+        project: project.name,
         graceMs: opts.orphanGraceMs,
       })
     : { stopped: [], skipped: [] };
   // The cgroups of a dead predecessor's replicas, and what escaped their process groups.
   await cgroups.sweep(project.name);
-  const logs = new LogStore(paths.logsDir, project.name, opts.logRotation);
-  return new DaemonSession(project, paths, previous, orphans, logs);
+  const warnings = new DaemonWarnings();
+  const logs = new LogStore(paths.logsDir, project.name, opts.logRotation, (t) =>
+    t.error
+      ? warnings.set(
+          'log-write',
+          `replica output is not stored: ${t.error}; lines are dropped (counted) until writes work again`,
+        )
+      : warnings.clear(
+          'log-write',
+          `replica logs are stored again (${t.dropped} line(s) were dropped)`,
+        ),
+  );
+  return new DaemonSession(project, paths, previous, orphans, logs, warnings);
 }
 
 /** The recorded replicas a dead daemon's successor (or `down`) must stop by signal: process

@@ -2,6 +2,7 @@
 // started, so a new daemon can clean up after a dead one. Written atomically: a crash mid-write
 // leaves the previous good file in place.
 import {
+  constants as fsConstants,
   closeSync,
   fsyncSync,
   openSync,
@@ -12,6 +13,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { HerdError } from '../util/errors.ts';
+import { checkOwnFile } from './dir-trust.ts';
 
 export interface RecordedReplica {
   name: string;
@@ -37,16 +39,28 @@ export function emptyState(project: string): DaemonState {
   return { version: 1, project, scale: {}, stopped: [], replicas: [] };
 }
 
+/** Writes `state` atomically: a temp file (created fresh, never through a planted link), synced,
+ * then renamed over `file`. On failure the temp file goes and the previous file stays. */
 export function writeState(file: string, state: DaemonState): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
+  rmSync(tmp, { force: true }); // a leftover of a write that failed half-way
+  const fd = openSync(
+    tmp,
+    fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW,
+    0o600,
+  );
   try {
-    writeSync(fd, JSON.stringify(state, null, 2) + '\n');
-    fsyncSync(fd); // the data must be on disk before the rename makes it the current state
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, JSON.stringify(state, null, 2) + '\n');
+      fsyncSync(fd); // the data must be on disk before the rename makes it the current state
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, file);
   // Make the rename itself durable.
   try {
     const dfd = openSync(dirname(file), 'r');
@@ -62,6 +76,8 @@ export function writeState(file: string, state: DaemonState): void {
 
 /** The recorded state; undefined when there is none. A corrupt file is a HerdError naming it. */
 export function readState(file: string): DaemonState | undefined {
+  // Its replica records decide what `down` kills: only a file of the user's own is believed.
+  if (!checkOwnFile(file, 'file')) return undefined;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

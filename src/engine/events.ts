@@ -30,6 +30,8 @@ export interface ReplicaInfo {
   restarts: number;
   startedAt?: number;
   finishedAt?: number;
+  /** In backoff: when the next start attempt is due (epoch ms). */
+  restartAt?: number;
   lastExit?: ExitInfo;
   /** Why it is in this state, for `ps` and logs: "waiting for db (service_healthy)", … */
   reason?: string;
@@ -74,12 +76,7 @@ export type EngineEvent =
 /** Where a service's last update (or rolling restart, or rollback) is. `paused`: stopped on a
  * failure, the replicas left as they were; `rolled back`: the previous definition is live again. */
 export type UpdateState =
-  | 'updating'
-  | 'completed'
-  | 'paused'
-  | 'rolling back'
-  | 'rolled back'
-  | 'rollback paused';
+  'updating' | 'completed' | 'paused' | 'rolling back' | 'rolled back' | 'rollback paused';
 
 export interface UpdateStatus {
   service: string;

@@ -81,7 +81,11 @@ function policyStep(
   return {
     to: 'backoff',
     reason: `${describeExit(exit)}, restarting in ${formatDelay(delay)}`,
-    facts: { attempts: decision.attempts, lastDelayMs: delay },
+    facts: {
+      attempts: decision.attempts,
+      lastDelayMs: delay,
+      info: { restartAt: ctx.now + delay },
+    },
     actions: [
       {
         do: 'notice',

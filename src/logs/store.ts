@@ -29,14 +29,26 @@ import { followStore, type Follower } from './store-follow.ts';
 
 export const LOG_SUFFIX = '.log';
 
+/** Lines that could not be written (a full disk): `error` is set while writes fail, undefined
+ * once they succeed again. */
+export interface LogWriteTrouble {
+  dropped: number;
+  error?: string;
+}
+
 export class LogStore {
   readonly policy: RotationPolicy;
   private writers = new Map<string, { fd: number; size: number }>();
+  /** Lines dropped since the daemon started because they could not be written. */
+  dropped = 0;
+  private failing = false;
 
   constructor(
     readonly dir: string,
     readonly project: string,
     policy: Partial<RotationPolicy> = {},
+    /** Called when writes start failing and when they work again (not for every lost line). */
+    private readonly onTrouble?: (t: LogWriteTrouble) => void,
   ) {
     this.policy = { ...defaultRotation, ...policy };
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -56,8 +68,35 @@ export class LogStore {
     return !services || services.length === 0 || services.includes(this.serviceOf(name));
   }
 
+  /** Stores one line; a line that cannot be written (ENOSPC, EIO…) is dropped and counted, never
+   * thrown: replica output must not stop because the disk is full. */
   append(name: string, record: LogRecord): void {
     if (!/^[\w.-]+$/.test(name)) throw new Error(`invalid replica name for a log file: ${name}`);
+    try {
+      this.write(name, record);
+    } catch (err) {
+      this.dropped++;
+      // Reopened (and its size re-read) on the next line: a torn last line is skipped by readers.
+      const w = this.writers.get(name);
+      this.writers.delete(name);
+      if (w) closeQuietly(w.fd);
+      if (!this.failing) {
+        this.failing = true;
+        const e = err as NodeJS.ErrnoException;
+        this.onTrouble?.({
+          dropped: this.dropped,
+          error: `${e.code ?? e.message} writing ${this.fileOf(name)}`,
+        });
+      }
+      return;
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.onTrouble?.({ dropped: this.dropped });
+    }
+  }
+
+  private write(name: string, record: LogRecord): void {
     const data = Buffer.from(JSON.stringify(record) + '\n');
     let w = this.writers.get(name);
     if (w && w.size > 0 && w.size + data.length > this.policy.maxBytes) {
@@ -71,12 +110,15 @@ export class LogStore {
       w = { fd, size: fstatSync(fd).size };
       this.writers.set(name, w);
       if (w.size > 0 && w.size + data.length > this.policy.maxBytes) {
-        this.append(name, record); // an existing full file: rotate first
+        this.write(name, record); // an existing full file: rotate first
         return;
       }
     }
-    writeSync(w.fd, data);
-    w.size += data.length;
+    const written = writeSync(w.fd, data);
+    w.size += written;
+    // A full disk may take part of a line before it refuses the rest.
+    if (written < data.length)
+      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
   }
 
   /** Replica names that have a live log file, sorted. */
@@ -127,7 +169,7 @@ export class LogStore {
   }
 
   close(): void {
-    for (const w of this.writers.values()) closeSync(w.fd);
+    for (const w of this.writers.values()) closeQuietly(w.fd);
     this.writers.clear();
   }
 
@@ -135,5 +177,13 @@ export class LogStore {
   removeAll(): void {
     this.close();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // close can report a failed delayed write (EIO, ENOSPC on some filesystems): nothing to do
   }
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { processStartTime } from '../../src/daemon/identity.ts';
+import { isSameProcess, processStartTime } from '../../src/daemon/identity.ts';
 import { groupMembers, stopOrphans } from '../../src/daemon/orphans.ts';
 import { daemonPaths } from '../../src/daemon/paths.ts';
 import { prepareDaemon } from '../../src/daemon/session.ts';
@@ -11,9 +11,16 @@ import { emptyState, writeState } from '../../src/daemon/state-file.ts';
 import { testProject, testService } from '../helpers/daemon-transport-fake.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-/** A replica as the process runtime starts it: its own process group, here a shell with a child. */
-function spawnGroup(script: string): ChildProcess {
-  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+/** A replica as the process runtime starts it: its own process group, here a shell with a child,
+ * with the HERD_PROJECT and HERD_SERVICE herd gives every replica (none: a process not herd's). */
+function spawnGroup(
+  script: string,
+  service: string | null = 'web',
+  project = 'shop',
+): ChildProcess {
+  const env = { ...process.env };
+  if (service !== null) Object.assign(env, { HERD_PROJECT: project, HERD_SERVICE: service });
+  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore', env });
   child.unref();
   return child;
 }
@@ -33,6 +40,7 @@ describe('orphan cleanup', () => {
     await waitFor(() => groupMembers(pid).length >= 3);
     const startTime = processStartTime(pid)!;
     const result = await stopOrphans([{ name: 'shop-web-1', service: 'web', pid, startTime }], {
+      project: 'shop',
       graceMs: 2000,
     });
     assert.deepEqual(result, { stopped: ['shop-web-1'], skipped: [] });
@@ -46,7 +54,7 @@ describe('orphan cleanup', () => {
     const t0 = Date.now();
     const result = await stopOrphans(
       [{ name: 'shop-web-1', service: 'web', pid, startTime: processStartTime(pid)! }],
-      { graceMs: 300 },
+      { project: 'shop', graceMs: 300 },
     );
     assert.deepEqual(result.stopped, ['shop-web-1']);
     assert.deepEqual(groupMembers(pid), []);
@@ -64,7 +72,7 @@ describe('orphan cleanup', () => {
     const recorded = processStartTime(child!)!;
     const result = await stopOrphans(
       [{ name: 'shop-web-1', service: 'web', pid, startTime: recorded }],
-      { graceMs: 2000 },
+      { project: 'shop', graceMs: 2000 },
     );
     assert.deepEqual(result, { stopped: ['shop-web-1'], skipped: [] });
     assert.deepEqual(groupMembers(pid), [], 'the leftover child is gone');
@@ -79,7 +87,7 @@ describe('orphan cleanup', () => {
       const members = groupMembers(pid);
       const result = await stopOrphans(
         [{ name: 'shop-web-1', service: 'web', pid, startTime: processStartTime(pid)! - 1 }],
-        { graceMs: 300 },
+        { project: 'shop', graceMs: 300 },
       );
       assert.deepEqual(result, { stopped: [], skipped: ['shop-web-1'] });
       assert.deepEqual(groupMembers(pid), members, 'the unrelated processes are still running');
@@ -93,14 +101,16 @@ describe('orphan cleanup', () => {
     const pid = gone.pid!;
     const startTime = processStartTime(pid) ?? 1;
     await new Promise((r) => gone.once('exit', r));
-    const result = await stopOrphans([{ name: 'x-y-1', service: 'y', pid, startTime }]);
+    const result = await stopOrphans([{ name: 'x-y-1', service: 'y', pid, startTime }], {
+      project: 'x',
+    });
     assert.deepEqual(result, { stopped: [], skipped: ['x-y-1'] });
   });
 
   it("a new daemon stops a dead one's processes but leaves its containers to be adopted", async () => {
     // Three groups stand for what a killed daemon recorded: a process replica, a container's
     // main process (service with `image`), and a replica of a service since removed.
-    const groups = [0, 1, 2].map(() => spawnGroup('sleep 60'));
+    const groups = ['worker', 'web', 'old'].map((svc) => spawnGroup('sleep 60', svc));
     const dir = tempDir('orphans');
     try {
       const [proc, container, removed] = groups.map((g) => g.pid!) as [number, number, number];
@@ -141,6 +151,70 @@ describe('orphan cleanup', () => {
         }
       }
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never kills a process a forged state file names, though pid and start time match', async () => {
+    // What another user (or a stale file) could plant: a process that is not herd's, and a herd
+    // replica of another project, both recorded with their true pid and start time.
+    const stranger = spawnGroup('exec sleep 60', null);
+    const otherProject = spawnGroup('exec sleep 60', 'web', 'other');
+    const dir = tempDir('forged');
+    try {
+      for (const g of [stranger, otherProject])
+        await waitFor(() => processStartTime(g.pid!) !== undefined);
+      const paths = daemonPaths(join(dir, 'state'));
+      mkdirSync(paths.dir, { mode: 0o700 });
+      const record = (name: string, pid: number) => ({
+        name,
+        service: 'web',
+        pid,
+        startTime: processStartTime(pid)!,
+      });
+      writeState(paths.stateFile, {
+        ...emptyState('shop'),
+        replicas: [record('shop-web-1', stranger.pid!), record('shop-web-2', otherProject.pid!)],
+      });
+      const session = await prepareDaemon(testProject('shop', [testService('web')]), {
+        paths,
+        orphanGraceMs: 300,
+      });
+      await session.close();
+      assert.deepEqual(session.orphans.stopped, []);
+      assert.deepEqual(session.orphans.skipped.sort(), ['shop-web-1', 'shop-web-2']);
+      for (const g of [stranger, otherProject])
+        assert.ok(isSameProcess(g.pid!, processStartTime(g.pid!)!), 'still running');
+    } finally {
+      for (const g of [stranger, otherProject]) process.kill(-g.pid!, 'SIGKILL');
+    }
+  });
+
+  it('does not believe a state file that is writable by others', async () => {
+    const victim = spawnGroup('exec sleep 60', 'web');
+    const dir = tempDir('forged');
+    try {
+      await waitFor(() => processStartTime(victim.pid!) !== undefined);
+      const paths = daemonPaths(join(dir, 'state'));
+      mkdirSync(paths.dir, { mode: 0o700 });
+      writeState(paths.stateFile, {
+        ...emptyState('shop'),
+        replicas: [
+          {
+            name: 'shop-web-1',
+            service: 'web',
+            pid: victim.pid!,
+            startTime: processStartTime(victim.pid!)!,
+          },
+        ],
+      });
+      chmodSync(paths.stateFile, 0o666);
+      await assert.rejects(
+        prepareDaemon(testProject('shop', [testService('web')]), { paths, orphanGraceMs: 300 }),
+        /refusing state file .*state\.json: it is writable by other users \(unsafe permissions\)/,
+      );
+      assert.ok(isSameProcess(victim.pid!, processStartTime(victim.pid!)!), 'still running');
+    } finally {
+      process.kill(-victim.pid!, 'SIGKILL');
     }
   });
 });

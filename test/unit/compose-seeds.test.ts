@@ -322,8 +322,8 @@ describe('seed text as scraped (not fixtures)', () => {
     ].join('\n');
     assert.deepEqual(await problems(text), [
       '2 problems in the compose file(s):',
-      // The yaml library places the first duplicate (`image`, line 9) at the end of line 8.
-      'compose.yaml:8:5: invalid YAML: Map keys must be unique',
+      // Each repeated key where it is (`image` on line 9, `volumes` on line 11).
+      'compose.yaml:9:1: invalid YAML: Map keys must be unique',
       'compose.yaml:11:1: invalid YAML: Map keys must be unique',
     ]);
   });

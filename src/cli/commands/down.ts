@@ -48,7 +48,9 @@ Examples:
       const records = state?.replicas ?? [];
       const compose = await composeFor(cmd, project, records.length > 0);
       // Containers are removed through the engine below, not by signalling their PIDs.
-      const result = await stopOrphans(compose ? orphanProcesses(compose, records) : records);
+      const result = await stopOrphans(compose ? orphanProcesses(compose, records) : records, {
+        project,
+      });
       // …and their cgroups, with anything that escaped the process groups.
       await cgroups.sweep(project);
       // Logs a stopped foreground `up` kept go too: down removes everything herd kept.

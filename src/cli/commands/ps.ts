@@ -54,6 +54,7 @@ Examples:
           `no such service: ${unknown.join(', ')} (services: ${ps.services.map((s) => s.name).join(', ')})`,
           'NO_SUCH_SERVICE',
         );
+      for (const w of ps.warnings ?? []) process.stderr.write(`herd: warning: ${w}\n`);
       const replicas = selectReplicas(ps, { all: Boolean(opts.all), services });
       if (opts.quiet) process.stdout.write(replicas.map((r) => r.name + '\n').join(''));
       else if (opts.format === 'json') process.stdout.write(psJson(ps, replicas));

@@ -7,6 +7,7 @@ import type { ReplicaTraffic } from '../api-types.ts';
 import type { EngineControl } from '../control.ts';
 import type { DaemonPaths } from '../paths.ts';
 import type { StateRecorder } from '../recorder.ts';
+import type { DaemonWarnings } from '../warnings.ts';
 import { ApiError } from './http.ts';
 
 export interface DaemonServerOptions {
@@ -29,6 +30,8 @@ export interface DaemonServerOptions {
   logPollMs?: number;
   /** Per-replica counters of the balancer, keyed by replica name, for `ps`. */
   traffic?: () => Map<string, ReplicaTraffic>;
+  /** What is wrong right now (for `ps`), announced on the `events` stream. */
+  warnings?: DaemonWarnings;
   /** The dashboard's URL with its token, when the project has one (`herd dashboard`). */
   dashboardUrl?: () => string | undefined;
 }

@@ -10,6 +10,7 @@ import type {
   TopResponse,
 } from '../api-types.ts';
 import { readStat } from '../identity.ts';
+import { downUntil } from '../outage.ts';
 import { lookupPort } from '../port-lookup.ts';
 import { groupProcesses, UsageSampler } from '../proc-stats.ts';
 import type { ApiContext } from './context.ts';
@@ -31,6 +32,7 @@ export class StatusRoutes {
     const stopped = new Set(opts.recorder?.current.stopped ?? []);
     const scale = opts.recorder?.current.scale ?? {};
     const traffic = opts.traffic?.() ?? new Map<string, ReplicaTraffic>();
+    const warnings = opts.warnings?.list() ?? [];
     return {
       project: project.name,
       now: Date.now(),
@@ -41,6 +43,7 @@ export class StatusRoutes {
         expose: s.expose,
         scale: scale[s.name] ?? s.scale,
         stopped: stopped.has(s.name),
+        ...withDownUntil(replicas, s.name),
       })),
       replicas: replicas.map((r): PsReplica => {
         const u = pgids.has(r.name) ? usage.get(pgids.get(r.name)!) : undefined;
@@ -51,6 +54,7 @@ export class StatusRoutes {
           ...(t ? { traffic: t } : {}),
         };
       }),
+      ...(warnings.length > 0 ? { warnings } : {}),
       updates: this.ctx.engine.updates?.() ?? [],
     };
   }
@@ -95,6 +99,11 @@ export class StatusRoutes {
       }),
     };
   }
+}
+
+function withDownUntil(replicas: ReplicaInfo[], service: string): { downUntil?: number } {
+  const until = downUntil(replicas, service);
+  return until !== undefined && Number.isFinite(until) ? { downUntil: until } : {};
 }
 
 /** Replica name → the process group its PID leads (replicas without a live PID are left out). */

@@ -37,8 +37,10 @@ export class StreamRoutes {
       if (e.type !== 'output') res.write(JSON.stringify(e) + '\n');
     };
     this.ctx.engine.on('event', listener);
+    this.ctx.opts.warnings?.on(listener);
     res.on('close', () => {
       this.ctx.engine.off('event', listener);
+      this.ctx.opts.warnings?.off(listener);
       this.ctx.streams.delete(res);
     });
   }

@@ -126,7 +126,7 @@ export function importIncluded(root: CMap, imported: CMap, entry: IncludeEntry, 
 /** Relative host paths of an included definition stay relative to its own project folder. */
 function rebased(key: string, value: CNode, dir: string): CNode {
   if (value.kind !== 'map') return value;
-  if (key === 'services') return rebaseServicePaths(value, dir);
+  if (key === 'services') return withWorkingDir(rebaseServicePaths(value, dir), dir);
   if (key !== 'secrets' && key !== 'configs') return value;
   const file = value.entries.get('file');
   if (!file || file.value.kind !== 'scalar' || typeof file.value.value !== 'string') return value;
@@ -136,4 +136,22 @@ function rebased(key: string, value: CNode, dir: string): CNode {
     value: { ...file.value, value: path.resolve(dir, file.value.value) },
   });
   return { ...value, entries };
+}
+
+/** A service that runs as a process (no image, no build) runs in its own application's folder,
+ * and a relative working_dir is that folder's too (for a container it is a container path). */
+function withWorkingDir(svc: CMap, dir: string): CMap {
+  const isProcess = !svc.entries.has('image') && !svc.entries.has('build');
+  const wd = svc.entries.get('working_dir');
+  const given = wd?.value.kind === 'scalar' ? wd.value.value : undefined;
+  if (!isProcess || (wd && typeof given !== 'string')) return svc;
+  const value = typeof given === 'string' ? path.resolve(dir, given) : dir;
+  const entries = new Map(svc.entries);
+  const pos = wd?.value.pos ?? svc.pos;
+  entries.set('working_dir', {
+    key: 'working_dir',
+    keyPos: wd?.keyPos ?? svc.pos,
+    value: { kind: 'scalar', value, pos },
+  });
+  return { ...svc, entries };
 }

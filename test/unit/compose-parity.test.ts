@@ -191,6 +191,9 @@ describe('include', () => {
     assert.deepEqual(Object.keys(p.services).sort(), ['db', 'web']);
     assert.equal(p.services.db?.environment.DB, 'yes');
     assert.equal(p.services.db?.volumes[0]?.source, path.join(dir, 'lib', 'data'));
+    // A process from the included application runs in that application's folder.
+    assert.equal(p.services.db?.workingDir, path.join(dir, 'lib'));
+    assert.equal(p.services.web?.workingDir, undefined);
   });
 
   it('long syntax: project_directory, env_file (the including environment wins), overrides', async () => {
@@ -211,6 +214,7 @@ describe('include', () => {
     const p = await loadProject({ cwd: dir, env: { OTHER: 'shell' }, projectName: 'proj' });
     assert.deepEqual(p.services.api?.command, ['api', 'fromfile', 'shell', 'proj']);
     assert.deepEqual(p.services.api?.environment, { O: '1' });
+    assert.equal(p.services.api?.workingDir, path.join(dir, 'sub'));
   });
 
   it('the included .env is the default env file; conflicts and cycles are errors', async () => {

@@ -241,7 +241,7 @@ export class Balancer {
     let bestKey = -Infinity;
     const byLoad = this.lb.algorithm === 'least_conn' || this.lb.algorithm === 'p2c';
     for (const m of cands) {
-      if (m.fresh && m.since !== 0) {
+      if (m.fresh && m.since !== 0 && now - m.since < this.slowStartMs) {
         m.fresh = false;
         return m;
       }

@@ -53,6 +53,11 @@ function onMessage(m: ToWorker, handle: unknown): void {
     case 'drain':
       void p.drain(m.replica, m.listeners).then(() => send({ t: 'done', seq: m.seq }));
       return;
+    case 'report':
+      lastSent = JSON.stringify(p.stats());
+      send({ t: 'stats', stats: p.stats() });
+      send({ t: 'done', seq: m.seq });
+      return;
     case 'exit':
       void shutdown();
       return;

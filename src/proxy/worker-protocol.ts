@@ -14,6 +14,8 @@ export type ToWorker =
   | { t: 'remove'; replica: string; listeners: string[] }
   /** Answered `done` once no request to the replica is in flight. */
   | { t: 'drain'; replica: string; listeners: string[]; seq: number }
+  /** Answered with `stats`, then `done`. */
+  | { t: 'report'; seq: number }
   | { t: 'exit' };
 
 /** worker → primary */

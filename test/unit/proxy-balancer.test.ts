@@ -73,4 +73,50 @@ describe('Balancer', () => {
     const none = await new Promise<string | undefined>((r) => b.waitForMember(30, (m) => r(m?.id)));
     assert.equal(none, undefined);
   });
+
+  it('slow start: a member joining a serving pool gets one request first, then a growing share', () => {
+    const b = new Balancer({
+      service: 'web',
+      lb: { algorithm: 'round_robin' },
+      slowStartMs: 60_000,
+    });
+    const counters = (id: string) => new ReplicaCounters(id, 'web');
+    const old = b.add('web-1', '127.0.0.1', 1001, counters('web-1'));
+    // Members of a pool that is starting (nobody has answered yet) take their share at once.
+    const peer = b.add('web-2', '127.0.0.1', 1002, counters('web-2'));
+    assert.equal(peer.since, 0);
+    old.counters.requests = 1; // web-1 has answered: it serves
+    old.since = Date.now() - 120_000;
+    const fresh = b.add('web-3', '127.0.0.1', 1003, counters('web-3'));
+    assert.notEqual(fresh.since, 0);
+    assert.equal(b.pick(null, null)?.id, 'web-3', 'a new member is tried at once');
+    // Its first request is still unanswered: it is set aside meanwhile.
+    fresh.inFlight = 1;
+    for (let i = 0; i < 20; i++) assert.notEqual(b.pick(null, null)?.id, 'web-3');
+    // Answered: from here its share ramps up from 10 %, far below the others' for now.
+    fresh.inFlight = 0;
+    fresh.counters.requests = 1;
+    const picks = Array.from({ length: 210 }, () => b.pick(null, null)!.id);
+    const share = picks.filter((id) => id === 'web-3').length / picks.length;
+    assert.ok(share > 0.02 && share < 0.1, `share ${share}`);
+    // Past the window it is a member like any other.
+    fresh.since = Date.now() - 60_000;
+    const later = Array.from({ length: 30 }, () => b.pick(null, null)!.id);
+    assert.equal(later.filter((id) => id === 'web-3').length, 10);
+  });
+
+  it('slow start: when every member is set aside, one still gets the request', () => {
+    const b = new Balancer({
+      service: 'web',
+      lb: { algorithm: 'least_conn' },
+      slowStartMs: 60_000,
+    });
+    const a = b.add('web-1', '127.0.0.1', 1001, new ReplicaCounters('web-1', 'web'));
+    a.counters.requests = 1;
+    a.since = Date.now() - 120_000;
+    const n = b.add('web-2', '127.0.0.1', 1002, new ReplicaCounters('web-2', 'web'));
+    b.remove('web-1');
+    n.inFlight = 1;
+    assert.equal(b.pick(null, null)?.id, 'web-2');
+  });
 });

@@ -164,6 +164,7 @@ export class Primary {
         }));
         return {};
       case 'counters':
+        await this.pool.ask((seq) => ({ t: 'report', seq }));
         return { stats: this.pool.stats() };
       case 'snapshot':
         return { failed: await this.resync(m.table) };

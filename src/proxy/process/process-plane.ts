@@ -129,9 +129,16 @@ export class ProcessPlane implements DataPlane {
     });
   }
 
+  /** Connects and resolves once the primary said hello (so pids() knows its workers). */
   private async connect(): Promise<void> {
     const sock = await this.dial();
-    const ch = new LineChannel<FromPrimary>(sock, (m) => this.onMessage(m));
+    let hello!: () => void;
+    const greeted = new Promise<void>((resolve) => (hello = resolve));
+    const ch = new LineChannel<FromPrimary>(sock, (m) => {
+      this.onMessage(m);
+      if ('ev' in m && m.ev === 'hello') hello();
+    });
+    sock.once('close', hello);
     this.ch = ch;
     sock.on('close', () => {
       if (this.ch !== ch) return;
@@ -142,6 +149,7 @@ export class ProcessPlane implements DataPlane {
       }
       if (!this.closing) this.reconnect();
     });
+    await greeted;
   }
 
   /** Connection lost but the primary may be alive (it serves on): reconnect and resync. */

@@ -149,12 +149,16 @@ export class Stack {
     const runtimes = await createRuntimes(this.project, {
       build: this.opts.build,
       onProgress: (service, line) => printer.say(`${service}: ${line}`),
+      // Process replicas get their secrets and configs as files under the state dir.
+      filesDir: `${session.paths.dir}/files`,
     });
     // Replicas boot a few at a time, so the ones serving keep getting CPU (start-pacer.ts).
     const pacer = new StartPacer(defaultBatch(os.availableParallelism()), START_HOLD_MS);
     const engine = new Engine(this.project, {
       runtime: (s) => pacer.wrap(runtimes.forService(s)),
       serviceAddresses: () => proxy.serviceAddresses(),
+      // A rollback's definition (a Docker service's previous image) must be what starts.
+      definitionsChanged: (p) => runtimes.apply(p),
     });
     engine.on('event', pacer.onEvent);
     engine.on('event', (e) => {

@@ -27,6 +27,8 @@ const VERBS: Record<string, () => Promise<Register>> = {
   top: async () => (await import('./commands/top.ts')).registerTop,
   events: async () => (await import('./commands/events.ts')).registerEvents,
   convert: async () => (await import('./commands/convert.ts')).registerConvert,
+  dashboard: async () => (await import('./commands/dashboard.ts')).registerDashboard,
+  tls: async () => (await import('./commands/tls.ts')).registerTls,
   version: async () => (await import('./commands/version.ts')).registerVersion,
 };
 

@@ -89,7 +89,7 @@ export function readHerdProject(node: CNode | undefined, c: Checker): HerdProjec
 }
 
 /** Records herd-settings problems at the key (unknown keys) or value they are about. */
-function report(node: CNode, p: string, problems: SettingProblem[], c: Checker): void {
+export function report(node: CNode, p: string, problems: SettingProblem[], c: Checker): void {
   for (const problem of problems) {
     const entry =
       problem.key !== undefined && node.kind === 'map' ? node.entries.get(problem.key) : undefined;

@@ -213,7 +213,14 @@ export const ENV_FILE_KEYS = ['path', 'required', 'format'];
 export const EXTENDS_KEYS = ['service', 'file'];
 export const NAMED_VOLUME_KEYS = ['name', 'driver', 'driver_opts', 'external', 'labels'];
 /** Service-level `x-herd`. */
-export const HERD_SERVICE_KEYS = ['runtime', 'lb', 'heal_unhealthy', 'rollout', 'autoscale'];
+export const HERD_SERVICE_KEYS = [
+  'runtime',
+  'lb',
+  'heal_unhealthy',
+  'rollout',
+  'autoscale',
+  'routes',
+];
 /** Top-level `x-herd`. */
-export const HERD_PROJECT_KEYS = ['proxy', 'metrics', 'dashboard'];
+export const HERD_PROJECT_KEYS = ['proxy', 'metrics', 'dashboard', 'ingress'];
 export const HERD_LB_KEYS = ['algorithm', 'hash_on', 'sticky'];

@@ -9,14 +9,15 @@ export interface ListenAddress {
 
 export const LOOPBACK = '127.0.0.1';
 
-/** Parses a listen address; a string saying what is wrong when it is not one. */
-export function parseListenAddress(raw: unknown): ListenAddress | string {
+/** Parses a listen address; a string saying what is wrong when it is not one. A bare port binds
+ * `defaultHost`: loopback for herd's own pages, every interface for `ports`-like entries. */
+export function parseListenAddress(raw: unknown, defaultHost = LOOPBACK): ListenAddress | string {
   const text = typeof raw === 'number' ? String(raw) : raw;
   if (typeof text !== 'string' || text.trim() === '')
     return `expected an address such as "127.0.0.1:9465" or a port, got ${JSON.stringify(raw)}`;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$|^(\d+)$/.exec(text.trim());
   if (!m) return `"${text}" is not host:port (write IPv6 hosts as [::1]:9465)`;
-  const host = m[1] ?? (m[2] || LOOPBACK);
+  const host = m[1] ?? (m[2] || defaultHost);
   const port = Number(m[3] ?? m[4]);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     return `port ${m[3] ?? m[4]} in "${text}" is outside 1-65535`;

@@ -7,6 +7,7 @@ import { checkDependencies } from './depends.ts';
 import { ComposeError, Diagnostics } from './errors.ts';
 import { findComposeFiles } from './find.ts';
 import { readHerdProject } from './herd-ext.ts';
+import { readIngress } from './ingress-ext.ts';
 import { TOP_LEVEL_KEYS } from './keys.ts';
 import { readMerged } from './merged.ts';
 import type { Project, Service } from './model.ts';
@@ -85,6 +86,7 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const volumes = isSet(volumesNode) ? readNamedVolumes(volumesNode, 'volumes', ctx) : {};
   const shared = readSharedObjects(get, services, name, ctx);
   const herd = readHerdProject(get('x-herd'), c);
+  readIngress(get('x-herd'), get('services'), services, herd, projectDir, c);
   diag.throwIfErrors();
 
   return {

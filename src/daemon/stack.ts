@@ -13,9 +13,9 @@ import type { ReplicaTraffic } from './api-types.ts';
 import { DaemonClient } from './client.ts';
 import { openDashboard } from './dashboard-host.ts';
 import type { DashboardServer } from '../dashboard/server.ts';
+import { openIngress, type Ingress } from './ingress-host.ts';
 import { observe, type Observer } from './observe.ts';
 import { removeStateDir } from './paths.ts';
-import { defaultBatch, StartPacer } from './start-pacer.ts';
 import { prepareDaemon, type DaemonSession } from './session.ts';
 
 export interface StackOptions {
@@ -46,8 +46,6 @@ interface Parts {
 const PROXY_NICE = -5;
 /** How much lower than the proxy the replicas run when the proxy could not be raised. */
 const REPLICA_NICE_STEP = 5;
-/** The longest a booting replica holds up the next start while it is not ready yet. */
-const START_HOLD_MS = 2000;
 
 /** Replicas inherit this process's priority: when the proxy could not be raised above it, this
  * process (the control plane) steps down instead, so the replicas it starts from now on run at a
@@ -70,6 +68,8 @@ export class Stack {
   private observer?: Observer;
   /** The `x-herd.dashboard` page, once the control API it calls answers. */
   private dashboard?: DashboardServer;
+  /** The `x-herd.ingress` entry in front of the balancer. */
+  private ingress?: Ingress;
   /** Stopping for good (Ctrl-C, `herd down`, everything exited): later triggers are ignored. */
   private stopping = false;
   /** The stop is `herd down`'s: the daemon ends once the server answered it. */
@@ -152,15 +152,12 @@ export class Stack {
       // Process replicas get their secrets and configs as files under the state dir.
       filesDir: `${session.paths.dir}/files`,
     });
-    // Replicas boot a few at a time, so the ones serving keep getting CPU (start-pacer.ts).
-    const pacer = new StartPacer(defaultBatch(os.availableParallelism()), START_HOLD_MS);
     const engine = new Engine(this.project, {
-      runtime: (s) => pacer.wrap(runtimes.forService(s)),
+      runtime: (s) => runtimes.forService(s),
       serviceAddresses: () => proxy.serviceAddresses(),
       // A rollback's definition (a Docker service's previous image) must be what starts.
       definitionsChanged: (p) => runtimes.apply(p),
     });
-    engine.on('event', pacer.onEvent);
     engine.on('event', (e) => {
       if (this.opts.console || e.type !== 'output') printer.handle(e);
     });
@@ -186,7 +183,10 @@ export class Stack {
       reload: this.opts.reload,
       prepareApply: async (next) => {
         await runtimes.apply(next);
-        return proxy.apply(next);
+        const finish = await proxy.apply(next);
+        // The new file's pools are bound now: its routes may lead to them.
+        this.ingress?.apply(next);
+        return finish;
       },
       // A previous daemon that died left its desired state: bring the stack back to it.
       keepRecorded: session.previous !== undefined,
@@ -205,6 +205,7 @@ export class Stack {
       // …then, once it answered, the daemon ends.
       onDown: () => this.endAfterDown(printer),
     });
+    this.ingress = await openIngress(this.project, proxy);
     this.dashboard = await openDashboard(this.project, session.paths);
     this.observer = await observe(this.project, engine, proxy, session.paths.dir);
     if (Object.keys(this.opts.scale).length > 0)
@@ -350,6 +351,7 @@ export class Stack {
     const { proxy, runtimes, session } = this.parts;
     await this.observer?.close().catch(() => undefined);
     await this.dashboard?.close().catch(() => undefined);
+    await this.ingress?.close().catch(() => undefined);
     await proxy.close().catch(() => undefined);
     await runtimes.close().catch(() => undefined);
     await session.close({ removeAll, keepLogs });

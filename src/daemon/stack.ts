@@ -16,6 +16,7 @@ import type { DashboardServer } from '../dashboard/server.ts';
 import { openIngress, type Ingress } from './ingress-host.ts';
 import { observe, type Observer } from './observe.ts';
 import { removeStateDir } from './paths.ts';
+import { defaultBatch, StartPacer } from './start-pacer.ts';
 import { prepareDaemon, type DaemonSession } from './session.ts';
 
 export interface StackOptions {
@@ -46,6 +47,8 @@ interface Parts {
 const PROXY_NICE = -5;
 /** How much lower than the proxy the replicas run when the proxy could not be raised. */
 const REPLICA_NICE_STEP = 5;
+/** The longest a booting replica holds up the next start while it is not ready yet. */
+const START_HOLD_MS = 2000;
 
 /** Replicas inherit this process's priority: when the proxy could not be raised above it, this
  * process (the control plane) steps down instead, so the replicas it starts from now on run at a
@@ -152,12 +155,15 @@ export class Stack {
       // Process replicas get their secrets and configs as files under the state dir.
       filesDir: `${session.paths.dir}/files`,
     });
+    // Replicas boot a few at a time, so the ones serving keep getting CPU (start-pacer.ts).
+    const pacer = new StartPacer(defaultBatch(os.availableParallelism()), START_HOLD_MS);
     const engine = new Engine(this.project, {
-      runtime: (s) => runtimes.forService(s),
+      runtime: (s) => pacer.wrap(runtimes.forService(s)),
       serviceAddresses: () => proxy.serviceAddresses(),
       // A rollback's definition (a Docker service's previous image) must be what starts.
       definitionsChanged: (p) => runtimes.apply(p),
     });
+    engine.on('event', pacer.onEvent);
     engine.on('event', (e) => {
       if (this.opts.console || e.type !== 'output') printer.handle(e);
     });

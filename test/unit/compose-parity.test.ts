@@ -328,3 +328,19 @@ describe('secrets, configs and networks', () => {
     ]);
   });
 });
+
+describe('files named by the compose file are read bounded', () => {
+  it('an env_file or an include naming /dev/zero is an error, not a read without end', async () => {
+    const dir = await project({
+      'compose.yaml': 'include: [/dev/zero]\n' + web + '    env_file: /dev/zero\n',
+    });
+    const lines = await problems({ cwd: dir, env: {} });
+    assert.deepEqual(lines, [
+      ' |  | cannot read compose file /dev/zero: /dev/zero is larger than 8 MiB; herd does not read it',
+    ]);
+    await writeFile(path.join(dir, 'compose.yaml'), web + '    env_file: /dev/zero\n');
+    assert.deepEqual(await problems({ cwd: dir, env: {} }), [
+      'compose.yaml:4:15 | services.web.env_file | cannot read env file /dev/zero: /dev/zero is larger than 8 MiB; herd does not read it',
+    ]);
+  });
+});

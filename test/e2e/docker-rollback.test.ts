@@ -60,7 +60,8 @@ test('a Docker service whose new image tag does not stay up is rolled back to th
       req.on('error', () => (failed++, resolve()));
     });
   try {
-    box.ok(['up', '-d', '--wait', '--wait-timeout', '60'], { timeoutMs: 90_000 });
+    const first = box.herd(['up', '-d', '--wait', '--wait-timeout', '90'], { timeoutMs: 120_000 });
+    assert.equal(first.status, 0, `${first.stdout}${first.stderr}${box.herd(['ps', '-a']).stdout}`);
     const before = box.ps(false).map((r) => r.Pid);
     const loop = (async () => {
       while (probing) await get();

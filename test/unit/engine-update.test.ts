@@ -246,3 +246,24 @@ test('good values load, and only the keys written are kept', async () => {
   assert.deepEqual(svc.rollbackConfig, { parallelism: 0 });
   assert.ok(!project.warnings.some((w) => /update_config/.test(w)), project.warnings.join('\n'));
 });
+
+test('herd restart follows update_config too; with nothing to roll back to, a failure pauses', async () => {
+  const h = harness(web('v1', 2, rollback));
+  await h.engine.up();
+  const before = h.runtime.running('web').map((r) => r.pid);
+  const restarted = h.engine.restartServices(['web']).catch((e: unknown) => e as Error);
+  await until(
+    () => h.runtime.running('web').length === 2 && h.runtime.started.length === 3,
+    'web-1 replaced',
+  );
+  h.runtime.started[2]!.exit(1);
+  const err = (await restarted) as Error & { code?: string };
+  assert.equal(err.code, 'ROLLOUT_FAILED');
+  assert.match(err.message, /the restart of web paused: web-1 exited within the 5s monitor/);
+  assert.deepEqual(h.states(), ['updating', 'paused']);
+  assert.ok(
+    h.runtime.running('web').some((r) => r.pid === before[1]),
+    'web-2 not restarted',
+  );
+  await h.engine.shutdown();
+});

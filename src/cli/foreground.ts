@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { chooseGate, findPerl, openGate, spawnGated } from '../runtime/process/spawn-gate.ts';
 import { HerdError } from '../util/errors.ts';
 
 export interface ForegroundSpec {
@@ -23,12 +24,26 @@ export async function runForeground(spec: ForegroundSpec): Promise<number> {
   const [file, ...args] = spec.argv;
   if (!file) throw new HerdError('no command to run', 'INVALID_ARGUMENT');
   const sameUser = spec.uid === undefined || spec.uid === process.getuid?.();
-  const child = spawn(file, args, {
+  const options = {
     cwd: spec.cwd,
     env: spec.env,
     ...(sameUser ? {} : { uid: spec.uid, gid: spec.gid }),
-    stdio: spec.tty ? 'inherit' : ['inherit', 'pipe', 'pipe'],
-  });
+  };
+  const std: ['inherit', 'inherit' | 'pipe', 'inherit' | 'pipe'] = spec.tty
+    ? ['inherit', 'inherit', 'inherit']
+    : ['inherit', 'pipe', 'pipe'];
+  // Into the replica's cgroups before it runs: behind the gate replicas start with.
+  const gate = spec.cgroupProcs?.length ? chooseGate(spec.env, findPerl()) : undefined;
+  const child = gate
+    ? spawnGated(gate, spec.argv, { ...options, std })
+    : spawn(file, args, { ...options, stdio: std });
+  if (gate)
+    child.once('spawn', () => {
+      joinCgroups(child.pid!, spec.cgroupProcs ?? []);
+      openGate(gate, child, spec.env);
+    });
+  else if (spec.cgroupProcs?.length)
+    child.once('spawn', () => joinCgroups(child.pid!, spec.cgroupProcs ?? []));
   child.stdout?.pipe(process.stdout);
   child.stderr?.pipe(process.stderr);
   // Ctrl-C reaches the command through the terminal: it decides, herd waits for its exit.
@@ -49,7 +64,6 @@ export async function runForeground(spec: ForegroundSpec): Promise<number> {
           ),
         ),
       );
-      child.once('spawn', () => joinCgroups(child.pid!, spec.cgroupProcs ?? []));
       child.once('close', (code, signal) =>
         resolve(
           signal ? 128 + ((constants.signals as Record<string, number>)[signal] ?? 0) : (code ?? 0),
@@ -62,8 +76,8 @@ export async function runForeground(spec: ForegroundSpec): Promise<number> {
   }
 }
 
-/** Moves the command into the replica's cgroups right after it started (it runs its first
- * instructions outside them, a moment only). */
+/** Moves the command into the replica's cgroups: before it runs behind the gate; without one (no
+ * perl, and an environment /bin/sh would change) right after it started. */
 function joinCgroups(pid: number, files: string[]): void {
   const failed = files.filter((f) => {
     try {

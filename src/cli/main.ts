@@ -30,6 +30,9 @@ const VERBS: Record<string, () => Promise<Register>> = {
   dashboard: async () => (await import('./commands/dashboard.ts')).registerDashboard,
   tls: async () => (await import('./commands/tls.ts')).registerTls,
   version: async () => (await import('./commands/version.ts')).registerVersion,
+  completion: async () => (await import('./commands/completion.ts')).registerCompletion,
+  wait: async () => (await import('./commands/wait.ts')).registerWait,
+  stats: async () => (await import('./commands/stats.ts')).registerStats,
 };
 
 /** Global options that take a value (the verb is the first word that is not one of these). */
@@ -81,7 +84,9 @@ export async function buildProgram(verb?: string): Promise<Command> {
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
-  const load = verb !== undefined && VERBS[verb] ? [VERBS[verb]] : Object.values(VERBS);
+  // `completion` describes every verb, so it gets them all too.
+  const one = verb !== undefined && verb !== 'completion' ? VERBS[verb] : undefined;
+  const load = one ? [one] : Object.values(VERBS);
   for (const register of await Promise.all(load.map((l) => l()))) register(program);
   return program;
 }

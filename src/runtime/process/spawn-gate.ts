@@ -75,15 +75,19 @@ export function chooseGate(env: Record<string, string>, perl: string | null): Ga
   return shellMangled(env).length === 0 ? { kind: 'sh', perl } : undefined;
 }
 
-/** Spawns `argv` behind the gate: no stdin, stdout and stderr piped, fd 3 the gate. */
+type Std = 'ignore' | 'pipe' | 'inherit';
+
+/** Spawns `argv` behind the gate: by default no stdin, stdout and stderr piped (`herd exec` gives
+ * its own); fd 3 the gate. */
 export function spawnGated(
   gate: Gate,
   argv: string[],
-  options: Omit<SpawnOptions, 'stdio'> & { env: Record<string, string> },
+  options: Omit<SpawnOptions, 'stdio'> & { env: Record<string, string>; std?: [Std, Std, Std] },
 ): ChildProcess {
-  const stdio: SpawnOptions['stdio'] = ['ignore', 'pipe', 'pipe', 'pipe'];
+  const { std = ['ignore', 'pipe', 'pipe'], ...rest } = options;
+  const stdio: SpawnOptions['stdio'] = [...std, 'pipe'];
   // What spawn itself refuses for an environment it is given (the perl gate's comes over fd 3).
-  for (const [k, v] of Object.entries(options.env))
+  for (const [k, v] of Object.entries(rest.env))
     if (k.includes('\0') || v.includes('\0'))
       throw new TypeError(`environment variable ${JSON.stringify(k)} holds a NUL byte`);
   const child =
@@ -91,11 +95,11 @@ export function spawnGated(
       ? // The environment comes over the gate: perl itself starts with none (no PERL5OPT or
         // locale of the replica's to act on).
         spawn(gate.perl, ['-e', PERL_GATE, '--', ...argv], {
-          ...options,
+          ...rest,
           env: {},
           stdio,
         })
-      : spawn('/bin/sh', ['-c', SH_GATE, SH_NAME, ...argv], { ...options, stdio });
+      : spawn('/bin/sh', ['-c', SH_GATE, SH_NAME, ...argv], { ...rest, stdio });
   // The gate is a socket pair: a child that dies (or closes fd 3) resets it, which is no error.
   gateOf(child)?.on('error', () => undefined);
   return child;

@@ -1,0 +1,248 @@
+// The Compose verbs of issue 15 through the binary: version, ls, exec, run, wait, stats,
+// completion, config's listing flags, and ps of a project that is not running.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sandbox, type Sandbox } from '../helpers/e2e.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+const APP = `const http = require('http');
+const s = http.createServer((req, res) => res.end(process.env.HERD_SERVICE + '-' + process.env.HERD_REPLICA + '\\n'));
+s.listen(+process.env.PORT, '127.0.0.1');
+process.on('SIGTERM', () => s.close(() => process.exit(0)));
+`;
+
+/** A project `name` in its own temp dir, with XDG_STATE_HOME there too, so `herd ls` sees only
+ * what this test starts. */
+function box(name: string, compose: string): Sandbox {
+  const root = tempDir(`cli-${name}`);
+  const dir = join(root, name);
+  spawnSync('mkdir', ['-p', dir]);
+  writeFileSync(join(dir, 'compose.yaml'), compose);
+  writeFileSync(join(dir, 'app.js'), APP);
+  return sandbox(root, dir, { XDG_STATE_HOME: join(root, 'xdg') });
+}
+
+const STACK = `services:
+  db:
+    command: ["node", "app.js"]
+    expose: ["7000"]
+  web:
+    command: ["node", "app.js"]
+    depends_on: [db]
+    deploy:
+      replicas: 2
+    mem_limit: 256m
+  job:
+    command: ["sh", "-c", "sleep 1; exit 5"]
+    restart: "no"
+volumes:
+  data: {}
+`;
+
+test('version, --version and -v print package.json version', () => {
+  const b = box('ver', STACK);
+  try {
+    for (const args of [['--version'], ['-v'], ['version']])
+      assert.equal(b.ok(args), `herd version ${VERSION}\n`, args.join(' '));
+    assert.equal(b.ok(['version', '--short']), `${VERSION}\n`);
+    assert.deepEqual(JSON.parse(b.ok(['version', '--format', 'json'])), { version: VERSION });
+    const bad = b.herd(['version', '--format', 'xml']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--format xml: expected pretty or json/);
+  } finally {
+    b.cleanup();
+  }
+});
+
+test('ps of a project that is not running: an empty list, exit 0; ls lists nothing', () => {
+  const b = box('idle', STACK);
+  try {
+    assert.match(b.ok(['ps']), /^NAME\s+SERVICE\s+STATUS/);
+    assert.equal(b.ok(['ps', '--format', 'json']), '');
+    assert.equal(b.ok(['ps', '-q']), '');
+    assert.deepEqual(JSON.parse(b.ok(['ls', '--format', 'json'])), []);
+    // exec and wait need a running daemon and say so
+    const exec = b.herd(['exec', '-T', 'web', 'true']);
+    assert.equal(exec.status, 1);
+    assert.match(exec.stderr, /no herd daemon running for project idle/);
+  } finally {
+    b.cleanup();
+  }
+});
+
+test('config --services (with service arguments), --volumes, --profiles, --images, --hash, --format json', () => {
+  const b = box('cfg', STACK);
+  try {
+    assert.deepEqual(b.ok(['config', '--services']).split('\n').filter(Boolean).sort(), [
+      'db',
+      'job',
+      'web',
+    ]);
+    // a service argument: it and what it depends on
+    assert.deepEqual(b.ok(['config', '--services', 'web']).trim().split('\n').sort(), [
+      'db',
+      'web',
+    ]);
+    assert.equal(b.ok(['config', '--volumes']), 'data\n');
+    assert.equal(b.ok(['config', '--profiles']), '');
+    assert.equal(b.ok(['config', '--images']), ''); // process services have no image
+    const hashes = b.ok(['config', '--hash', '*']).trim().split('\n');
+    assert.deepEqual(
+      hashes.map((l) => l.split(' ')[0]),
+      ['db', 'job', 'web'],
+    );
+    assert.ok(
+      hashes.every((l) => /^\w+ [0-9a-f]{64}$/.test(l)),
+      hashes.join('\n'),
+    );
+    assert.equal(b.ok(['config', '--hash', 'web']), `${hashes[2]}\n`);
+    const json = JSON.parse(b.ok(['config', '--format', 'json'])) as {
+      name: string;
+      services: Record<string, unknown>;
+    };
+    assert.equal(json.name, 'cfg');
+    assert.deepEqual(Object.keys(json.services), ['db', 'job', 'web']);
+    const nope = b.herd(['config', '--hash', 'nope']);
+    assert.equal(nope.status, 1);
+    assert.match(nope.stderr, /nope/);
+  } finally {
+    b.cleanup();
+  }
+});
+
+test('ls, exec, run, wait and stats against a running stack', () => {
+  const b = box('live', STACK);
+  try {
+    b.ok(['up', '-d', '--wait', '--wait-timeout', '30', 'web']);
+
+    // ls, from any folder: the project's status and compose file
+    const ls = JSON.parse(b.ok(['ls', '--format', 'json'])) as Record<string, string>[];
+    assert.deepEqual(ls, [
+      { Name: 'live', Status: 'running(3)', ConfigFiles: join(b.dir, 'compose.yaml') },
+    ]);
+    assert.match(b.ok(['ls']), /^NAME\s+STATUS\s+CONFIG FILES\nlive\s+running\(3\)/);
+    assert.equal(b.ok(['ls', '-q']), 'live\n');
+
+    // exec: the replica's environment, working dir and exit code; exactly the command's output
+    assert.equal(b.ok(['exec', '-T', 'web', 'sh', '-c', 'echo $HERD_REPLICA']), '1\n');
+    assert.equal(b.ok(['exec', '-T', '--index', '2', 'web', 'printenv', 'HERD_REPLICA']), '2\n');
+    assert.equal(b.ok(['exec', '-T', 'web', 'pwd']), `${b.dir}\n`);
+    assert.equal(
+      b.ok(['exec', '-T', '-e', 'X=y', '-w', '/', 'web', 'sh', '-c', 'echo $X; pwd']),
+      'y\n/\n',
+    );
+    assert.equal(b.herd(['exec', '-T', 'web', 'sh', '-c', 'exit 3']).status, 3);
+    const missing = b.herd(['exec', '-T', '--index', '9', 'web', 'true']);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /web has no running replica 9/);
+    const notFound = b.herd(['exec', '-T', 'web', 'no-such-command-x']);
+    assert.equal(notFound.status, 127);
+    // the command joins the replica's cgroup (the same as the replica's own, whatever it is)
+    const cg = b.ok(['exec', '-T', 'web', 'cat', '/proc/self/cgroup']);
+    const replicaPid = b.ps(false).find((r) => r.Name === 'live-web-1')!.Pid!;
+    assert.equal(cg, readFileSync(`/proc/${replicaPid}/cgroup`, 'utf8'));
+
+    // run: a one-off with the service's environment, its own HERD_REPLICA, the exit code
+    const run = b.herd([
+      'run',
+      '--rm',
+      '-T',
+      'web',
+      'sh',
+      '-c',
+      'echo $HERD_SERVICE $HERD_REPLICA $DB_SERVICE_PORT; exit 4',
+    ]);
+    assert.equal(run.status, 4, run.stderr);
+    const [svc, replica, dbPort] = run.stdout.trim().split(' ');
+    assert.equal(svc, 'web');
+    assert.match(replica!, /^run-[0-9a-f]{8}$/);
+    assert.match(dbPort!, /^\d+$/);
+    assert.deepEqual(
+      b
+        .ps(true)
+        .map((r) => r.Name)
+        .sort(),
+      ['live-db-1', 'live-web-1', 'live-web-2'],
+    );
+    const entry = b.ok([
+      'run',
+      '--rm',
+      '-T',
+      '--no-deps',
+      '--entrypoint',
+      'printenv',
+      'web',
+      'HERD_SERVICE',
+    ]);
+    assert.equal(entry, 'web\n');
+
+    // stats: one sample, table and JSON
+    assert.match(
+      b.ok(['stats', '--no-stream']),
+      /^NAME\s+SERVICE\s+CPU %\s+MEM USAGE\s+PIDS\nlive-db-1/,
+    );
+    const stats = b.ok(['stats', '--no-stream', '--format', 'json', 'web']).trim().split('\n');
+    assert.deepEqual(
+      stats.map((l) => (JSON.parse(l) as { Name: string }).Name),
+      ['live-web-1', 'live-web-2'],
+    );
+
+    // wait: the job's exit code
+    b.ok(['up', '-d', 'job']);
+    const wait = b.herd(['wait', 'job'], { timeoutMs: 30_000 });
+    assert.equal(wait.status, 5, wait.stderr);
+    assert.equal(wait.stdout, 'live-job-1 exited with code 5\n');
+  } finally {
+    b.cleanup();
+  }
+});
+
+test('run starts the dependencies first, as up -d --wait would', () => {
+  const b = box('deps', STACK);
+  try {
+    const run = b.herd(['run', '--rm', '-T', 'web', 'printenv', 'DB_SERVICE_HOST']);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, '127.0.0.1\n');
+    assert.deepEqual(
+      b.ps(false).map((r) => r.Name),
+      ['deps-db-1'],
+    );
+  } finally {
+    b.cleanup();
+  }
+});
+
+test('completion scripts for bash, zsh and fish name every verb; bash parses them', () => {
+  const b = box('comp', STACK);
+  try {
+    for (const shell of ['bash', 'zsh', 'fish']) {
+      const text = b.ok(['completion', shell]);
+      for (const verb of ['up', 'ps', 'exec', 'run', 'ls', 'completion'])
+        assert.match(text, new RegExp(`\\b${verb}\\b`), `${shell}: ${verb}`);
+    }
+    const bash = spawnSync('bash', ['-n'], { input: b.ok(['completion', 'bash']) });
+    assert.equal(bash.status, 0, bash.stderr.toString());
+    assert.equal(b.herd(['completion', 'tcsh']).status, 1);
+  } finally {
+    b.cleanup();
+  }
+});
+
+test('every new verb has --help with an example', () => {
+  const b = box('help', STACK);
+  try {
+    for (const verb of ['version', 'ls', 'exec', 'run', 'wait', 'stats', 'completion', 'config'])
+      assert.match(b.ok([verb, '--help']), new RegExp(`Examples?:\\n\\s+\\$ .*herd ${verb}`), verb);
+  } finally {
+    b.cleanup();
+  }
+});

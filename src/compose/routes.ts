@@ -87,7 +87,8 @@ export function routesOf(services: Record<string, Service>): RoutesOf {
     const own = checkRouteList(svc.herd.extra.routes);
     const vhost = virtualHostRoutes(svc);
     const traefik = traefikRoutes(svc.labels);
-    for (const p of [...own.problems.map((p) => p.message), ...vhost.problems, ...traefik.problems])
+    // x-herd.routes items are reported where they are written (the loader); bad ones are skipped.
+    for (const p of [...vhost.problems, ...traefik.problems])
       out.problems.push({ service: svc.name, message: p });
     for (const w of traefik.warnings) out.warnings.push(`service "${svc.name}": ${w}`);
     for (const spec of [...own.value, ...vhost.specs, ...traefik.specs]) {
@@ -125,7 +126,10 @@ export function exposeRoutedPorts(services: Record<string, Service>, routes: Rou
       // A single published port has a balanced pool already; a range is one port per replica.
       svc.ports.some(
         (p) =>
-          p.target === r.port && p.protocol === 'tcp' && p.published?.start === p.published?.end,
+          p.target === r.port &&
+          p.protocol === 'tcp' &&
+          p.published !== undefined &&
+          p.published.start === p.published.end,
       ) || svc.expose.some((x) => x.port === r.port && x.protocol === 'tcp');
     if (!declared) svc.expose.push({ port: r.port, protocol: 'tcp' });
   }

@@ -1,10 +1,9 @@
-// The daemon's eyes on its stack: the metrics sampler (every second), the autoscaler that acts on
-// it, and `/metrics` when the file asks for it. Stack calls observe() once the engine and the
+// The daemon's eyes on its stack: the metrics sampler, the autoscaler that samples through it
+// every second, and `/metrics` when the file asks for it. Stack calls observe() once the engine and the
 // balancer exist, and close() when it closes.
 import { join } from 'node:path';
 import type { Project } from '../compose/model.ts';
 import { metricsListen } from '../compose/metrics-settings.ts';
-import { SAMPLE_INTERVAL_MS } from '../engine/autoscaler.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { ReplicaInfo } from '../engine/events.ts';
 import { MetricsExporter } from '../metrics/exporter.ts';
@@ -16,7 +15,8 @@ import { readStat } from './identity.ts';
 import { groupStats, TICKS_PER_SECOND } from './proc-stats.ts';
 
 export interface Observer {
-  close(): Promise<void>;
+  /** `forget`: the stack is going away (`herd down`): its counters' bases go too. */
+  close(forget: boolean): Promise<void>;
 }
 
 export async function observe(
@@ -25,6 +25,7 @@ export async function observe(
   proxy: Proxy,
   stateDir: string,
 ): Promise<Observer> {
+  const store = new MonotonicStore(join(stateDir, 'metrics.json'));
   const sampler = new MetricsSampler(
     {
       traffic: proxyTraffic(proxy),
@@ -32,25 +33,22 @@ export async function observe(
       usage: replicaUsage,
       autoscaled: () => Object.fromEntries(engine.autoscaling().map((s) => [s.service, s.desired])),
     },
-    new MonotonicStore(join(stateDir, 'metrics.json')),
+    store,
   );
   const exporter = new MetricsExporter(() => sampler.sample());
   const listen = metricsListen(project.herd.extra);
   if (listen) await exporter.listen(listen);
-  const tick = () =>
-    void sampler.sample().then(
-      () => undefined,
-      (err: unknown) => process.stderr.write(`herd: metrics: ${String(err)}\n`),
-    );
-  tick();
-  let timer: NodeJS.Timeout | undefined = setInterval(tick, SAMPLE_INTERVAL_MS);
-  engine.startAutoscaler(() => sampler.load());
+  // The autoscaler's loop takes a sample every second, for itself and for the counters' bases
+  // (so a restart between two scrapes loses nothing); a scrape takes one of its own.
+  engine.startAutoscaler(async () => {
+    await sampler.sample();
+    return sampler.load();
+  });
   return {
-    async close() {
-      clearInterval(timer);
-      timer = undefined;
+    async close(forget) {
       sampler.close();
       await exporter.close();
+      if (forget) store.remove();
     },
   };
 }

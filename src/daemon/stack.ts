@@ -355,7 +355,7 @@ export class Stack {
   private async close(removeAll: boolean, keepLogs = false): Promise<void> {
     if (!this.parts) return;
     const { proxy, runtimes, session } = this.parts;
-    await this.observer?.close().catch(() => undefined);
+    await this.observer?.close(removeAll).catch(() => undefined);
     await this.dashboard?.close().catch(() => undefined);
     await this.ingress?.close().catch(() => undefined);
     await proxy.close().catch(() => undefined);

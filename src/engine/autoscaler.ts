@@ -27,7 +27,8 @@ export interface LoadSample {
   usage: Record<string, { cpuSeconds: number; memoryBytes: number }>;
 }
 
-export type LoadSource = () => LoadSample;
+/** Takes a sample now; undefined when there is nothing to read yet. */
+export type LoadSource = () => LoadSample | undefined | Promise<LoadSample | undefined>;
 
 /** The part of the engine the autoscaler drives. */
 export interface AutoscaleTarget {
@@ -69,6 +70,7 @@ export class Autoscaler {
   private readonly cpu = new Map<string, Point[]>();
   private memory: LoadSample['usage'] = {};
   private timer?: TimerHandle;
+  private running = false;
   private readonly onEvent = (e: EngineEvent) => this.heard(e);
 
   constructor(
@@ -77,26 +79,36 @@ export class Autoscaler {
     private readonly clock: Clock,
   ) {}
 
-  /** Samples now and then every second until stop(). */
+  /** Samples now and then every second until stop(); each decision uses the sample taken for
+   * it, so a slow sample delays the decision instead of feeding it stale numbers. */
   start(): void {
     this.target.on('event', this.onEvent);
-    const loop = () => {
-      this.tick();
-      this.timer = this.clock.setTimeout(loop, SAMPLE_INTERVAL_MS);
+    this.running = true;
+    const loop = async () => {
+      const started = this.clock.now();
+      try {
+        const sample = await this.load();
+        if (this.running && sample) this.tick(sample);
+      } catch (err) {
+        process.stderr.write(`herd: autoscaler: ${String(err)}\n`);
+      }
+      if (!this.running) return;
+      const next = Math.max(0, started + SAMPLE_INTERVAL_MS - this.clock.now());
+      this.timer = this.clock.setTimeout(() => void loop(), next);
     };
-    loop();
+    void loop();
   }
 
   stop(): void {
+    this.running = false;
     this.timer?.cancel();
     this.timer = undefined;
     this.target.off('event', this.onEvent);
   }
 
-  /** One sample and one decision per autoscaled service. */
-  tick(): void {
+  /** One decision per autoscaled service on `sample`. */
+  tick(sample: LoadSample): void {
     const now = this.clock.now();
-    const sample = this.load();
     this.memory = sample.usage;
     for (const [name, u] of Object.entries(sample.usage))
       this.remember(this.cpu, name, now, u.cpuSeconds);

@@ -4,12 +4,14 @@
 // and a rate() spike. So every series keeps a base: when a raw value drops, the base grows by the
 // drop, which keeps the exported value where it was (exported = base + raw). Bases and last raw
 // values are saved in the state dir after every sample, so a new daemon carries on from them.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 interface Entry {
   base: number;
   last: number;
+  /** Loaded from an earlier daemon and not read since. */
+  loaded?: boolean;
 }
 
 const VERSION = 1;
@@ -30,7 +32,11 @@ export class MonotonicStore {
       e = { base: 0, last: 0 };
       this.series.set(key, e);
     }
-    if (raw < e.last) e.base += e.last - raw;
+    // Below the last value: counted from zero again. Right after a daemon restart the whole
+    // source restarted (what it reads now is all new); later, a drop may be one proxy worker of
+    // several, so the exported value holds where it was and grows from there.
+    if (raw < e.last) e.base += e.loaded ? e.last : e.last - raw;
+    e.loaded = false;
     if (raw !== e.last) this.dirty = true;
     e.last = raw;
     return e.base + raw;
@@ -52,6 +58,13 @@ export class MonotonicStore {
     this.dirty = false;
   }
 
+  /** Forgets the saved bases (the stack is gone: a new one counts from zero). */
+  remove(): void {
+    if (this.file) rmSync(this.file, { force: true });
+    this.series.clear();
+    this.dirty = false;
+  }
+
   private load(file: string): void {
     let data: unknown;
     try {
@@ -65,7 +78,7 @@ export class MonotonicStore {
       if (!Array.isArray(v) || v.length !== 2) continue;
       const [base, last] = v as unknown[];
       if (typeof base === 'number' && typeof last === 'number' && base >= 0 && last >= 0)
-        this.series.set(key, { base, last });
+        this.series.set(key, { base, last, loaded: true });
     }
   }
 }

@@ -35,8 +35,14 @@ const REQUESTS = '_requests';
 
 export class MetricsSampler {
   private readonly restarts = new RestartCounter();
-  private last: LoadSample = { requests: {}, usage: {} };
+  private last?: LoadSample;
+  private closed = false;
+  /** Samples run one after the other: two at once could apply an older reading after a newer
+   * one, which would look like a counter reset. */
+  private queue: Promise<unknown> = Promise.resolve();
   private families: Family[] = [];
+  /** Per replica: every status code seen, each 0, to fill in the ones a snapshot lacks. */
+  private readonly codesSeen = new Map<string, Record<string, number>>();
 
   constructor(
     private readonly src: SamplerSources,
@@ -45,17 +51,27 @@ export class MetricsSampler {
     src.engine.on('event', this.restarts.listener);
   }
 
-  /** The latest reading, as the autoscaler takes it. */
-  load(): LoadSample {
+  /** The latest reading, as the autoscaler takes it; undefined before the first sample. */
+  load(): LoadSample | undefined {
     return this.last;
   }
 
+  /** Stops reading: later samples are empty (the balancer may be closed already). */
   close(): void {
+    this.closed = true;
+    this.last = undefined;
     this.src.engine.off('event', this.restarts.listener);
   }
 
   /** Reads everything now, saves the counters' bases, and returns the families to export. */
-  async sample(): Promise<Family[]> {
+  sample(): Promise<Family[]> {
+    const next = this.queue.then(() => this.read());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async read(): Promise<Family[]> {
+    if (this.closed) return [];
     const stats = await this.src.traffic();
     const replicas = this.src.engine.replicas();
     const usage = this.src.usage(replicas);
@@ -80,8 +96,14 @@ export class MetricsSampler {
   private count(t: ReplicaStats): void {
     const id = { service: t.service, replica: t.replica };
     this.counter(REQUESTS, id, t.requests);
-    for (const [code, n] of Object.entries(t.codes ?? {}))
+    // A status the balancer has not seen since it restarted reads as 0, so its first answers
+    // after the restart count.
+    const codes = { ...this.codesSeen.get(t.replica), ...t.codes };
+    for (const [code, n] of Object.entries(codes)) {
+      codes[code] = 0;
       this.counter('herd_http_requests_total', { ...id, code }, n);
+    }
+    this.codesSeen.set(t.replica, codes);
     this.counter('herd_tcp_connections_total', id, t.tcpConnections ?? 0);
     t.latencyBuckets.forEach((n, i) => this.counter('_bucket', { ...id, i: String(i) }, n));
     this.counter('_sum', id, t.latencySumMs / 1000);

@@ -365,14 +365,22 @@ describe('x-herd', () => {
       hashOn: { kind: 'cookie', name: 's' },
     });
   });
-  it('autoscale is ignored with one warning per service, not an error', async () => {
+  it('autoscale is kept for the autoscaler; redis_list and idle get a warning', async () => {
     const { p } = await load(
-      'services:\n  web:\n    command: x\n    x-herd:\n      autoscale: {min: 1, max: 4}\n',
+      'services:\n  web:\n    command: x\n    x-herd:\n      autoscale: {min: 1, max: 4, rps: 50}\n',
     );
-    assert.deepEqual(p.services.web?.herd.extra, {});
-    assert.deepEqual(p.warnings, [
-      'service "web": herd does not support autoscaling yet, so `x-herd.autoscale` is ignored; set the replica count with `scale:`/`deploy.replicas` or `herd scale`',
+    assert.deepEqual(p.services.web?.herd.extra, { autoscale: { min: 1, max: 4, rps: 50 } });
+    assert.deepEqual(p.warnings, []);
+    const later = await load(
+      'services:\n  w:\n    command: x\n    x-herd:\n      autoscale: {min: 0, max: 4, cpu: 50, idle: 1m}\n',
+    );
+    assert.deepEqual(later.p.warnings, [
+      'service "w": x-herd.autoscale: idle is not supported yet and is ignored (cpu, memory and rps targets are)',
     ]);
+  });
+  it('top-level x-herd.metrics is kept for the daemon', async () => {
+    const { p } = await load('x-herd:\n  metrics: {listen: "127.0.0.1:9500"}\nservices: {}\n');
+    assert.deepEqual(p.herd.extra.metrics, { listen: '127.0.0.1:9500' });
   });
   it('top-level x-herd.proxy is kept for the balancer', async () => {
     const { p } = await load('x-herd:\n  proxy: {workers: 2}\nservices: {}\n');

@@ -1,7 +1,7 @@
 // Reads the ingress part of `x-herd` at load time: the top-level `ingress` and each service's
 // `routes`, checked with compose/ingress-settings.ts and compose/routes.ts (problems at
-// file:line:col), and makes every routed port reachable inside herd. Routes written for
-// nginx-proxy (VIRTUAL_HOST) or Traefik (labels) in a file without an ingress are only warned of.
+// file:line:col), and makes every routed port reachable inside herd. Without an ingress,
+// VIRTUAL_HOST and Traefik labels are left to whatever proxy the file runs.
 import type { Checker } from './check.ts';
 import { report } from './herd-ext.ts';
 import { checkIngress } from './ingress-settings.ts';
@@ -37,12 +37,14 @@ export function readIngress(
   const found = routesOf(services);
   for (const w of found.warnings) c.diag.warn(w);
   if (!ingress) {
-    for (const svc of new Set(found.routes.map((r) => r.service)))
-      c.diag.warn(
-        `service "${svc}" has routes (x-herd.routes, VIRTUAL_HOST or a Traefik rule label) but the ` +
-          'file has no `x-herd.ingress`, so nothing routes to it; add ' +
-          '`x-herd: { ingress: { http: "127.0.0.1:80" } }`',
-      );
+    // VIRTUAL_HOST and Traefik labels may be for an nginx-proxy or Traefik the file runs itself;
+    // herd's own routes are for herd's ingress only.
+    for (const svc of Object.values(services))
+      if (svc.herd.extra.routes !== undefined)
+        c.diag.warn(
+          `service "${svc.name}" has x-herd.routes but the file has no \`x-herd.ingress\`, so ` +
+            'nothing routes to it; add `x-herd: { ingress: { http: "127.0.0.1:80" } }`',
+        );
     return;
   }
   for (const p of found.problems)

@@ -202,16 +202,16 @@ services:
     );
   });
 
-  it('warns when routes have no ingress to use them', async () => {
+  it('warns of x-herd.routes without an ingress, and leaves VIRTUAL_HOST to nginx-proxy', async () => {
     const { project } = await load(`
 services:
   www: { command: ["true"], environment: { VIRTUAL_HOST: www.localhost } }
+  api: { command: ["true"], x-herd: { routes: [api.localhost] } }
 `);
     const p = await project();
-    assert.match(
-      p.warnings.join('\n'),
-      /service "www" has routes .* but the file has no `x-herd\.ingress`/,
-    );
+    assert.deepEqual(p.warnings, [
+      'service "api" has x-herd.routes but the file has no `x-herd.ingress`, so nothing routes to it; add `x-herd: { ingress: { http: "127.0.0.1:80" } }`',
+    ]);
     assert.deepEqual(p.services.www!.expose, []);
   });
 });

@@ -275,8 +275,8 @@ describe('x-herd', () => {
       ].join('\n'),
     );
     assert.deepEqual(lines.slice(1), [
-      'compose.yaml:7:7: services.web.x-herd.rolout: unknown key (did you mean `rollout`?); expected one of: runtime, lb, heal_unhealthy, rollout, autoscale',
-      'compose.yaml:8:7: services.web.x-herd.heal_unhealty: unknown key (did you mean `heal_unhealthy`?); expected one of: runtime, lb, heal_unhealthy, rollout, autoscale',
+      'compose.yaml:7:7: services.web.x-herd.rolout: unknown key (did you mean `rollout`?); expected one of: runtime, lb, heal_unhealthy, rollout, autoscale, routes',
+      'compose.yaml:8:7: services.web.x-herd.heal_unhealty: unknown key (did you mean `heal_unhealthy`?); expected one of: runtime, lb, heal_unhealthy, rollout, autoscale, routes',
       'compose.yaml:2:3: x-herd.prxy: unknown key (did you mean `proxy`?); expected one of: proxy, metrics, dashboard',
     ]);
   });
@@ -362,7 +362,7 @@ describe('every key with every odd value', () => {
     const subKeys: Record<string, string[]> = {
       healthcheck: ['test', 'interval', 'retries', 'disable'],
       deploy: ['replicas', 'resources', 'restart_policy'],
-      'x-herd': ['runtime', 'lb', 'heal_unhealthy', 'rollout', 'autoscale'],
+      'x-herd': ['runtime', 'lb', 'heal_unhealthy', 'rollout', 'autoscale', 'routes'],
       build: ['context', 'args'],
       depends_on: ['db'],
       extends: ['service', 'file'],

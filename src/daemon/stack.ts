@@ -65,6 +65,17 @@ function yieldToProxy(proxy: Proxy): void {
   }
 }
 
+/** The proxy's whole process group at once (its primary leads a session of its own), for an
+ * exit that cannot wait for it to close. */
+function killProxy(proxy: Proxy): void {
+  const pid = proxy.primaryPid();
+  try {
+    if (pid !== undefined) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 export class Stack {
   private parts?: Parts;
   /** Metrics and the autoscaler (observe.ts). */
@@ -298,6 +309,7 @@ export class Stack {
       // Second Ctrl-C: no more waiting for grace periods.
       this.parts.printer.say('Killing everything now');
       this.parts.engine.killAll();
+      killProxy(this.parts.proxy);
       process.exit(signal === 'SIGINT' ? 130 : 137);
     }
     this.stopAll(

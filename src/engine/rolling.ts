@@ -130,7 +130,7 @@ export class Rollouts {
     if (outcome.ok) return { ok: true, slot, ready };
     return {
       ok: false,
-      reason: outcome.reason,
+      reason: `new replica ${outcome.reason}`,
       replica: slot,
       message: `restart of ${shortName(slot)} failed: ${outcome.reason}; the rollout of ${st.service.name} stopped there`,
     };
@@ -162,7 +162,7 @@ export class Rollouts {
       this.sup.notice(old, `${label}: its replacement ${outcome.reason}; keeping the running one`);
       return {
         ok: false,
-        reason: `its replacement ${outcome.reason}`,
+        reason: `new replica ${outcome.reason}`,
         replica: next,
         message:
           `could not restart ${label} of ${st.service.name}: its replacement ${outcome.reason}. ` +
@@ -181,8 +181,13 @@ export class Rollouts {
     }
     // It failed while the previous one drained: the slot started again instead.
     const exit = next.info.lastExit;
-    const reason = `its replacement exited before it took over (${exit ? describeExit(exit) : 'stopped'})`;
-    return { ok: false, reason, replica: next, message: `could not restart ${label}: ${reason}` };
+    const how = exit ? describeExit(exit) : 'stopped';
+    return {
+      ok: false,
+      reason: `new replica exited before it took over (${how})`,
+      replica: next,
+      message: `could not restart ${label}: its replacement exited before it took over (${how})`,
+    };
   }
 
   /** A new slot beside `old`, under the temporary name `<name>-next`. */

@@ -152,7 +152,7 @@ export class ServiceUpdate {
         this.failures.push(failure);
         this.deps.sup.notice(
           { service: this.name },
-          `${this.name}: ${failure.replica} ${failure.reason}`,
+          `${this.name}: ${failure.replica}'s ${failure.reason}`,
         );
         const ratio = this.failures.length / Math.max(1, this.total);
         if (settings.failureAction !== 'continue' && ratio > settings.maxFailureRatio)
@@ -183,7 +183,7 @@ export class ServiceUpdate {
     if (!result.slot || !result.ready || settings.monitorMs <= 0) return undefined;
     const reason = await this.monitor(result.slot, result.ready, settings.monitorMs);
     if (reason === PASSED) return undefined;
-    const message = `${replica} of ${this.name} ${reason}`;
+    const message = `${replica}'s ${reason}`;
     return { replica, reason, message, slot: result.slot };
   }
 
@@ -203,11 +203,11 @@ export class ServiceUpdate {
         if (slot.generation !== gen || slot.phase === 'exited' || slot.phase === 'backoff') {
           const exit = slot.info.lastExit;
           const how = exit ? describeExit(exit) : (slot.info.reason ?? 'exited');
-          return { ok: false, reason: `exited ${within} (${how})` };
+          return { ok: false, reason: `new replica exited ${within} (${how})` };
         }
         if (slot.info.health === 'unhealthy') {
           const out = slot.info.healthOutput ? `: ${slot.info.healthOutput}` : '';
-          return { ok: false, reason: `turned unhealthy ${within}${out}` };
+          return { ok: false, reason: `new replica turned unhealthy ${within}${out}` };
         }
         return undefined;
       },
@@ -219,7 +219,7 @@ export class ServiceUpdate {
 
   /** The failure action, once the failures passed max_failure_ratio. */
   private async failed(f: Failure, settings: UpdateSettings): Promise<void> {
-    const why = `${f.replica} ${f.reason}${quote(f)}`;
+    const why = `${f.replica}'s ${f.reason}${quote(f)}`;
     if (settings.failureAction === 'rollback' && this.kind === 'update' && this.previous) {
       this.report('rolling back', why);
       this.deps.sup.notice(
@@ -260,7 +260,7 @@ export class ServiceUpdate {
     const n = this.failures.length;
     const note =
       n > 0
-        ? `${n} of ${this.total} new replicas failed (${this.failures.map((f) => `${f.replica} ${f.reason}`).join('; ')})`
+        ? `${n} of ${this.total} new replicas failed (${this.failures.map((f) => `${f.replica}'s ${f.reason}`).join('; ')})`
         : undefined;
     this.report(this.kind === 'rollback' ? 'rolled back' : 'completed', note ?? this.why);
     const done = { restart: 'restarted', update: 'updated', rollback: 'rolled back' }[this.kind];

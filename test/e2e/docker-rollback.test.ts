@@ -74,7 +74,7 @@ test('a Docker service whose new image tag does not stay up is rolled back to th
     assert.notEqual(up.status, 0, up.stdout + up.stderr);
     assert.match(
       up.stderr,
-      /rolled back to the previous definition: web-1 exited within the 5s monitor/,
+      /rolled back to the previous definition: web-1's new replica exited (within the 5s monitor|before it was ready)/,
     );
     assert.match(up.stderr, /crashes: bad build/);
     await waitFor(

@@ -82,7 +82,7 @@ test('a new replica that exits within monitor rolls the update back; the others 
   assert.equal(err.code, 'ROLLED_BACK');
   assert.match(
     err.message,
-    /rolled back to the previous definition: web-1 exited within the 5s monitor \(exit 1\)/,
+    /rolled back to the previous definition: web-1's new replica exited within the 5s monitor \(exit 1\)/,
   );
   assert.match(err.message, /\| v2: cannot read config/);
   assert.ok(
@@ -125,7 +125,7 @@ test('pause leaves the replicas as they are; `herd rollback` goes back by hand',
   assert.equal(err.code, 'ROLLOUT_FAILED');
   assert.match(
     err.message,
-    /the update of web paused: web-1 exited within the 2s monitor \(exit 3\)/,
+    /the update of web paused: web-1's new replica exited within the 2s monitor \(exit 3\)/,
   );
   assert.deepEqual(h.states(), ['updating', 'paused']);
   assert.equal(h.engine.updates()[0]!.state, 'paused');
@@ -175,7 +175,7 @@ test('failures up to max_failure_ratio are tolerated; the update completes and s
   assert.equal(last.state, 'completed');
   assert.match(
     last.message ?? '',
-    /1 of 2 new replicas failed \(web-1 exited within the 1s monitor/,
+    /1 of 2 new replicas failed \(web-1's new replica exited within the 1s monitor/,
   );
   await h.engine.shutdown();
 });
@@ -259,7 +259,10 @@ test('herd restart follows update_config too; with nothing to roll back to, a fa
   h.runtime.started[2]!.exit(1);
   const err = (await restarted) as Error & { code?: string };
   assert.equal(err.code, 'ROLLOUT_FAILED');
-  assert.match(err.message, /the restart of web paused: web-1 exited within the 5s monitor/);
+  assert.match(
+    err.message,
+    /the restart of web paused: web-1's new replica exited within the 5s monitor/,
+  );
   assert.deepEqual(h.states(), ['updating', 'paused']);
   assert.ok(
     h.runtime.running('web').some((r) => r.pid === before[1]),

@@ -102,6 +102,23 @@ describe('proxy process group', () => {
     rogue.destroy();
   });
 
+  it('follows a re-applied file: a kept port with new settings, a new port', async () => {
+    const extra = await freePort();
+    const changed = makeService('web', {
+      ports: [port(lp, 80, { appProtocol: 'http', hostIp: '127.0.0.1' }), port(extra, 80)],
+    });
+    changed.herd.lb = { algorithm: 'least_conn' };
+    const finish = await proxy.apply(makeProject([changed]));
+    await finish();
+    assert.deepEqual(
+      proxy.ports().map((m) => `${m.hostIp}:${m.hostPort}`),
+      [`127.0.0.1:${lp}`, `127.0.0.1:${extra}`],
+    );
+    // The replica that was ready serves through both listeners at once.
+    assert.equal((await get(lp)).body, 'a');
+    assert.equal((await get(extra)).body, 'a');
+  });
+
   it('close() ends the primary and its workers and removes the control socket', async () => {
     const pids = [proxy.primaryPid()!, ...proxy.workerPids()];
     await proxy.close();

@@ -60,6 +60,6 @@ export class DaemonWarnings {
 /** "no space left on device (ENOSPC) writing /x/state.json" from a failed fs call. */
 export function describeWriteError(err: unknown, path: string): string {
   const e = err as NodeJS.ErrnoException;
-  const text = (e.message ?? String(err)).replace(/^[A-Z0-9]+: /, '').replace(/, \w+ '.*'$/, '');
+  const text = (e.message ?? String(err)).replace(/^[A-Z0-9]+: /, '').replace(/, \w+( '.*')?$/, '');
   return `${text}${e.code ? ` (${e.code})` : ''} writing ${path}`;
 }

@@ -42,6 +42,9 @@ export class LogStore {
   /** Lines dropped since the daemon started because they could not be written. */
   dropped = 0;
   private failing = false;
+  /** Replicas whose file may end in a part of a line (a write that failed half-way): the next
+   * line starts on a new one, so only the torn line is lost. */
+  private readonly torn = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -76,6 +79,7 @@ export class LogStore {
       this.write(name, record);
     } catch (err) {
       this.dropped++;
+      this.torn.add(name);
       // Reopened (and its size re-read) on the next line: a torn last line is skipped by readers.
       const w = this.writers.get(name);
       this.writers.delete(name);
@@ -97,7 +101,8 @@ export class LogStore {
   }
 
   private write(name: string, record: LogRecord): void {
-    const data = Buffer.from(JSON.stringify(record) + '\n');
+    const start = this.torn.has(name) ? '\n' : '';
+    const data = Buffer.from(start + JSON.stringify(record) + '\n');
     let w = this.writers.get(name);
     if (w && w.size > 0 && w.size + data.length > this.policy.maxBytes) {
       closeSync(w.fd);
@@ -115,6 +120,7 @@ export class LogStore {
       }
     }
     const written = writeSync(w.fd, data);
+    if (written > 0) this.torn.delete(name);
     w.size += written;
     // A full disk may take part of a line before it refuses the rest.
     if (written < data.length)

@@ -1,0 +1,111 @@
+// A full disk under the state dir, on a real 2 MiB tmpfs (the tests run as root): the state file
+// and the logs fail to write, the daemon's parts report it once and keep going, and resume when
+// space comes back.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { EngineEvent } from '../../src/engine/events.ts';
+import { StateRecorder } from '../../src/daemon/recorder.ts';
+import { readState } from '../../src/daemon/state-file.ts';
+import { DaemonWarnings } from '../../src/daemon/warnings.ts';
+import { LogStore, type LogWriteTrouble } from '../../src/logs/store.ts';
+import { isHerdError } from '../../src/util/errors.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+let mnt = '';
+
+/** Fills the tmpfs: writes until ENOSPC. */
+function fill(): void {
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (let i = 0; i < 1000; i++) writeFileSync(join(mnt, `fill${i}`), chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    return;
+  }
+  throw new Error('the 2 MiB tmpfs never filled up');
+}
+
+function unfill(): void {
+  for (let i = 0; i < 1000; i++) rmSync(join(mnt, `fill${i}`), { force: true });
+}
+
+describe('a full disk under the state dir', () => {
+  before(() => {
+    mnt = tempDir('fulldisk');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]);
+  });
+  after(() => {
+    execFileSync('umount', [mnt]);
+  });
+
+  it('the recorder keeps the state in memory, reports, retries and recovers', async () => {
+    const dir = join(mnt, 'rec');
+    mkdirSync(dir, { mode: 0o700 });
+    const file = join(dir, 'state.json');
+    const warnings = new DaemonWarnings();
+    const notices: string[] = [];
+    warnings.on((e: EngineEvent) => e.type === 'notice' && notices.push(e.message));
+    const rec = new StateRecorder(file, 'shop', { warnings });
+    try {
+      fill();
+      assert.throws(
+        () => rec.setScale('web', 3),
+        (err: unknown) =>
+          isHerdError(err, 'STATE') &&
+          /scale of web set to 3, but the daemon could not record it: no space left on device \(ENOSPC\) writing .*rec\/state\.json; the stack keeps running/.test(
+            err.message,
+          ),
+      );
+      assert.equal(rec.current.scale.web, 3, 'in memory the change holds');
+      assert.equal(readState(file)?.scale.web, undefined, 'the file still has the last good state');
+      assert.equal(warnings.list().length, 1);
+      assert.match(warnings.list()[0]!, /cannot write the state file: .*ENOSPC/);
+      // A second failure is not announced again.
+      assert.throws(() => rec.setStopped(['web'], true), /ENOSPC/);
+      assert.equal(notices.length, 1);
+      unfill();
+      // The retry (after 1 s, then 2 s) writes what memory holds.
+      const end = Date.now() + 8000;
+      while (readState(file)?.scale.web !== 3 && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.equal(readState(file)?.scale.web, 3);
+      assert.deepEqual(readState(file)?.stopped, ['web']);
+      assert.deepEqual(warnings.list(), []);
+      assert.match(notices[1]!, /state file .* is written again/);
+    } finally {
+      rec.close();
+      unfill();
+    }
+  });
+
+  it('log lines that cannot be written are dropped and counted, with one report, then resume', () => {
+    const troubles: LogWriteTrouble[] = [];
+    const logs = new LogStore(join(mnt, 'logs'), 'shop', {}, (t) => troubles.push(t));
+    try {
+      logs.append('shop-web-1', { t: 1, stream: 'stdout', line: 'before' });
+      fill();
+      const big = 'x'.repeat(8 * 1024);
+      for (let i = 0; i < 50; i++) logs.append('shop-web-1', { t: 2, stream: 'stdout', line: big });
+      assert.ok(logs.dropped > 0, 'lines were dropped');
+      assert.equal(troubles.length, 1, 'reported once');
+      assert.match(troubles[0]!.error!, /ENOSPC writing .*shop-web-1\.log/);
+      unfill();
+      logs.append('shop-web-1', { t: 3, stream: 'stdout', line: 'after' });
+      assert.equal(troubles.length, 2);
+      assert.equal(troubles[1]!.error, undefined, 'writes work again');
+      const lines = logs.readReplica('shop-web-1').map((r) => r.line);
+      assert.equal(lines[0], 'before');
+      assert.equal(lines.at(-1), 'after');
+      assert.ok(
+        readFileSync(logs.fileOf('shop-web-1'), 'utf8').endsWith('"after"}\n'),
+        'the stored file ends with a whole line',
+      );
+    } finally {
+      logs.close();
+      unfill();
+    }
+  });
+});

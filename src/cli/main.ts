@@ -33,6 +33,9 @@ const VERBS: Record<string, () => Promise<Register>> = {
   completion: async () => (await import('./commands/completion.ts')).registerCompletion,
   wait: async () => (await import('./commands/wait.ts')).registerWait,
   stats: async () => (await import('./commands/stats.ts')).registerStats,
+  build: async () => (await import('./commands/images.ts')).registerBuild,
+  pull: async () => (await import('./commands/images.ts')).registerPull,
+  images: async () => (await import('./commands/images.ts')).registerImages,
 };
 
 /** Global options that take a value (the verb is the first word that is not one of these). */

@@ -95,6 +95,11 @@ describe('proxy workers', () => {
     for (const pid of pids) assert.ok(pidAlive(pid));
     const primary = proxy.primaryPid()!;
     assert.ok(pidAlive(primary) && !pids.includes(primary) && primary !== process.pid);
+    // The membership reached the workers (it goes through the primary) before it is stopped.
+    const seen = new Set<string>();
+    const deadline0 = Date.now() + 10_000;
+    while (seen.size < 2 && Date.now() < deadline0) seen.add((await get(lp)).body);
+    assert.deepEqual([...seen].sort(), ['a', 'b']);
     // The primary only holds the sockets: stopped, it delays nothing. Queue connections in the
     // kernel while this process cannot run either (its loop is blocked): the workers answer them.
     process.kill(primary, 'SIGSTOP');
@@ -116,6 +121,8 @@ describe('proxy workers', () => {
                   resolve(got);
                 }
               });
+              s.setTimeout(10_000, () => s.destroy());
+              s.on('close', () => resolve(got));
               s.on('error', reject);
               s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
             }),

@@ -2,6 +2,7 @@
 // env_file inlined, ports, volumes with absolute paths, healthcheck, resources) written in the v3
 // format, `deploy` completed from the file (replicas, resources, restart_policy, update_config,
 // rollback_config), the keys Swarm honours carried over as they are, and the rest reported.
+import { UPDATE_CONFIG_KEYS } from '../compose/update-config.ts';
 import type { Service } from '../compose/model.ts';
 import { asMap, type RawMap } from '../compose/raw-tree.ts';
 import { at, rawPart, rawService, type ConvertSource } from './context.ts';
@@ -58,14 +59,6 @@ const WRITTEN = new Set([
   'profiles',
   'extends',
 ]);
-const UPDATE_KEYS = [
-  'parallelism',
-  'delay',
-  'failure_action',
-  'monitor',
-  'max_failure_ratio',
-  'order',
-];
 
 export function swarmService(src: ConvertSource, service: Service, converted: Set<string>): RawMap {
   const raw = rawService(src, service.name);
@@ -244,7 +237,9 @@ function updateConfigOf(src: ConvertSource, service: Service): RawMap | undefine
   if (update) return update;
   const rollout = rawPart(src, service.name, 'x-herd', 'rollout');
   if (!rollout) return undefined;
-  const out = Object.fromEntries(Object.entries(rollout).filter(([k]) => UPDATE_KEYS.includes(k)));
+  const out = Object.fromEntries(
+    Object.entries(rollout).filter(([k]) => UPDATE_CONFIG_KEYS.includes(k)),
+  );
   if (rollout.ready_timeout !== undefined)
     src.report.dropped(
       at(service.name, 'x-herd', 'rollout', 'ready_timeout'),

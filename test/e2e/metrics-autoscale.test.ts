@@ -50,7 +50,7 @@ async function scrape(port: number): Promise<string> {
   return r.body;
 }
 
-test('promtool accepts /metrics, Prometheus scrapes it, counters survive kill -9 of the daemon', async () => {
+test('promtool accepts /metrics, Prometheus scrapes it, counters survive a replica restart and kill -9 of the daemon', async () => {
   const [web, metrics, prom] = [await freePort(), await freePort(), await freePort()];
   const box = project({
     'app.js': APP,
@@ -108,6 +108,11 @@ scrape_configs:
     );
     assert.deepEqual(scraped, [20]);
 
+    // A replica restarted (a new process behind the same name): its count carries on.
+    box.ok(['restart', 'web']);
+    for (let i = 0; i < 5; i++) assert.equal((await httpGet(web)).status, 200);
+    assert.equal(sum(await scrape(metrics), 'herd_http_requests_total', 'code="200"'), 25);
+
     const { daemonPid } = JSON.parse(readFileSync(join(box.stateDir, 'state.json'), 'utf8')) as {
       daemonPid: number;
     };
@@ -115,8 +120,8 @@ scrape_configs:
     await waitFor('the daemon gone', () => !pidAlive(daemonPid));
     box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
     for (let i = 0; i < 5; i++) assert.equal((await httpGet(web)).status, 200);
-    // A new daemon, a new balancer counting from zero: the exported counter carries on.
-    assert.equal(sum(await scrape(metrics), 'herd_http_requests_total', 'code="200"'), 25);
+    // A new daemon (and a balancer that may have outlived it): the exported counter carries on.
+    assert.equal(sum(await scrape(metrics), 'herd_http_requests_total', 'code="200"'), 30);
   } finally {
     server?.kill('SIGKILL');
     box.cleanup();

@@ -63,6 +63,8 @@ async function harness(autoscale: Record<string, unknown>, over: Partial<Service
     desired: () => engine.desired('web'),
     setRps: (n: number) => (rps = n),
     setCpu: (n: number) => (cpu = n),
+    setMemory: (replica: string, bytes: number) =>
+      ((load.usage[replica] ??= { cpuSeconds: 0, memoryBytes: 0 }).memoryBytes = bytes),
   };
 }
 
@@ -166,6 +168,18 @@ test('cpu: average % of a core (or of the cpus limit) per ready replica', async 
   await h.run(3);
   assert.equal(h.desired(), 2);
   assert.match(String(h.scaled()[0]![2]), /cpu 80 % per ready replica/);
+});
+
+test('memory: average % of the memory limit per ready replica', async () => {
+  const h = await harness(
+    { min: 1, max: 6, memory: 50, cooldown: '5s' },
+    { resources: { limits: { memoryBytes: 100 * 2 ** 20 }, reservations: {} } },
+  );
+  await h.run(1);
+  for (const r of h.runtime.running('web')) h.setMemory(r.spec.name, 90 * 2 ** 20); // 90 % of the limit → ceil(1 × 90 / 50) = 2
+  await h.run(2);
+  assert.equal(h.desired(), 2);
+  assert.match(String(h.scaled()[0]![2]), /memory 90 % per ready replica \(1 ready\), target 50 %/);
 });
 
 test('the decision rule on its own: missing replicas and the stabilization window', () => {

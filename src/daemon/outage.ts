@@ -32,9 +32,14 @@ export class OutageWatch {
 
   private check(service: string, now: number): void {
     const key = `backoff:${service}`;
-    const until = downUntil(this.engine.replicas(), service);
+    const replicas = this.engine.replicas();
+    const until = downUntil(replicas, service);
     if (until === undefined) {
-      this.warnings.clear(key, `service ${service} is starting again after its backoff`, service);
+      // A retry under way is no recovery yet: a crash loop would announce every attempt.
+      const mine = replicas.filter((r) => r.service === service);
+      if (mine.some((r) => r.state === 'starting') && !mine.some((r) => r.state === 'running'))
+        return;
+      this.warnings.clear(key, `service ${service} is no longer waiting to restart`, service);
       return;
     }
     const next = Number.isFinite(until)

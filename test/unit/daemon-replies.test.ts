@@ -8,8 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { psShape, replyShapes } from '../../src/daemon/api-types.ts';
 import { DaemonClient } from '../../src/daemon/client.ts';
 import { ensurePrivateDir } from '../../src/daemon/paths.ts';
-import { downUntil } from '../../src/daemon/outage.ts';
-import type { ReplicaInfo } from '../../src/engine/events.ts';
+import type { EngineControl } from '../../src/daemon/control.ts';
+import { downUntil, OutageWatch } from '../../src/daemon/outage.ts';
+import { DaemonWarnings } from '../../src/daemon/warnings.ts';
+import type { EngineEvent, ReplicaInfo } from '../../src/engine/events.ts';
 import { isHerdError } from '../../src/util/errors.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -98,5 +100,43 @@ describe('a service down for backoff', () => {
     assert.equal(downUntil([replica(1, 'backoff', 500), replica(2, 'running')], 'web'), undefined);
     assert.equal(downUntil([replica(1, 'backoff', 500), replica(2, 'removed')], 'web'), 500);
     assert.equal(downUntil([], 'web'), undefined);
+  });
+
+  it('is announced once on events, with the next attempt, and the end once a replica runs', () => {
+    let replicas: ReplicaInfo[] = [];
+    let listener: ((e: EngineEvent) => void) | undefined;
+    const engine = {
+      replicas: () => replicas,
+      on: (_: 'event', l: (e: EngineEvent) => void) => (listener = l),
+      off: () => (listener = undefined),
+    } as unknown as EngineControl;
+    const warnings = new DaemonWarnings();
+    const notices: string[] = [];
+    warnings.on((e) => e.type === 'notice' && notices.push(e.message));
+    const watch = new OutageWatch(engine, warnings);
+    const step = (next: ReplicaInfo[], at = 1000) => {
+      replicas = next;
+      listener!({ type: 'replica', at, replica: next[0]! });
+    };
+    step([replica(1, 'backoff', 3000), replica(2, 'running')]);
+    assert.deepEqual(notices, []);
+    step([replica(1, 'backoff', 3000), replica(2, 'backoff', 4000)]);
+    step([replica(1, 'starting'), replica(2, 'backoff', 4000)]);
+    step([replica(1, 'backoff', 5000), replica(2, 'backoff', 4000)]);
+    assert.equal(notices.length, 1, 'a retry that only started does not end it');
+    assert.match(
+      notices[0]!,
+      /^service web is down: every replica is waiting to restart .*next attempt at 00:00:03 UTC \(in 2 s\)/,
+    );
+    assert.match(
+      warnings.list()[0]!,
+      /next attempt at 00:00:04 UTC/,
+      'the warning follows the next attempt',
+    );
+    step([replica(1, 'running'), replica(2, 'backoff', 4000)]);
+    assert.deepEqual(notices.slice(1), ['service web is no longer waiting to restart']);
+    assert.deepEqual(warnings.list(), []);
+    watch.close();
+    assert.equal(listener, undefined);
   });
 });

@@ -168,6 +168,8 @@ function ms(v: string): number {
 
 export interface WrkOptions {
   path?: string;
+  /** 'https' for a TLS target (wrk does not check its certificate). */
+  scheme?: 'http' | 'https';
   /** extra request header lines, "Name: value" */
   headers?: string[];
 }
@@ -181,7 +183,7 @@ export function wrk(
   return new Promise((resolve, reject) => {
     const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency'];
     for (const h of opts.headers ?? []) args.push('-H', h);
-    args.push(`http://127.0.0.1:${port}${opts.path ?? '/'}`);
+    args.push(`${opts.scheme ?? 'http'}://127.0.0.1:${port}${opts.path ?? '/'}`);
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let raw = '';
     child.stdout.on('data', (d: Buffer) => (raw += d.toString()));

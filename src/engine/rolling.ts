@@ -173,7 +173,8 @@ export class Rollouts {
     const ready = { gen: next.generation, at: this.hub.clock.now() };
     await this.sup.stop(old, 'replaced', settings.stopTimeoutMs);
     if (st.slots.get(old.index) === next) return { ok: true, slot: next, ready };
-    if (!st.active || this.sup.shuttingDown || next.phase === 'removed' || cancelled()) {
+    if (cancelled()) return { ok: true }; // the failure action deals with this slot
+    if (!st.active || this.sup.shuttingDown) {
       throw new HerdError(
         `restart of ${label} was interrupted (${old.info.reason ?? 'stopped'})`,
         'CONFLICT',

@@ -118,10 +118,11 @@ export class ServiceUpdate {
     const target = serviceHash(this.st.service);
     return indexes.filter((i) => {
       const slot = this.st.slots.get(i)!;
-      // One that has not started yet will start on the service's definition anyway.
-      return (
-        slot.phase !== 'waiting' && slot.definition !== undefined && slot.definition !== target
-      );
+      // One that has not started yet will start on the service's definition anyway; one being
+      // started may have read the definition before it changed (its record comes once planned).
+      if (slot.phase === 'waiting') return false;
+      if (slot.phase === 'starting') return true;
+      return slot.definition !== undefined && slot.definition !== target;
     });
   }
 

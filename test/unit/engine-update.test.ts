@@ -270,3 +270,19 @@ test('herd restart follows update_config too; with nothing to roll back to, a fa
   );
   await h.engine.shutdown();
 });
+
+test('a new replica that dies while the old one drains is a failure, and the update rolls back', async () => {
+  const h = harness(web('v1', 2, rollback));
+  h.runtime.script('web', { ignoresStop: true });
+  await h.engine.up();
+  const applied = h.engine.apply(h.next(web('v2', 2, rollback))).catch((e: unknown) => e as Error);
+  await until(() => h.runningAt('v2').length === 1, 'web-1 has a v2 successor');
+  await settle();
+  h.runningAt('v2')[0]!.exit(1); // the old web-1 ignores its SIGTERM: still draining
+  await tick(h, 2000); // its grace period ends: SIGKILL
+  await until(() => h.runningAt('v1').length === 2, 'web-1 back on v1');
+  const err = (await applied) as Error & { code?: string };
+  assert.equal(err.code, 'ROLLED_BACK', err.message);
+  assert.match(err.message, /web-1's new replica exited before it took over \(exit 1\)/);
+  await h.engine.shutdown();
+});

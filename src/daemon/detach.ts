@@ -19,6 +19,8 @@ export interface DetachOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
+  /** Each line the daemon logs while it starts (image builds and pulls report there). */
+  onLog?: (line: string) => void;
 }
 
 export interface DetachedDaemon {
@@ -67,13 +69,18 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
   child.unref();
 
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  const follow = opts.onLog ? logFollower(paths.daemonLog, offset, opts.onLog) : () => undefined;
   for (;;) {
+    follow();
     // Still starting: a daemon that does not answer yet is waited for, up to the deadline.
     const ping = await probeSocket(paths.socket, 500).catch((err: unknown) => {
       if (isHerdError(err, 'DAEMON_UNRESPONSIVE')) return undefined;
       throw err;
     });
-    if (ping && ping.pid === pid) return { pid };
+    if (ping && ping.pid === pid) {
+      follow();
+      return { pid };
+    }
     if (exit !== undefined)
       throw new HerdError(
         `the herd daemon for project ${opts.project} stopped during start-up (${exit}); ` +
@@ -90,4 +97,22 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Reads what `file` gained since the last call and hands over its complete lines. */
+function logFollower(file: string, from: number, onLine: (line: string) => void): () => void {
+  let offset = from;
+  let partial = '';
+  return () => {
+    let chunk: Buffer;
+    try {
+      chunk = readFileSync(file).subarray(offset);
+    } catch {
+      return;
+    }
+    offset += chunk.length;
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) onLine(l);
+  };
 }

@@ -246,3 +246,17 @@ test('every new verb has --help with an example', () => {
     b.cleanup();
   }
 });
+
+test('up -d prints the load warnings', () => {
+  const b = box(
+    'warns',
+    'services:\n  web:\n    command: ["node", "app.js"]\n    cap_add: [NET_ADMIN]\n',
+  );
+  try {
+    const up = b.herd(['up', '-d']);
+    assert.equal(up.status, 0, up.stderr);
+    assert.match(up.stderr, /herd: warning: service "web": herd does not honour `cap_add`/);
+  } finally {
+    b.cleanup();
+  }
+});

@@ -82,6 +82,7 @@ async function up(g: ProjectFlags, services: string[], opts: UpOptions): Promise
     waitTimeoutMs,
   };
   if (await daemonRunning(project)) {
+    warn(project);
     await updateRunning(req);
     if (!opts.detach && !opts.wait)
       process.stdout.write(
@@ -91,6 +92,7 @@ async function up(g: ProjectFlags, services: string[], opts: UpOptions): Promise
     return;
   }
   if (opts.detach || opts.wait) {
+    warn(project);
     await startInBackground(req);
     return;
   }
@@ -100,6 +102,11 @@ async function up(g: ProjectFlags, services: string[], opts: UpOptions): Promise
     color: opts.color,
     abortOnContainerExit: opts.abortOnContainerExit,
   }).run();
+}
+
+/** The load warnings, here where the user looks (the daemon's own copy goes to its log). */
+function warn(project: Project): void {
+  for (const w of project.warnings) process.stderr.write(`herd: warning: ${w}\n`);
 }
 
 /** `up` of a project with nothing to run: the file has no services, or only ones whose profiles

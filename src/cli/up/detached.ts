@@ -39,6 +39,11 @@ export async function startInBackground(req: DetachRequest): Promise<void> {
     cwd: process.cwd(),
     // The daemon answers once its images are built or pulled, which can take minutes.
     timeoutMs: dockerServices(req.project).length > 0 ? 15 * 60_000 : undefined,
+    // Building or pulling images takes a while: show their progress as the daemon logs it.
+    onLog:
+      dockerServices(req.project).length > 0
+        ? (line) => process.stderr.write(`${line}\n`)
+        : undefined,
   });
   process.stdout.write(` ✔ herd daemon for ${req.project.name} started (pid ${daemon.pid})\n`);
   await awaitStack(req);

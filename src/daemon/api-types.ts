@@ -49,6 +49,9 @@ export interface ReplicaTraffic {
   errors: number;
   inFlight: number;
   connections: number;
+  /** Cumulative answered requests per latency bucket (proxy/counters.ts LATENCY_BUCKETS_MS, plus
+   * the overflow bucket), for the dashboard's quantiles. */
+  latencyBuckets?: number[];
 }
 
 export interface PsResponse {
@@ -198,7 +201,13 @@ export const psShape = object<PsResponse>({
       cpuPercent: optional(num),
       memBytes: optional(num),
       traffic: optional(
-        object<ReplicaTraffic>({ requests: num, errors: num, inFlight: num, connections: num }),
+        object<ReplicaTraffic>({
+          requests: num,
+          errors: num,
+          inFlight: num,
+          connections: num,
+          latencyBuckets: optional(list(num)),
+        }),
       ),
     }),
   ),

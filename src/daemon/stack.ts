@@ -242,6 +242,7 @@ export class Stack {
           errors: t.errors,
           inFlight: t.inFlight,
           connections: t.connections,
+          latencyBuckets: t.latencyBuckets,
         },
       ]),
     );

@@ -1,6 +1,7 @@
 // The last minutes of each service, one sample per tick: requests per second (from the growth of
 // the balancer's counters), running replicas, CPU, memory and latency. The page draws its charts
 // from these, so a freshly opened tab shows the recent past, not an empty chart.
+import { LATENCY_BUCKETS_MS } from '../proxy/counters.ts';
 import type { ReplicaView, StateView } from './types.ts';
 
 export interface Sample {
@@ -12,7 +13,8 @@ export interface Sample {
   /** Sum over the service's replicas, % of one core. */
   cpuPercent: number;
   memBytes: number;
-  /** The slowest replica's quantiles, seconds (absent when the balancer reports none). */
+  /** Latency quantiles of the requests answered since the previous sample, seconds (absent when
+   * there were none). */
   p50?: number;
   p99?: number;
 }
@@ -22,12 +24,12 @@ export type History = Record<string, Sample[]>;
 export class HistoryRecorder {
   private readonly series = new Map<string, Sample[]>();
   /** Per replica: the counters at the previous sample (a restarted replica's may start over). */
-  private last = new Map<string, { t: number; requests: number; errors: number }>();
+  private last = new Map<string, Seen>();
 
   constructor(private readonly keep = 600) {}
 
   record(state: StateView): void {
-    const seen = new Map<string, { t: number; requests: number; errors: number }>();
+    const seen = new Map<string, Seen>();
     for (const svc of state.services) {
       const replicas = state.replicas.filter((r) => r.service === svc.name);
       const sample = this.sample(state.now, replicas, seen);
@@ -45,13 +47,10 @@ export class HistoryRecorder {
     return Object.fromEntries(this.series);
   }
 
-  private sample(
-    now: number,
-    replicas: ReplicaView[],
-    seen: Map<string, { t: number; requests: number; errors: number }>,
-  ): Sample {
+  private sample(now: number, replicas: ReplicaView[], seen: Map<string, Seen>): Sample {
     let rps = 0;
     let errorsPerSecond = 0;
+    const serviceDelta: number[] = [];
     const s: Sample = {
       t: now,
       rps: 0,
@@ -66,24 +65,58 @@ export class HistoryRecorder {
       s.memBytes += r.memBytes ?? 0;
       const traffic = r.traffic;
       if (!traffic) continue;
-      const counters = { t: now, requests: traffic.requests, errors: traffic.errors };
-      seen.set(r.name, counters);
+      const buckets = traffic.latencyBuckets ?? [];
+      seen.set(r.name, { t: now, requests: traffic.requests, errors: traffic.errors, buckets });
       const before = this.last.get(r.name);
       const seconds = before ? (now - before.t) / 1000 : 0;
       // Counters that went down belong to a new balancer: count from zero, never negative.
-      if (before && seconds > 0 && traffic.requests >= before.requests) {
-        rps += (traffic.requests - before.requests) / seconds;
-        errorsPerSecond += Math.max(0, traffic.errors - before.errors) / seconds;
-      }
-      const latency = traffic.latency;
-      if (latency?.p50 !== undefined) s.p50 = Math.max(s.p50 ?? 0, latency.p50);
-      if (latency?.p99 !== undefined) s.p99 = Math.max(s.p99 ?? 0, latency.p99);
+      if (!before || seconds <= 0 || traffic.requests < before.requests) continue;
+      rps += (traffic.requests - before.requests) / seconds;
+      errorsPerSecond += Math.max(0, traffic.errors - before.errors) / seconds;
+      const delta = buckets.map((n, i) => Math.max(0, n - (before.buckets[i] ?? 0)));
+      delta.forEach((n, i) => (serviceDelta[i] = (serviceDelta[i] ?? 0) + n));
+      const p50 = quantile(delta, 0.5);
+      const p99 = quantile(delta, 0.99);
+      // The page shows each replica's own latency since the last sample.
+      if (p50 !== undefined && p99 !== undefined) traffic.latency = { p50, p99 };
     }
+    const p50 = quantile(serviceDelta, 0.5);
+    const p99 = quantile(serviceDelta, 0.99);
+    if (p50 !== undefined) s.p50 = p50;
+    if (p99 !== undefined) s.p99 = p99;
     s.rps = round(rps);
     s.errorsPerSecond = round(errorsPerSecond);
     s.cpuPercent = round(s.cpuPercent);
     return s;
   }
+}
+
+interface Seen {
+  t: number;
+  requests: number;
+  errors: number;
+  /** Cumulative counts per LATENCY_BUCKETS_MS bucket, plus the overflow bucket. */
+  buckets: number[];
+}
+
+/** The q-quantile of a bucketed count, in seconds, interpolated within its bucket (as Prometheus'
+ * histogram_quantile does); the overflow bucket reads as the last bound. */
+export function quantile(buckets: number[], q: number): number | undefined {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  const rank = q * total;
+  let below = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    const n = buckets[i]!;
+    if (below + n >= rank && n > 0) {
+      const upper = LATENCY_BUCKETS_MS[i] ?? LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]!;
+      if (i >= LATENCY_BUCKETS_MS.length) return upper / 1000;
+      const lower = i === 0 ? 0 : LATENCY_BUCKETS_MS[i - 1]!;
+      return (lower + ((rank - below) / n) * (upper - lower)) / 1000;
+    }
+    below += n;
+  }
+  return undefined;
 }
 
 function round(n: number): number {

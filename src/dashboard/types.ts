@@ -8,7 +8,15 @@ export interface ReplicaView {
   health?: string;
   cpuPercent?: number;
   memBytes?: number;
-  traffic?: { requests: number; errors: number; inFlight: number; latency?: LatencyView };
+  traffic?: {
+    requests: number;
+    errors: number;
+    inFlight: number;
+    /** Cumulative counts per latency bucket (the balancer's), when it reports them. */
+    latencyBuckets?: number[];
+    /** Filled in by the dashboard from the buckets' growth. */
+    latency?: LatencyView;
+  };
 }
 
 /** Latency quantiles in seconds, when the balancer reports them. */

@@ -34,12 +34,7 @@ function poolAddress(
 ): { host: string; port: number } | undefined {
   const m = proxy
     .ports()
-    .find(
-      (p) =>
-        p.service === service &&
-        p.target === port &&
-        (p.kind === 'balanced' || p.kind === 'internal'),
-    );
+    .find((p) => p.service === service && p.target === port && p.kind === 'ingress');
   if (!m) return undefined;
   const wildcard = m.hostIp === '0.0.0.0' || m.hostIp === '::' || m.hostIp === '';
   return { host: wildcard ? '127.0.0.1' : m.hostIp, port: m.hostPort };

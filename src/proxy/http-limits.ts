@@ -31,4 +31,6 @@ export interface HttpListenerContext {
   limits: HttpLimits;
   /** The port clients connected to, for X-Forwarded-Port. */
   port: number;
+  /** Pass on the client's X-Forwarded-* (the ingress's pool: the ingress met the client). */
+  keepForwarded?: boolean;
 }

@@ -23,6 +23,10 @@ export interface RequestHead {
   forwardLines: string;
   host: string | undefined;
   xForwardedFor: string | undefined;
+  /** X-Forwarded-Proto/Host/Port as the client sent them (kept only by an ingress pool). */
+  xForwardedProto: string | undefined;
+  xForwardedHost: string | undefined;
+  xForwardedPort: string | undefined;
   cookie: string | undefined;
   /** lower-case name → value, only for `hash` on a header */
   headerMap: Map<string, string> | undefined;
@@ -87,6 +91,9 @@ export function parseRequestHead(
     forwardLines: '',
     host: undefined,
     xForwardedFor: undefined,
+    xForwardedProto: undefined,
+    xForwardedHost: undefined,
+    xForwardedPort: undefined,
     cookie: undefined,
     headerMap: undefined,
     contentLength: -1,
@@ -170,9 +177,18 @@ function readHeaders(lines: string[], req: RequestHead, wantHeaderMap: boolean):
       case 'proxy-connection':
       case 'te':
       case 'trailer':
+        hop = true;
+        break;
       case 'x-forwarded-proto':
+        req.xForwardedProto = value;
+        hop = true;
+        break;
       case 'x-forwarded-host':
+        req.xForwardedHost = value;
+        hop = true;
+        break;
       case 'x-forwarded-port':
+        req.xForwardedPort = value;
         hop = true;
         break;
       case 'cookie':

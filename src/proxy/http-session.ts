@@ -302,7 +302,12 @@ export class HttpSession implements ClientSide {
   /** The request head as the replica gets it; built once per request, reused by retries. */
   forwardedHead(): string {
     if (this.fwdHead === '')
-      this.fwdHead = forwardedHead(this.req!, this.client.remoteAddress, this.ctx.port);
+      this.fwdHead = forwardedHead(
+        this.req!,
+        this.client.remoteAddress,
+        this.ctx.port,
+        this.ctx.keepForwarded,
+      );
     return this.fwdHead;
   }
 

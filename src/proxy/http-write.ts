@@ -17,17 +17,24 @@ const REASONS: Record<number, string> = {
   505: 'HTTP Version Not Supported',
 };
 
-/** The request head as a replica gets it: hop-by-hop headers replaced, X-Forwarded-* added. */
+/** The request head as a replica gets it: hop-by-hop headers replaced, X-Forwarded-* added. A
+ * pool behind herd's ingress (`keepForwarded`) passes on the ingress's X-Forwarded-* instead: it
+ * is the hop that met the client, so its For, Proto and Host are the true ones. */
 export function forwardedHead(
   req: RequestHead,
   clientIp: string | undefined,
   port: number,
+  keepForwarded = false,
 ): string {
   const ip = clientIp ?? '';
-  const xff = req.xForwardedFor ? `${req.xForwardedFor}, ${ip}` : ip;
-  let h = `${req.method} ${req.target} HTTP/1.${req.minor}\r\n${req.forwardLines}X-Forwarded-For: ${xff}\r\nX-Forwarded-Proto: http\r\n`;
-  if (req.host !== undefined) h += `X-Forwarded-Host: ${req.host}\r\n`;
-  h += `X-Forwarded-Port: ${port}\r\n`;
+  const keep = keepForwarded && req.xForwardedFor !== undefined;
+  const xff =
+    keep || !req.xForwardedFor ? (req.xForwardedFor ?? ip) : `${req.xForwardedFor}, ${ip}`;
+  const proto = (keep && req.xForwardedProto) || 'http';
+  const host = (keep && req.xForwardedHost) || req.host;
+  let h = `${req.method} ${req.target} HTTP/1.${req.minor}\r\n${req.forwardLines}X-Forwarded-For: ${xff}\r\nX-Forwarded-Proto: ${proto}\r\n`;
+  if (host !== undefined) h += `X-Forwarded-Host: ${host}\r\n`;
+  h += `X-Forwarded-Port: ${(keep && req.xForwardedPort) || port}\r\n`;
   h += req.upgrade
     ? `Upgrade: ${req.upgrade}\r\nConnection: Upgrade\r\n\r\n`
     : 'Connection: keep-alive\r\n\r\n';

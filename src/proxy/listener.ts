@@ -16,6 +16,8 @@ export interface ListenerOptions {
   limits: HttpLimits;
   /** How long to wait for a client's first bytes before treating it as TCP (server speaks first). */
   sniffMs: number;
+  /** See HttpListenerContext.keepForwarded. */
+  keepForwarded?: boolean;
 }
 
 /** Map a Compose `app_protocol` to a mode; unknown values are sniffed. */
@@ -163,7 +165,12 @@ export class ProxyListener {
   private startHttp(s: net.Socket, first: Buffer | null): void {
     const h = new HttpSession(
       s,
-      { balancer: this.opts.balancer, limits: this.opts.limits, port: this.boundPort },
+      {
+        balancer: this.opts.balancer,
+        limits: this.opts.limits,
+        port: this.boundPort,
+        keepForwarded: this.opts.keepForwarded,
+      },
       first,
     );
     this.sessions.add(h);

@@ -45,6 +45,7 @@ export class LocalPlane implements DataPlane {
         balancer,
         limits: this.settings.limits,
         sniffMs: this.settings.sniffMs,
+        keepForwarded: spec.keepForwarded,
       },
       adopted,
     );

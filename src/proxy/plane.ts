@@ -18,6 +18,8 @@ export interface ListenerSpec {
   port: number;
   mode: ListenMode;
   lb: LbSettings;
+  /** The ingress's own pool: pass on its X-Forwarded-* (see http-write.ts forwardedHead). */
+  keepForwarded?: boolean;
 }
 
 /** A replica in a listener's pool: where that listener sends its traffic. */

@@ -1,6 +1,7 @@
 // The listeners a project asks for (one per published port, per replica of a port range or an
 // unpublished port, per `expose`), bound all or none, and how a planned one matches a bound one.
 import type { Project, Service } from '../compose/model.ts';
+import { routesOf } from '../compose/routes.ts';
 import { checkScaleLimit } from '../compose/scale-limit.ts';
 import { HerdError } from '../util/errors.ts';
 import { modeFor } from './listener.ts';
@@ -42,6 +43,7 @@ export function makeEntry(
     mode,
     lb: service.herd.lb,
   };
+  if (kind === 'ingress') spec.keepForwarded = true;
   const e: Entry = { service, target, kind, spec, boundPort: port };
   if (index !== undefined) e.index = index;
   return e;
@@ -87,6 +89,18 @@ export function planEntries(project: Project, warn: (message: string) => void): 
       if (out.some(balanced)) continue;
       out.push(makeEntry(svc, x.port, 'internal', '127.0.0.1', 0, 'sniff'));
     }
+  }
+  if (project.herd.extra.ingress !== undefined) out.push(...ingressEntries(project));
+  return out;
+}
+
+/** One loopback HTTP pool per routed service port, for the ingress (x-herd.ingress) only. */
+function ingressEntries(project: Project): Entry[] {
+  const out: Entry[] = [];
+  for (const r of routesOf(project.services).routes) {
+    const svc = project.services[r.service];
+    if (!svc || out.some((e) => e.service.name === r.service && e.target === r.port)) continue;
+    out.push(makeEntry(svc, r.port, 'ingress', '127.0.0.1', 0, 'http'));
   }
   return out;
 }

@@ -131,7 +131,9 @@ class ProjectProxy implements Proxy {
   serviceAddresses(): Record<string, { host: string; port: number }> {
     const out: Record<string, { host: string; port: number }> = {};
     for (const e of this.entries) {
-      if (e.kind === 'direct' || e.retiring || out[e.service.name]) continue;
+      // Services reach each other through their published or exposed pools, not the ingress's.
+      if (e.kind === 'direct' || e.kind === 'ingress' || e.retiring || out[e.service.name])
+        continue;
       // A wildcard bind is reachable on loopback; a specific host IP only on itself.
       const h = e.spec.host;
       const host = h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h;

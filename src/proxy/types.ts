@@ -70,8 +70,9 @@ export interface ProxyProcessOptions {
 export interface PortMapping {
   service: string;
   target: number;
-  /** balanced: one port for all replicas; direct: one port per replica; internal: `expose` */
-  kind: 'balanced' | 'direct' | 'internal';
+  /** balanced: one port for all replicas; direct: one port per replica; internal: `expose`;
+   * ingress: the loopback pool herd's ingress sends a routed port's requests to */
+  kind: 'balanced' | 'direct' | 'internal' | 'ingress';
   /** replica index for `direct` mappings */
   index?: number;
   hostIp: string;

@@ -75,7 +75,7 @@ test('a Docker service whose new image tag does not stay up is rolled back to th
     assert.notEqual(up.status, 0, up.stdout + up.stderr);
     assert.match(
       up.stderr,
-      /rolled back to the previous definition: web-1's new replica exited (within the 5s monitor|before it was ready)/,
+      /rolled back to the previous definition: web-1's new replica exited (within the 5s monitor|before it was ready|before it took over)/,
     );
     assert.match(up.stderr, /crashes: bad build/, story);
     await waitFor(

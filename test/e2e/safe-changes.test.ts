@@ -175,7 +175,7 @@ test('a crashing new definition is rolled back, loses nothing, and stays rolled 
     assert.notEqual(up.status, 0, up.stdout + up.stderr);
     assert.match(
       up.stderr,
-      /rolled back to the previous definition: web-1's new replica exited (within the 4s monitor|before it was ready) \(exit 1\)/,
+      /rolled back to the previous definition: web-1's new replica exited (within the 4s monitor|before it was ready|before it took over) \(exit 1\)/,
     );
     assert.match(up.stderr, /\| v2: config is broken/, "the failing replica's last lines");
     assert.equal(seen.failed, 0, `no request lost (${seen.ok} answered)`);

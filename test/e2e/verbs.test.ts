@@ -177,12 +177,14 @@ test('ps, scale, logs, events, port, top, down', async () => {
     );
     await text.stop();
 
-    // down: everything gone, and verbs say there is no daemon.
+    // down: everything gone; ps lists nothing (as `docker compose ps`), other verbs say there
+    // is no daemon.
     const pids = (await box.psNow(false)).map((r) => r.Pid!);
     const down = box.ok(['down']);
     assert.match(down, /verbs-web-1\s+Removed/);
     for (const pid of pids) assert.equal(pidAlive(pid), false);
-    assert.match(box.herd(['ps']).stderr, /no herd daemon running/);
+    assert.equal(box.ok(['ps', '--format', 'json', '-a']), '');
+    assert.match(box.herd(['scale', 'web=1']).stderr, /no herd daemon running/);
   } finally {
     box.cleanup();
   }

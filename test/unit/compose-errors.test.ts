@@ -277,7 +277,7 @@ describe('x-herd', () => {
     assert.deepEqual(lines.slice(1), [
       'compose.yaml:7:7: services.web.x-herd.rolout: unknown key (did you mean `rollout`?); expected one of: runtime, lb, heal_unhealthy, rollout, autoscale, routes',
       'compose.yaml:8:7: services.web.x-herd.heal_unhealty: unknown key (did you mean `heal_unhealthy`?); expected one of: runtime, lb, heal_unhealthy, rollout, autoscale, routes',
-      'compose.yaml:2:3: x-herd.prxy: unknown key (did you mean `proxy`?); expected one of: proxy, metrics, dashboard',
+      'compose.yaml:2:3: x-herd.prxy: unknown key (did you mean `proxy`?); expected one of: proxy, metrics, dashboard, ingress',
     ]);
   });
 

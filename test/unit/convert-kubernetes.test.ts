@@ -291,8 +291,9 @@ services:
 services:
   web: { image: a, x-herd: { autoscale: { min: 3, max: 2, cpu: 70 } } }
 `),
+      // The loader refuses it first, at the key.
       (err: Error) =>
-        /service "web": x-herd\.autoscale\.max: must be at least min \(3\)/.test(err.message),
+        /services\.web\.x-herd\.autoscale\.max: must be at least min \(3\)/.test(err.message),
     );
   });
 });

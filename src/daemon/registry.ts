@@ -12,6 +12,8 @@ export interface RegistryEntry {
   project: string;
   stateDir: string;
   configFiles: string[];
+  /** The daemon that wrote it: an entry whose daemon is dead (kill -9) is dropped. */
+  pid?: number;
 }
 
 /** `…/state/herd`: the folder of the default state dirs, which also holds the registry. A name
@@ -39,7 +41,9 @@ export function registerProject(
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileSync(entryFile(dir, entry.stateDir), JSON.stringify(entry) + '\n', { mode: 0o600 });
+      const record = { ...entry, pid: entry.pid ?? process.pid };
+      writeFileSync(entryFile(dir, entry.stateDir), JSON.stringify(record) + '\n', { mode: 0o600 });
+      dropDead(dir);
       return;
     } catch {
       // read-only home, …: the daemon runs all the same, `herd ls` just does not see it elsewhere
@@ -72,6 +76,7 @@ export function forgetStateDir(
 ): void {
   const dir = registryDir(env);
   rmSync(entryFile(dir, stateDir), { force: true });
+  dropDead(dir);
   try {
     rmdirSync(dir);
   } catch {
@@ -85,6 +90,27 @@ export function defaultStateDirs(env: Record<string, string | undefined> = proce
   return list(home)
     .filter((n) => !n.startsWith('.'))
     .map((n) => join(home, n));
+}
+
+/** Removes the entries of daemons that died without removing their own. */
+function dropDead(dir: string): void {
+  for (const name of list(dir)) {
+    try {
+      const e = JSON.parse(readFileSync(join(dir, name), 'utf8')) as RegistryEntry;
+      if (typeof e.pid === 'number' && !alive(e.pid)) rmSync(join(dir, name), { force: true });
+    } catch {
+      // being written, or gone already
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function list(dir: string): string[] {

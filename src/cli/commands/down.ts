@@ -9,6 +9,7 @@ import { TIMEOUT_FLAG, TIMEOUT_HELP, timeoutBody } from '../../daemon/lifecycle-
 import { stopOrphans } from '../../daemon/orphans.ts';
 import { orphanProcesses } from '../../daemon/session.ts';
 import { removeStateDir } from '../../daemon/paths.ts';
+import { forgetStateDir } from '../../daemon/registry.ts';
 import { readState } from '../../daemon/state-file.ts';
 import { probeSocket } from '../../daemon/client.ts';
 import { createRuntimes, dockerServices, type Runtimes } from '../../runtime/choose.ts';
@@ -55,6 +56,7 @@ Examples:
       await cgroups.sweep(project);
       // Logs a stopped foreground `up` kept go too: down removes everything herd kept.
       removeStateDir(paths);
+      forgetStateDir(paths.dir);
       for (const n of result.stopped)
         process.stdout.write(` ✔ ${n}  Removed (left by a dead daemon)\n`);
       const removed = compose ? await removeContainers(compose, volumes) : 0;

@@ -143,7 +143,7 @@ describe('herd client verbs against a daemon', () => {
       XDG_STATE_HOME: tempDir('xdg'),
     };
     const [none, shared] = await Promise.allSettled([
-      herdWith(elsewhere, '-p', 'other', 'ps'),
+      herdWith(elsewhere, '-p', 'other', 'scale', 'web=2'),
       // A shared HERD_STATE_DIR must not let one project's verbs act on another's daemon.
       herd('-p', 'other', 'ps'),
     ]);

@@ -11,7 +11,7 @@ import { checkMetrics } from './metrics-settings.ts';
 import { HERD_LB_KEYS, HERD_PROJECT_KEYS, HERD_SERVICE_KEYS } from './keys.ts';
 import { plain } from './merge.ts';
 import type { HerdProjectExtension, HerdServiceExtension, LbAlgorithm, Service } from './model.ts';
-import type { CNode } from './yaml-source.ts';
+import type { CEntry, CNode } from './yaml-source.ts';
 
 const ALGORITHMS: LbAlgorithm[] = ['round_robin', 'least_conn', 'p2c', 'hash'];
 export const DEFAULT_STICKY_COOKIE = 'herd_sticky';
@@ -91,11 +91,23 @@ export function readHerdProject(node: CNode | undefined, c: Checker): HerdProjec
 /** Records herd-settings problems at the key (unknown keys) or value they are about. */
 export function report(node: CNode, p: string, problems: SettingProblem[], c: Checker): void {
   for (const problem of problems) {
-    const entry =
-      problem.key !== undefined && node.kind === 'map' ? node.entries.get(problem.key) : undefined;
+    const entry = problem.key === undefined ? undefined : entryAt(node, problem.key);
     const pos = !entry ? node.pos : problem.unknownKey ? entry.keyPos : entry.value.pos;
     c.diag.error(pos, problem.key === undefined ? p : join(p, problem.key), problem.message);
   }
+}
+
+/** The entry a dotted key (`redis_list.url`) names under `node`, or the deepest one on its way
+ * when it is missing, so a nested problem points at its own line. */
+function entryAt(node: CNode, key: string): CEntry | undefined {
+  let entry: CEntry | undefined;
+  for (const part of key.split('.')) {
+    const at: CNode = entry ? entry.value : node;
+    const next = at.kind === 'map' ? at.entries.get(part) : undefined;
+    if (!next) return entry;
+    entry = next;
+  }
+  return entry;
 }
 
 function readLb(node: CNode, p: string, c: Checker, ext: HerdServiceExtension): void {

@@ -2,6 +2,7 @@
 // recording failures with the value's position and key path.
 import type { Diagnostics } from './errors.ts';
 import { interpolate, InterpolationError, type Lookup } from './interpolate.ts';
+import { urlLookup } from './redis-url.ts';
 import type { CNode } from './yaml-source.ts';
 
 export function interpolateTree(
@@ -14,7 +15,7 @@ export function interpolateTree(
     if (typeof node.value !== 'string') return node;
     try {
       const value = interpolate(node.value, {
-        lookup,
+        lookup: urlLookup(path, lookup),
         onUnset: (name) =>
           diag.warn(`The "${name}" variable is not set. Defaulting to a blank string.`),
       });

@@ -9,6 +9,7 @@ import type { ReplicaInfo } from '../engine/events.ts';
 import { MetricsExporter } from '../metrics/exporter.ts';
 import { MonotonicStore } from '../metrics/monotonic.ts';
 import { MetricsSampler, type ReplicaUsage } from '../metrics/sampler.ts';
+import { readQueues } from '../metrics/queues.ts';
 import { proxyTraffic } from '../metrics/traffic-source.ts';
 import type { Proxy } from '../proxy/index.ts';
 import { readStat } from './identity.ts';
@@ -40,9 +41,14 @@ export async function observe(
   if (listen) await exporter.listen(listen);
   // The autoscaler's loop takes a sample every second, for itself and for the counters' bases
   // (so a restart between two scrapes loses nothing); a scrape takes one of its own.
+  // Queue lengths are read alongside, for the `redis_list` targets only.
   engine.startAutoscaler(async () => {
-    await sampler.sample();
-    return sampler.load();
+    const [, queues] = await Promise.all([
+      sampler.sample(),
+      readQueues(engine.project, () => proxy.serviceAddresses()),
+    ]);
+    const load = sampler.load();
+    return load && { ...load, queues };
   });
   return {
     async close(forget) {

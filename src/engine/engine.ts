@@ -123,6 +123,11 @@ export class Engine {
     this.autoscaler.start();
   }
 
+  /** A notice about `service` in `herd events` (the autoscaler's trouble reading a target). */
+  notice(service: string, message: string): void {
+    this.sup.notice({ service }, message);
+  }
+
   /** The autoscaled services and the autoscaler's latest decisions, for `ps`. */
   autoscaling(): AutoscaleStatus[] {
     return this.autoscaler?.status() ?? [];

@@ -25,13 +25,13 @@ describe('x-herd.autoscale', () => {
         min: 0,
         max: 8,
         idle: '10m',
-        redis_list: { url: 'redis://r', list: 'jobs', target: 10 },
+        redis_list: { url: 'redis://127.0.0.1', list: 'jobs', target: 10 },
       }).value,
       {
         min: 0,
         max: 8,
         idleMs: 600_000,
-        redisList: { url: 'redis://r', list: 'jobs', target: 10 },
+        redisList: { url: 'redis://127.0.0.1', list: 'jobs', target: 10 },
       },
     );
     assert.equal(checkAutoscale(undefined).value, undefined);
@@ -66,7 +66,7 @@ describe('x-herd.autoscale', () => {
     assert.deepEqual(problems('fast'), [
       ': expected a mapping such as { min: 1, max: 4, cpu: 70 }, got "fast"',
     ]);
-    assert.deepEqual(problems({ max: 2, redis_list: { url: 'redis://r', target: 0 } }), [
+    assert.deepEqual(problems({ max: 2, redis_list: { url: 'redis://127.0.0.1', target: 0 } }), [
       'redis_list.list: expected a non-empty string, got undefined',
       'redis_list.target: expected a number > 0, got 0',
     ]);

@@ -6,7 +6,6 @@
 import { unknownKeyMessage } from './check.ts';
 import { HerdError } from '../util/errors.ts';
 import { mapping, show, type Checked, type SettingProblem } from './herd-settings.ts';
-import { checkRedisUrl } from './redis-url.ts';
 import { parseDuration } from './units.ts';
 
 export interface RedisListTarget {
@@ -85,7 +84,8 @@ export function checkAutoscale(raw: unknown): Checked<Autoscale | undefined> {
   if (idle !== undefined) {
     if (min !== 0) problem('idle', `only applies with min: 0 (scale to zero), but min is ${min}`);
     else value.idleMs = idle;
-  }
+  } else if (min === 0 && map.idle === undefined)
+    problem('min', 'min: 0 (scale to zero) needs idle: how long without a request, e.g. idle: 10m');
   if (problems.length === 0) out.value = value;
   return out;
 }
@@ -104,7 +104,7 @@ export function parseAutoscale(service: string, raw: unknown): Autoscale | undef
  * silence. */
 export function unsupportedAutoscale(service: string, raw: unknown, warn: (m: string) => void) {
   if (typeof raw !== 'object' || raw === null) return;
-  const later = ['idle'].filter((k) => k in raw);
+  const later = ['redis_list'].filter((k) => k in raw);
   if (later.length > 0)
     warn(
       `service "${service}": x-herd.autoscale: ${later.join(' and ')} ${later.length > 1 ? 'are' : 'is'} ` +
@@ -156,10 +156,7 @@ function redisList(v: unknown, problem: Problem): RedisListTarget | undefined {
     problem(`redis_list.${key}`, `expected a non-empty string, got ${show(s)}`);
     return undefined;
   };
-  const written = text('url');
-  const bad = written === undefined ? undefined : checkRedisUrl(written);
-  if (bad !== undefined) problem('redis_list.url', bad);
-  const url = bad === undefined ? written : undefined;
+  const url = text('url');
   const list = text('list');
   const target = positive(map.target, 'redis_list.target', problem);
   if (map.target === undefined) problem('redis_list.target', 'is required: items per replica');

@@ -2,6 +2,7 @@
 import type { ExposeSpec, PortRange, PortSpec } from '../compose/model.ts';
 import type { AutoscaleStatus } from '../engine/autoscaler.ts';
 import type { MetricReading } from '../engine/autoscaler-decide.ts';
+import type { IdleStatus } from '../engine/autoscaler-idle.ts';
 import type { ReplicaInfo, UpdateStatus } from '../engine/events.ts';
 import type { ProbeResult } from '../health/probe.ts';
 import type { LogEntry } from '../logs/record.ts';
@@ -180,6 +181,7 @@ const autoscaleStatus = object<AutoscaleStatus>({
       reason: str,
     }),
   ),
+  idle: optional(object<IdleStatus>({ idleMs: num, idleForMs: num, zeroSince: optional(num) })),
 });
 
 export const psShape = object<PsResponse>({

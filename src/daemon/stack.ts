@@ -4,6 +4,7 @@
 // starts run this same code; the CLI only parses its options and calls `run`.
 import os from 'node:os';
 import type { Project } from '../compose/model.ts';
+import { scaleToZeroHold } from '../engine/autoscaler-idle.ts';
 import { Engine } from '../engine/engine.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { LogPrinter, shouldColor } from '../logs/printer.ts';
@@ -141,6 +142,7 @@ export class Stack {
       // so nothing this process does — spawning, probing, a GC pause — delays a request.
       proxy = createProxy(this.project, {
         process: { dir: session.paths.dir, nice: PROXY_NICE },
+        holdFor: scaleToZeroHold,
       });
       await proxy.listen();
       yieldToProxy(proxy);

@@ -13,14 +13,7 @@ import {
   type MetricReading,
   type Recommendation,
 } from './autoscaler-decide.ts';
-import {
-  describeQueue,
-  QUEUE_METRIC,
-  QueueTrouble,
-  queueReading,
-  recommendQueue,
-  type QueueReading,
-} from './autoscaler-queue.ts';
+import { IdleWatch, idleDecision, wakeDecision, type IdleStatus } from './autoscaler-idle.ts';
 import type { AutoscaleDecision, EngineEvent, ReplicaInfo } from './events.ts';
 
 /** The default averaging window: a burst shows within seconds, one slow second does not. */
@@ -33,8 +26,8 @@ export interface LoadSample {
   requests: Record<string, number>;
   /** Per replica name: CPU seconds used so far and resident memory now. */
   usage: Record<string, { cpuSeconds: number; memoryBytes: number }>;
-  /** Per service with a `redis_list` target: the list's length now, or why it is unknown. */
-  queues?: Record<string, QueueReading>;
+  /** Per service: requests and connections in flight now (scale to zero waits for them). */
+  inFlight?: Record<string, number>;
 }
 
 /** Takes a sample now; undefined when there is nothing to read yet. */
@@ -48,8 +41,6 @@ export interface AutoscaleTarget {
   setScale(service: string, n: number, decision?: AutoscaleDecision): void;
   on(event: 'event', fn: (e: EngineEvent) => void): unknown;
   off(event: 'event', fn: (e: EngineEvent) => void): unknown;
-  /** Tells `herd events` something about a service (a list that cannot be read). */
-  notice?(service: string, message: string): void;
 }
 
 /** One autoscaled service as `ps` shows it. */
@@ -61,6 +52,8 @@ export interface AutoscaleStatus {
   /** The latest readings, one per target. */
   readings: MetricReading[];
   last?: AutoscaleDecision & { at: number };
+  /** With `min: 0` and `idle`: how long it has had no request, and whether it is at zero. */
+  idle?: IdleStatus;
 }
 
 interface Point {
@@ -81,8 +74,7 @@ export class Autoscaler {
   /** Per replica name: CPU seconds samples. */
   private readonly cpu = new Map<string, Point[]>();
   private memory: LoadSample['usage'] = {};
-  private queues: NonNullable<LoadSample['queues']> = {};
-  private readonly queueTrouble = new QueueTrouble((s, m) => this.target.notice?.(s, m));
+  private readonly idle = new IdleWatch();
   private timer?: TimerHandle;
   private running = false;
   private readonly onEvent = (e: EngineEvent) => this.heard(e);
@@ -124,7 +116,6 @@ export class Autoscaler {
   tick(sample: LoadSample): void {
     const now = this.clock.now();
     this.memory = sample.usage;
-    this.queues = sample.queues ?? {};
     for (const [name, u] of Object.entries(sample.usage))
       this.remember(this.cpu, name, now, u.cpuSeconds);
     const replicas = this.target.replicas();
@@ -135,9 +126,10 @@ export class Autoscaler {
         this.services.delete(service.name);
         continue;
       }
-      this.queueTrouble.heard(service.name, settings, this.queues[service.name]);
       const h = this.history(service.name, now);
       remember(h.requests, now, sample.requests[service.name] ?? 0, windowOf(settings));
+      const busy = sample.inFlight?.[service.name] ?? 0;
+      this.idle.observe(service.name, now, sample.requests[service.name] ?? 0, busy);
       this.decide(service, settings, replicas, now);
     }
   }
@@ -156,6 +148,8 @@ export class Autoscaler {
         readings: h?.readings ?? [],
       };
       if (h?.last) s.last = h.last;
+      if (settings.idleMs !== undefined)
+        s.idle = this.idle.status(service.name, settings.idleMs, this.clock.now());
       out.push(s);
     }
     return out;
@@ -168,18 +162,20 @@ export class Autoscaler {
     // A stopped service (`herd stop`) stays stopped: only its own verbs bring it back.
     if (mine.length > 0 && mine.every((r) => r.state === 'exited')) return;
     const h = this.history(service.name, now);
+    if (a.idleMs !== undefined && this.scaleToZero(service.name, a.idleMs, current, mine, h, now))
+      return;
     h.readings = this.readings(service, a, mine, h, now);
-    const wanted = h.readings.map((r) =>
-      r.metric === QUEUE_METRIC ? recommendQueue(current, r) : recommend(current, r),
-    );
+    const wanted = h.readings.map((r) => recommend(current, r));
     const best = wanted.length > 0 ? Math.max(...wanted) : current;
     const driver = wanted.indexOf(best);
     h.recommendations.push({ at: now, replicas: best });
     const cooldown = a.cooldownMs ?? DEFAULT_COOLDOWN_MS;
     h.recommendations = h.recommendations.filter((r) => r.at > now - cooldown - 1);
     h.changes = h.changes.filter((c) => c.at > now - 60_000);
+    // Scale to zero is idleness's to decide (scaleToZero): the HPA's rule keeps one replica.
+    const floor = { ...a, min: Math.max(a.min, a.idleMs === undefined ? 0 : 1) };
     const { replicas, limit } = stabilize(now, current, h.recommendations, h.changes, {
-      min: a.min,
+      min: floor.min,
       max: a.max,
       cooldownMs: cooldown,
     });
@@ -191,11 +187,52 @@ export class Autoscaler {
       metric: reading?.metric ?? 'bounds',
       value: round(reading?.value ?? 0),
       target: reading?.target ?? 0,
-      reason: explain(current, replicas, reading, limit, a, cooldown),
+      reason: explain(current, replicas, reading, limit, floor, cooldown),
     };
     h.changes.push({ at: now, from: current, to: replicas });
     h.last = { ...decision, at: now };
     this.target.setScale(service.name, replicas, decision);
+  }
+
+  /** Scale to zero: true when idleness decides (the service stays at zero until a request wakes
+   * it, or it had no request for `idleMs` and goes there now). */
+  private scaleToZero(
+    service: string,
+    idleMs: number,
+    current: number,
+    mine: ReplicaInfo[],
+    h: ServiceHistory,
+    now: number,
+  ): boolean {
+    if (current === 0) return true;
+    // Until a replica is ready the requests that woke it are held, not counted: not idle.
+    if (!mine.some((r) => r.ready === true && r.state === 'running')) this.idle.woke(service, now);
+    const idleFor = this.idle.idleFor(service, now);
+    if (idleFor < idleMs) return false;
+    const decision = idleDecision(current, idleFor, idleMs);
+    h.changes.push({ at: now, from: current, to: 0 });
+    h.recommendations = [];
+    h.readings = [];
+    h.last = { ...decision, at: now };
+    this.idle.zeroed(service, now);
+    this.target.setScale(service, 0, decision);
+    return true;
+  }
+
+  /** The balancer holds `held` requests for `service` and has no replica to send them to: a
+   * service scaled to zero gets one at once (the proxy's notice, not the next sample). */
+  wake(service: string, held = 1): void {
+    const svc = this.target.project.services[service];
+    const a = svc && autoscaleOf(svc);
+    if (!a || a.idleMs === undefined || this.target.desired(service) !== 0) return;
+    const now = this.clock.now();
+    const decision = wakeDecision(held);
+    const h = this.history(service, now);
+    this.idle.woke(service, now);
+    h.recommendations = [{ at: now, replicas: 1 }];
+    h.changes.push({ at: now, from: 0, to: 1 });
+    h.last = { ...decision, at: now };
+    this.target.setScale(service, 1, decision);
   }
 
   /** Each target's average over the window, over the replicas that are ready. */
@@ -233,8 +270,6 @@ export class Autoscaler {
       });
       out.push(average('memory', a.memory, per, live.length));
     }
-    const queue = queueReading(a, this.queues[service.name]);
-    if (queue) out.push(queue);
     return out;
   }
 
@@ -247,6 +282,7 @@ export class Autoscaler {
     const now = this.clock.now();
     h.recommendations.push({ at: now, replicas: e.to });
     h.changes.push({ at: now, from: e.from, to: e.to });
+    this.idle.woke(e.service, now);
   }
 
   private history(service: string, now: number): ServiceHistory {
@@ -316,11 +352,9 @@ function explain(
   cooldownMs: number,
 ): string {
   const unit = r ? (UNITS[r.metric] ?? '') : '';
-  const measured = !r
-    ? 'no measurement'
-    : r.metric === QUEUE_METRIC
-      ? describeQueue(r, a)
-      : `${r.metric} ${round(r.value)}${unit} per ready replica (${r.measured} ready), target ${r.target}${unit}`;
+  const measured = r
+    ? `${r.metric} ${round(r.value)}${unit} per ready replica (${r.measured} ready), target ${r.target}${unit}`
+    : 'no measurement';
   const why =
     limit === 'max'
       ? `, capped at max ${a.max}`

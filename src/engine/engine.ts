@@ -87,10 +87,16 @@ export class Engine {
     });
     this.reconciler = new Reconciler(this.sup, () => this.current.name);
     this.definitions = new Definitions(this.hub);
-    this.rollouts = new Rollouts(this.sup, this.hub, () => this.current, (names) => this.up(names), {
-      setDefinition: (service) => this.swapDefinition(service),
-      status: (s) => this.definitions.status(s),
-    });
+    this.rollouts = new Rollouts(
+      this.sup,
+      this.hub,
+      () => this.current,
+      (names) => this.up(names),
+      {
+        setDefinition: (service) => this.swapDefinition(service),
+        status: (s) => this.definitions.status(s),
+      },
+    );
     for (const service of Object.values(project.services)) {
       rolloutSettings(service);
       this.addService(service);
@@ -123,9 +129,10 @@ export class Engine {
     this.autoscaler.start();
   }
 
-  /** A notice about `service` in `herd events` (the autoscaler's trouble reading a target). */
-  notice(service: string, message: string): void {
-    this.sup.notice({ service }, message);
+  /** The balancer holds a request for `service` and has no replica for it: a service scaled to
+   * zero starts one now (autoscaler.ts wake). */
+  wake(service: string, held?: number): void {
+    this.autoscaler?.wake(service, held);
   }
 
   /** The autoscaled services and the autoscaler's latest decisions, for `ps`. */
@@ -289,7 +296,8 @@ export class Engine {
     }
     for (const name of plan.changed)
       this.definitions.requestedChange(before.services[name], next.services[name]!);
-    for (const name of plan.added) this.definitions.requestedChange(undefined, next.services[name]!);
+    for (const name of plan.added)
+      this.definitions.requestedChange(undefined, next.services[name]!);
     const changed = plan.changed.filter((n) => this.sup.state(n).active);
     if (changed.length > 0) {
       this.sup.notice(

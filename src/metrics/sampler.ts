@@ -88,7 +88,10 @@ export class MetricsSampler {
     const requests: Record<string, number> = {};
     for (const [k, v] of this.stored(REQUESTS))
       requests[k.service!] = (requests[k.service!] ?? 0) + v;
-    this.last = { requests, usage: Object.fromEntries(usage) };
+    const inFlight: Record<string, number> = {};
+    for (const t of stats)
+      inFlight[t.service] = (inFlight[t.service] ?? 0) + t.inFlight + t.connections;
+    this.last = { requests, usage: Object.fromEntries(usage), inFlight };
     this.families = this.build(stats, replicas, usage);
     return this.families;
   }

@@ -72,7 +72,13 @@ export interface BalancerOptions {
    * full over this window, and until it answered its first request it gets one request at a
    * time (default 0: off). */
   slowStartMs?: number;
+  /** A request (or connection) is held and the pool has no member: said at once, at most once a
+   * second while it stays empty, so that a service scaled to zero is woken (daemon: engine.wake). */
+  onHold?: (service: string) => void;
 }
+
+/** How often an empty pool that keeps holding requests says so again. */
+const HOLD_NOTICE_MS = 1000;
 
 /** The smallest share a member in slow start gets. */
 const MIN_RAMP = 0.1;
@@ -99,8 +105,12 @@ export class Balancer {
   private readonly slowStartMs: number;
   /** Until this time some member is still in slow start (0: none). */
   private rampingUntil = 0;
+  private readonly onHold: ((service: string) => void) | undefined;
+  /** When onHold was last called (0: not while the pool has been empty). */
+  private heldNoticeAt = 0;
 
   constructor(opts: BalancerOptions) {
+    this.onHold = opts.onHold;
     this.service = opts.service;
     this.lb = opts.lb;
     this.ejectAfter = opts.ejectAfter ?? 3;
@@ -310,9 +320,17 @@ export class Balancer {
       }, ms),
     };
     this.waiters.push(w);
+    if (this.onHold && this.active.length === 0) {
+      const now = Date.now();
+      if (now - this.heldNoticeAt >= HOLD_NOTICE_MS) {
+        this.heldNoticeAt = now;
+        this.onHold(this.service);
+      }
+    }
   }
 
   private wake(): void {
+    if (this.active.length > 0) this.heldNoticeAt = 0;
     if (this.waiters.length === 0 || this.active.length === 0) return;
     const ws = this.waiters.splice(0);
     for (const w of ws) {

@@ -20,7 +20,11 @@ export class LocalPlane implements DataPlane {
   private readonly perReplica = new Map<string, ReplicaCounters>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(readonly settings: PlaneSettings) {
+  /** `onHold`: a listener with no replica holds a request (see BalancerOptions.onHold). */
+  constructor(
+    readonly settings: PlaneSettings,
+    private readonly onHold?: (service: string) => void,
+  ) {
     const idleMs = settings.upstreamIdleMs;
     this.sweeper = setInterval(
       () => {
@@ -36,14 +40,16 @@ export class LocalPlane implements DataPlane {
       service: spec.service,
       lb: spec.lb,
       slowStartMs: this.settings.slowStartMs,
+      ...(this.onHold && { onHold: this.onHold }),
     });
+    const { limits } = this.settings;
     const listener = new ProxyListener(
       {
         host: spec.host,
         port: spec.port,
         mode: spec.mode,
         balancer,
-        limits: this.settings.limits,
+        limits: spec.holdMs === undefined ? limits : { ...limits, holdMs: spec.holdMs },
         sniffMs: this.settings.sniffMs,
         keepForwarded: spec.keepForwarded,
       },

@@ -20,6 +20,9 @@ export interface ListenerSpec {
   lb: LbSettings;
   /** The ingress's own pool: pass on its X-Forwarded-* (see http-write.ts forwardedHead). */
   keepForwarded?: boolean;
+  /** How long a request waits for a replica when none is ready, instead of the plane's holdMs
+   * (a service scaled to zero: its ready timeout, while one starts). */
+  holdMs?: number;
 }
 
 /** A replica in a listener's pool: where that listener sends its traffic. */

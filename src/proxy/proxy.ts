@@ -39,6 +39,8 @@ class ProjectProxy implements Proxy {
   private readonly readyReplicas = new Map<string, RoutedReplica>();
   /** `<service>#<index>` of replicas whose direct ports are being bound. */
   private readonly binding = new Set<string>();
+  /** What wakes a service scaled to zero (attach()). */
+  private engine?: EngineLike;
 
   constructor(
     private project: Project,
@@ -53,10 +55,18 @@ class ProjectProxy implements Proxy {
     this.warnFn = opts.warn ?? ((m) => process.stderr.write(`herd: warning: ${m}\n`));
     const workers = opts.workers ?? readProxySettings(project).workers;
     // More than one worker always means a process group: this process never serves beside it.
+    const onHold = (service: string) => this.engine?.wake?.(service);
     this.plane =
       opts.process || workers > 1
-        ? new ProcessPlane({ ...opts.process, settings, workers, warn: this.warn })
-        : new LocalPlane(settings);
+        ? new ProcessPlane({ ...opts.process, settings, workers, warn: this.warn, onHold })
+        : new LocalPlane(settings, onHold);
+  }
+
+  /** A listener of a service that scales to zero holds requests while a replica starts. */
+  private withHold(e: Entry): Entry {
+    const ms = this.opts.holdFor?.(e.service);
+    if (ms !== undefined) e.spec.holdMs = ms;
+    return e;
   }
 
   private readonly warn = (m: string): void => {
@@ -65,7 +75,7 @@ class ProjectProxy implements Proxy {
   };
 
   private plan(): Entry[] {
-    return planEntries(this.project, this.warn);
+    return planEntries(this.project, this.warn).map((e) => this.withHold(e));
   }
 
   async apply(next: Project): Promise<() => Promise<void>> {
@@ -213,14 +223,16 @@ class ProjectProxy implements Proxy {
         continue;
       }
       if (p.published) continue;
-      const e = makeEntry(
-        svc,
-        p.target,
-        'direct',
-        p.hostIp ?? '0.0.0.0',
-        0,
-        modeFor(p.appProtocol),
-        r.index,
+      const e = this.withHold(
+        makeEntry(
+          svc,
+          p.target,
+          'direct',
+          p.hostIp ?? '0.0.0.0',
+          0,
+          modeFor(p.appProtocol),
+          r.index,
+        ),
       );
       try {
         e.boundPort = await this.plane.open(e.spec);
@@ -266,6 +278,7 @@ class ProjectProxy implements Proxy {
       else if (e.type === 'unready') this.replicaUnready(e.replica);
     });
     engine.setDrainer(this.drain);
+    this.engine = engine;
   }
 
   stats(): ReplicaStats[] {

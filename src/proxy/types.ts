@@ -1,7 +1,7 @@
 // What the proxy offers the daemon and what it reads of the engine, as the proxy's own types: it
 // imports nothing from the engine (it is to run as a process of its own); the engine's replicas
 // and events fit these shapes.
-import type { Project } from '../compose/model.ts';
+import type { Project, Service } from '../compose/model.ts';
 import type { ReplicaStats } from './counters.ts';
 import type { HttpLimits } from './http-limits.ts';
 
@@ -32,6 +32,8 @@ export interface MembershipEvent {
 export interface EngineLike {
   on(ev: 'event', fn: (e: MembershipEvent) => void): unknown;
   setDrainer(d: Drainer): void;
+  /** A request is held for `service`, which has no replica (a service scaled to zero starts). */
+  wake?(service: string): void;
 }
 
 export interface ProxyOptions {
@@ -49,6 +51,9 @@ export interface ProxyOptions {
   workers?: number;
   /** Slow start window of a replica joining a pool that already serves (default 2 s; 0: off). */
   slowStartMs?: number;
+  /** How long requests to `service` wait for a replica when none is ready, if not `holdMs` (a
+   * service that scales to zero: while one starts). */
+  holdFor?: (service: Service) => number | undefined;
   /**
    * Serve from a proxy process group of its own instead of this process: a primary holding the
    * listening sockets and a control socket in `dir` (default: a private temporary directory),

@@ -23,7 +23,7 @@ const reporter = setInterval(() => {
 
 function onMessage(m: ToWorker, handle: unknown): void {
   if (m.t === 'settings') {
-    plane ??= new LocalPlane(m.settings);
+    plane ??= new LocalPlane(m.settings, (service) => send({ t: 'hold', service }));
     return;
   }
   if (!plane) return;

@@ -20,4 +20,8 @@ export type ToWorker =
 
 /** worker → primary */
 export type FromWorker =
-  { t: 'hello' } | { t: 'stats'; stats: ReplicaStats[] } | { t: 'done'; seq: number };
+  | { t: 'hello' }
+  | { t: 'stats'; stats: ReplicaStats[] }
+  | { t: 'done'; seq: number }
+  /** A listener of `service` holds a request and has no replica (scale to zero wakes on it). */
+  | { t: 'hold'; service: string };

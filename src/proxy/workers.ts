@@ -23,6 +23,8 @@ export interface PoolConfig {
   warn: (m: string) => void;
   /** The set of worker pids changed. */
   onWorkers: () => void;
+  /** A worker holds a request for `service`, which has no replica. */
+  onHold?: (service: string) => void;
 }
 
 interface Worker {
@@ -68,6 +70,7 @@ export class WorkerPool {
           this.cfg.onWorkers();
           resolve();
         } else if (m.t === 'stats') w.stats = m.stats;
+        else if (m.t === 'hold') this.cfg.onHold?.(m.service);
         else if (m.t === 'done') this.doneOne(m.seq, w);
       });
       child.on('exit', () => {

@@ -365,7 +365,7 @@ describe('x-herd', () => {
       hashOn: { kind: 'cookie', name: 's' },
     });
   });
-  it('autoscale is kept for the autoscaler; redis_list and idle get a warning', async () => {
+  it('autoscale is kept for the autoscaler, scale to zero included', async () => {
     const { p } = await load(
       'services:\n  web:\n    command: x\n    x-herd:\n      autoscale: {min: 1, max: 4, rps: 50}\n',
     );
@@ -374,9 +374,7 @@ describe('x-herd', () => {
     const later = await load(
       'services:\n  w:\n    command: x\n    x-herd:\n      autoscale: {min: 0, max: 4, cpu: 50, idle: 1m}\n',
     );
-    assert.deepEqual(later.p.warnings, [
-      'service "w": x-herd.autoscale: idle is not supported yet and is ignored (cpu, memory and rps targets are)',
-    ]);
+    assert.deepEqual(later.p.warnings, [], 'scale to zero (min 0, idle) is supported');
   });
   it('top-level x-herd.metrics is kept for the daemon', async () => {
     const { p } = await load('x-herd:\n  metrics: {listen: "127.0.0.1:9500"}\nservices: {}\n');

@@ -65,6 +65,7 @@ export class Primary {
       replay: () => this.replay(),
       warn: (message) => this.notify({ ev: 'warn', message }),
       onWorkers: () => this.notify({ ev: 'workers', workers: this.pool.pids }),
+      onHold: (service) => this.notify({ ev: 'hold', service }),
     });
     this.reporter = setInterval(() => this.pushCounters(), 250);
   }

@@ -35,6 +35,8 @@ export interface ProcessPlaneOptions extends ProxyProcessOptions {
   settings: PlaneSettings;
   workers: number;
   warn: (m: string) => void;
+  /** A listener of `service` holds a request and has no replica. */
+  onHold?: (service: string) => void;
 }
 
 export class ProcessPlane implements DataPlane {
@@ -183,6 +185,7 @@ export class ProcessPlane implements DataPlane {
     if (m.ev === 'counters') this.last = m.stats;
     else if (m.ev === 'hello' || m.ev === 'workers') this.workerPids = m.workers;
     else if (m.ev === 'warn') this.opts.warn(m.message);
+    else if (m.ev === 'hold') this.opts.onHold?.(m.service);
   }
 
   private send(m: ToPrimary): void {

@@ -39,7 +39,9 @@ export type Notice =
   | { ev: 'hello'; pid: number; workers: number[] }
   | { ev: 'workers'; workers: number[] }
   | { ev: 'counters'; stats: ReplicaStats[] }
-  | { ev: 'warn'; message: string };
+  | { ev: 'warn'; message: string }
+  /** A request is held for `service` and it has no replica: passed on at once (scale to zero). */
+  | { ev: 'hold'; service: string };
 
 export type FromPrimary = Reply | Notice;
 

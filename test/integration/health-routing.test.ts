@@ -166,6 +166,16 @@ function load(url: string, clients = 2) {
   };
 }
 
+/** Whether a replica answers on its own port. */
+async function answersDirectly(port: number | undefined): Promise<boolean> {
+  if (port === undefined) return false;
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
 const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
 
 const web = (engine: Engine, index: number) =>
@@ -200,6 +210,13 @@ async function withWeb(
   try {
     await engine.up();
     await waitUntil('both replicas healthy', () => web(engine, 1)?.ready && web(engine, 2)?.ready);
+    // The probe only checks a flag file, so "healthy" can come before the app listens (node starts
+    // slowly on a busy machine): requests sent then would wait out their timeout. The load starts
+    // once both answer on their own ports.
+    await waitUntil('both replicas listening', async () => {
+      const answers = await Promise.all([1, 2].map((i) => answersDirectly(web(engine, i)?.port)));
+      return answers.every(Boolean);
+    });
     traffic = load(url);
     const t = traffic;
     await waitUntil('answers from both replicas', () => t.from('1').length && t.from('2').length);

@@ -6,6 +6,7 @@
 import { unknownKeyMessage } from './check.ts';
 import { HerdError } from '../util/errors.ts';
 import { mapping, show, type Checked, type SettingProblem } from './herd-settings.ts';
+import { checkRedisUrl } from './redis-url.ts';
 import { parseDuration } from './units.ts';
 
 export interface RedisListTarget {
@@ -100,18 +101,6 @@ export function parseAutoscale(service: string, raw: unknown): Autoscale | undef
   throw new HerdError(lines.join('\n'), 'COMPOSE_INVALID');
 }
 
-/** Settings the parser accepts but herd does not act on yet: said once at load, not ignored in
- * silence. */
-export function unsupportedAutoscale(service: string, raw: unknown, warn: (m: string) => void) {
-  if (typeof raw !== 'object' || raw === null) return;
-  const later = ['redis_list'].filter((k) => k in raw);
-  if (later.length > 0)
-    warn(
-      `service "${service}": x-herd.autoscale: ${later.join(' and ')} ${later.length > 1 ? 'are' : 'is'} ` +
-        'not supported yet and is ignored (cpu, memory and rps targets are)',
-    );
-}
-
 type Problem = (key: string, message: string) => void;
 
 function count(v: unknown, key: string, least: number, problem: Problem): number | undefined {
@@ -156,7 +145,10 @@ function redisList(v: unknown, problem: Problem): RedisListTarget | undefined {
     problem(`redis_list.${key}`, `expected a non-empty string, got ${show(s)}`);
     return undefined;
   };
-  const url = text('url');
+  const written = text('url');
+  const bad = written === undefined ? undefined : checkRedisUrl(written);
+  if (bad !== undefined) problem('redis_list.url', bad);
+  const url = bad === undefined ? written : undefined;
   const list = text('list');
   const target = positive(map.target, 'redis_list.target', problem);
   if (map.target === undefined) problem('redis_list.target', 'is required: items per replica');

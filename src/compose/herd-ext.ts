@@ -2,7 +2,7 @@
 // heal_unhealthy and rollout (kept raw in `extra` for engine/rollout.ts, checked here with the same
 // rules). At the top level: proxy (kept raw for proxy/settings.ts, checked likewise). Any other key
 // is an error, as everywhere else in the file, so a typo cannot silently fall back to a default.
-import { checkAutoscale, unsupportedAutoscale } from './autoscale.ts';
+import { checkAutoscale } from './autoscale.ts';
 import type { Checker } from './check.ts';
 import { checkDashboard } from './dashboard-settings.ts';
 import { checkProxy, checkRollout, type SettingProblem } from './herd-settings.ts';
@@ -49,7 +49,6 @@ export function readHerdService(
       const raw = plain(v);
       report(v, kp, checkAutoscale(raw).problems, c);
       ext.extra.autoscale = raw;
-      unsupportedAutoscale(service, raw, (m) => c.diag.warn(m));
     }
   }
   return ext;

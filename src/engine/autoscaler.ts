@@ -14,6 +14,14 @@ import {
   type Recommendation,
 } from './autoscaler-decide.ts';
 import { IdleWatch, idleDecision, wakeDecision, type IdleStatus } from './autoscaler-idle.ts';
+import {
+  describeQueue,
+  QUEUE_METRIC,
+  QueueTrouble,
+  queueReading,
+  recommendQueue,
+  type QueueReading,
+} from './autoscaler-queue.ts';
 import type { AutoscaleDecision, EngineEvent, ReplicaInfo } from './events.ts';
 
 /** The default averaging window: a burst shows within seconds, one slow second does not. */
@@ -26,6 +34,8 @@ export interface LoadSample {
   requests: Record<string, number>;
   /** Per replica name: CPU seconds used so far and resident memory now. */
   usage: Record<string, { cpuSeconds: number; memoryBytes: number }>;
+  /** Per service with a `redis_list` target: the list's length now, or why it is unknown. */
+  queues?: Record<string, QueueReading>;
   /** Per service: requests and connections in flight now (scale to zero waits for them). */
   inFlight?: Record<string, number>;
 }
@@ -41,6 +51,8 @@ export interface AutoscaleTarget {
   setScale(service: string, n: number, decision?: AutoscaleDecision): void;
   on(event: 'event', fn: (e: EngineEvent) => void): unknown;
   off(event: 'event', fn: (e: EngineEvent) => void): unknown;
+  /** Tells `herd events` something about a service (a list that cannot be read). */
+  notice?(service: string, message: string): void;
 }
 
 /** One autoscaled service as `ps` shows it. */
@@ -74,6 +86,8 @@ export class Autoscaler {
   /** Per replica name: CPU seconds samples. */
   private readonly cpu = new Map<string, Point[]>();
   private memory: LoadSample['usage'] = {};
+  private queues: NonNullable<LoadSample['queues']> = {};
+  private readonly queueTrouble = new QueueTrouble((s, m) => this.target.notice?.(s, m));
   private readonly idle = new IdleWatch();
   private timer?: TimerHandle;
   private running = false;
@@ -116,6 +130,7 @@ export class Autoscaler {
   tick(sample: LoadSample): void {
     const now = this.clock.now();
     this.memory = sample.usage;
+    this.queues = sample.queues ?? {};
     for (const [name, u] of Object.entries(sample.usage))
       this.remember(this.cpu, name, now, u.cpuSeconds);
     const replicas = this.target.replicas();
@@ -126,6 +141,7 @@ export class Autoscaler {
         this.services.delete(service.name);
         continue;
       }
+      this.queueTrouble.heard(service.name, settings, this.queues[service.name]);
       const h = this.history(service.name, now);
       remember(h.requests, now, sample.requests[service.name] ?? 0, windowOf(settings));
       const busy = sample.inFlight?.[service.name] ?? 0;
@@ -165,7 +181,9 @@ export class Autoscaler {
     if (a.idleMs !== undefined && this.scaleToZero(service.name, a.idleMs, current, mine, h, now))
       return;
     h.readings = this.readings(service, a, mine, h, now);
-    const wanted = h.readings.map((r) => recommend(current, r));
+    const wanted = h.readings.map((r) =>
+      r.metric === QUEUE_METRIC ? recommendQueue(current, r) : recommend(current, r),
+    );
     const best = wanted.length > 0 ? Math.max(...wanted) : current;
     const driver = wanted.indexOf(best);
     h.recommendations.push({ at: now, replicas: best });
@@ -270,6 +288,8 @@ export class Autoscaler {
       });
       out.push(average('memory', a.memory, per, live.length));
     }
+    const queue = queueReading(a, this.queues[service.name]);
+    if (queue) out.push(queue);
     return out;
   }
 
@@ -352,9 +372,11 @@ function explain(
   cooldownMs: number,
 ): string {
   const unit = r ? (UNITS[r.metric] ?? '') : '';
-  const measured = r
-    ? `${r.metric} ${round(r.value)}${unit} per ready replica (${r.measured} ready), target ${r.target}${unit}`
-    : 'no measurement';
+  const measured = !r
+    ? 'no measurement'
+    : r.metric === QUEUE_METRIC
+      ? describeQueue(r, a)
+      : `${r.metric} ${round(r.value)}${unit} per ready replica (${r.measured} ready), target ${r.target}${unit}`;
   const why =
     limit === 'max'
       ? `, capped at max ${a.max}`

@@ -1,6 +1,7 @@
 // `herd ps`'s lines under the table for autoscaled services: the bounds, what the metric reads now
 // against its target, and the last decision with its reason and age.
 import type { PsResponse } from '../../daemon/api-types.ts';
+import { QUEUE_METRIC } from '../../engine/autoscaler-queue.ts';
 import { humanDuration } from './duration.ts';
 
 const UNIT: Record<string, string> = { rps: ' req/s', cpu: ' %', memory: ' %' };
@@ -13,6 +14,8 @@ export function formatAutoscaling(ps: PsResponse): string {
     if (zero) return zero;
     const now = a.readings
       .map((r) => {
+        if (r.metric === QUEUE_METRIC)
+          return `redis_list ${r.measured > 0 ? `${r.value} items` : 'not read'} (target ${r.target} per replica)`;
         const unit = UNIT[r.metric] ?? '';
         const value =
           r.measured > 0 ? `${Math.round(r.value * 10) / 10}${unit}` : 'not measured yet';

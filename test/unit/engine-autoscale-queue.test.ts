@@ -3,33 +3,22 @@
 // tolerance, step limit, bounds and cooldown; a list that cannot be read is said in events once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine } from '../../src/engine/engine.ts';
 import type { LoadSample } from '../../src/engine/autoscaler.ts';
 import { recommendQueue } from '../../src/engine/autoscaler-queue.ts';
-import type { EngineEvent } from '../../src/engine/events.ts';
-import { FakeClock, MemoryRuntime, settle, until } from '../helpers/memory-runtime.ts';
+import { memoryEngine } from '../helpers/memory-engine.ts';
+import { settle, until } from '../helpers/memory-runtime.ts';
 import { makeProject, makeService } from '../helpers/project.ts';
 
 const URL = 'redis://127.0.0.1:6379';
 
 /** A service `worker` scaled by the length of list `jobs`, which the test sets. */
 async function queueHarness(autoscale: Record<string, unknown>, scale = 1) {
-  const clock = new FakeClock();
-  const runtime = new MemoryRuntime(clock);
   const worker = makeService('worker', { command: ['work'], scale });
   worker.herd.extra.autoscale = {
     redis_list: { url: URL, list: 'jobs', target: 10 },
     ...autoscale,
   };
-  const engine = new Engine(makeProject([worker]), {
-    runtime,
-    clock,
-    healthWatch: runtime.healthWatch,
-    listenWatch: runtime.listenWatch,
-    baseEnv: {},
-  });
-  const events: EngineEvent[] = [];
-  engine.on('event', (e) => events.push(e));
+  const { clock, runtime, engine, events } = memoryEngine(makeProject([worker]));
   const load: LoadSample = { requests: {}, usage: {}, queues: {} };
   await engine.up();
   engine.startAutoscaler(() => load);

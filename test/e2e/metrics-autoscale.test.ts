@@ -156,7 +156,8 @@ services:
     assert.match(ps, /web: 2 wanted \(min 1, max 2\); cpu .* per replica \(target 50 %\)/);
     assert.match(
       ps,
-      /last decision .* ago: cpu \d+(\.\d)? % per ready replica \(1 ready\), target 50 %: 1 → 2/,
+      // Above twice the target the step is capped at max: the reason says so.
+      /last decision .* ago: cpu \d+(\.\d)? % per ready replica \(1 ready\), target 50 %(, capped at max 2)?: 1 → 2/,
     );
     assert.equal(
       box.ok(['scale', 'web=1']).trim(),

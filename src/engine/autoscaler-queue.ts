@@ -1,7 +1,8 @@
 // The `redis_list` target, what KEDA's Redis list scaler does: the daemon reads the list's length
 // every second (metrics/queues.ts) and the autoscaler asks for ceil(length / target) replicas, with
 // the HPA's tolerance, bounds and cooldown like every other target. A list that cannot be read is
-// no measurement (the count stays), said once in `herd events` and once more when it reads again.
+// no measurement (the count stays), said in `herd events` once it has lasted a few readings, and
+// again when the list reads.
 import type { Autoscale } from '../compose/autoscale.ts';
 import { TOLERANCE, type MetricReading } from './autoscaler-decide.ts';
 
@@ -37,26 +38,33 @@ export function describeQueue(r: MetricReading, a: Autoscale): string {
   return `redis_list ${list} has ${r.value} item${r.value === 1 ? '' : 's'}, target ${r.target} per replica`;
 }
 
+/** Readings in a row that must fail before it is news: a Redis that is still starting (the
+ * autoscaler starts with the stack) or restarting is not. */
+export const QUEUE_TROUBLE_READINGS = 3;
+
 /** Tells of a list that cannot be read, once per cause, and of the first reading after that. */
 export class QueueTrouble {
-  private readonly failing = new Map<string, string>();
+  private readonly failing = new Map<string, { streak: number; said?: string }>();
 
   constructor(private readonly notice: (service: string, message: string) => void) {}
 
   heard(service: string, a: Autoscale | undefined, q: QueueReading | undefined): void {
     if (!a?.redisList || !q) return;
-    const was = this.failing.get(service);
+    const f = this.failing.get(service);
     const list = a.redisList.list;
-    if ('error' in q) {
-      if (was === q.error) return;
-      this.failing.set(service, q.error);
-      this.notice(
-        service,
-        `autoscale: cannot read the length of redis list "${list}": ${q.error}; keeping the replica count until it can`,
-      );
-    } else if (was !== undefined) {
+    if ('length' in q) {
       this.failing.delete(service);
-      this.notice(service, `autoscale: reading redis list "${list}" again (${q.length} items)`);
+      if (f?.said !== undefined)
+        this.notice(service, `autoscale: reading redis list "${list}" again (${q.length} items)`);
+      return;
     }
+    const now = { streak: (f?.streak ?? 0) + 1, said: f?.said };
+    this.failing.set(service, now);
+    if (now.streak < QUEUE_TROUBLE_READINGS || now.said === q.error) return;
+    now.said = q.error;
+    this.notice(
+      service,
+      `autoscale: cannot read the length of redis list "${list}": ${q.error}; keeping the replica count until it can`,
+    );
   }
 }

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { addressUrl, type ListenAddress } from '../compose/listen-address.ts';
-import { HerdError, isHerdError } from '../util/errors.ts';
+import { HerdError, isHerdError, type HerdErrorCode } from '../util/errors.ts';
 import { Access } from './access.ts';
 import { loadAssets, type Assets } from './assets.ts';
 import { LiveFeed } from './live.ts';
@@ -21,6 +21,15 @@ export interface DashboardOptions {
 
 const ACTIONS: DashboardAction[] = ['scale', 'restart', 'stop', 'start'];
 const MAX_BODY = 64 * 1024;
+/** The control API's refusals keep their meaning for the page (a bad count, an unknown service…). */
+const STATUS_OF: Partial<Record<HerdErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  NO_SUCH_SERVICE: 404,
+  CONFLICT: 409,
+  ROLLOUT_FAILED: 409,
+  NO_DAEMON: 503,
+  DAEMON_UNRESPONSIVE: 503,
+};
 const SECURITY_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
@@ -87,7 +96,7 @@ export class DashboardServer {
         );
       await this.route(req, url, res);
     } catch (err) {
-      const status = isHerdError(err) && err.code === 'INVALID_ARGUMENT' ? 400 : 500;
+      const status = isHerdError(err) ? (STATUS_OF[err.code] ?? 500) : 500;
       if (!res.headersSent) sendJson(res, status, { error: (err as Error).message });
       else res.end();
     }

@@ -20,12 +20,7 @@ export function defaultHerdExtension(): HerdServiceExtension {
   return { lb: { algorithm: 'round_robin' }, healUnhealthy: true, extra: {} };
 }
 
-export function readHerdService(
-  service: string,
-  node: CNode,
-  p: string,
-  c: Checker,
-): HerdServiceExtension {
+export function readHerdService(node: CNode, p: string, c: Checker): HerdServiceExtension {
   const ext = defaultHerdExtension();
   const map = c.map(node, p);
   if (!map) return ext;

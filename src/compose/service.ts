@@ -135,7 +135,7 @@ const KEY_READERS = new Map<string, KeyReader>([
   ['secrets', (v, kp, r) => (r.svc.secrets = readFileMounts(v, kp, 'secrets', r.ctx))],
   ['configs', (v, kp, r) => (r.svc.configs = readFileMounts(v, kp, 'configs', r.ctx))],
   ['networks', (v, kp, r) => (r.svc.networks = readServiceNetworks(v, kp, r.ctx))],
-  ['x-herd', (v, kp, r) => (r.svc.herd = readHerdService(r.svc.name, v, kp, r.ctx.c))],
+  ['x-herd', (v, kp, r) => (r.svc.herd = readHerdService(v, kp, r.ctx.c))],
 ]);
 
 function readWorkingDir(v: CNode, kp: string, r: Reading): void {

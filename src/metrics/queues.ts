@@ -41,8 +41,7 @@ export async function readQueues(
 export function resolve(project: Project, url: string, addresses: ServiceAddresses): RedisAddress {
   const filled = fillServiceVariables(url, (name, what) => {
     const service = Object.keys(project.services).find((s) => envName(s) === name);
-    if (service === undefined)
-      throw new Error(`no service is called ${name.toLowerCase()}`);
+    if (service === undefined) throw new Error(`no service is called ${name.toLowerCase()}`);
     const a = addresses[service];
     if (!a)
       throw new Error(

@@ -58,7 +58,10 @@ test('prodwork: the worker scales by the jobs queue, up within seconds and back 
       /service autoscale worker \(from=1, to=5, metric=redis_list, value=\d+, target=10, reason=redis_list jobs has \d+ items, target 10 per replica, at most double or \+4 replicas per 15 s: 1 → 5\)/,
     );
     assert.match(events, /service autoscale worker \(from=3, to=1, metric=redis_list, value=0,/);
-    const last = events.split('\n').filter((l) => l.includes('service autoscale worker')).at(-1);
+    const last = events
+      .split('\n')
+      .filter((l) => l.includes('service autoscale worker'))
+      .at(-1);
     assert.match(last ?? '', /\(from=\d, to=1, metric=redis_list, value=0,/);
     assert.match(
       box.ok(['ps']),

@@ -108,6 +108,7 @@ export class Balancer {
   private readonly onHold: ((service: string) => void) | undefined;
   /** When onHold was last called (0: not while the pool has been empty). */
   private heldNoticeAt = 0;
+  private heldTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: BalancerOptions) {
     this.onHold = opts.onHold;
@@ -320,13 +321,25 @@ export class Balancer {
       }, ms),
     };
     this.waiters.push(w);
-    if (this.onHold && this.active.length === 0) {
-      const now = Date.now();
-      if (now - this.heldNoticeAt >= HOLD_NOTICE_MS) {
-        this.heldNoticeAt = now;
-        this.onHold(this.service);
-      }
+    this.tellHeld();
+  }
+
+  /** Tells onHold of requests an empty pool holds: at once, then each second while they wait, so
+   * that a notice lost on the way (a daemon reconnecting) is sent again. */
+  private tellHeld(): void {
+    if (!this.onHold || this.active.length > 0 || this.waiters.length === 0) return;
+    const now = Date.now();
+    if (now - this.heldNoticeAt >= HOLD_NOTICE_MS) {
+      this.heldNoticeAt = now;
+      this.onHold(this.service);
     }
+    if (this.heldTimer) return;
+    this.heldTimer = setTimeout(() => {
+      this.heldTimer = undefined;
+      this.heldNoticeAt = 0;
+      this.tellHeld();
+    }, HOLD_NOTICE_MS);
+    this.heldTimer.unref();
   }
 
   private wake(): void {

@@ -130,6 +130,22 @@ test('a replica still booting after a wake is not idle: the held requests wait f
   assert.equal(s.engine.desired('api'), 0);
 });
 
+test('a request that comes while the last replica is being stopped still gets one', async () => {
+  const s = await stack();
+  await s.seconds(10);
+  s.clock.advance(1000); // the sample that scales to zero, without letting the stop finish
+  await Promise.resolve();
+  assert.equal(s.engine.desired('api'), 0);
+  s.engine.wake('api');
+  assert.equal(s.engine.desired('api'), 1);
+  await s.seconds(3);
+  await until(
+    () => s.engine.replicas().some((r) => r.ready && r.state === 'running'),
+    'a ready replica after the stop',
+  );
+  assert.equal(s.live(), 1);
+});
+
 test('wake does nothing for a service that does not scale to zero', async () => {
   const s = await stack({ min: 1, max: 3, rps: 50 });
   await s.seconds(2);
@@ -168,6 +184,23 @@ test('the balancer tells of a request held for an empty pool at once, and again 
   b.add('api-2', '127.0.0.1', 2, new ReplicaCounters('api-2', 'api'));
   b.waitForMember(1, () => undefined);
   assert.equal(told.length, 2, 'a pool with a member (all tried) says nothing');
+});
+
+test('the balancer says it again each second while a request waits in an empty pool', async () => {
+  const told: number[] = [];
+  const b = new Balancer({
+    service: 'api',
+    lb: { algorithm: 'round_robin' },
+    onHold: () => told.push(Date.now()),
+  });
+  let answered = false;
+  b.waitForMember(5_000, () => (answered = true));
+  await new Promise((r) => setTimeout(r, 1_150));
+  assert.equal(told.length, 2, 'a lost notice is sent again');
+  b.add('api-1', '127.0.0.1', 1, new ReplicaCounters('api-1', 'api'));
+  assert.ok(answered);
+  await new Promise((r) => setTimeout(r, 1_100));
+  assert.equal(told.length, 2, 'nothing more once the request went to a replica');
 });
 
 test('the balancer holds requests for a scale-to-zero service up to its ready timeout', async () => {

@@ -8,13 +8,12 @@ import path from 'node:path';
 import type { Service } from '../../src/compose/model.ts';
 import { ComposeError } from '../../src/compose/errors.ts';
 import { loadProject } from '../../src/compose/load.ts';
-import { Engine } from '../../src/engine/engine.ts';
 import { scaleToZeroHold } from '../../src/engine/autoscaler-idle.ts';
 import type { LoadSample } from '../../src/engine/autoscaler.ts';
-import type { EngineEvent } from '../../src/engine/events.ts';
 import { Balancer } from '../../src/proxy/balancer.ts';
 import { ReplicaCounters } from '../../src/proxy/counters.ts';
-import { FakeClock, MemoryRuntime, settle, until } from '../helpers/memory-runtime.ts';
+import { memoryEngine } from '../helpers/memory-engine.ts';
+import { settle, until } from '../helpers/memory-runtime.ts';
 import { makeProject, makeService } from '../helpers/project.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -22,22 +21,12 @@ const IDLE = { min: 0, max: 3, rps: 50, idle: '10s', cooldown: '5s' };
 
 /** `api`, scaled to zero after 10 s without a request; `sample` is what the balancer counted. */
 async function stack(autoscale: Record<string, unknown> = IDLE) {
-  const clock = new FakeClock();
-  const runtime = new MemoryRuntime(clock);
   const api = makeService('api', {
     command: ['app'],
     expose: [{ port: 5000, protocol: 'tcp' }] as Service['expose'],
   });
   api.herd.extra.autoscale = autoscale;
-  const engine = new Engine(makeProject([api]), {
-    runtime,
-    clock,
-    healthWatch: runtime.healthWatch,
-    listenWatch: runtime.listenWatch,
-    baseEnv: {},
-  });
-  const events: EngineEvent[] = [];
-  engine.on('event', (e) => events.push(e));
+  const { clock, runtime, engine, events } = memoryEngine(makeProject([api]));
   const sample: Required<Pick<LoadSample, 'requests' | 'usage' | 'inFlight'>> = {
     requests: { api: 0 },
     usage: {},

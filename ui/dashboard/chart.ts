@@ -24,7 +24,12 @@ export function Chart({ title, samples, value, format }: ChartProps) {
         height: 90,
         legend: { show: false },
         cursor: { show: false },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max ?? 0, 1)] } },
+        scales: {
+          x: { time: true },
+          // From zero to a little above the largest value (1 when there is none yet): latencies
+          // of a few ms must not be drawn flat against a 1 s axis.
+          y: { range: (_u, _min, max) => [0, max && max > 0 ? max * 1.1 : 1] },
+        },
         axes: [
           { show: false },
           { size: 46, values: (_u, ticks) => ticks.map(format), font: '10px system-ui', gap: 2 },

@@ -71,7 +71,9 @@ export class HistoryRecorder {
       const seconds = before ? (now - before.t) / 1000 : 0;
       // Counters that went down belong to a new balancer: count from zero, never negative.
       if (!before || seconds <= 0 || traffic.requests < before.requests) continue;
-      rps += (traffic.requests - before.requests) / seconds;
+      const replicaRps = (traffic.requests - before.requests) / seconds;
+      traffic.rps = round(replicaRps);
+      rps += replicaRps;
       errorsPerSecond += Math.max(0, traffic.errors - before.errors) / seconds;
       const delta = buckets.map((n, i) => Math.max(0, n - (before.buckets[i] ?? 0)));
       delta.forEach((n, i) => (serviceDelta[i] = (serviceDelta[i] ?? 0) + n));

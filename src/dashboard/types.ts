@@ -14,6 +14,8 @@ export interface ReplicaView {
     inFlight: number;
     /** Cumulative counts per latency bucket (the balancer's), when it reports them. */
     latencyBuckets?: number[];
+    /** Filled in by the dashboard: requests per second since the previous sample. */
+    rps?: number;
     /** Filled in by the dashboard from the buckets' growth. */
     latency?: LatencyView;
   };

@@ -16,12 +16,11 @@ interface Model {
   state?: State;
   history: History;
   events: HerdEvent[];
-  replicaRps: Map<string, number>;
   error?: string;
 }
 
 function App() {
-  const [model, setModel] = useState<Model>({ history: {}, events: [], replicaRps: new Map() });
+  const [model, setModel] = useState<Model>({ history: {}, events: [] });
   const [live, setLive] = useState(false);
   useEffect(() => follow((m) => setModel((old) => apply(old, m)), setLive), []);
   const { state } = model;
@@ -40,7 +39,6 @@ function App() {
             service=${s}
             replicas=${state.replicas.filter((r) => r.service === s.name)}
             samples=${model.history[s.name] ?? []}
-            replicaRps=${model.replicaRps}
           />`,
       )}
       <section class="events">
@@ -71,7 +69,6 @@ function apply(old: Model, m: ServerMessage): Model {
         ...old,
         state: m.state,
         history: append(old.history, m.sample),
-        replicaRps: rates(old.state, m.state),
         error: undefined,
       };
     case 'event':
@@ -85,20 +82,6 @@ function append(history: History, latest: History): History {
   const out: History = {};
   for (const [svc, samples] of Object.entries(latest))
     out[svc] = [...(history[svc] ?? []), ...samples].slice(-KEEP_SAMPLES);
-  return out;
-}
-
-/** Requests per second of each replica between two states. */
-function rates(before: State | undefined, after: State): Map<string, number> {
-  const out = new Map<string, number>();
-  if (!before) return out;
-  const seconds = (after.now - before.now) / 1000;
-  for (const r of after.replicas) {
-    const prev = before.replicas.find((p) => p.name === r.name)?.traffic?.requests;
-    const now = r.traffic?.requests;
-    if (prev !== undefined && now !== undefined && now >= prev && seconds > 0)
-      out.set(r.name, (now - prev) / seconds);
-  }
   return out;
 }
 

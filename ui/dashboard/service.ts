@@ -10,11 +10,9 @@ export interface ServiceProps {
   service: Service;
   replicas: Replica[];
   samples: Sample[];
-  /** Requests per second per replica, from the last two states. */
-  replicaRps: Map<string, number>;
 }
 
-export function ServiceCard({ service, replicas, samples, replicaRps }: ServiceProps) {
+export function ServiceCard({ service, replicas, samples }: ServiceProps) {
   const running = replicas.filter((r) => r.state === 'running').length;
   return html`<section class="service" data-service=${service.name}>
     <header>
@@ -69,7 +67,7 @@ export function ServiceCard({ service, replicas, samples, replicaRps }: ServiceP
               <td>${endpoint(r)}</td>
               <td>${percent(r.cpuPercent)}</td>
               <td>${bytes(r.memBytes)}</td>
-              <td>${r.traffic ? rate(replicaRps.get(r.name) ?? 0) : '–'}</td>
+              <td>${r.traffic ? rate(r.traffic.rps ?? 0) : '–'}</td>
               <td>${seconds(r.traffic?.latency?.p50)}</td>
               <td>${seconds(r.traffic?.latency?.p99)}</td>
             </tr>`,

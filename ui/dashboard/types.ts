@@ -17,6 +17,8 @@ export interface Replica {
     requests: number;
     errors: number;
     inFlight: number;
+    /** Requests per second since the previous sample (the dashboard's server works it out). */
+    rps?: number;
     latency?: { p50?: number; p99?: number };
   };
 }

@@ -149,6 +149,7 @@ const replicaFields = {
   healthOutput: optional(str),
   healthLog: optional(list(probeResult)),
   ready: optional(bool),
+  paused: optional(bool),
 };
 
 export const replicaInfoShape = object<ReplicaInfo>(replicaFields);

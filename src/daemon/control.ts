@@ -2,7 +2,7 @@
 // implements it; the daemon server depends only on this interface.
 import type { Project } from '../compose/model.ts';
 import type { AutoscaleStatus } from '../engine/autoscaler.ts';
-import type { DefinitionRecord, StopOptions, UpdateStatus } from '../engine/engine.ts';
+import type { DefinitionRecord, Forgotten, StopOptions, UpdateStatus } from '../engine/engine.ts';
 import type { EngineEvent, ReplicaInfo } from '../engine/events.ts';
 
 export interface EngineControl {
@@ -22,6 +22,10 @@ export interface EngineControl {
   /** Sends `signal` to every running replica of the services (all when undefined) right away;
    * Docker's rules then apply (SIGKILL or the stop signal count as a manual stop). */
   killServices(signal: NodeJS.Signals, services?: string[]): void;
+  /** `herd pause`/`unpause`: the running replicas' names it paused (or let run again). */
+  pauseServices?(paused: boolean, services?: string[]): string[];
+  /** `herd rm`: forgets exited replicas of services with nothing running. */
+  removeExited?(services?: string[]): Forgotten;
   /** Reconciles to a re-loaded project — new services start,
    * removed ones stop, changed ones are replaced (rolling). */
   apply(project: Project): Promise<void>;

@@ -22,7 +22,7 @@ export function timeoutBody(value: string | undefined): { timeout?: number } {
 
 export async function postLifecycle(
   cmd: Command,
-  verb: 'stop' | 'start' | 'restart' | 'kill',
+  verb: 'stop' | 'start' | 'restart' | 'kill' | 'pause' | 'unpause',
   services: string[],
   done: string,
   extra: Record<string, unknown> = {},

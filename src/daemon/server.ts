@@ -145,6 +145,11 @@ function routeTable(ctx: ApiContext): Record<string, Handler> {
     'POST /v1/rollback': async (req, _url, res) =>
       send(res, 200, await services.rollback(await readJson(req))),
     'POST /v1/kill': lifecycle('kill'),
+    'POST /v1/pause': async (req, _url, res) =>
+      send(res, 200, services.pause(true, await readJson(req))),
+    'POST /v1/unpause': async (req, _url, res) =>
+      send(res, 200, services.pause(false, await readJson(req))),
+    'POST /v1/rm': async (req, _url, res) => send(res, 200, await services.rm(await readJson(req))),
     'GET /v1/logs': (_req, url, res) => streams.logs(url, res),
     'GET /v1/events': (_req, _url, res) => streams.events(res),
     'POST /v1/down': async (req, _url, res) => project.down(await readJson(req), res),

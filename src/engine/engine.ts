@@ -21,6 +21,7 @@ import type {
 import { isManualKill } from './exit-step.ts';
 import { probeHealthWatch, type HealthWatchFactory } from './health-watch.ts';
 import { tcpListenWatch, type ListenWatchFactory } from './listening.ts';
+import { forgetExited, pauseReplicas, type Forgotten } from './pause.ts';
 import { Reconciler } from './reconciler.ts';
 import { Rollouts, type StopOptions } from './rolling.ts';
 import { rolloutSettings } from './rollout.ts';
@@ -30,7 +31,7 @@ import { newSlot, snapshot, type Slot } from './slot.ts';
 import { Supervisor, type ServiceState } from './supervisor.ts';
 import type { ServiceAddresses } from '../runtime/env.ts';
 
-export type { DefinitionRecord, StopOptions, UpdateStatus };
+export type { DefinitionRecord, Forgotten, StopOptions, UpdateStatus };
 export { isManualKill };
 
 export interface EngineOptions {
@@ -255,6 +256,17 @@ export class Engine {
       const manual = isManualKill(signal, st.service);
       for (const slot of allSlots(st)) this.sup.dispatch(slot, { type: 'kill', signal, manual });
     }
+  }
+
+  /** `herd pause`/`unpause`: the running replicas of the services (default: all); the names of
+   * those it changed (pause.ts). */
+  pauseServices(paused: boolean, names?: string[]): string[] {
+    return pauseReplicas(this.sup, names ?? Object.keys(this.current.services), paused);
+  }
+
+  /** `herd rm`: forgets the exited replicas of the services that have nothing running. */
+  removeExited(names?: string[]): Forgotten {
+    return forgetExited(this.sup, names ?? Object.keys(this.current.services));
   }
 
   /** Rolling restart of the named services (default: all) and of their dependants declared with

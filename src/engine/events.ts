@@ -43,6 +43,8 @@ export interface ReplicaInfo {
   /** In the balancer's pool: running, and healthy (with a healthcheck) or accepting connections
    * on its port (a service with ports/expose). Absent until it first became ready. */
   ready?: boolean;
+  /** Frozen by `herd pause` (state stays `running`; `ps` shows "Paused"). */
+  paused?: boolean;
 }
 
 export type EngineEvent =

@@ -6,6 +6,7 @@
 import type { ReplicaInfo } from './events.ts';
 import type { Phase, Slot, StopIntent } from './slot.ts';
 import { exitStep, handOverStep } from './exit-step.ts';
+import { pauseStep, unpauseStep, whilePaused } from './pause-step.ts';
 import {
   leavePool,
   type Action,
@@ -127,6 +128,7 @@ function onStarted(
     startedAt: ctx.now,
     finishedAt: undefined,
     healthOutput: undefined,
+    paused: undefined,
     health: check?.test ? 'starting' : 'none',
     ...(e.adoptedPorts?.port !== undefined ? { port: e.adoptedPorts.port } : {}),
     ...(e.adoptedPorts?.ports ? { ports: e.adoptedPorts.ports } : {}),
@@ -134,6 +136,7 @@ function onStarted(
   const facts: Facts = {
     handle: e.handle,
     everStarted: true,
+    paused: false,
     info,
     ...(e.adoptedPorts?.spec ? { spec: e.adoptedPorts.spec } : {}),
   };
@@ -238,8 +241,10 @@ export const TABLE: Record<Phase, Handlers> = {
     discard,
   },
   running: {
-    health: onHealth,
-    listening: (slot) => joinPool(slot),
+    health: (slot, e, ctx) => whilePaused(slot, () => onHealth(slot, e, ctx)),
+    listening: (slot) => whilePaused(slot, () => joinPool(slot)),
+    pause: pauseStep,
+    unpause: unpauseStep,
     stop: (slot, e) => stopRunning(slot, e),
     exited: exitStep,
     kill: onKill,
@@ -293,6 +298,11 @@ export const TABLE: Record<Phase, Handlers> = {
   exited: {
     ...idle,
     reset: () => ({ to: 'waiting', actions: [] }),
+    forget: () => ({
+      to: 'removed',
+      reason: 'removed (herd rm)',
+      actions: [{ do: 'remove' }, { do: 'drop-successor' }],
+    }),
   },
   removed: {},
 };

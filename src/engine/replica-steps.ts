@@ -36,7 +36,12 @@ export type ReplicaEvent =
   /** Recorded as stopped by a daemon that restarted: shown as exited, not started. */
   | { type: 'hold' }
   /** A successor that will not take over leaves the view. */
-  | { type: 'discard' };
+  | { type: 'discard' }
+  /** `herd pause` / `herd unpause` (pause-step.ts). */
+  | { type: 'pause' }
+  | { type: 'unpause' }
+  /** `herd rm`: an exited replica leaves the view. */
+  | { type: 'forget' };
 
 /** Where an adopted replica really listens (it was started by an earlier herd). */
 export interface AdoptedAddress {
@@ -64,7 +69,10 @@ export type Action =
   | { do: 'hand-over' }
   | { do: 'drop-successor' }
   | { do: 'restart-dependants' }
-  | { do: 'stop-self'; intent: StopIntent };
+  | { do: 'stop-self'; intent: StopIntent }
+  /** Freeze the replica's processes / let them run again. */
+  | { do: 'pause' }
+  | { do: 'resume' };
 
 /** Facts a step may change; `info` fields are merged into the replica's public info. */
 export type Facts = Partial<
@@ -81,6 +89,7 @@ export type Facts = Partial<
     | 'handle'
     | 'spec'
     | 'definition'
+    | 'paused'
   >
 > & { info?: Partial<ReplicaInfo> };
 

@@ -45,6 +45,8 @@ export interface Slot {
   /** Hash of the service definition it was last started with (service-hash.ts): an update
    * replaces the replicas whose definition is not the service's. */
   definition?: string;
+  /** Frozen by `herd pause`: out of the pool, not health-checked, until `herd unpause`. */
+  paused?: boolean;
   /** Its last lines of output, for the message of an update that failed because of it. */
   recentOutput: string[];
   // Resources held while the replica lives (set and cleared by the supervisor's actions).

@@ -162,11 +162,23 @@ export class Supervisor {
         return;
       case 'drain':
         return this.task(slot, this.drain(slot, gen));
-      case 'signal-stop':
-        if (slot.handle) void slot.handle.stop(slot.stopGraceMs);
+      case 'signal-stop': {
+        const handle = slot.handle;
+        const grace = slot.stopGraceMs;
+        if (!handle) return;
+        if (slot.paused) void this.thaw(slot).then(() => handle.stop(grace));
+        else void handle.stop(grace);
         return;
+      }
       case 'kill':
+        // SIGKILL ends a frozen replica too; any other signal waits for `herd unpause`.
         return slot.handle?.kill(action.signal);
+      case 'pause':
+        if (slot.handle?.pause) return this.task(slot, slot.handle.pause());
+        return;
+      case 'resume':
+        if (slot.handle?.resume) return this.task(slot, slot.handle.resume());
+        return;
       case 'schedule-restart':
         slot.timer = this.opts.clock.setTimeout(() => {
           slot.timer = undefined;
@@ -197,6 +209,13 @@ export class Supervisor {
       case 'stop-self':
         return this.task(slot, this.stop(slot, action.intent));
     }
+  }
+
+  /** A frozen replica cannot act on a stop signal (nor unpause later): thaw it first. */
+  private async thaw(slot: Slot): Promise<void> {
+    slot.paused = false;
+    slot.info.paused = undefined;
+    await slot.handle?.resume?.().catch(() => undefined);
   }
 
   private async drain(slot: Slot, gen: number): Promise<void> {

@@ -70,6 +70,9 @@ export interface ReplicaHandle {
   stop(graceMs?: number): Promise<ExitInfo>;
   /** Send a signal to the whole group right away. */
   kill(signal: NodeJS.Signals): void;
+  /** `herd pause`/`unpause`: freeze every process of the replica / let it run again. */
+  pause?(): Promise<void>;
+  resume?(): Promise<void>;
   /** Docker only: the engine's own healthcheck status, current status first, then each change. */
   onHealth?(listener: (status: 'starting' | 'healthy' | 'unhealthy') => void): void;
 }

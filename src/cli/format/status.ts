@@ -4,7 +4,7 @@ import { humanDuration } from './duration.ts';
 
 type StatusInput = Pick<
   ReplicaInfo,
-  'state' | 'health' | 'startedAt' | 'finishedAt' | 'lastExit' | 'reason'
+  'state' | 'health' | 'startedAt' | 'finishedAt' | 'lastExit' | 'reason' | 'paused'
 >;
 
 function healthSuffix(health: ReplicaInfo['health']): string {
@@ -50,6 +50,8 @@ export function formatStatus(r: StatusInput, now: number): string {
     case 'starting':
       return 'Starting';
     case 'running':
+      // As Docker words a paused container.
+      if (r.paused) return `Up ${humanDuration(now - (r.startedAt ?? now))} (Paused)`;
       return `Up ${humanDuration(now - (r.startedAt ?? now))}${healthSuffix(r.health)}`;
     case 'stopping':
       return 'Stopping';
@@ -68,8 +70,9 @@ export function composeState(r: StatusInput): string {
   switch (r.state) {
     case 'waiting':
       return 'created';
-    case 'starting':
     case 'running':
+      return r.paused ? 'paused' : 'running';
+    case 'starting':
     case 'stopping':
       return 'running';
     case 'backoff':

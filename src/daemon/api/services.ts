@@ -73,6 +73,52 @@ export class ServiceRoutes {
     return { services: all, replicas: verb === 'start' || verb === 'restart' ? names() : before };
   }
 
+  /** `herd pause`/`unpause`: the replicas it froze or let run again. */
+  pause(paused: boolean, body: unknown): ServicesResponse {
+    const b = (body ?? {}) as { services?: unknown };
+    const services = this.ctx.services(b.services);
+    const { engine } = this.ctx;
+    if (!engine.pauseServices) throw new ApiError(501, 'this daemon cannot pause', 'FAILED');
+    const replicas = engine.pauseServices(paused, services);
+    if (replicas.length === 0)
+      throw new ApiError(
+        409,
+        `no ${paused ? 'running' : 'paused'} replica to ${paused ? 'pause' : 'unpause'}` +
+          (services ? ` in ${services.join(', ')}` : ''),
+        'CONFLICT',
+      );
+    return { services: services ?? Object.keys(this.ctx.project.services), replicas };
+  }
+
+  /** `herd rm [-s]`: forgets exited replicas; `stop` stops the services first. A service named
+   * with a replica running is refused without `stop`; unnamed ones are skipped. */
+  async rm(body: unknown): Promise<ServicesResponse> {
+    const b = (body ?? {}) as { services?: unknown; stop?: unknown; timeout?: unknown };
+    const services = this.ctx.services(b.services);
+    const { engine } = this.ctx;
+    if (!engine.removeExited) throw new ApiError(501, 'this daemon cannot remove', 'FAILED');
+    const all = services ?? Object.keys(this.ctx.project.services);
+    if (b.stop === true) {
+      await engine.stopServices(services, stopOptions(b.timeout));
+      this.ctx.opts.recorder?.setStopped(all, true);
+    }
+    const names = () => engine.replicas().filter((r) => services?.includes(r.service) ?? true);
+    if (services && b.stop !== true) {
+      const live = names().filter((r) => r.state !== 'exited' && r.state !== 'removed');
+      if (live.length > 0)
+        throw new ApiError(
+          409,
+          `cannot remove running replicas: ${live.map((r) => r.name).join(', ')} ` +
+            '(stop them first, or use `herd rm -s`)',
+          'CONFLICT',
+        );
+    }
+    const gone = engine.removeExited(services);
+    // Nothing may start them again on a daemon restart either (as after `herd stop`).
+    if (gone.services.length > 0) this.ctx.opts.recorder?.setStopped(gone.services, true);
+    return { services: gone.services, replicas: gone.removed };
+  }
+
   /** `herd rollback SERVICE`: its previous definition, as its rollback_config says. */
   async rollback(body: unknown): Promise<ServicesResponse> {
     const b = (body ?? {}) as { service?: unknown };
@@ -87,7 +133,9 @@ export class ServiceRoutes {
     } finally {
       this.ctx.project = engine.project ?? this.ctx.project;
     }
-    const replicas = engine.replicas().filter((r) => r.service === service && r.state !== 'removed');
+    const replicas = engine
+      .replicas()
+      .filter((r) => r.service === service && r.state !== 'removed');
     return { services: [service!], replicas: replicas.map((r) => r.name) };
   }
 

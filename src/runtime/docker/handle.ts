@@ -127,6 +127,15 @@ export class DockerReplicaHandle implements ReplicaHandle {
     });
   }
 
+  /** The engine's pause (the cgroup freezer) and unpause. */
+  async pause(): Promise<void> {
+    await this.container.pause();
+  }
+
+  async resume(): Promise<void> {
+    await this.container.unpause();
+  }
+
   /** Removes the stopped container (Compose removes containers on scale-down and `down`). */
   async remove(): Promise<void> {
     await this.container.remove({ force: true }).catch((err: { statusCode?: number }) => {

@@ -145,6 +145,18 @@ class ProcessReplica implements ReplicaHandle {
     if (this.pid !== undefined && !this.done) killGroup(this.pid, signal);
   }
 
+  /** The cgroup freezer where the replica has a cgroup that offers it (it also holds what left
+   * the group), else SIGSTOP to the group, as Docker's pause without a freezer would. */
+  async pause(): Promise<void> {
+    if (this.pid === undefined || this.done) return;
+    if (!this.cgroup?.freeze(true)) killGroup(this.pid, 'SIGSTOP');
+  }
+
+  async resume(): Promise<void> {
+    if (this.pid === undefined || this.done) return;
+    if (!this.cgroup?.freeze(false)) killGroup(this.pid, 'SIGCONT');
+  }
+
   async stop(graceMs?: number): Promise<ExitInfo> {
     const pgid = this.pid;
     if (pgid === undefined || this.done) return this.exited;

@@ -66,6 +66,19 @@ export class ReplicaCgroup {
     }
   }
 
+  /** Freezes (or thaws) the replica through cgroup v2's `cgroup.freeze`; false when no
+   * directory offers it (v1, or a kernel before 5.2). */
+  freeze(on: boolean): boolean {
+    const v2 = this.dirs.filter((d) => d.version === 2);
+    try {
+      for (const d of v2) writeFileSync(path.join(d.dir, 'cgroup.freeze'), on ? '1' : '0');
+    } catch {
+      // No freezer here (or not ours to write): the caller signals the group instead.
+      return false;
+    }
+    return v2.length > 0;
+  }
+
   /** OOM kills the kernel made in the replica's memory cgroup. */
   oomKills(): number {
     const memory = this.dirs.find((d) => d.controllers.includes('memory'));

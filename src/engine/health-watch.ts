@@ -26,6 +26,16 @@ export interface HealthWatchArgs {
 
 export type HealthWatchFactory = (args: HealthWatchArgs) => HealthWatch;
 
+/** HERD_PROJECT in a process's environment marks it as one of the project's replicas (the
+ * daemon's identity check; anyone counting a project's processes, as acceptance checks 8 and 11
+ * do). A probe is a direct child of the daemon like a replica, so with it a probe passed, while
+ * it ran, for one more replica: it gets the replica's environment (HERD_SERVICE, HERD_REPLICA,
+ * PORT too) without it. */
+function probeEnv(env: Record<string, string>): Record<string, string> {
+  const { HERD_PROJECT: _marker, ...rest } = env;
+  return rest;
+}
+
 export const probeHealthWatch: HealthWatchFactory = ({
   check,
   spec,
@@ -48,7 +58,7 @@ export const probeHealthWatch: HealthWatchFactory = ({
     startedAt,
     run: (signal) =>
       runProbe(test, {
-        env: spec.env,
+        env: probeEnv(spec.env),
         cwd: spec.cwd,
         timeoutMs: check.timeoutMs > 0 ? check.timeoutMs : HEALTH_DEFAULTS.timeoutMs,
         uid: spec.uid,

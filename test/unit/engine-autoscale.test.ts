@@ -3,31 +3,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Service } from '../../src/compose/model.ts';
-import { Engine } from '../../src/engine/engine.ts';
 import type { LoadSample } from '../../src/engine/autoscaler.ts';
 import { recommend, stabilize } from '../../src/engine/autoscaler-decide.ts';
-import type { EngineEvent } from '../../src/engine/events.ts';
-import { FakeClock, MemoryRuntime, settle, until } from '../helpers/memory-runtime.ts';
+import { memoryEngine } from '../helpers/memory-engine.ts';
+import { settle, until } from '../helpers/memory-runtime.ts';
 import { makeProject, makeService } from '../helpers/project.ts';
 
 const expose = [{ port: 5000, protocol: 'tcp' }] as Service['expose'];
 
 /** A service `web` autoscaled with `autoscale`, and a load the test sets. */
 async function harness(autoscale: Record<string, unknown>, over: Partial<Service> = {}) {
-  const clock = new FakeClock();
-  const runtime = new MemoryRuntime(clock);
   const web = makeService('web', { command: ['app'], expose, ...over });
   web.herd.extra.autoscale = autoscale;
   const project = makeProject([web]);
-  const engine = new Engine(project, {
-    runtime,
-    clock,
-    healthWatch: runtime.healthWatch,
-    listenWatch: runtime.listenWatch,
-    baseEnv: {},
-  });
-  const events: EngineEvent[] = [];
-  engine.on('event', (e) => events.push(e));
+  const { clock, runtime, engine, events } = memoryEngine(project);
   const load: LoadSample = { requests: { web: 0 }, usage: {} };
   /** Requests per second through the balancer from now on. */
   let rps = 0;

@@ -2,10 +2,10 @@
 // dependencies, scaling, stops, kills and rollouts, with no process and no sleeping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine } from '../../src/engine/engine.ts';
-import type { EngineEvent, ReplicaInfo } from '../../src/engine/events.ts';
+import type { ReplicaInfo } from '../../src/engine/events.ts';
 import type { Project, Service } from '../../src/compose/model.ts';
-import { FakeClock, MemoryRuntime, settle, until } from '../helpers/memory-runtime.ts';
+import { memoryEngine } from '../helpers/memory-engine.ts';
+import { settle, until } from '../helpers/memory-runtime.ts';
 import { makeProject, makeService } from '../helpers/project.ts';
 
 const cmd = ['app'];
@@ -21,18 +21,8 @@ const check = {
 };
 
 function harness(services: Service[]) {
-  const clock = new FakeClock();
-  const runtime = new MemoryRuntime(clock);
   const project = makeProject(services);
-  const engine = new Engine(project, {
-    runtime,
-    clock,
-    healthWatch: runtime.healthWatch,
-    listenWatch: runtime.listenWatch,
-    baseEnv: {},
-  });
-  const events: EngineEvent[] = [];
-  engine.on('event', (e) => events.push(e));
+  const { clock, runtime, engine, events } = memoryEngine(project);
   const replica = (svc: string, n = 1): ReplicaInfo => {
     const found = engine.replicas().find((r) => r.name === `${project.name}-${svc}-${n}`);
     if (!found) throw new Error(`no replica ${svc}-${n}`);

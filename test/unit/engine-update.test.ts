@@ -9,9 +9,9 @@ import { ComposeError } from '../../src/compose/errors.ts';
 import { loadProject } from '../../src/compose/load.ts';
 import type { Service } from '../../src/compose/model.ts';
 import type { UpdateConfig } from '../../src/compose/update-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import type { EngineEvent, UpdateState } from '../../src/engine/events.ts';
-import { FakeClock, MemoryRuntime, settle, until } from '../helpers/memory-runtime.ts';
+import type { UpdateState } from '../../src/engine/events.ts';
+import { memoryEngine } from '../helpers/memory-engine.ts';
+import { type FakeClock, settle, until } from '../helpers/memory-runtime.ts';
 import { makeProject, makeService } from '../helpers/project.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -26,18 +26,8 @@ function web(version: string, scale: number, updateConfig?: UpdateConfig): Servi
 }
 
 function harness(first: Service) {
-  const clock = new FakeClock();
-  const runtime = new MemoryRuntime(clock);
   const project = makeProject([first]);
-  const engine = new Engine(project, {
-    runtime,
-    clock,
-    healthWatch: runtime.healthWatch,
-    listenWatch: runtime.listenWatch,
-    baseEnv: {},
-  });
-  const events: EngineEvent[] = [];
-  engine.on('event', (e) => events.push(e));
+  const { clock, runtime, engine, events } = memoryEngine(project);
   const versions = () =>
     runtime
       .running('web')

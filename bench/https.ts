@@ -3,13 +3,23 @@
 //   node --import tsx bench/https.ts [seconds=10] [connections=50]
 // Two scenarios: keep-alive, and a new TLS connection per request (`Connection: close`, so every
 // request pays a handshake). wrk speaks HTTP/1.1 over TLS; herd's ingress offers h2 and http/1.1.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCA } from '../src/proxy/ingress/ca.ts';
-import { ROOT, freePort, loadavg, stop, treeCpuUs, waitPort, wrk, type WrkResult } from './lib.ts';
+import {
+  ROOT,
+  freePort,
+  loadavg,
+  startNginx,
+  stop,
+  treeCpuUs,
+  waitPort,
+  wrk,
+  type WrkResult,
+} from './lib.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
 const conns = Number(process.argv[3] ?? 50);
@@ -52,7 +62,7 @@ services:
     );
     // The same CA and leaf key as herd's ingress uses, for a certificate of the same kind.
     const leaf = LocalCA.open(join(dir, 'data', 'herd', 'ca')).issue('localhost');
-    nginx = await startNginxTls(nginxPort, ports, leaf, dir);
+    nginx = await startNginx(nginxPort, ports, leaf);
     await waitPort(httpsPort);
     const herdPid = await daemonPid(join(dir, 'state', 'herd.sock'));
     console.log(`# ${seconds}s per run, ${conns} connections, loadavg ${loadavg()}`);
@@ -115,49 +125,6 @@ function daemonPid(socketPath: string): Promise<number> {
     req.on('error', reject);
     req.end();
   });
-}
-
-async function startNginxTls(
-  listen: number,
-  backends: number[],
-  leaf: { cert: string; key: string },
-  dir: string,
-): Promise<ChildProcess> {
-  writeFileSync(join(dir, 'leaf.crt'), leaf.cert);
-  writeFileSync(join(dir, 'leaf.key'), leaf.key, { mode: 0o600 });
-  const conf = `worker_processes 1;
-error_log ${dir}/nginx-error.log error;
-pid ${dir}/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream app {
-${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
-    keepalive 64;
-  }
-  server {
-    listen 127.0.0.1:${listen} ssl http2;
-    ssl_certificate ${dir}/leaf.crt;
-    ssl_certificate_key ${dir}/leaf.key;
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto https;
-    }
-  }
-}
-`;
-  writeFileSync(join(dir, 'nginx.conf'), conf);
-  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
-    stdio: 'inherit',
-  });
-  await waitPort(listen);
-  return child;
 }
 
 await main();

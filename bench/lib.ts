@@ -84,8 +84,21 @@ export async function startHerd(
   return child;
 }
 
-export async function startNginx(listen: number, backends: number[]): Promise<ChildProcess> {
+/** nginx, 1 worker, in front of `backends`; with `tls`, it terminates TLS (and offers HTTP/2)
+ * with that certificate and key. */
+export async function startNginx(
+  listen: number,
+  backends: number[],
+  tls?: { cert: string; key: string },
+): Promise<ChildProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'herd-bench-nginx-'));
+  if (tls) {
+    writeFileSync(join(dir, 'tls.crt'), tls.cert);
+    writeFileSync(join(dir, 'tls.key'), tls.key, { mode: 0o600 });
+  }
+  const listenLine = tls
+    ? `listen 127.0.0.1:${listen} ssl http2;\n    ssl_certificate ${dir}/tls.crt;\n    ssl_certificate_key ${dir}/tls.key;`
+    : `listen 127.0.0.1:${listen};`;
   const conf = `worker_processes 1;
 error_log ${dir}/error.log error;
 pid ${dir}/nginx.pid;
@@ -99,13 +112,14 @@ ${backends.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).
     keepalive 64;
   }
   server {
-    listen 127.0.0.1:${listen};
+    ${listenLine}
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
       proxy_next_upstream error timeout http_502;
     }
   }

@@ -145,10 +145,25 @@ export async function build() {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, useVendored(rewriteSpecifiers(f.text), name, vendored));
   }
+  await bundleDashboard(join(tmp, 'dashboard-ui'));
   const stamp = join(tmp, '.built');
   writeFileSync(stamp, `${started.toISOString()}\n`);
   utimesSync(stamp, started, started);
   swapIn(tmp);
+}
+
+/** The dashboard's page script and styles (ui/dashboard), as src/dashboard/assets.ts makes them in
+ * memory when there is no build. */
+async function bundleDashboard(outdir) {
+  await esbuild({
+    entryPoints: { app: join(root, 'ui', 'dashboard', 'main.ts') },
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    outdir,
+    logLevel: 'silent',
+  });
 }
 
 function swapIn(tmp) {

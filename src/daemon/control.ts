@@ -25,7 +25,7 @@ export interface EngineControl {
   /** `herd pause`/`unpause`: the running replicas' names it paused (or let run again). */
   pauseServices?(paused: boolean, services?: string[]): string[];
   /** `herd rm`: forgets exited replicas of services with nothing running. */
-  removeExited?(services?: string[]): Forgotten;
+  removeExited?(services?: string[], opts?: { volumes: boolean }): Promise<Forgotten>;
   /** Reconciles to a re-loaded project — new services start,
    * removed ones stop, changed ones are replaced (rolling). */
   apply(project: Project): Promise<void>;

@@ -34,6 +34,7 @@ export class StartPacer {
       },
     };
     if (rt.adopt) paced.adopt = (spec) => rt.adopt!(spec);
+    if (rt.remove) paced.remove = (spec, opts) => rt.remove!(spec, opts);
     this.wrapped.set(rt, paced);
     return paced;
   }

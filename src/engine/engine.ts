@@ -265,8 +265,8 @@ export class Engine {
   }
 
   /** `herd rm`: forgets the exited replicas of the services that have nothing running. */
-  removeExited(names?: string[]): Forgotten {
-    return forgetExited(this.sup, names ?? Object.keys(this.current.services));
+  removeExited(names?: string[], opts = { volumes: false }): Promise<Forgotten> {
+    return forgetExited(this.sup, names ?? Object.keys(this.current.services), opts);
   }
 
   /** Rolling restart of the named services (default: all) and of their dependants declared with

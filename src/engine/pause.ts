@@ -32,10 +32,16 @@ export interface Forgotten {
 }
 
 /** `herd rm`: forgets the exited replicas of services that have nothing running; such a service
- * is stopped (nothing starts it again until `herd start` or `up`), as Compose's rm leaves it. */
-export function forgetExited(sup: Supervisor, names: string[]): Forgotten {
+ * is stopped (nothing starts it again until `herd start` or `up`), as Compose's rm leaves it.
+ * Resolves once the runtime removed what it kept of them (an exited container). */
+export async function forgetExited(
+  sup: Supervisor,
+  names: string[],
+  opts: { volumes: boolean },
+): Promise<Forgotten> {
   for (const name of names) sup.state(name);
   const out: Forgotten = { services: [], removed: [], running: [] };
+  const removals: Promise<void>[] = [];
   for (const name of names) {
     const slots = slotsOf(sup, name);
     if (slots.some((s) => s.phase !== 'exited' && s.phase !== 'removed')) {
@@ -50,9 +56,11 @@ export function forgetExited(sup: Supervisor, names: string[]): Forgotten {
     st.stoppedByUser = true;
     for (const slot of slots) {
       if (slot.phase !== 'exited') continue;
+      removals.push(sup.removeLeftovers(slot, opts));
       sup.dispatch(slot, { type: 'forget' });
       out.removed.push(slot.info.name);
     }
   }
+  await Promise.all(removals);
   return out;
 }

@@ -211,6 +211,18 @@ export class Supervisor {
     }
   }
 
+  /** `herd rm`: what the runtime keeps of an exited replica (a Docker container) goes; a failure
+   * is told in `herd events`, the replica is forgotten all the same. */
+  async removeLeftovers(slot: Slot, opts: { volumes: boolean }): Promise<void> {
+    const st = this.services.get(slot.service);
+    const runtime = st && this.opts.runtimeFor(st.service);
+    if (!runtime?.remove || !slot.spec) return;
+    await runtime.remove(slot.spec, opts).catch((err: unknown) => {
+      const text = err instanceof Error ? err.message : String(err);
+      this.notice(slot, `could not remove ${slot.spec?.name}: ${text}`);
+    });
+  }
+
   /** A frozen replica cannot act on a stop signal (nor unpause later): thaw it first. */
   private async thaw(slot: Slot): Promise<void> {
     slot.paused = false;

@@ -88,4 +88,7 @@ export interface Runtime {
    * project/service/index rather than the name: after a rolling restart a replica's runtime name
    * may be `<name>-next` (see engine/rollout.ts). */
   adopt?(spec: ReplicaSpec): Promise<ReplicaHandle | undefined>;
+  /** `herd rm`: removes what the runtime keeps of an exited replica (a Docker container; with
+   * `volumes`, its anonymous volumes too). Processes leave nothing behind. */
+  remove?(spec: ReplicaSpec, opts: { volumes: boolean }): Promise<void>;
 }

@@ -19,7 +19,7 @@ export function registerRm(program: Command): void {
     .argument('[services...]', 'services whose replicas to remove (default: all)')
     .option('-s, --stop', 'stop the services first')
     .option('-f, --force', 'do not ask for confirmation (herd never asks)')
-    .option('-v, --volumes', "accepted for Compose's sake: named volumes stay (`herd down -v`)")
+    .option('-v, --volumes', "remove a container's anonymous volumes too (named ones stay)")
     .option(TIMEOUT_FLAG, TIMEOUT_HELP)
     .addHelpText(
       'after',
@@ -37,6 +37,7 @@ Examples:
       const r = await client.post<ServicesResponse>('/v1/rm', {
         services: services.length ? services : undefined,
         stop: o.stop === true,
+        volumes: o.volumes === true,
         ...timeoutBody(o.timeout),
       });
       if (r.replicas.length === 0) {

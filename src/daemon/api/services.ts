@@ -93,7 +93,12 @@ export class ServiceRoutes {
   /** `herd rm [-s]`: forgets exited replicas; `stop` stops the services first. A service named
    * with a replica running is refused without `stop`; unnamed ones are skipped. */
   async rm(body: unknown): Promise<ServicesResponse> {
-    const b = (body ?? {}) as { services?: unknown; stop?: unknown; timeout?: unknown };
+    const b = (body ?? {}) as {
+      services?: unknown;
+      stop?: unknown;
+      timeout?: unknown;
+      volumes?: unknown;
+    };
     const services = this.ctx.services(b.services);
     const { engine } = this.ctx;
     if (!engine.removeExited) throw new ApiError(501, 'this daemon cannot remove', 'FAILED');
@@ -113,7 +118,7 @@ export class ServiceRoutes {
           'CONFLICT',
         );
     }
-    const gone = engine.removeExited(services);
+    const gone = await engine.removeExited(services, { volumes: b.volumes === true });
     // Nothing may start them again on a daemon restart either (as after `herd stop`).
     if (gone.services.length > 0) this.ctx.opts.recorder?.setStopped(gone.services, true);
     return { services: gone.services, replicas: gone.removed };

@@ -115,6 +115,15 @@ export class DockerRuntime implements Runtime {
     });
   }
 
+  /** `herd rm`: the exited container goes, as `docker compose rm` removes it. Only a stopped one:
+   * herd never removes a running container here. */
+  async remove(spec: ReplicaSpec, opts: { volumes: boolean }): Promise<void> {
+    const container = this.docker.getContainer(spec.name);
+    await container.remove({ v: opts.volumes }).catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404) throw err;
+    });
+  }
+
   /** A running container of this replica left by an earlier herd (a daemon restart), taken over
    * as is when it was created from the same definition and image; anything else found under the
    * replica's labels is removed, and undefined means "start a new one". */

@@ -88,10 +88,16 @@ export class Engine {
     });
     this.reconciler = new Reconciler(this.sup, () => this.current.name);
     this.definitions = new Definitions(this.hub);
-    this.rollouts = new Rollouts(this.sup, this.hub, () => this.current, (names) => this.up(names), {
-      setDefinition: (service) => this.swapDefinition(service),
-      status: (s) => this.definitions.status(s),
-    });
+    this.rollouts = new Rollouts(
+      this.sup,
+      this.hub,
+      () => this.current,
+      (names) => this.up(names),
+      {
+        setDefinition: (service) => this.swapDefinition(service),
+        status: (s) => this.definitions.status(s),
+      },
+    );
     for (const service of Object.values(project.services)) {
       rolloutSettings(service);
       this.addService(service);
@@ -307,7 +313,8 @@ export class Engine {
     }
     for (const name of plan.changed)
       this.definitions.requestedChange(before.services[name], next.services[name]!);
-    for (const name of plan.added) this.definitions.requestedChange(undefined, next.services[name]!);
+    for (const name of plan.added)
+      this.definitions.requestedChange(undefined, next.services[name]!);
     const changed = plan.changed.filter((n) => this.sup.state(n).active);
     if (changed.length > 0) {
       this.sup.notice(

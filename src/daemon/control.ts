@@ -23,7 +23,7 @@ export interface EngineControl {
    * Docker's rules then apply (SIGKILL or the stop signal count as a manual stop). */
   killServices(signal: NodeJS.Signals, services?: string[]): void;
   /** `herd pause`/`unpause`: the running replicas' names it paused (or let run again). */
-  pauseServices?(paused: boolean, services?: string[]): string[];
+  pauseServices?(paused: boolean, services?: string[]): Promise<string[]>;
   /** `herd rm`: forgets exited replicas of services with nothing running. */
   removeExited?(services?: string[], opts?: { volumes: boolean }): Promise<Forgotten>;
   /** Reconciles to a re-loaded project — new services start,

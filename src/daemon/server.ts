@@ -146,9 +146,9 @@ function routeTable(ctx: ApiContext): Record<string, Handler> {
       send(res, 200, await services.rollback(await readJson(req))),
     'POST /v1/kill': lifecycle('kill'),
     'POST /v1/pause': async (req, _url, res) =>
-      send(res, 200, services.pause(true, await readJson(req))),
+      send(res, 200, await services.pause(true, await readJson(req))),
     'POST /v1/unpause': async (req, _url, res) =>
-      send(res, 200, services.pause(false, await readJson(req))),
+      send(res, 200, await services.pause(false, await readJson(req))),
     'POST /v1/rm': async (req, _url, res) => send(res, 200, await services.rm(await readJson(req))),
     'GET /v1/logs': (_req, url, res) => streams.logs(url, res),
     'GET /v1/events': (_req, _url, res) => streams.events(res),

@@ -266,7 +266,7 @@ export class Engine {
 
   /** `herd pause`/`unpause`: the running replicas of the services (default: all); the names of
    * those it changed (pause.ts). */
-  pauseServices(paused: boolean, names?: string[]): string[] {
+  pauseServices(paused: boolean, names?: string[]): Promise<string[]> {
     return pauseReplicas(this.sup, names ?? Object.keys(this.current.services), paused);
   }
 

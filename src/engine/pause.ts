@@ -8,17 +8,26 @@ function slotsOf(sup: Supervisor, name: string): Slot[] {
   return [...st.slots.values()].flatMap((s) => (s.successor ? [s, s.successor] : [s]));
 }
 
-/** Pauses (or unpauses) every running replica of the services; the names of those it changed. */
-export function pauseReplicas(sup: Supervisor, names: string[], paused: boolean): string[] {
+/** Pauses (or unpauses) every running replica of the services; the names of those it changed,
+ * once the runtime has done it. */
+export async function pauseReplicas(
+  sup: Supervisor,
+  names: string[],
+  paused: boolean,
+): Promise<string[]> {
   for (const name of names) sup.state(name);
   const changed: string[] = [];
+  const done: Promise<void>[] = [];
   for (const name of names) {
     for (const slot of slotsOf(sup, name)) {
       if (slot.phase !== 'running' || Boolean(slot.paused) === paused) continue;
       sup.dispatch(slot, { type: paused ? 'pause' : 'unpause' });
-      if (Boolean(slot.paused) === paused) changed.push(slot.info.name);
+      if (Boolean(slot.paused) !== paused) continue;
+      changed.push(slot.info.name);
+      done.push(sup.frozenDone(slot));
     }
   }
+  await Promise.all(done);
   return changed;
 }
 

@@ -42,6 +42,7 @@ export class Supervisor {
   shuttingDown = false;
   drainer?: Drainer;
   private readonly starter: ReplicaStarter;
+  private readonly frozen = new Map<Slot, Promise<void>>();
 
   constructor(private readonly opts: SupervisorOptions) {
     this.starter = new ReplicaStarter(
@@ -174,11 +175,9 @@ export class Supervisor {
         // SIGKILL ends a frozen replica too; any other signal waits for `herd unpause`.
         return slot.handle?.kill(action.signal);
       case 'pause':
-        if (slot.handle?.pause) return this.task(slot, slot.handle.pause());
-        return;
+        return this.freezing(slot, slot.handle?.pause?.());
       case 'resume':
-        if (slot.handle?.resume) return this.task(slot, slot.handle.resume());
-        return;
+        return this.freezing(slot, slot.handle?.resume?.());
       case 'schedule-restart':
         slot.timer = this.opts.clock.setTimeout(() => {
           slot.timer = undefined;
@@ -209,6 +208,21 @@ export class Supervisor {
       case 'stop-self':
         return this.task(slot, this.stop(slot, action.intent));
     }
+  }
+
+  /** The runtime's pause or resume under way, so `herd pause` answers once it is done. */
+  private freezing(slot: Slot, work: Promise<void> | undefined): void {
+    if (!work) return;
+    const done = work.finally(() => {
+      if (this.frozen.get(slot) === done) this.frozen.delete(slot);
+    });
+    this.frozen.set(slot, done);
+    this.task(slot, done);
+  }
+
+  /** Resolves once the replica's last pause or resume is done (or failed, told in events). */
+  async frozenDone(slot: Slot): Promise<void> {
+    await this.frozen.get(slot)?.catch(() => undefined);
   }
 
   /** `herd rm`: what the runtime keeps of an exited replica (a Docker container) goes; a failure

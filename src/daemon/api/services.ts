@@ -74,12 +74,12 @@ export class ServiceRoutes {
   }
 
   /** `herd pause`/`unpause`: the replicas it froze or let run again. */
-  pause(paused: boolean, body: unknown): ServicesResponse {
+  async pause(paused: boolean, body: unknown): Promise<ServicesResponse> {
     const b = (body ?? {}) as { services?: unknown };
     const services = this.ctx.services(b.services);
     const { engine } = this.ctx;
     if (!engine.pauseServices) throw new ApiError(501, 'this daemon cannot pause', 'FAILED');
-    const replicas = engine.pauseServices(paused, services);
+    const replicas = await engine.pauseServices(paused, services);
     if (replicas.length === 0)
       throw new ApiError(
         409,

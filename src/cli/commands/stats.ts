@@ -5,8 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TopReplica, TopResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
 import { HerdError } from '../../util/errors.ts';
-import { renderTable } from '../format/table.ts';
-import { formatBytes, formatPercent } from '../format/units.ts';
+import { topSummary } from '../format/top.ts';
 
 const INTERVAL_MS = 2000;
 /** Clear the screen and go home between frames, as `docker stats` does on a terminal. */
@@ -66,16 +65,7 @@ Examples:
 }
 
 function statsTable(rows: TopReplica[]): string {
-  return renderTable(
-    ['NAME', 'SERVICE', 'CPU %', 'MEM USAGE', 'PIDS'],
-    rows.map((r) => [
-      r.name,
-      r.service,
-      r.cpuPercent !== undefined ? formatPercent(r.cpuPercent) : '',
-      r.memBytes !== undefined ? formatBytes(r.memBytes) : '',
-      String(r.processes.length),
-    ]),
-  );
+  return topSummary(rows, { memHeader: 'MEM USAGE', unknown: '' });
 }
 
 function statsJson(rows: TopReplica[]): string {

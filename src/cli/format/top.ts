@@ -11,15 +11,19 @@ export function cpuTime(seconds: number): string {
   return `${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
 }
 
-/** One row per replica: CPU % and memory of its whole process group, and how many processes. */
-export function topSummary(replicas: TopReplica[]): string {
+/** One row per replica: CPU % and memory of its whole process group, and how many processes
+ * (`top`'s summary; `stats` names the memory column and shows unknowns as Docker's do). */
+export function topSummary(
+  replicas: TopReplica[],
+  { memHeader = 'MEM', unknown = '--' }: { memHeader?: string; unknown?: string } = {},
+): string {
   return renderTable(
-    ['NAME', 'SERVICE', 'CPU %', 'MEM', 'PIDS'],
+    ['NAME', 'SERVICE', 'CPU %', memHeader, 'PIDS'],
     replicas.map((r) => [
       r.name,
       r.service,
-      r.cpuPercent !== undefined ? formatPercent(r.cpuPercent) : '--',
-      r.memBytes !== undefined ? formatBytes(r.memBytes) : '--',
+      r.cpuPercent !== undefined ? formatPercent(r.cpuPercent) : unknown,
+      r.memBytes !== undefined ? formatBytes(r.memBytes) : unknown,
       String(r.processes.length),
     ]),
   );

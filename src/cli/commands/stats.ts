@@ -6,6 +6,7 @@ import type { TopReplica, TopResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
 import { HerdError } from '../../util/errors.ts';
 import { topSummary } from '../format/top.ts';
+import { formatBytes, formatPercent } from '../format/units.ts';
 
 const INTERVAL_MS = 2000;
 /** Clear the screen and go home between frames, as `docker stats` does on a terminal. */

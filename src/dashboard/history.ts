@@ -2,24 +2,9 @@
 // the balancer's counters), running replicas, CPU, memory and latency. The page draws its charts
 // from these, so a freshly opened tab shows the recent past, not an empty chart.
 import { LATENCY_BUCKETS_MS } from '../proxy/counters.ts';
-import type { ReplicaView, StateView } from './types.ts';
+import type { History, ReplicaView, Sample, StateView } from './types.ts';
 
-export interface Sample {
-  /** Daemon clock, ms. */
-  t: number;
-  rps: number;
-  errorsPerSecond: number;
-  running: number;
-  /** Sum over the service's replicas, % of one core. */
-  cpuPercent: number;
-  memBytes: number;
-  /** Latency quantiles of the requests answered since the previous sample, seconds (absent when
-   * there were none). */
-  p50?: number;
-  p99?: number;
-}
-
-export type History = Record<string, Sample[]>;
+export type { History, Sample } from './types.ts';
 
 export class HistoryRecorder {
   private readonly series = new Map<string, Sample[]>();

@@ -44,3 +44,21 @@ export interface DashboardBackend {
   /** Calls `listener` with each engine event (not replica output); returns the unsubscribe. */
   onEvent(listener: (event: unknown) => void): () => void;
 }
+
+/** One service's numbers at one tick of the dashboard's history (history.ts). */
+export interface Sample {
+  /** Daemon clock, ms. */
+  t: number;
+  rps: number;
+  errorsPerSecond: number;
+  running: number;
+  /** Sum over the service's replicas, % of one core. */
+  cpuPercent: number;
+  memBytes: number;
+  /** Latency quantiles of the requests answered since the previous sample, seconds (absent when
+   * there were none). */
+  p50?: number;
+  p99?: number;
+}
+
+export type History = Record<string, Sample[]>;

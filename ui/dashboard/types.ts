@@ -36,18 +36,11 @@ export interface State {
   replicas: Replica[];
 }
 
-export interface Sample {
-  t: number;
-  rps: number;
-  errorsPerSecond: number;
-  running: number;
-  cpuPercent: number;
-  memBytes: number;
-  p50?: number;
-  p99?: number;
-}
+// One shape for the history on both sides of the socket: the server's own (type-only, so nothing
+// of the server is bundled).
+import type { History } from '../../src/dashboard/types.ts';
 
-export type History = Record<string, Sample[]>;
+export type { History, Sample } from '../../src/dashboard/types.ts';
 
 export interface HerdEvent {
   type: string;

@@ -234,10 +234,11 @@ export class Stack {
       );
   }
 
-  /** The balancer's per-replica counters, for `ps`. */
-  private traffic(proxy: Proxy): Map<string, ReplicaTraffic> {
+  /** The balancer's per-replica counters, for `ps`: asked of the proxy processes now, so a request
+   * answered just before `ps` is counted (the pushed copy may be ~250 ms old). */
+  private async traffic(proxy: Proxy): Promise<Map<string, ReplicaTraffic>> {
     return new Map(
-      proxy.stats().map((t) => [
+      (await proxy.counters()).map((t) => [
         t.replica,
         {
           requests: t.requests,

@@ -29,7 +29,7 @@ export interface DaemonServerOptions {
   /** Poll interval of `logs --follow` (tests use a short one). */
   logPollMs?: number;
   /** Per-replica counters of the balancer, keyed by replica name, for `ps`. */
-  traffic?: () => Map<string, ReplicaTraffic>;
+  traffic?: () => Promise<Map<string, ReplicaTraffic>>;
   /** What is wrong right now (for `ps`), announced on the `events` stream. */
   warnings?: DaemonWarnings;
   /** The dashboard's URL with its token, when the project has one (`herd dashboard`). */

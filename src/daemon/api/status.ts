@@ -31,7 +31,7 @@ export class StatusRoutes {
     const usage = await this.sampler.sample([...new Set(pgids.values())]);
     const stopped = new Set(opts.recorder?.current.stopped ?? []);
     const scale = opts.recorder?.current.scale ?? {};
-    const traffic = opts.traffic?.() ?? new Map<string, ReplicaTraffic>();
+    const traffic = (await opts.traffic?.()) ?? new Map<string, ReplicaTraffic>();
     const warnings = opts.warnings?.list() ?? [];
     return {
       project: project.name,

@@ -18,6 +18,7 @@ import type { FromPrimary, Reply, Request, ToPrimary } from './protocol.ts';
 const PRIMARY_MAIN = fileURLToPath(new URL('./primary-main.ts', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
 const RECONNECT_MS = 200;
+const COUNTERS_WAIT_MS = 1000;
 
 /** What the primary reads from HERD_PROXY_CONFIG. */
 export interface PrimaryConfig {
@@ -251,9 +252,16 @@ export class ProcessPlane implements DataPlane {
     return this.last;
   }
 
+  /** Fresh counters; the pushed copy when the primary does not answer within a second (a stopped
+   * or busy proxy must not hang `ps`). */
   async counters(): Promise<ReplicaStats[]> {
-    const r = await this.request({ op: 'counters' });
-    if (r.ok && r.stats) this.last = r.stats;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>(
+      (resolve) => (timer = setTimeout(resolve, COUNTERS_WAIT_MS, null)),
+    );
+    const r = await Promise.race([this.request({ op: 'counters' }), late]);
+    clearTimeout(timer);
+    if (r?.ok && r.stats) this.last = r.stats;
     return this.last;
   }
 

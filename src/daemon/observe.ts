@@ -12,7 +12,7 @@ import { MetricsSampler, type ReplicaUsage } from '../metrics/sampler.ts';
 import { readQueues } from '../metrics/queues.ts';
 import { proxyTraffic } from '../metrics/traffic-source.ts';
 import type { Proxy } from '../proxy/index.ts';
-import { readStat } from './identity.ts';
+import { readStat } from '../util/process-identity.ts';
 import { groupStats, TICKS_PER_SECOND } from './proc-stats.ts';
 
 export interface Observer {

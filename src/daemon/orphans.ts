@@ -3,7 +3,7 @@
 // started it for this project and service, is signalled — never a reused PID, never a process a
 // forged state file names.
 import { readdirSync } from 'node:fs';
-import { isHerdProcess, isSameProcess, readStat } from './identity.ts';
+import { isHerdProcess, isSameProcess, readStat } from '../util/process-identity.ts';
 import type { RecordedReplica } from './state-file.ts';
 
 export interface OrphanResult {

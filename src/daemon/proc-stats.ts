@@ -1,7 +1,7 @@
 // CPU and memory of each replica, summed over its whole process group (a replica started through
 // a shell or a process manager is many processes).
 import { readdirSync, readFileSync } from 'node:fs';
-import { readStat, type ProcStat } from './identity.ts';
+import { readStat, type ProcStat } from '../util/process-identity.ts';
 
 /** USER_HZ: Linux reports utime/stime in 1/100 s on every mainstream architecture. */
 export const TICKS_PER_SECOND = 100;

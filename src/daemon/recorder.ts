@@ -6,7 +6,7 @@
 import type { EngineEvent, ReplicaInfo } from '../engine/events.ts';
 import { HerdError } from '../util/errors.ts';
 import type { EngineControl } from './control.ts';
-import { processStartTime } from './identity.ts';
+import { processStartTime } from '../util/process-identity.ts';
 import { emptyState, writeState, type DaemonState, type RecordedReplica } from './state-file.ts';
 import { describeWriteError, DaemonWarnings } from './warnings.ts';
 

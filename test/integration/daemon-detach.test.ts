@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { DaemonClient, probeSocket } from '../../src/daemon/client.ts';
 import { startDetached } from '../../src/daemon/detach.ts';
-import { readStat } from '../../src/daemon/identity.ts';
+import { readStat } from '../../src/util/process-identity.ts';
 import { daemonPaths } from '../../src/daemon/paths.ts';
 import { HerdError } from '../../src/util/errors.ts';
 import { tempDir } from '../helpers/tmp.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PsResponse } from '../../src/daemon/api-types.ts';
 import { DaemonClient } from '../../src/daemon/client.ts';
-import { isSameProcess, readStat } from '../../src/daemon/identity.ts';
+import { isSameProcess, readStat } from '../../src/util/process-identity.ts';
 import { daemonPaths } from '../../src/daemon/paths.ts';
 import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
 import { readState } from '../../src/daemon/state-file.ts';

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isSameProcess, processStartTime } from '../../src/daemon/identity.ts';
+import { isSameProcess, processStartTime } from '../../src/util/process-identity.ts';
 import { groupMembers, stopOrphans } from '../../src/daemon/orphans.ts';
 import { daemonPaths } from '../../src/daemon/paths.ts';
 import { prepareDaemon } from '../../src/daemon/session.ts';

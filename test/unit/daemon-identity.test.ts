@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { isSameProcess, parseStat, processStartTime } from '../../src/daemon/identity.ts';
+import { isSameProcess, parseStat, processStartTime } from '../../src/util/process-identity.ts';
 
 describe('process identity', () => {
   it('parses /proc stat text whose command name holds spaces and parens', () => {

@@ -9,7 +9,7 @@ import type {
   TopReplica,
   TopResponse,
 } from '../api-types.ts';
-import { readStat } from '../identity.ts';
+import { readStat } from '../../util/process-identity.ts';
 import { downUntil } from '../outage.ts';
 import { lookupPort } from '../port-lookup.ts';
 import { groupProcesses, UsageSampler } from '../proc-stats.ts';

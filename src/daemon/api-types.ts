@@ -126,6 +126,7 @@ const exitInfo = object<ExitInfo>({
   signal: optional(str) as Shape<NodeJS.Signals | undefined>,
   startError: optional(str),
   oomKilled: optional(bool),
+  codeUnknown: optional(bool),
 });
 
 const probeResult = object<ProbeResult>({ exitCode: num, output: str, start: num, end: num });

@@ -2,8 +2,13 @@
 // Only a process whose PID *and* start time match the record, and whose environment says herd
 // started it for this project and service, is signalled — never a reused PID, never a process a
 // forged state file names.
-import { readdirSync } from 'node:fs';
-import { isHerdProcess, isSameProcess, readStat } from '../util/process-identity.ts';
+import {
+  groupMembers,
+  isHerdProcess,
+  isSameProcess,
+  leftoverMembers,
+  readStat,
+} from '../util/process-identity.ts';
 import type { RecordedReplica } from './state-file.ts';
 
 export interface OrphanResult {
@@ -11,17 +16,6 @@ export interface OrphanResult {
   stopped: string[];
   /** Records whose PID is gone or now belongs to another process: left alone. */
   skipped: string[];
-}
-
-/** PIDs of every live process in process group `pgid`. */
-export function groupMembers(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (stat && stat.pgid === pgid && stat.state !== 'Z') pids.push(stat.pid);
-  }
-  return pids;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -49,12 +43,6 @@ function isGone(pid: number): boolean {
   return stat === undefined || stat.state === 'Z';
 }
 
-function leftoverMembers(r: RecordedReplica, project: string): number[] {
-  return groupMembers(r.pid).filter(
-    (pid) => (readStat(pid)?.startTime ?? -1) >= r.startTime && isHerdProcess(pid, project),
-  );
-}
-
 export interface OrphanOptions {
   /** The project the records belong to: a process must carry its HERD_PROJECT. */
   project: string;
@@ -75,7 +63,7 @@ export async function stopOrphans(
       // shell's children, a server's workers) and hold its ports. Linux does not hand out a PID
       // while a group of that id exists, so members of group r.pid that started after the
       // replica are its descendants.
-      if (isGone(r.pid) && leftoverMembers(r, project).length > 0 && r.pid > 1)
+      if (isGone(r.pid) && leftoverMembers(r.pid, r.startTime, project).length > 0 && r.pid > 1)
         groups.push({ name: r.name, pgid: r.pid });
       else result.skipped.push(r.name);
       continue;

@@ -63,7 +63,10 @@ function policyStep(
       ? `could not start: ${exit.startError}`
       : unhealthy
         ? `was unhealthy and stopped with code ${exit.exitCode}`
-        : `exited with code ${exit.exitCode}${exit.oomKilled ? ' (out of memory)' : ''}`;
+        : exit.codeUnknown
+          ? 'exited; its exit code is unknown (it was adopted from a herd daemon that died, ' +
+            'so herd is not its parent): counted as a failure'
+          : `exited with code ${exit.exitCode}${exit.oomKilled ? ' (out of memory)' : ''}`;
   if (!decision.restart) {
     const tail = decision.gaveUp ? `; ${decision.reason}` : '';
     return {

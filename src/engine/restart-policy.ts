@@ -30,6 +30,7 @@ export interface RestartDecision {
 export function describeExit(exit: ExitInfo): string {
   if (exit.startError !== undefined) return exit.startError;
   if (exit.oomKilled) return `killed: memory limit exceeded (exit ${exit.exitCode})`;
+  if (exit.codeUnknown) return 'exit code unknown (adopted; counted as a failure)';
   if (exit.signal) return `exit ${exit.exitCode} (${exit.signal})`;
   return `exit ${exit.exitCode}`;
 }

@@ -68,6 +68,7 @@ export class ReplicaStarter {
       if (slot.runtimeName) plan.spec.name = slot.runtimeName;
       if (gen !== slot.generation) return;
       const definition = serviceHash(service);
+      plan.spec.definition = definition;
       this.dispatch(
         slot,
         { type: 'planned', spec: plan.spec, port: plan.spec.port, ports: plan.ports, definition },

@@ -35,6 +35,9 @@ export interface ReplicaSpec {
   user?: string;
   uid?: number;
   gid?: number;
+  /** Hash of the service definition the replica runs (engine/service-hash.ts): a replica left
+   * running by a daemon that died is adopted only while it still matches. */
+  definition?: string;
 }
 
 export interface ExitInfo {
@@ -46,6 +49,9 @@ export interface ExitInfo {
   startError?: string;
   /** Killed for exceeding its memory limit. */
   oomKilled?: boolean;
+  /** An adopted process (started by a daemon that died) ended: nobody can wait for a process
+   * that is not one's child, so its code is not known; exitCode is then 255, a failure. */
+  codeUnknown?: boolean;
 }
 
 export type OutputStream = 'stdout' | 'stderr';

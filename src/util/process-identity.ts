@@ -1,6 +1,6 @@
 // Is a recorded PID still the process we started? PIDs are reused, so a PID alone proves nothing;
 // the kernel's start time (in clock ticks since boot) together with the PID does.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -84,5 +84,25 @@ export function isHerdProcess(pid: number, project: string, service?: string): b
     env !== undefined &&
     env.get('HERD_PROJECT') === project &&
     (service === undefined || env.get('HERD_SERVICE') === service)
+  );
+}
+
+/** PIDs of every live process in process group `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat && stat.pgid === pgid && stat.state !== 'Z') pids.push(stat.pid);
+  }
+  return pids;
+}
+
+/** What a replica that led group `pgid` (started at `startTime`) left in it once it is gone: the
+ * members that started after it and carry herd's environment for `project`. Linux hands out no
+ * PID while a group of that id exists, so these are its descendants, never a stranger. */
+export function leftoverMembers(pgid: number, startTime: number, project: string): number[] {
+  return groupMembers(pgid).filter(
+    (pid) => (readStat(pid)?.startTime ?? -1) >= startTime && isHerdProcess(pid, project),
   );
 }

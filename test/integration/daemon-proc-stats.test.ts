@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { groupMembers } from '../../src/daemon/orphans.ts';
+import { groupMembers } from '../../src/util/process-identity.ts';
 import { groupProcesses, groupStats, UsageSampler } from '../../src/daemon/proc-stats.ts';
 
 async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {

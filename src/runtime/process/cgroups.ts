@@ -4,7 +4,7 @@
 // beside it, since a v2 cgroup holding processes cannot hand controllers down). A controller with
 // no writable hierarchy is reported once, and the replica runs without it (memory falls back to
 // polling in the runtime).
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HerdError } from '../../util/errors.ts';
 import type { ReplicaSpec } from '../types.ts';
@@ -19,7 +19,7 @@ import {
 } from './cgroup-limits.ts';
 import { v1Settings } from './cgroup-v1.ts';
 import { enableForChildren, v2Settings } from './cgroup-v2.ts';
-import { ReplicaCgroup, tryRmdir, type CgroupDir } from './replica-cgroup.ts';
+import { cgroupPids, ReplicaCgroup, tryRmdir, type CgroupDir } from './replica-cgroup.ts';
 
 /** What goes unenforced without each controller, for the warning. */
 const UNENFORCED: Record<Controller, string> = {
@@ -111,6 +111,41 @@ export class Cgroups {
     }
     await Promise.all(removals);
     for (const name of projects) this.tidyProject(name);
+  }
+
+  /** Takes over the cgroups of processes a daemon that died started (adoption): each replica
+   * directory of `project` that holds one of `pids` is renamed as if this process had made it (a
+   * rename keeps its processes and limits), so sweep() keeps it and it goes when its replica
+   * ends. Returns each claimed pid's cgroup. */
+  claim(project: string, pids: number[]): Map<number, ReplicaCgroup> {
+    const wanted = new Set(pids);
+    const places = this.discover();
+    const dirsOf = new Map<number, CgroupDir[]>();
+    for (const place of this.distinctPlaces()) {
+      const controllers = CONTROLLERS.filter((c) => places.get(c)?.herdDir === place.herdDir);
+      const projectDir = path.join(place.herdDir, project);
+      for (const entry of listDir(projectDir)) {
+        const dir = path.join(projectDir, entry);
+        const owner = isReplicaDir(entry, dir)
+          ? cgroupPids(dir).find((pid) => wanted.has(pid))
+          : undefined;
+        if (owner === undefined) continue;
+        const base = entry.replace(/\.\d+\.\d+$/, '');
+        const mine = path.join(projectDir, `${base}.${process.pid}.${++this.seq}`);
+        try {
+          renameSync(dir, mine);
+        } catch {
+          continue; // not ours to rename: the replica is adopted without its cgroup's limits
+        }
+        const dirs = dirsOf.get(owner) ?? [];
+        dirs.push({ version: place.hierarchy.version, dir: mine, controllers });
+        dirsOf.set(owner, dirs);
+      }
+    }
+    const claimed = new Map<number, ReplicaCgroup>();
+    for (const [pid, dirs] of dirsOf)
+      claimed.set(pid, new ReplicaCgroup(dirs, () => this.tidyProject(project)));
+    return claimed;
   }
 
   private sweepOnce(project: string): void {

@@ -1,0 +1,124 @@
+// A process replica this daemon did not start: a daemon that died started it, and this one took it
+// over (adoption.ts) instead of restarting it. It is not our child, so its exit is seen by
+// watching /proc (the PID with its start time) and its exit code cannot be known; its output is
+// read from the files it has written to all along (output-files.ts).
+import { isSameProcess, leftoverMembers } from '../../util/process-identity.ts';
+import type { ExitInfo, OutputStream, ReplicaHandle } from '../types.ts';
+import { freezeGroup, killGroup, stopGroup } from './group-control.ts';
+import { OutputTail } from './output-files.ts';
+import type { ReplicaCgroup } from './replica-cgroup.ts';
+import { removeRecord, type ReplicaRecord } from './replica-record.ts';
+
+/** How often /proc is read to see whether the process still runs; faster while it stops. */
+const WATCH_MS = 200;
+const STOPPING_WATCH_MS = 25;
+/** Lines kept until the engine listens (it does right after adopting). */
+const BUFFERED_LINES = 1000;
+
+export interface AdoptedOptions {
+  /** Where its output files and its record are. */
+  dir: string;
+  cgroup?: ReplicaCgroup;
+  stopSignal: NodeJS.Signals;
+  stopGracePeriodMs: number;
+  /** false: it ended while no daemon watched (only its last output is left to read). */
+  alive: boolean;
+}
+
+export class AdoptedReplica implements ReplicaHandle {
+  readonly id: string;
+  readonly pid: number;
+  readonly address?: { host: string; port: number };
+  readonly exited: Promise<ExitInfo>;
+  private resolveExit!: (info: ExitInfo) => void;
+  private done = false;
+  private watchTimer?: NodeJS.Timeout;
+  private readonly tail: OutputTail;
+  private listeners: ((stream: OutputStream, line: string) => void)[] = [];
+  private buffered: [OutputStream, string][] = [];
+  /** OOM kills its cgroup counted before adoption: only later ones ended it. */
+  private readonly oomKillsBefore: number;
+
+  constructor(
+    private readonly record: ReplicaRecord,
+    private readonly opts: AdoptedOptions,
+  ) {
+    this.pid = record.pid;
+    this.id = String(record.pid);
+    if (record.port !== undefined) this.address = { host: '127.0.0.1', port: record.port };
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    this.oomKillsBefore = opts.cgroup?.oomKills() ?? 0;
+    // Continues after what the daemon that died had already passed on.
+    this.tail = new OutputTail(opts.dir, record.name, (s, l) => this.emit(s, l), { resume: true });
+    if (opts.alive) this.watch(WATCH_MS);
+    else void this.ended();
+  }
+
+  private watch(everyMs: number): void {
+    clearInterval(this.watchTimer);
+    this.watchTimer = setInterval(() => {
+      if (!isSameProcess(this.record.pid, this.record.startTime)) void this.ended();
+    }, everyMs);
+  }
+
+  /** The process is gone (or a zombie nobody reaps): end what it left, then report the exit. */
+  private async ended(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    clearInterval(this.watchTimer);
+    // Like a container whose main process ended: nothing it left behind keeps running. Not the
+    // whole group blindly: its PID is free again (init reaped it), so only proven descendants.
+    for (const pid of leftoverMembers(this.pid, this.record.startTime, this.record.project))
+      signal(pid, 'SIGKILL');
+    this.opts.cgroup?.killAll();
+    const oomKilled = (this.opts.cgroup?.oomKills() ?? 0) > this.oomKillsBefore;
+    await this.opts.cgroup?.remove();
+    this.tail.close({ remove: true });
+    removeRecord(this.opts.dir, this.record.name);
+    this.resolveExit(
+      oomKilled ? { exitCode: 137, oomKilled: true } : { exitCode: 255, codeUnknown: true },
+    );
+  }
+
+  private emit(stream: OutputStream, line: string): void {
+    if (this.listeners.length === 0) {
+      if (this.buffered.length < BUFFERED_LINES) this.buffered.push([stream, line]);
+      return;
+    }
+    for (const l of this.listeners) l(stream, line);
+  }
+
+  onOutput(listener: (stream: OutputStream, line: string) => void): void {
+    this.listeners.push(listener);
+    const pending = this.buffered;
+    this.buffered = [];
+    for (const [s, line] of pending) listener(s, line);
+  }
+
+  kill(sig: NodeJS.Signals): void {
+    if (!this.done) killGroup(this.pid, sig);
+  }
+
+  async pause(): Promise<void> {
+    if (!this.done) freezeGroup(this.pid, this.opts.cgroup, true);
+  }
+
+  async resume(): Promise<void> {
+    if (!this.done) freezeGroup(this.pid, this.opts.cgroup, false);
+  }
+
+  async stop(graceMs?: number): Promise<ExitInfo> {
+    if (this.done) return this.exited;
+    this.watch(STOPPING_WATCH_MS);
+    const grace = graceMs ?? this.opts.stopGracePeriodMs;
+    return stopGroup(this.pid, this.opts.stopSignal, grace, this.exited);
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // exited meanwhile
+  }
+}

@@ -6,7 +6,7 @@
 import type { Project, Service } from '../compose/model.ts';
 import type { Runtime } from './types.ts';
 import { withGivenFiles } from './process/given-files.ts';
-import { processRuntime } from './process/process-runtime.ts';
+import { processRuntime, ProcessRuntime } from './process/process-runtime.ts';
 import { connectDocker } from './docker/connect.ts';
 import { DockerRuntime } from './docker/runtime.ts';
 import { runtimeKind } from '../compose/runtime-kind.ts';
@@ -38,6 +38,9 @@ export interface RuntimesOptions {
   prepare?: boolean;
   /** Where process replicas get their secrets and configs as files (the daemon's state dir). */
   filesDir?: string;
+  /** Where process replicas write their output (files that outlive the daemon; the daemon's
+   * state dir); default: pipes to this process. */
+  outputDir?: string;
 }
 
 export function dockerServices(project: Project): Service[] {
@@ -50,7 +53,11 @@ export async function createRuntimes(
 ): Promise<Runtimes> {
   const inDocker = dockerServices(project);
   let current = project;
-  const processes = withGivenFiles(processRuntime, () => current, opts.filesDir);
+  const inner =
+    opts.outputDir !== undefined
+      ? new ProcessRuntime({ outputDir: opts.outputDir })
+      : processRuntime;
+  const processes = withGivenFiles(inner, () => current, opts.filesDir);
   if (inDocker.length === 0) {
     return {
       forService: () => processes,

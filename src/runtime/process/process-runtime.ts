@@ -12,6 +12,7 @@ import type { ReplicaCgroup } from './replica-cgroup.ts';
 import { spawnReplica, type SpawnContext, type Spawned } from './spawn-replica.ts';
 import { findPerl } from './spawn-gate.ts';
 import { startErrorExitCode } from './start-errors.ts';
+import { OutputTail } from './output-files.ts';
 
 const MEMORY_POLL_MS = 500;
 /** How long to wait for output pipes to close after the leader exited (a grandchild may hold them). */
@@ -50,6 +51,8 @@ class ProcessReplica implements ReplicaHandle {
   constructor(
     private readonly spec: ReplicaSpec,
     spawned: Spawned,
+    /** Where its output files are (spawned with them), else its output is piped. */
+    private readonly outputDir?: string,
   ) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
     this.pid = spawned.child?.pid;
@@ -74,12 +77,7 @@ class ProcessReplica implements ReplicaHandle {
   }
 
   private watch(child: ChildProcess, pgid: number): void {
-    const splitters: LineSplitter[] = [];
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const splitter = new LineSplitter((line) => this.emit(stream, line));
-      splitters.push(splitter);
-      child[stream]?.on('data', (chunk: Buffer) => splitter.push(chunk));
-    }
+    const outputDone = this.outputDir !== undefined ? this.tail(this.outputDir) : this.pipes(child);
     if (this.spec.memoryLimitBytes !== undefined && !this.cgroup?.enforces('memory'))
       this.pollMemory(pgid, this.spec.memoryLimitBytes);
     child.once('exit', (code, signal) => {
@@ -90,19 +88,41 @@ class ProcessReplica implements ReplicaHandle {
         signal !== null
           ? { exitCode: 128 + signalNumber(signal), signal }
           : { exitCode: code ?? 0 };
+      void outputDone().then(async () => this.finish(await this.outOfMemory(info)));
+    });
+  }
+
+  /** Output from its files: at the exit, read to their end, then delete them (their lines are
+   * with the listeners by then). */
+  private tail(dir: string): () => Promise<void> {
+    const tail = new OutputTail(dir, this.spec.name, (stream, line) => this.emit(stream, line));
+    return async () => {
+      await tail.catchUp();
+      tail.close({ remove: true });
+    };
+  }
+
+  /** Output from pipes: at the exit, what is still in them (a grandchild may hold them open for a
+   * while: not longer than PIPE_DRAIN_MS). */
+  private pipes(child: ChildProcess): () => Promise<void> {
+    const splitters: LineSplitter[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const splitter = new LineSplitter((line) => this.emit(stream, line));
+      splitters.push(splitter);
+      child[stream]?.on('data', (chunk: Buffer) => splitter.push(chunk));
+    }
+    return async () => {
       const pipesClosed = new Promise<void>((resolve) => {
         if (child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false)
           resolve();
         child.once('close', () => resolve());
       });
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, PIPE_DRAIN_MS).unref());
-      void Promise.race([pipesClosed, timeout]).then(async () => {
-        for (const s of splitters) s.flush();
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        this.finish(await this.outOfMemory(info));
-      });
-    });
+      await Promise.race([pipesClosed, timeout]);
+      for (const s of splitters) s.flush();
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    };
   }
 
   /** Where no memory cgroup enforces the limit: the group's resident memory, every 500 ms. */
@@ -175,21 +195,28 @@ export interface ProcessRuntimeOptions {
   cgroups?: Cgroups;
   /** The perl of the exact gate; null: /bin/sh is the gate. Default: the machine's, if any. */
   perl?: string | null;
+  /** Replicas write their output to files here (`<name>.out`, `.err`; output-files.ts), which
+   * outlive the daemon; without it, to pipes the runtime reads (a runtime used in-process). */
+  outputDir?: string;
 }
 
 export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
   private readonly context: SpawnContext;
+  /** Where replicas' output files are (an adopted replica's tail reads them there). */
+  readonly outputDir?: string;
 
   constructor(opts: ProcessRuntimeOptions = {}) {
+    this.outputDir = opts.outputDir;
     this.context = {
       cgroups: opts.cgroups ?? machineCgroups,
       perl: opts.perl !== undefined ? opts.perl : findPerl(),
+      outputDir: opts.outputDir,
     };
   }
 
   async start(spec: ReplicaSpec): Promise<ReplicaHandle> {
-    return new ProcessReplica(spec, await spawnReplica(spec, this.context));
+    return new ProcessReplica(spec, await spawnReplica(spec, this.context), this.outputDir);
   }
 }
 

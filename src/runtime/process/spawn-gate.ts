@@ -75,10 +75,11 @@ export function chooseGate(env: Record<string, string>, perl: string | null): Ga
   return shellMangled(env).length === 0 ? { kind: 'sh', perl } : undefined;
 }
 
-type Std = 'ignore' | 'pipe' | 'inherit';
+/** A number: an open fd the child gets (a replica's capture file, output-files.ts). */
+export type Std = 'ignore' | 'pipe' | 'inherit' | number;
 
-/** Spawns `argv` behind the gate: by default no stdin, stdout and stderr piped (`herd exec` gives
- * its own); fd 3 the gate. */
+/** Spawns `argv` behind the gate: by default no stdin, stdout and stderr piped (`herd exec` and
+ * replicas that write to files give their own); fd 3 the gate. */
 export function spawnGated(
   gate: Gate,
   argv: string[],

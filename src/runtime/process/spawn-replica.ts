@@ -2,20 +2,30 @@
 // cgroup hierarchy, in its own cgroup from its first instruction (spawn-gate.ts). Every way it can
 // fail to start ends as a startError, never as a throw.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { isHerdError } from '../../util/errors.ts';
 import type { ReplicaSpec } from '../types.ts';
 import type { Cgroups } from './cgroups.ts';
 import { commandProblem } from './command-path.ts';
 import type { ReplicaCgroup } from './replica-cgroup.ts';
-import { chooseGate, openGate, refuseGate, shellMangled, spawnGated } from './spawn-gate.ts';
+import { openCapture, removeCapture } from './output-files.ts';
+import {
+  chooseGate,
+  openGate,
+  refuseGate,
+  shellMangled,
+  spawnGated,
+  type Std,
+} from './spawn-gate.ts';
+import { errnoError, startErrorText } from './start-errors.ts';
 
 export interface SpawnContext {
   cgroups: Cgroups;
   /** The perl the gate runs with; null: /bin/sh is the gate (spawn-gate.ts). */
   perl: string | null;
+  /** Output to files here (output-files.ts), not to pipes. */
+  outputDir?: string;
 }
-import { errnoError, startErrorText } from './start-errors.ts';
 
 export type Spawned =
   | { child: ChildProcess & { pid: number }; cgroup?: ReplicaCgroup; startError?: undefined }
@@ -23,7 +33,7 @@ export type Spawned =
 
 export async function spawnReplica(
   spec: ReplicaSpec,
-  { cgroups, perl }: SpawnContext,
+  { cgroups, perl, outputDir }: SpawnContext,
 ): Promise<Spawned> {
   const [file, ...args] = spec.command;
   if (file === undefined || file === '') return { startError: 'no command to run' };
@@ -35,7 +45,9 @@ export async function spawnReplica(
     if (!isHerdError(err)) throw err;
     return { startError: err.message };
   }
+  let capture: [number, number] | undefined;
   const failed = async (startError: string): Promise<Spawned> => {
+    if (outputDir !== undefined && capture) removeCapture(outputDir, spec.name);
     await cgroup?.remove();
     return { startError };
   };
@@ -53,11 +65,21 @@ export async function spawnReplica(
   };
   let child: ChildProcess;
   try {
+    if (outputDir !== undefined) capture = openCapture(outputDir, spec.name);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return failed(`cannot create its output files in ${outputDir}: ${e.code ?? e.message}`);
+  }
+  const std: [Std, Std, Std] = ['ignore', ...(capture ?? (['pipe', 'pipe'] as const))];
+  try {
     child = gate
-      ? spawnGated(gate, spec.command, options)
-      : spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawnGated(gate, spec.command, { ...options, std })
+      : spawn(file, args, { ...options, stdio: std });
   } catch (err) {
     return failed(startErrorText(err as NodeJS.ErrnoException, spec));
+  } finally {
+    // The child has its own copies now (or never will): the daemon holds none open.
+    for (const fd of capture ?? []) closeSync(fd);
   }
   // spawn reports a missing or non-executable command asynchronously, through 'error'.
   const failure = await new Promise<string | undefined>((resolve) => {

@@ -5,14 +5,25 @@ import { dirname, join } from 'node:path';
 import { HerdError, type HerdErrorCode } from '../util/errors.ts';
 import { replyShapes, type ErrorResponse, type PingResponse } from './api-types.ts';
 import { checkOwnFile, checkStateDir } from './dir-trust.ts';
+import { awaitRevival } from './revive.ts';
 
 const GET_TIMEOUT_MS = 15_000;
 
+export interface ClientOptions {
+  /** Set for verbs: when no daemon answers but a stack is recorded, wait this long for it to be
+   * revived (revive.ts). Unset: fail at once. */
+  reviveWaitMs?: number;
+}
+
 export class DaemonClient {
+  /** Waited for a revival already: a client waits at most once. */
+  private waited = false;
+
   constructor(
     readonly socketPath: string,
     /** Project name, for messages. */
     readonly project: string,
+    private readonly opts: ClientOptions = {},
   ) {}
 
   /** Reads (ps, port, top) answer at once; one that does not comes from a hung daemon. */
@@ -51,11 +62,7 @@ export class DaemonClient {
     body?: unknown,
     timeoutMs?: number,
   ): Promise<T> {
-    const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
-    const res = await this.open(method, path, body, signal).catch((err: unknown) => {
-      if (signal?.aborted) throw new DaemonUnresponsive(this.socketPath, timeoutMs!);
-      throw err;
-    });
+    const res = await this.open(method, path, body, timeoutMs);
     const text = await readAll(res);
     if (res.statusCode !== 200) throw this.errorText(res.statusCode ?? 0, text);
     return this.understood<T>(method, path, text);
@@ -76,14 +83,43 @@ export class DaemonClient {
     throw new BadReply(this.socketPath, route, problem);
   }
 
-  private open(
+  /** The request's response; when nothing listens but a stack is recorded (its daemon is being
+   * revived), waits for the daemon once (revive.ts) and sends the request again. */
+  private async open(
     method: string,
     path: string,
     body?: unknown,
-    signal?: AbortSignal,
+    limit?: AbortSignal | number,
+  ): Promise<IncomingMessage> {
+    try {
+      return await this.request(method, path, body, limit);
+    } catch (err) {
+      if (err instanceof HerdError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      const gone = e.code === 'ENOENT' || e.code === 'ECONNREFUSED';
+      if (!gone || this.opts.reviveWaitMs === undefined || this.waited) throw this.connectError(e);
+      this.waited = true;
+      const back = await awaitRevival({
+        dir: dirname(this.socketPath),
+        socket: this.socketPath,
+        project: this.project,
+        waitMs: this.opts.reviveWaitMs,
+      });
+      if (!back) throw this.connectError(e);
+      return this.open(method, path, body, limit);
+    }
+  }
+
+  /** One request; `limit` is the caller's signal, or a timeout in ms for a hung daemon. */
+  private request(
+    method: string,
+    path: string,
+    body?: unknown,
+    limit?: AbortSignal | number,
   ): Promise<IncomingMessage> {
     const data = body === undefined ? undefined : JSON.stringify(body);
     verifySocket(this.socketPath);
+    const signal = typeof limit === 'number' ? AbortSignal.timeout(limit) : limit;
     return new Promise((resolve, reject) => {
       const req = httpRequest(
         {
@@ -104,7 +140,11 @@ export class DaemonClient {
         },
         resolve,
       );
-      req.on('error', (err) => reject(this.connectError(err as NodeJS.ErrnoException)));
+      req.on('error', (err) => {
+        if (typeof limit === 'number' && signal?.aborted)
+          reject(new DaemonUnresponsive(this.socketPath, limit));
+        else reject(err);
+      });
       req.end(data);
     });
   }

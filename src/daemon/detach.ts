@@ -25,7 +25,14 @@ export interface DetachOptions {
 
 export interface DetachedDaemon {
   pid: number;
+  /** False when another daemon for the project was starting at the same time (a revival, or a
+   * second `herd up -d`) and took the state dir's lock: ours exited, `pid` is the winner's. */
+  won: boolean;
 }
+
+/** What a daemon that lost the state dir to another one logs before it exits (its CONFLICT
+ * error: "… already running (pid N)" or, from the lock, "… already running or starting …"). */
+const LOST_RACE = /^herd: .*\bis already running\b/m;
 
 function tailOf(file: string, from: number, lines = 20): string {
   try {
@@ -79,15 +86,26 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
     });
     if (ping && ping.pid === pid) {
       follow();
-      return { pid };
+      return { pid, won: true };
     }
-    if (exit !== undefined)
-      throw new HerdError(
-        `the herd daemon for project ${opts.project} stopped during start-up (${exit}); ` +
-          `last lines of ${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
-        'FAILED',
-      );
+    if (exit !== undefined) {
+      // Lost to a daemon starting at the same time: wait for that one, it is the stack's now.
+      if (!lostRace(paths.daemonLog, offset))
+        throw new HerdError(
+          `the herd daemon for project ${opts.project} stopped during start-up (${exit}); ` +
+            `last lines of ${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
+          'FAILED',
+        );
+      if (ping) return { pid: ping.pid, won: false };
+    }
     if (Date.now() > deadline) {
+      if (exit !== undefined)
+        throw new HerdError(
+          `another herd daemon for project ${opts.project} holds its state dir but did not ` +
+            `answer on ${paths.socket} within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s ` +
+            `— see ${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
+          'DAEMON_UNRESPONSIVE',
+        );
       throw new HerdError(
         `the herd daemon for project ${opts.project} (pid ${pid}) did not answer on ${paths.socket} ` +
           `within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s; it keeps running — see ` +
@@ -96,6 +114,15 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
       );
     }
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** True when the log since `from` says our daemon lost the state dir to another one. */
+function lostRace(file: string, from: number): boolean {
+  try {
+    return LOST_RACE.test(readFileSync(file).subarray(from).toString('utf8'));
+  } catch {
+    return false;
   }
 }
 

@@ -5,6 +5,7 @@ import { isValidProjectName, PROJECT_NAME_RULE } from '../compose/names.ts';
 import { HerdError } from '../util/errors.ts';
 import { DaemonClient } from './client.ts';
 import { pathsFor, type DaemonPaths } from './paths.ts';
+import { reviveWaitMs } from './revive.ts';
 
 /** The global flags that pick the project and its compose files, as `docker compose` spells them
  * (commander's names). Defined here, not in src/cli, because the daemon side resolves them. */
@@ -52,8 +53,15 @@ export interface Located {
   client: DaemonClient;
 }
 
+/** The project the flags select and a client for its daemon. Every verb comes through here, so
+ * here its client learns to wait for a daemon that is being revived (revive.ts). */
 export async function locateDaemon(cmd: Command): Promise<Located> {
+  const reviveWait = reviveWaitMs();
   const project = await resolveProjectName(cmd.optsWithGlobals<ProjectFlags>());
   const paths = pathsFor(project);
-  return { project, paths, client: new DaemonClient(paths.socket, project) };
+  return {
+    project,
+    paths,
+    client: new DaemonClient(paths.socket, project, { reviveWaitMs: reviveWait }),
+  };
 }

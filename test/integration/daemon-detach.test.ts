@@ -37,6 +37,32 @@ describe('detached daemon start', () => {
     }
   });
 
+  it('a daemon that finds another one starting hands over to it: the winner is returned', async () => {
+    const paths = daemonPaths(join(tempDir('detach'), 'state'));
+    const first = await startDetached({ args: [paths.dir, 'ok'], entry, paths, project: 'shop' });
+    try {
+      assert.equal(first.won, true);
+      // The second exits with the CONFLICT refusal ("… is already running …") instead of
+      // serving a second copy; the start returns the first one, which holds the stack.
+      const second = await startDetached({
+        args: [paths.dir, 'ok'],
+        entry,
+        paths,
+        project: 'shop',
+      });
+      assert.deepEqual(second, { pid: first.pid, won: false });
+      assert.match(readFileSync(paths.daemonLog, 'utf8'), /herd: .* is already running/);
+      assert.equal((await probeSocket(paths.socket))?.pid, first.pid);
+      await new DaemonClient(paths.socket, 'shop').post('/v1/down', {});
+    } finally {
+      try {
+        process.kill(first.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
   it('fails with the end of the daemon log when the daemon dies during start-up', async () => {
     const paths = daemonPaths(join(tempDir('detach'), 'state'));
     await assert.rejects(

@@ -1,9 +1,9 @@
 // `herd ps`: the project's replicas, as `docker compose ps` lists containers.
 import { formatUpdates } from '../format/updates.ts';
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { PsResponse } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
+import { DaemonNotRevived } from '../../daemon/revive.ts';
 import { HerdError, isHerdError } from '../../util/errors.ts';
 import { formatAutoscaling } from '../format/autoscale.ts';
 import { psJson, psTable, selectReplicas } from '../format/ps.ts';
@@ -43,16 +43,12 @@ Examples:
     .action(async (services: string[], opts: PsOptions, cmd: Command) => {
       if (opts.format !== 'table' && opts.format !== 'json')
         throw new HerdError(`--format ${opts.format}: expected table or json`, 'INVALID_ARGUMENT');
-      const { client, project, paths } = await locateDaemon(cmd);
+      const { client, project } = await locateDaemon(cmd);
       // A project that is not running has no replicas: an empty list, as `docker compose ps`.
+      // One whose daemon died leaves a record: the client waited for the daemon to come back,
+      // and says what to do when it did not (DaemonNotRevived).
       const ps = await client.get<PsResponse>('/v1/ps').catch((err: unknown) => {
-        if (!isHerdError(err, 'NO_DAEMON')) throw err;
-        // …but a daemon that died leaves its record, and maybe replicas: say so.
-        if (existsSync(paths.stateFile))
-          process.stderr.write(
-            `herd: warning: no herd daemon running for project ${project}, but one was and did not ` +
-              'stop cleanly; `herd up -d` brings the stack back, `herd down` removes what it left\n',
-          );
+        if (!isHerdError(err, 'NO_DAEMON') || err instanceof DaemonNotRevived) throw err;
         return notRunning(project);
       });
       const unknown = services.filter((s) => !ps.services.some((x) => x.name === s));

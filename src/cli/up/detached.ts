@@ -45,8 +45,18 @@ export async function startInBackground(req: DetachRequest): Promise<void> {
         ? (line) => process.stderr.write(`${line}\n`)
         : undefined,
   });
-  process.stdout.write(` ✔ herd daemon for ${req.project.name} started (pid ${daemon.pid})\n`);
-  await awaitStack(req);
+  if (daemon.won) {
+    process.stdout.write(` ✔ herd daemon for ${req.project.name} started (pid ${daemon.pid})\n`);
+    await awaitStack(req);
+    return;
+  }
+  // Another daemon started at the same moment (the proxy reviving a killed one, or a second
+  // `herd up -d`) and holds the state dir: it is this stack's daemon, so hand it this `up`.
+  process.stdout.write(
+    ` ✔ herd daemon for ${req.project.name} was starting already (pid ${daemon.pid}); ` +
+      'applying to it\n',
+  );
+  await updateRunning(req);
 }
 
 /** `herd up` while the daemon runs: apply the compose file, scale, start what is stopped. */

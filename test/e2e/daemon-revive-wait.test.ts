@@ -1,0 +1,128 @@
+// A verb that finds no daemon but a recorded stack waits for the daemon to come back (the proxy
+// revives it; here a `herd up -d` started 1.5 s after the kill stands in for that revival), says
+// so, and then answers. With nothing recorded it answers at once, as before.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HERD, pidAlive, sandbox, waitFor, type Result, type Sandbox } from '../helpers/e2e.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const COMPOSE = `
+services:
+  tick:
+    command: ["node", "-e", "setInterval(() => console.log('tick'), 500)"]
+    restart: unless-stopped
+`;
+
+function tinyBox(project: string): Sandbox {
+  const root = tempDir(`e2e-${project}`);
+  const dir = join(root, project);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'compose.yaml'), COMPOSE);
+  return sandbox(root, dir);
+}
+
+function herdWith(box: Sandbox, env: Record<string, string>, args: string[]): Result {
+  const r = spawnSync(process.execPath, [HERD, ...args], {
+    cwd: box.dir,
+    env: { ...box.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function killDaemon(box: Sandbox): number {
+  const { daemonPid } = JSON.parse(readFileSync(join(box.stateDir, 'state.json'), 'utf8')) as {
+    daemonPid: number;
+  };
+  process.kill(daemonPid, 'SIGKILL');
+  return daemonPid;
+}
+
+test('ps after kill -9 of the daemon waits for its revival, says so, then lists the stack', async () => {
+  const box = tinyBox('revive');
+  try {
+    box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
+    const dead = killDaemon(box);
+    await waitFor('daemon gone', () => !pidAlive(dead));
+
+    // The wait can be turned off: then the recorded stack is reported at once, with what to do.
+    const now = herdWith(box, { HERD_REVIVE_WAIT: '0' }, ['ps']);
+    assert.equal(now.status, 1);
+    assert.match(now.stderr, /no herd daemon running for project revive; its replicas may still/);
+    assert.match(now.stderr, /`herd up -d` adopts the running replicas/);
+    assert.doesNotMatch(now.stderr, /waiting/);
+    // …and a bad value is a clear error.
+    const bad = herdWith(box, { HERD_REVIVE_WAIT: 'soon' }, ['ps']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /HERD_REVIVE_WAIT=soon: expected the seconds to wait/);
+
+    const t0 = Date.now();
+    const ps = box.run(['ps', '--format', 'json']);
+    // The revival: a new daemon 1.5 s after the kill.
+    const revival = new Promise((r) => setTimeout(r, 1500)).then(() => box.run(['up', '-d']));
+    const listed = await ps;
+    const took = Date.now() - t0;
+    const up = await revival;
+    assert.equal(up.status, 0, up.stderr);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.equal(
+      listed.stderr,
+      'herd: the daemon of project revive is not running; waiting up to 10 s for it to come back…\n',
+    );
+    assert.ok(took >= 1400, `ps answered after ${took} ms, before the daemon was back`);
+    const rows = listed.stdout
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { Name: string; State: string });
+    assert.deepEqual(
+      rows.map((r) => [r.Name, r.State]),
+      [['revive-tick-1', 'running']],
+    );
+  } finally {
+    box.cleanup();
+  }
+});
+
+test('a recorded stack whose daemon does not come back: the verb gives up after the wait', async () => {
+  const box = tinyBox('norevive');
+  try {
+    box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
+    const dead = killDaemon(box);
+    await waitFor('daemon gone', () => !pidAlive(dead));
+    const t0 = Date.now();
+    const r = herdWith(box, { HERD_REVIVE_WAIT: '1' }, ['scale', 'tick=2']);
+    const took = Date.now() - t0;
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /waiting up to 1 s for it to come back…\n/);
+    assert.match(
+      r.stderr,
+      /no herd daemon running for project norevive \(none came back within 1 s\)/,
+    );
+    assert.ok(took >= 1000, `gave up after ${took} ms`);
+  } finally {
+    box.cleanup();
+  }
+});
+
+test('nothing recorded: ps answers at once with an empty list, scale fails at once', () => {
+  const box = tinyBox('never');
+  try {
+    const t0 = Date.now();
+    const ps = box.herd(['ps', '--format', 'json']);
+    assert.equal(ps.status, 0);
+    assert.equal(ps.stdout, '');
+    assert.equal(ps.stderr, '');
+    const scale = box.herd(['scale', 'tick=2']);
+    assert.equal(scale.status, 1);
+    assert.match(scale.stderr, /no herd daemon running for project never; start it with/);
+    assert.doesNotMatch(scale.stderr, /waiting/);
+    // Two herd processes: well under the 10 s a wait would take, even on a loaded machine.
+    assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
+  } finally {
+    box.cleanup();
+  }
+});

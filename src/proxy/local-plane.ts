@@ -139,6 +139,9 @@ export class LocalPlane implements DataPlane {
     return [];
   }
 
+  /** Nothing to adopt in this process: its table is always the daemon's own. */
+  async settle(): Promise<void> {}
+
   async shutdown(): Promise<void> {
     clearInterval(this.sweeper);
     await Promise.all([...this.slots.keys()].map((id) => this.close(id)));

@@ -72,4 +72,7 @@ export interface DataPlane {
   pids(): number[];
   /** Closes every listener; a remote plane also ends its processes. */
   shutdown(): Promise<void>;
+  /** A plane that adopted a running proxy: make its table this one's, keeping the endpoints of
+   * `keepReplicas` not re-added yet (see Proxy.settle). */
+  settle(keepReplicas: string[]): Promise<void>;
 }

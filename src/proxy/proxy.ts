@@ -297,6 +297,14 @@ class ProjectProxy implements Proxy {
     return this.plane instanceof ProcessPlane ? this.plane.primaryPid : undefined;
   }
 
+  adoptedProxy(): boolean {
+    return this.plane instanceof ProcessPlane && this.plane.adopted;
+  }
+
+  settle(keepReplicas: string[]): Promise<void> {
+    return this.plane.settle(keepReplicas);
+  }
+
   async close(): Promise<void> {
     this.listening = false;
     this.entries = [];

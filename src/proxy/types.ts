@@ -69,6 +69,12 @@ export interface ProxyProcessOptions {
   nice?: number;
   /** Extra environment for the proxy processes (HERD_PROXY_TRACE, …). */
   env?: Record<string, string>;
+  /**
+   * How to start this daemon again: the proxy's primary runs it (detached, output appended to
+   * `log`, its own environment) when the daemon's connection dropped and its process is gone,
+   * with a backoff, one at a time; and then it never ends for lack of a daemon.
+   */
+  revive?: { argv: string[]; cwd: string; log: string };
 }
 
 /** One port herd serves, as `ps` / `port` report it. */
@@ -111,4 +117,10 @@ export interface Proxy {
   workerPids(): number[];
   /** Process id of the proxy process group's primary (undefined when this process serves). */
   primaryPid(): number | undefined;
+  /** listen() found a proxy process group already serving (left by a daemon that died) and kept
+   * it, with its ports and table: call settle() once the engine adopted what still runs. */
+  adoptedProxy(): boolean;
+  /** The table becomes exactly this daemon's, except that endpoints of `keepReplicas` it has not
+   * re-added yet stay (until then an adopted proxy serves its last table). No-op otherwise. */
+  settle(keepReplicas: string[]): Promise<void>;
 }

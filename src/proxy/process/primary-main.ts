@@ -4,7 +4,8 @@ import { chmodSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { Primary } from './primary.ts';
-import type { PrimaryConfig } from './process-plane.ts';
+import { Reviver } from './revive.ts';
+import type { PrimaryConfig } from './spawn-primary.ts';
 
 const cfg = JSON.parse(process.env.HERD_PROXY_CONFIG ?? '{}') as PrimaryConfig;
 delete process.env.HERD_PROXY_CONFIG;
@@ -18,14 +19,17 @@ if (cfg.nice !== undefined) {
   }
 }
 
+const reviver = new Reviver(cfg.revive, cfg.reviveTiming);
 const primary = new Primary({
   workers: cfg.workers,
   settings: cfg.settings,
   onShutdown: () => void exit(0),
+  onDaemon: (id, revive) => reviver.registered(id, revive),
 });
 let orphan: NodeJS.Timeout | undefined;
 
 async function exit(code: number): Promise<void> {
+  reviver.stop();
   await primary.shutdown().catch(() => undefined);
   control.close();
   rmSync(cfg.socket, { force: true });
@@ -35,8 +39,10 @@ async function exit(code: number): Promise<void> {
 const control = net.createServer((sock) => {
   clearTimeout(orphan);
   primary.attach(sock, () => {
-    // The daemon is gone: keep serving the last table while one may come back and resync.
-    if (cfg.orphanMs > 0) orphan = setTimeout(() => void exit(0), cfg.orphanMs);
+    // The daemon is gone: keep serving the last table while one comes back and resyncs; with a
+    // revive command this process starts it again, and never ends for lack of one.
+    if (cfg.orphanMs > 0 && !reviver.enabled) orphan = setTimeout(() => void exit(0), cfg.orphanMs);
+    reviver.lost();
   });
 });
 

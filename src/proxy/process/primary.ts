@@ -8,7 +8,8 @@ import type { EndpointSpec, ListenerSpec, PlaneSettings, TableSnapshot } from '.
 import type { ToWorker } from '../worker-protocol.ts';
 import { WorkerPool } from '../workers.ts';
 import { LineChannel } from './channel.ts';
-import type { FromPrimary, Reply, Request, ToPrimary } from './protocol.ts';
+import type { FromPrimary, Reply, Request, ReviveCommand, ToPrimary } from './protocol.ts';
+import type { DaemonIdentity } from './revive.ts';
 
 /** A bound, not yet listening TCP socket (Node's own handle, as its cluster module makes them). */
 interface TcpHandle {
@@ -30,6 +31,8 @@ export interface PrimaryOptions {
   settings: PlaneSettings;
   /** The daemon asked it to end; called once the answer is sent. */
   onShutdown: () => void;
+  /** The daemon on the current connection said who it is. */
+  onDaemon?: (id: DaemonIdentity, revive?: ReviveCommand) => void;
 }
 
 class BindError extends Error {
@@ -109,10 +112,16 @@ export class Primary {
       this.daemon = null;
       onGone();
     });
-    ch.send({ ev: 'hello', pid: process.pid, workers: this.pool.pids });
+    const held = [...this.listeners.values()].map((b) => ({ spec: b.spec, port: b.port }));
+    ch.send({ ev: 'hello', pid: process.pid, workers: this.pool.pids, listeners: held });
   }
 
   private onMessage(ch: LineChannel<ToPrimary>, m: ToPrimary): void {
+    if (m.op === 'daemon') {
+      if (this.daemon === ch)
+        this.opts.onDaemon?.({ pid: m.pid, startTime: m.startTime }, m.revive);
+      return;
+    }
     if (m.op === 'add') {
       this.endpoints.set(`${m.endpoint.listener}\0${m.endpoint.replica}`, m.endpoint);
       this.pool.broadcast({ t: 'add', endpoint: m.endpoint });
@@ -168,7 +177,7 @@ export class Primary {
         await this.pool.ask((seq) => ({ t: 'report', seq }));
         return { stats: this.pool.stats() };
       case 'snapshot':
-        return { failed: await this.resync(m.table) };
+        return { failed: await this.resync(m.table, m.keep) };
       case 'shutdown':
         await this.shutdown();
         return {};
@@ -215,11 +224,16 @@ export class Primary {
   }
 
   /** Make the table exactly `t` (a daemon that connected again): listeners it names are kept or
-   * bound (on the port it knew), others closed; the endpoints replaced. */
-  private async resync(t: TableSnapshot): Promise<Record<string, string>> {
+   * bound (on the port it knew), others closed; the endpoints replaced, but those of the `keep`
+   * replicas stay on listeners that stay ('*': nothing is closed or removed). */
+  private async resync(
+    t: TableSnapshot,
+    keep: string[] | '*' = [],
+  ): Promise<Record<string, string>> {
     const failed: Record<string, string> = {};
     const want = new Set(t.listeners.map((l) => l.id));
-    for (const id of [...this.listeners.keys()]) if (!want.has(id)) await this.close(id);
+    if (keep !== '*')
+      for (const id of [...this.listeners.keys()]) if (!want.has(id)) await this.close(id);
     for (const l of t.listeners) {
       if (this.listeners.has(l.id)) continue;
       try {
@@ -229,6 +243,10 @@ export class Primary {
       }
     }
     const next = new Map(t.endpoints.map((e) => [`${e.listener}\0${e.replica}`, e]));
+    const kept = keep === '*' ? undefined : new Set(keep);
+    for (const [k, e] of this.endpoints)
+      if (!next.has(k) && this.listeners.has(e.listener) && (!kept || kept.has(e.replica)))
+        next.set(k, e);
     for (const [k, e] of this.endpoints)
       if (!next.has(k))
         this.pool.broadcast({ t: 'remove', replica: e.replica, listeners: [e.listener] });

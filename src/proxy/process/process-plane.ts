@@ -1,36 +1,38 @@
-// The daemon's side of a proxy process group: starts the primary (its own session and process
-// group, so a Ctrl-C or a stalled daemon never reaches it), mirrors the routing table it sends,
-// and resyncs a primary that it reconnects to with a whole snapshot. Counters come back pushed
-// every 250 ms, so stats() answers without a round trip.
-import { spawn } from 'node:child_process';
+// The daemon's side of a proxy process group: adopts the primary that serves on the control
+// socket (left by a daemon that died: its ports and table stay) or starts one, mirrors the
+// routing table it sends, resyncs a primary it reconnects to with a whole snapshot, and starts
+// a new primary when the one it had died. Counters come back pushed every 250 ms, so stats()
+// answers without a round trip.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isSameProcess, processStartTime } from '../../util/process-identity.ts';
 import type { ReplicaStats } from '../counters.ts';
-import type { DataPlane, EndpointSpec, ListenerSpec, PlaneSettings } from '../plane.ts';
+import type {
+  DataPlane,
+  EndpointSpec,
+  ListenerSpec,
+  PlaneSettings,
+  TableSnapshot,
+} from '../plane.ts';
 import type { ProxyProcessOptions } from '../types.ts';
 import { LineChannel } from './channel.ts';
+import { alive, heldMatch, killGroup, Restarts } from './plane-support.ts';
 import { CONTROL_SOCKET } from './protocol.ts';
-import type { FromPrimary, Reply, Request, ToPrimary } from './protocol.ts';
+import type { FromPrimary, HeldListener, Reply, Request, ToPrimary } from './protocol.ts';
+import { spawnPrimary, type PrimaryConfig } from './spawn-primary.ts';
 
-const PRIMARY_MAIN = fileURLToPath(new URL('./primary-main.ts', import.meta.url));
-const START_TIMEOUT_MS = 20_000;
 const RECONNECT_MS = 200;
 const COUNTERS_WAIT_MS = 1000;
+const HELLO_WAIT_MS = 5000;
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
 
-/** What the primary reads from HERD_PROXY_CONFIG. */
-export interface PrimaryConfig {
-  name: string;
-  socket: string;
-  workers: number;
-  settings: PlaneSettings;
-  /** How long it serves on without a daemon before it ends (0: until one comes back). */
-  orphanMs: number;
-  /** Nice value to take before starting the workers, if permitted. */
-  nice?: number;
-}
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export type { PrimaryConfig } from './spawn-primary.ts';
 
 export interface ProcessPlaneOptions extends ProxyProcessOptions {
   settings: PlaneSettings;
@@ -38,6 +40,8 @@ export interface ProcessPlaneOptions extends ProxyProcessOptions {
   warn: (m: string) => void;
   /** A listener of `service` holds a request and has no replica. */
   onHold?: (service: string) => void;
+  /** Tests: passed to the primaries this plane starts. */
+  reviveTiming?: PrimaryConfig['reviveTiming'];
 }
 
 export class ProcessPlane implements DataPlane {
@@ -50,8 +54,20 @@ export class ProcessPlane implements DataPlane {
   private readonly endpoints = new Map<string, EndpointSpec>();
   private last: ReplicaStats[] = [];
   private workerPids: number[] = [];
-  private primary: number | undefined;
+  private primary: { pid: number; startTime: number } | undefined;
   private closing = false;
+  /** Listeners the adopted primary held that no open() has claimed yet. */
+  private held: HeldListener[] = [];
+  /** Daemon listener id → the id the primary knows it by (adopted listeners keep theirs; new
+   * ones get this plane's suffix, so they never collide with ids of the daemon before). */
+  private readonly wire = new Map<string, string>();
+  private readonly suffix = `~${randomBytes(4).toString('hex')}`;
+  /** Adopted and not settled: resyncs only add. */
+  private unsettled = false;
+  /** start() found a primary serving and kept it. */
+  adopted = false;
+  /** Primaries started again after one died, and the last gap (connection lost → serving). */
+  readonly restarts = new Restarts();
 
   constructor(private readonly opts: ProcessPlaneOptions) {
     this.ownDir = opts.dir === undefined;
@@ -63,12 +79,23 @@ export class ProcessPlane implements DataPlane {
   }
 
   get primaryPid(): number | undefined {
-    return this.primary;
+    return this.primary?.pid;
   }
 
   async start(): Promise<void> {
     if (this.ch) return;
-    await this.stopStale();
+    const sock = await this.dial().catch(() => null);
+    if (sock) {
+      // A primary left by a daemon that died holds the ports and serves its last table: keep it.
+      this.held = await this.connect(sock);
+      this.adopted = true;
+      this.unsettled = true;
+      return;
+    }
+    await this.spawn();
+  }
+
+  private async spawn(): Promise<void> {
     const cfg: PrimaryConfig = {
       name: path.basename(this.dir),
       socket: this.socketPath,
@@ -76,49 +103,11 @@ export class ProcessPlane implements DataPlane {
       settings: this.opts.settings,
       orphanMs: 60_000,
       ...(this.opts.nice !== undefined ? { nice: this.opts.nice } : {}),
+      ...(this.opts.revive ? { revive: this.opts.revive } : {}),
+      ...(this.opts.reviveTiming ? { reviveTiming: this.opts.reviveTiming } : {}),
     };
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), PRIMARY_MAIN], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, ...this.opts.env, HERD_PROXY_CONFIG: JSON.stringify(cfg) },
-    });
-    this.primary = child.pid;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error('the proxy process did not start in time'));
-      }, START_TIMEOUT_MS);
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (d: string) => {
-        if (!d.includes('ready')) return;
-        clearTimeout(timer);
-        resolve();
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`the proxy process exited while starting (${code ?? signal})`));
-      });
-    });
-    child.stdout!.destroy();
-    child.removeAllListeners('exit');
-    child.unref();
-    await this.connect();
-  }
-
-  /** A primary left by a daemon that died holds the ports: end it before starting afresh. */
-  private async stopStale(): Promise<void> {
-    const sock = await this.dial().catch(() => null);
-    if (!sock) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 5000);
-      sock.on('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      sock.on('data', () => sock.end());
-      sock.write(JSON.stringify({ id: 0, op: 'shutdown' } satisfies Request) + '\n');
-    });
-    sock.destroy();
+    await spawnPrimary(cfg, { ...process.env, ...this.opts.env });
+    await this.connect(await this.dial());
   }
 
   private dial(): Promise<net.Socket> {
@@ -132,48 +121,133 @@ export class ProcessPlane implements DataPlane {
     });
   }
 
-  /** Connects and resolves once the primary said hello (so pids() knows its workers). */
-  private async connect(): Promise<void> {
-    const sock = await this.dial();
-    let hello!: () => void;
-    const greeted = new Promise<void>((resolve) => (hello = resolve));
+  /** Resolves once the primary said hello (with its workers and the listeners it holds), after
+   * telling it who this daemon is. */
+  private async connect(sock: net.Socket): Promise<HeldListener[]> {
+    let hello!: (held: HeldListener[] | null) => void;
+    const greeted = new Promise<HeldListener[] | null>((resolve) => (hello = resolve));
     const ch = new LineChannel<FromPrimary>(sock, (m) => {
-      this.onMessage(m);
-      if ('ev' in m && m.ev === 'hello') hello();
-    });
-    sock.once('close', hello);
-    this.ch = ch;
-    sock.on('close', () => {
-      if (this.ch !== ch) return;
-      this.ch = null;
-      for (const [id, done] of this.pending) {
-        this.pending.delete(id);
-        done({ id, ok: false, error: 'the proxy process went away' });
+      if ('ev' in m && m.ev === 'hello') {
+        this.primary = { pid: m.pid, startTime: processStartTime(m.pid) ?? 0 };
+        hello(m.listeners ?? []);
       }
-      if (!this.closing) this.reconnect();
+      this.onMessage(m);
     });
-    await greeted;
+    const timer = setTimeout(() => sock.destroy(), HELLO_WAIT_MS);
+    sock.once('close', () => hello(null));
+    this.ch = ch;
+    sock.on('close', () => this.lost(ch));
+    const held = await greeted;
+    clearTimeout(timer);
+    if (!held) throw new Error(`the proxy process on ${this.socketPath} did not answer`);
+    ch.send({
+      op: 'daemon',
+      pid: process.pid,
+      startTime: processStartTime(process.pid) ?? 0,
+      ...(this.opts.revive ? { revive: this.opts.revive } : {}),
+    } satisfies ToPrimary);
+    return held;
   }
 
-  /** Connection lost but the primary may be alive (it serves on): reconnect and resync. */
-  private reconnect(): void {
+  private lost(ch: LineChannel<FromPrimary>): void {
+    if (this.ch !== ch) return;
+    this.ch = null;
+    for (const [id, done] of this.pending) {
+      this.pending.delete(id);
+      done({ id, ok: false, error: 'the proxy process went away' });
+    }
+    if (!this.closing) this.reconnect(Date.now());
+  }
+
+  private primaryGone(): boolean {
+    const p = this.primary;
+    if (!p) return false;
+    if (p.startTime > 0) return !isSameProcess(p.pid, p.startTime);
+    return !alive(p.pid);
+  }
+
+  /** Connection lost: a primary that is alive serves on (reconnect and resync); one that died
+   * is started again on the same ports. */
+  private reconnect(lostAt: number): void {
+    if (this.closing) return;
+    if (this.primaryGone()) {
+      this.restarts.run(() => this.restart(lostAt));
+      return;
+    }
     const t = setTimeout(() => {
-      this.connect().then(
-        () => void this.resync(),
-        () => this.reconnect(),
-      );
+      this.dial()
+        .then((s) => this.connect(s))
+        .then(
+          () => void this.resync(),
+          () => this.reconnect(lostAt),
+        );
     }, RECONNECT_MS);
     t.unref();
   }
 
-  /** Send the whole table: the primary matches it exactly. */
-  async resync(): Promise<void> {
+  /** A new primary, every listener on the port it had, the whole table; retried with a backoff
+   * while it cannot (a port taken meanwhile). */
+  private async restart(lostAt: number): Promise<void> {
+    const old = this.primary!.pid;
+    // The new primary starts (it binds nothing yet) while the old group is ended: the ports are
+    // free again before the table is sent.
+    const ended = killGroup(old);
+    let reported = false;
+    for (let delay = FIRST_RETRY_MS; !this.closing; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
+      let failed = 1;
+      try {
+        if (!this.ch) await this.spawn();
+        await ended;
+        if (this.closing) return;
+        failed = await this.resync();
+        if (!reported) {
+          reported = true;
+          const gap = Date.now() - lostAt;
+          this.restarts.record(gap);
+          this.opts.warn(
+            `proxy: the proxy process (pid ${old}) died; restarted it in ${gap} ms — the published ports refused connections meanwhile`,
+          );
+        }
+      } catch (err) {
+        this.opts.warn(`proxy: cannot start the proxy process again: ${(err as Error).message}`);
+      }
+      if (failed === 0) return;
+      this.opts.warn(`proxy: trying again in ${delay / 1000} s`);
+      for (let t = 0; t < delay && !this.closing; t += 100) await sleep(100);
+    }
+  }
+
+  /** Send the whole table: the primary matches it (adds only, while adopted and unsettled).
+   * Resolves with the number of listeners it could not bind. */
+  async resync(keep?: string[]): Promise<number> {
     const r = await this.request({
       op: 'snapshot',
-      table: { listeners: [...this.listeners.values()], endpoints: [...this.endpoints.values()] },
+      table: this.table(),
+      ...(this.unsettled ? { keep: '*' as const } : keep ? { keep } : {}),
     });
-    for (const [id, why] of Object.entries(r.failed ?? {}))
+    if (!r.ok) throw new Error(r.error ?? 'the proxy process did not take the table');
+    const failed = Object.entries(r.failed ?? {});
+    for (const [id, why] of failed)
       this.opts.warn(`proxy: listener ${id} could not be restored: ${why}`);
+    return failed.length;
+  }
+
+  /** The table in the primary's ids. */
+  private table(): TableSnapshot {
+    return {
+      listeners: [...this.listeners.values()].map((l) => ({ ...l, id: this.w(l.id) })),
+      endpoints: [...this.endpoints.values()].map((e) => ({ ...e, listener: this.w(e.listener) })),
+    };
+  }
+
+  async settle(keepReplicas: string[]): Promise<void> {
+    this.unsettled = false;
+    this.held = [];
+    await this.resync(keepReplicas);
+  }
+
+  private w(id: string): string {
+    return this.wire.get(id) ?? id;
   }
 
   private onMessage(m: FromPrimary): void {
@@ -210,28 +284,39 @@ export class ProcessPlane implements DataPlane {
   }
 
   async open(spec: ListenerSpec): Promise<number> {
-    const r = await this.must({ op: 'open', spec });
+    let wireId = spec.id;
+    if (this.adopted) {
+      const { claim, conflict } = heldMatch(this.held, spec);
+      // Same port, other settings (the file changed while no daemon ran): the old listener
+      // lets go of the port and closes when the table settles.
+      if (conflict) await this.must({ op: 'stop', listener: conflict.spec.id });
+      wireId = claim ? claim.spec.id : spec.id + this.suffix;
+    }
+    const r = await this.must({ op: 'open', spec: { ...spec, id: wireId } });
+    this.wire.set(spec.id, wireId);
     this.listeners.set(spec.id, { ...spec, boundPort: r.port! });
     return r.port!;
   }
 
   async stopAccepting(id: string): Promise<void> {
-    await this.must({ op: 'stop', listener: id });
+    await this.must({ op: 'stop', listener: this.w(id) });
   }
 
   async resume(id: string): Promise<void> {
-    await this.must({ op: 'resume', listener: id });
+    await this.must({ op: 'resume', listener: this.w(id) });
   }
 
   async close(id: string): Promise<void> {
+    const wireId = this.w(id);
     this.listeners.delete(id);
+    this.wire.delete(id);
     for (const [k, e] of this.endpoints) if (e.listener === id) this.endpoints.delete(k);
-    await this.request({ op: 'close', listener: id });
+    await this.request({ op: 'close', listener: wireId });
   }
 
   add(e: EndpointSpec): void {
     this.endpoints.set(`${e.listener}\0${e.replica}`, e);
-    this.send({ op: 'add', endpoint: e });
+    this.send({ op: 'add', endpoint: { ...e, listener: this.w(e.listener) } });
   }
 
   private forget(replica: string, listeners: string[]): void {
@@ -240,12 +325,12 @@ export class ProcessPlane implements DataPlane {
 
   remove(replica: string, listeners: string[]): void {
     this.forget(replica, listeners);
-    this.send({ op: 'remove', replica, listeners });
+    this.send({ op: 'remove', replica, listeners: listeners.map((l) => this.w(l)) });
   }
 
   async drain(replica: string, listeners: string[]): Promise<void> {
     this.forget(replica, listeners);
-    await this.request({ op: 'drain', replica, listeners });
+    await this.request({ op: 'drain', replica, listeners: listeners.map((l) => this.w(l)) });
   }
 
   stats(): ReplicaStats[] {
@@ -271,6 +356,7 @@ export class ProcessPlane implements DataPlane {
 
   async shutdown(): Promise<void> {
     this.closing = true;
+    await this.restarts.idle();
     if (this.ch) {
       const ch = this.ch;
       const gone = new Promise<void>((resolve) => ch.sock.once('close', () => resolve()));
@@ -279,22 +365,13 @@ export class ProcessPlane implements DataPlane {
       await Promise.race([gone, new Promise((r) => setTimeout(r, 3000).unref())]);
     }
     // Wait for the primary itself to be gone, so that its ports are free when this resolves.
-    const pid = this.primary;
+    const pid = this.primary?.pid;
     const deadline = Date.now() + 5000;
-    while (pid !== undefined && alive(pid) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+    // (Reaped, not just a zombie: the caller may check that it is gone.)
+    while (pid !== undefined && alive(pid) && Date.now() < deadline) await sleep(20);
+    if (pid !== undefined && !this.primaryGone()) process.kill(pid, 'SIGKILL');
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

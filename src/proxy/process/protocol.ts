@@ -11,12 +11,28 @@ export type Request =
   | { id: number; op: 'stop' | 'resume' | 'close'; listener: string }
   | { id: number; op: 'drain'; replica: string; listeners: string[] }
   | { id: number; op: 'counters' }
-  | { id: number; op: 'snapshot'; table: TableSnapshot }
+  /** `keep`: endpoints of these replicas that the table lacks stay (a daemon that adopted a running
+   * primary settles once it re-added what still runs); '*': nothing is closed or removed, the
+   * table only adds (a daemon that adopted and has not settled yet). */
+  | { id: number; op: 'snapshot'; table: TableSnapshot; keep?: string[] | '*' }
   | { id: number; op: 'shutdown' };
+
+/** How to start the daemon again (ProxyProcessOptions.revive). */
+export interface ReviveCommand {
+  /** argv[0] is the executable. */
+  argv: string[];
+  cwd: string;
+  /** The daemon's output is appended to it. */
+  log: string;
+}
 
 /** daemon → primary: deltas that need no answer */
 export type Delta =
-  { op: 'add'; endpoint: EndpointSpec } | { op: 'remove'; replica: string; listeners: string[] };
+  | { op: 'add'; endpoint: EndpointSpec }
+  | { op: 'remove'; replica: string; listeners: string[] }
+  /** Who the daemon on this connection is (sent first): the primary watches that exact process
+   * (PID and start time) and, with `revive`, starts the daemon again when it is gone. */
+  | { op: 'daemon'; pid: number; startTime: number; revive?: ReviveCommand };
 
 export type ToPrimary = Request | Delta;
 
@@ -36,7 +52,8 @@ export interface Reply {
 
 /** primary → daemon, unasked */
 export type Notice =
-  | { ev: 'hello'; pid: number; workers: number[] }
+  /** `listeners`: what the primary holds (a daemon that adopts it matches its own to them). */
+  | { ev: 'hello'; pid: number; workers: number[]; listeners: HeldListener[] }
   | { ev: 'workers'; workers: number[] }
   | { ev: 'counters'; stats: ReplicaStats[] }
   | { ev: 'warn'; message: string }
@@ -44,6 +61,12 @@ export type Notice =
   | { ev: 'hold'; service: string };
 
 export type FromPrimary = Reply | Notice;
+
+/** A listener a primary holds, as its hello reports it. */
+export interface HeldListener {
+  spec: ListenerSpec;
+  port: number;
+}
 
 /** The control socket's name in the directory given to the proxy. */
 export const CONTROL_SOCKET = 'proxy.sock';

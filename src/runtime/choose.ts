@@ -7,6 +7,7 @@ import type { Project, Service } from '../compose/model.ts';
 import type { Runtime } from './types.ts';
 import { withGivenFiles } from './process/given-files.ts';
 import { processRuntime, ProcessRuntime } from './process/process-runtime.ts';
+import type { AdoptionPool } from './process/adoption.ts';
 import { connectDocker } from './docker/connect.ts';
 import { DockerRuntime } from './docker/runtime.ts';
 import { runtimeKind } from '../compose/runtime-kind.ts';
@@ -41,6 +42,8 @@ export interface RuntimesOptions {
   /** Where process replicas write their output (files that outlive the daemon; the daemon's
    * state dir); default: pipes to this process. */
   outputDir?: string;
+  /** What a daemon that died left running, for the process runtime to adopt. */
+  adoption?: AdoptionPool;
 }
 
 export function dockerServices(project: Project): Service[] {
@@ -55,7 +58,7 @@ export async function createRuntimes(
   let current = project;
   const inner =
     opts.outputDir !== undefined
-      ? new ProcessRuntime({ outputDir: opts.outputDir })
+      ? new ProcessRuntime({ outputDir: opts.outputDir, adoption: opts.adoption })
       : processRuntime;
   const processes = withGivenFiles(inner, () => current, opts.filesDir);
   if (inDocker.length === 0) {

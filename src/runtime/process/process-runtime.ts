@@ -2,35 +2,24 @@
 // so stopping it signals everything it started, and, where the machine lets herd write cgroups,
 // in a cgroup of its own that enforces its limits (cgroups.ts) and finds what escaped the group.
 import type { ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
 import type { ExitInfo, OutputStream, ReplicaHandle, ReplicaSpec, Runtime } from '../types.ts';
 import { LineSplitter } from './lines.ts';
 import { groupRssBytes } from './group-memory.ts';
-import { safeDelay } from '../../util/timers.ts';
 import { cgroups as machineCgroups, type Cgroups } from './cgroups.ts';
 import type { ReplicaCgroup } from './replica-cgroup.ts';
 import { spawnReplica, type SpawnContext, type Spawned } from './spawn-replica.ts';
 import { findPerl } from './spawn-gate.ts';
 import { startErrorExitCode } from './start-errors.ts';
 import { OutputTail } from './output-files.ts';
+import type { AdoptionPool } from './adoption.ts';
+import { freezeGroup, killGroup, signalNumber, stopGroup } from './group-control.ts';
+import { removeRecord, writeRecord } from './replica-record.ts';
+import { processStartTime } from '../../util/process-identity.ts';
 
 const MEMORY_POLL_MS = 500;
 /** How long to wait for output pipes to close after the leader exited (a grandchild may hold them). */
 const PIPE_DRAIN_MS = 500;
 const BUFFERED_LINES = 1000;
-
-function signalNumber(sig: NodeJS.Signals): number {
-  return (constants.signals as Record<string, number>)[sig] ?? 0;
-}
-
-/** Signals a whole process group; a group that is already gone is not an error. */
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: nothing left in the group.
-  }
-}
 
 class ProcessReplica implements ReplicaHandle {
   readonly id: string;
@@ -45,7 +34,6 @@ class ProcessReplica implements ReplicaHandle {
   /** Set by the polling fallback when it killed the group for its memory. */
   private polledOomKill = false;
   private memoryTimer?: NodeJS.Timeout;
-  private graceTimer?: NodeJS.Timeout;
   private readonly cgroup?: ReplicaCgroup;
 
   constructor(
@@ -72,7 +60,7 @@ class ProcessReplica implements ReplicaHandle {
     if (this.done) return;
     this.done = true;
     clearInterval(this.memoryTimer);
-    clearTimeout(this.graceTimer);
+    if (this.outputDir !== undefined) removeRecord(this.outputDir, this.spec.name);
     this.resolveExit(info);
   }
 
@@ -165,28 +153,18 @@ class ProcessReplica implements ReplicaHandle {
     if (this.pid !== undefined && !this.done) killGroup(this.pid, signal);
   }
 
-  /** The cgroup freezer where the replica has a cgroup that offers it (it also holds what left
-   * the group), else SIGSTOP to the group, as Docker's pause without a freezer would. */
   async pause(): Promise<void> {
-    if (this.pid === undefined || this.done) return;
-    if (!this.cgroup?.freeze(true)) killGroup(this.pid, 'SIGSTOP');
+    if (this.pid !== undefined && !this.done) freezeGroup(this.pid, this.cgroup, true);
   }
 
   async resume(): Promise<void> {
-    if (this.pid === undefined || this.done) return;
-    if (!this.cgroup?.freeze(false)) killGroup(this.pid, 'SIGCONT');
+    if (this.pid !== undefined && !this.done) freezeGroup(this.pid, this.cgroup, false);
   }
 
   async stop(graceMs?: number): Promise<ExitInfo> {
-    const pgid = this.pid;
-    if (pgid === undefined || this.done) return this.exited;
-    killGroup(pgid, this.spec.stopSignal);
+    if (this.pid === undefined || this.done) return this.exited;
     const grace = graceMs ?? this.spec.stopGracePeriodMs;
-    this.graceTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), safeDelay(grace));
-    const info = await this.exited;
-    // Grandchildren that ignored the signal must not outlive the replica.
-    killGroup(pgid, 'SIGKILL');
-    return info;
+    return stopGroup(this.pid, this.spec.stopSignal, grace, this.exited);
   }
 }
 
@@ -198,6 +176,8 @@ export interface ProcessRuntimeOptions {
   /** Replicas write their output to files here (`<name>.out`, `.err`; output-files.ts), which
    * outlive the daemon; without it, to pipes the runtime reads (a runtime used in-process). */
   outputDir?: string;
+  /** What a daemon that died left running, offered to the slots it belongs to (adoption.ts). */
+  adoption?: AdoptionPool;
 }
 
 export class ProcessRuntime implements Runtime {
@@ -206,8 +186,11 @@ export class ProcessRuntime implements Runtime {
   /** Where replicas' output files are (an adopted replica's tail reads them there). */
   readonly outputDir?: string;
 
+  private readonly adoption?: AdoptionPool;
+
   constructor(opts: ProcessRuntimeOptions = {}) {
     this.outputDir = opts.outputDir;
+    this.adoption = opts.adoption;
     this.context = {
       cgroups: opts.cgroups ?? machineCgroups,
       perl: opts.perl !== undefined ? opts.perl : findPerl(),
@@ -216,7 +199,39 @@ export class ProcessRuntime implements Runtime {
   }
 
   async start(spec: ReplicaSpec): Promise<ReplicaHandle> {
-    return new ProcessReplica(spec, await spawnReplica(spec, this.context), this.outputDir);
+    const spawned = await spawnReplica(spec, this.context);
+    if (spawned.child && this.outputDir !== undefined) this.record(spec, spawned.child.pid);
+    return new ProcessReplica(spec, spawned, this.outputDir);
+  }
+
+  async adopt(spec: ReplicaSpec): Promise<ReplicaHandle | undefined> {
+    return this.adoption?.take(spec);
+  }
+
+  /** What a later daemon needs to adopt the replica if this one dies (replica-record.ts). */
+  private record(spec: ReplicaSpec, pid: number): void {
+    const startTime = processStartTime(pid);
+    if (startTime === undefined || this.outputDir === undefined) return;
+    try {
+      writeRecord(this.outputDir, {
+        project: spec.project,
+        service: spec.service,
+        index: spec.index,
+        name: spec.name,
+        pid,
+        startTime,
+        definition: spec.definition,
+        port: spec.port,
+        startedAt: Date.now(),
+      });
+    } catch (err) {
+      this.context.cgroups.warnOnce(
+        `cannot record replica ${spec.name} in ${this.outputDir} ` +
+          `(${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): a daemon that ` +
+          'takes over after this one dies will restart it instead of adopting it',
+        'replica-record',
+      );
+    }
   }
 }
 

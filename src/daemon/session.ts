@@ -5,9 +5,11 @@ import type { EngineEvent } from '../engine/events.ts';
 import { runtimeKind } from '../compose/runtime-kind.ts';
 import type { RotationPolicy } from '../logs/rotate.ts';
 import { LogStore } from '../logs/store.ts';
+import { AdoptionPool } from '../runtime/process/adoption.ts';
 import { cgroups } from '../runtime/process/cgroups.ts';
 import { HerdError } from '../util/errors.ts';
 import { probeSocket } from './client.ts';
+import { acquireDaemonLock, type DaemonLock } from './daemon-lock.ts';
 import type { EngineControl } from './control.ts';
 import { rmSync } from 'node:fs';
 import {
@@ -70,7 +72,11 @@ export class DaemonSession {
     readonly previous: DaemonState | undefined,
     readonly orphans: OrphanResult,
     readonly logs: LogStore,
+    /** What a daemon that died left running, for the process runtime to take over. */
+    readonly adoption: AdoptionPool,
     readonly warnings: DaemonWarnings = new DaemonWarnings(),
+    /** One daemon per project: held until close(). */
+    private readonly lock?: DaemonLock,
   ) {}
 
   /** Records the engine's replicas and logs and answers the control API. */
@@ -141,6 +147,7 @@ export class DaemonSession {
     if (opts.removeAll) rmSync(definitionsFile(this.paths.dir), { force: true });
     if (opts.removeAll && !opts.keepLogs) this.logs.removeAll();
     else this.logs.close();
+    this.lock?.release();
   }
 }
 
@@ -151,22 +158,38 @@ export async function prepareDaemon(
 ): Promise<DaemonSession> {
   const paths = opts.paths ?? daemonPaths(stateDirFor(project.name, opts.env));
   ensurePrivateDir(paths.dir);
+  const lock = await acquireDaemonLock(paths.dir, project.name).catch(async (err: unknown) => {
+    throw (await runningDaemon(project, paths)) ?? err;
+  });
+  try {
+    return await claimStateDir(project, paths, opts, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/** CONFLICT naming the daemon that answers on the socket, if one does. */
+async function runningDaemon(project: Project, paths: DaemonPaths): Promise<HerdError | undefined> {
   const other = await probeSocket(paths.socket);
-  if (other)
-    throw new HerdError(
-      `a herd daemon for project ${project.name} is already running (pid ${other.pid}); ` +
-        'use `herd ps` to see it or `herd down` to stop it',
-      'CONFLICT',
-    );
+  if (!other) return undefined;
+  return new HerdError(
+    `a herd daemon for project ${project.name} is already running (pid ${other.pid}); ` +
+      'use `herd ps` to see it or `herd down` to stop it',
+    'CONFLICT',
+  );
+}
+
+async function claimStateDir(
+  project: Project,
+  paths: DaemonPaths,
+  opts: PrepareOptions,
+  lock: DaemonLock,
+): Promise<DaemonSession> {
+  // Where there is no lock (not Linux), the socket tells.
+  const other = await runningDaemon(project, paths);
+  if (other) throw other;
   const previous = readState(paths.stateFile);
-  const orphans = previous
-    ? await stopOrphans(orphanProcesses(project, previous.replicas), {
-        project: project.name,
-        graceMs: opts.orphanGraceMs,
-      })
-    : { stopped: [], skipped: [] };
-  // The cgroups of a dead predecessor's replicas, and what escaped their process groups.
-  await cgroups.sweep(project.name);
   const warnings = new DaemonWarnings();
   const logs = new LogStore(paths.logsDir, project.name, opts.logRotation, (t) =>
     t.error
@@ -179,7 +202,29 @@ export async function prepareDaemon(
           `replica logs are stored again (${t.dropped} line(s) were dropped)`,
         ),
   );
-  return new DaemonSession(project, paths, previous, orphans, logs, warnings);
+  // What a dead predecessor left running is taken over, not restarted: its cgroups are claimed
+  // before anything sweeps them, and its replicas are no orphans.
+  const adoption = AdoptionPool.load({
+    dir: paths.captureDir,
+    project: project.name,
+    cgroups,
+    processServices: new Set(
+      Object.values(project.services)
+        .filter((s) => runtimeKind(s) !== 'docker')
+        .map((s) => s.name),
+    ),
+    sink: (name, stream, line) => logs.append(name, { t: Date.now(), stream, line }),
+  });
+  const adoptable = new Set(adoption.pids());
+  const orphans = previous
+    ? await stopOrphans(
+        orphanProcesses(project, previous.replicas).filter((r) => !adoptable.has(r.pid)),
+        { project: project.name, graceMs: opts.orphanGraceMs },
+      )
+    : { stopped: [], skipped: [] };
+  // The cgroups of a dead predecessor's replicas, and what escaped their process groups.
+  await cgroups.sweep(project.name);
+  return new DaemonSession(project, paths, previous, orphans, logs, adoption, warnings, lock);
 }
 
 /** The recorded replicas a dead daemon's successor (or `down`) must stop by signal: process

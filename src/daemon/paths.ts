@@ -11,6 +11,8 @@ export interface DaemonPaths {
   socket: string;
   stateFile: string;
   logsDir: string;
+  /** Process replicas' own output files and records (output-files.ts, replica-record.ts). */
+  captureDir: string;
   daemonLog: string;
 }
 
@@ -52,6 +54,7 @@ export function daemonPaths(dir: string): DaemonPaths {
     socket,
     stateFile: join(dir, 'state.json'),
     logsDir: join(dir, 'logs'),
+    captureDir: join(dir, 'logs', '.capture'),
     daemonLog: join(dir, 'daemon.log'),
   };
 }

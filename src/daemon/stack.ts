@@ -4,20 +4,19 @@
 // starts run this same code; the CLI only parses its options and calls `run`.
 import os from 'node:os';
 import type { Project } from '../compose/model.ts';
-import { scaleToZeroHold } from '../engine/autoscaler-idle.ts';
 import { Engine } from '../engine/engine.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { LogPrinter, shouldColor } from '../logs/printer.ts';
-import { createProxy, type Proxy } from '../proxy/index.ts';
+import type { Proxy } from '../proxy/index.ts';
 import { createRuntimes, type Runtimes } from '../runtime/choose.ts';
-import type { ReplicaTraffic } from './api-types.ts';
 import { DaemonClient } from './client.ts';
 import { openDashboard } from './dashboard-host.ts';
 import type { DashboardServer } from '../dashboard/server.ts';
 import { openIngress, type Ingress } from './ingress-host.ts';
 import { observe, type Observer } from './observe.ts';
+import { killProxy, openProxy, trafficOf, type Revive } from './proxy-host.ts';
 import { removeStateDir } from './paths.ts';
-import { defaultBatch, StartPacer } from './start-pacer.ts';
+import { defaultBatch, START_HOLD_MS, StartPacer } from './start-pacer.ts';
 import { prepareDaemon, type DaemonSession } from './session.ts';
 
 export interface StackOptions {
@@ -31,6 +30,8 @@ export interface StackOptions {
   color: boolean;
   /** Rebuild images of services with `build:` (`up --build`). */
   build?: boolean;
+  /** A detached daemon: how its proxy starts it again if it dies (proxy-host.ts). */
+  revive?: Revive;
   abortOnContainerExit?: boolean;
 }
 
@@ -41,40 +42,6 @@ interface Parts {
   proxy: Proxy;
   runtimes: Runtimes;
   engine: Engine;
-}
-
-/** The proxy's nice value if the system lets it be raised (CAP_SYS_NICE), as nginx's
- * worker_priority; otherwise yieldToProxy() lowers this process and so the replicas. */
-const PROXY_NICE = -5;
-/** How much lower than the proxy the replicas run when the proxy could not be raised. */
-const REPLICA_NICE_STEP = 5;
-/** The longest a booting replica holds up the next start while it is not ready yet. */
-const START_HOLD_MS = 2000;
-
-/** Replicas inherit this process's priority: when the proxy could not be raised above it, this
- * process (the control plane) steps down instead, so the replicas it starts from now on run at a
- * lower priority than the proxy and a hundred of them booting cannot starve it of CPU. */
-function yieldToProxy(proxy: Proxy): void {
-  const pid = proxy.primaryPid();
-  if (pid === undefined) return;
-  try {
-    const mine = os.getPriority();
-    if (os.getPriority(pid) < mine) return;
-    os.setPriority(Math.min(19, mine + REPLICA_NICE_STEP));
-  } catch {
-    // the proxy is gone or priorities are not ours to change: nothing to yield
-  }
-}
-
-/** The proxy's whole process group at once (its primary leads a session of its own), for an
- * exit that cannot wait for it to close. */
-function killProxy(proxy: Proxy): void {
-  const pid = proxy.primaryPid();
-  try {
-    if (pid !== undefined) process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
 }
 
 export class Stack {
@@ -123,6 +90,7 @@ export class Stack {
       await this.abandon(parts);
       throw failure;
     }
+    await this.settleAdoption(parts);
     const code = await this.finished;
     this.stopListening();
     return code;
@@ -138,14 +106,7 @@ export class Stack {
       printer.say(`Stopped ${n}, left running by a herd daemon that died`);
     let proxy: Proxy | undefined;
     try {
-      // The data plane runs as a process group of its own (control socket in the state dir),
-      // so nothing this process does — spawning, probing, a GC pause — delays a request.
-      proxy = createProxy(this.project, {
-        process: { dir: session.paths.dir, nice: PROXY_NICE },
-        holdFor: scaleToZeroHold,
-      });
-      await proxy.listen();
-      yieldToProxy(proxy);
+      proxy = await openProxy(this.project, session.paths, this.opts.revive);
       this.parts = await this.assemble(session, printer, proxy);
       return this.parts;
     } catch (err) {
@@ -167,6 +128,9 @@ export class Stack {
       onProgress: (service, line) => printer.say(`${service}: ${line}`),
       // Process replicas get their secrets and configs as files under the state dir.
       filesDir: `${session.paths.dir}/files`,
+      // Their output goes to files the replicas hold, which outlive the daemon (output-files.ts).
+      outputDir: session.paths.captureDir,
+      adoption: session.adoption,
     });
     // Replicas boot a few at a time, so the ones serving keep getting CPU (start-pacer.ts).
     const pacer = new StartPacer(defaultBatch(os.availableParallelism()), START_HOLD_MS);
@@ -209,7 +173,7 @@ export class Stack {
       },
       // A previous daemon that died left its desired state: bring the stack back to it.
       keepRecorded: session.previous !== undefined,
-      traffic: () => this.traffic(proxy),
+      traffic: () => trafficOf(proxy),
       dashboardUrl: () => this.dashboard?.url,
       // `herd down`: the server awaits this before answering, so `down` returns once the
       // containers and network are gone…
@@ -232,23 +196,6 @@ export class Stack {
         '/v1/scale',
         this.opts.scale,
       );
-  }
-
-  /** The balancer's per-replica counters, for `ps`: asked of the proxy processes now, so a request
-   * answered just before `ps` is counted (the pushed copy may be ~250 ms old). */
-  private async traffic(proxy: Proxy): Promise<Map<string, ReplicaTraffic>> {
-    return new Map(
-      (await proxy.counters()).map((t) => [
-        t.replica,
-        {
-          requests: t.requests,
-          errors: t.errors,
-          inFlight: t.inFlight,
-          connections: t.connections,
-          latencyBuckets: t.latencyBuckets,
-        },
-      ]),
-    );
   }
 
   private endAfterDown(printer: LogPrinter): void {
@@ -278,6 +225,17 @@ export class Stack {
       () => undefined,
       (err: unknown) => err,
     );
+  }
+
+  /** After the first `up`: what a daemon that died left running and nobody took over (its
+   * service gone, stopped or scaled down) is stopped, and an adopted proxy's table becomes this
+   * daemon's (until now it served its last one, so no request failed meanwhile). */
+  private async settleAdoption({ session, proxy, engine, printer }: Parts): Promise<void> {
+    for (const name of await session.adoption.releaseUnclaimed())
+      printer.say(`Stopped ${name}, left running by a herd daemon that died and not wanted now`);
+    if (!proxy.adoptedProxy()) return;
+    const live = engine.replicas().filter((r) => r.state === 'running' || r.state === 'starting');
+    await proxy.settle(live.map((r) => r.name));
   }
 
   /** The start failed: stop what did start; keep what a dead predecessor recorded for the next
@@ -371,6 +329,7 @@ export class Stack {
   private async close(removeAll: boolean, keepLogs = false): Promise<void> {
     if (!this.parts) return;
     const { proxy, runtimes, session } = this.parts;
+    if (removeAll) await session.adoption.releaseUnclaimed().catch(() => undefined);
     await this.observer?.close(removeAll).catch(() => undefined);
     await this.dashboard?.close().catch(() => undefined);
     await this.ingress?.close().catch(() => undefined);

@@ -6,6 +6,9 @@ import type { EngineEvent } from '../engine/events.ts';
 import type { ReplicaSpec, Runtime } from '../runtime/types.ts';
 
 /** Replicas booting at once: two per core, at least 4. */
+/** The longest a booting replica holds up the next start while it is not ready yet. */
+export const START_HOLD_MS = 2000;
+
 export function defaultBatch(cores: number): number {
   return Math.max(4, 2 * cores);
 }

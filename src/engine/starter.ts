@@ -180,5 +180,10 @@ function adoptedAddress(slot: Slot, handle: ReplicaHandle, kind: Runtime['kind']
   out.port = port;
   // Health probes read $PORT: it must be the port the adopted process really uses.
   out.spec = { ...slot.spec, port, env: { ...slot.spec.env, PORT: String(port) } };
+  // Targets this plan put on its PORT are where the process listens (readiness, the balancer).
+  const planned = slot.spec.port;
+  out.ports = Object.fromEntries(
+    Object.entries(slot.info.ports).map(([target, p]) => [target, p === planned ? port : p]),
+  );
   return out;
 }

@@ -16,6 +16,7 @@ import {
   parseWaitTimeout,
   type UpOptions,
 } from '../up/options.ts';
+import { HERD_BIN } from '../../daemon/detach.ts';
 import { Stack } from '../../daemon/stack.ts';
 
 export { parseScale } from '../up/options.ts';
@@ -65,7 +66,20 @@ async function up(g: ProjectFlags, services: string[], opts: UpOptions): Promise
     throw new HerdError('--wait-timeout only applies with --wait', 'INVALID_ARGUMENT');
   const stack = { services, scale, reload: load, build: opts.build };
   if (opts.foregroundDaemon) {
-    const code = await new Stack(project, { ...stack, console: false, color: false }).run();
+    // If this daemon dies, its proxy starts it again like this: the same project, the same
+    // services, and what `herd scale`/`stop` recorded since (not this start's --scale).
+    const revive = {
+      argv: [
+        process.execPath,
+        HERD_BIN,
+        ...globalArgs(g),
+        'up',
+        '--foreground-daemon',
+        ...services,
+      ],
+      cwd: process.cwd(),
+    };
+    const code = await new Stack(project, { ...stack, console: false, color: false, revive }).run();
     // The daemon is done: do not linger on a handle someone forgot to close.
     setTimeout(() => process.exit(code), 2000).unref();
     process.exitCode = code;

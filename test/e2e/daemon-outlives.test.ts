@@ -4,10 +4,19 @@
 // says; with the proxy gone too, `herd up -d` adopts instead of starting a second copy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEnviron, readStat } from '../../src/util/process-identity.ts';
-import { freePort, httpGet, sandbox, waitFor, type PsRow, type Sandbox } from '../helpers/e2e.ts';
+import { readStat } from '../../src/util/process-identity.ts';
+import {
+  freePort,
+  httpGet,
+  proxyPrimaryOf,
+  requestLoop,
+  sandbox,
+  waitFor,
+  type PsRow,
+  type Sandbox,
+} from '../helpers/e2e.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const APP = `
@@ -51,22 +60,7 @@ function daemonPid(box: Sandbox): number {
   ).daemonPid;
 }
 
-/** The proxy's primary: `herd-proxy …` with this stack's state dir in its environment. */
-function proxyPrimary(box: Sandbox): number {
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const pid = Number(e);
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmd.startsWith('herd-proxy') && readEnviron(pid)?.get('HERD_STATE_DIR') === box.stateDir)
-      return pid;
-  }
-  throw new Error('no proxy process for this stack');
-}
+const proxyPrimary = (box: Sandbox) => proxyPrimaryOf(box.stateDir);
 
 const running = (pid: number) => (readStat(pid)?.state ?? 'Z') !== 'Z';
 
@@ -80,30 +74,6 @@ const webPids = (rows: PsRow[]) =>
     .filter((r) => r.Service === 'web' && r.State === 'running')
     .map((r) => r.Pid!)
     .sort((a, b) => a - b);
-
-/** Sequential GETs until stopped (at most `maxMs`): how many answered, how many failed. */
-function requestLoop(port: number, maxMs = 30_000) {
-  let stop = false;
-  const counts = { ok: 0, failed: 0, errors: [] as string[] };
-  const done = (async () => {
-    const end = Date.now() + maxMs;
-    while (!stop && Date.now() < end) {
-      const r = await httpGet(port).catch((e: Error) => ({ status: 0, body: e.message }));
-      if (r.status === 200) counts.ok++;
-      else {
-        counts.failed++;
-        counts.errors.push(`${r.status} ${r.body.slice(0, 80)}`);
-      }
-    }
-  })();
-  return {
-    counts,
-    stop: async () => {
-      stop = true;
-      await done;
-    },
-  };
-}
 
 test('kill -9 of the daemon: no request fails, it comes back by itself, adopts its replicas (output without a gap) and heals again', async () => {
   const { box, port } = await stack();

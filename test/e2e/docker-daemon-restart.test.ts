@@ -1,13 +1,21 @@
-// A herd daemon killed with SIGKILL leaves its containers running; `herd up -d` again adopts
-// them (same container ids, still serving through the new balancer) instead of recreating them.
+// A herd daemon killed with SIGKILL leaves its containers running and its proxy serving: the proxy
+// starts the daemon again, which adopts them (same container ids, no request lost meanwhile), and
+// `herd up -d` then changes nothing. With the proxy killed too, `down` still removes everything.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { dockerBox } from '../helpers/docker-box.ts';
-import { freePort, httpGet, pidAlive, waitFor } from '../helpers/e2e.ts';
+import {
+  freePort,
+  httpGet,
+  pidAlive,
+  proxyPrimaryOf,
+  requestLoop,
+  waitFor,
+} from '../helpers/e2e.ts';
 
-test('up -d after the daemon was killed adopts the running containers', async () => {
+test('the daemon killed -9 comes back by itself and adopts its running containers; no request fails', async () => {
   const port = await freePort();
   const { docker, project, box, filters, cleanup } = await dockerBox(
     'restart',
@@ -24,18 +32,31 @@ test('up -d after the daemon was killed adopts the running containers', async ()
       .map((c) => `${c.Names[0]} ${c.State} ${c.Id}`)
       .sort();
   try {
-    box.ok(['up', '-d'], { timeoutMs: 60_000 });
+    box.ok(['up', '-d', '--wait', '--wait-timeout', '60'], { timeoutMs: 90_000 });
     const before = await ids();
     assert.equal(before.length, 2);
     const state = JSON.parse(readFileSync(join(box.stateDir, 'state.json'), 'utf8')) as {
       daemonPid: number;
     };
+    const load = requestLoop(port);
+    await new Promise((r) => setTimeout(r, 300));
     process.kill(state.daemonPid, 'SIGKILL');
     await waitFor('the daemon gone', () => !pidAlive(state.daemonPid), 5000);
-    assert.deepEqual(await ids(), before, 'the containers outlive the daemon');
+    await waitFor(
+      'a new daemon with both containers running',
+      async () => {
+        const rows = await box.psNow(false).catch(() => []);
+        return rows.filter((r) => r.State === 'running').length === 2;
+      },
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    await load.stop();
+    assert.equal(load.counts.failed, 0, load.counts.errors.join('; '));
+    assert.deepEqual(await ids(), before, 'adopted, not recreated');
 
     box.ok(['up', '-d'], { timeoutMs: 60_000 });
-    assert.deepEqual(await ids(), before, 'adopted, not recreated');
+    assert.deepEqual(await ids(), before, 'up -d made no second copy');
     const rows = box.ps().filter((r) => r.Service === 'web');
     assert.deepEqual(
       rows.map((r) => `${r.Name} ${r.State}`),
@@ -57,7 +78,7 @@ test('up -d after the daemon was killed adopts the running containers', async ()
   }
 });
 
-test('down after the daemon was killed removes its containers and network', async () => {
+test('down after the daemon and its proxy were killed removes the containers and network', async () => {
   const { docker, project, box, filters, cleanup } = await dockerBox(
     'killdown',
     (image) => `  web:
@@ -75,8 +96,12 @@ test('down after the daemon was killed removes its containers and network', asyn
     const state = JSON.parse(readFileSync(join(box.stateDir, 'state.json'), 'utf8')) as {
       daemonPid: number;
     };
+    // The whole herd dies: the proxy (held first, so it cannot start the daemon again) too.
+    const primary = proxyPrimaryOf(box.stateDir);
+    process.kill(primary, 'SIGSTOP');
     process.kill(state.daemonPid, 'SIGKILL');
-    await waitFor('the daemon gone', () => !pidAlive(state.daemonPid), 5000);
+    process.kill(-primary, 'SIGKILL');
+    await waitFor('the daemon gone', () => !pidAlive(state.daemonPid) && !pidAlive(primary), 5000);
 
     const out = box.ok(['down'], { timeoutMs: 60_000 });
     assert.match(out, /1 container\(s\) of .* Removed/);

@@ -1,13 +1,22 @@
 // End-to-end helpers: run `node bin/herd.js` as a user would, each test with its own state dir
 // and free ports, and always clean up (down, then kill what the state file still lists).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { psJson, selectReplicas } from '../../src/cli/format/ps.ts';
 import type { PsResponse } from '../../src/daemon/api-types.ts';
 import { DaemonClient } from '../../src/daemon/client.ts';
+import { readEnviron } from '../../src/util/process-identity.ts';
 import { waitUntil } from './wait.ts';
 import { allocatePort } from '../../src/runtime/ports.ts';
 import { tempDir } from './tmp.ts';
@@ -276,4 +285,46 @@ export async function scaledEventsDuring(
     .filter((l) => l.includes('"scaled"'))
     .map((l) => JSON.parse(l) as { service: string; from: number; to: number })
     .map(({ service, from, to }) => ({ service, from, to }));
+}
+
+/** Sequential GETs through `port` until stopped (at most `maxMs`): how many were answered, how
+ * many failed and why. */
+export function requestLoop(port: number, maxMs = 30_000) {
+  let stop = false;
+  const counts = { ok: 0, failed: 0, errors: [] as string[] };
+  const done = (async () => {
+    const end = Date.now() + maxMs;
+    while (!stop && Date.now() < end) {
+      const r = await httpGet(port).catch((e: Error) => ({ status: 0, body: e.message }));
+      if (r.status === 200) counts.ok++;
+      else {
+        counts.failed++;
+        counts.errors.push(`${r.status} ${r.body.slice(0, 80)}`);
+      }
+    }
+  })();
+  return {
+    counts,
+    stop: async () => {
+      stop = true;
+      await done;
+    },
+  };
+}
+
+/** The pid of a stack's proxy primary: `herd-proxy …` with `stateDir` in its environment. */
+export function proxyPrimaryOf(stateDir: string): number {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmd.startsWith('herd-proxy') && readEnviron(pid)?.get('HERD_STATE_DIR') === stateDir)
+      return pid;
+  }
+  throw new Error(`no proxy process for the stack in ${stateDir}`);
 }

@@ -177,6 +177,40 @@ test('a tail that dies (kill -9) loses nothing: the resumed one repeats at most 
   }
 });
 
+test('what the tail has read and persisted is given back to the disk while the replica runs', async () => {
+  const name = 'p-reclaim-1';
+  const [out, err] = openCapture(outputDir, name);
+  // 4 MB of numbered lines, then it stays alive, holding its files.
+  const script = `const fs = require('fs'); let text = '';
+    for (let i = 0; i < 100000; i++) text += String(i).padStart(39, '0') + '\\n';
+    fs.writeSync(1, text); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', out, err] });
+  closeSync(out);
+  closeSync(err);
+  try {
+    const lines: string[] = [];
+    const tail = new OutputTail(outputDir, name, (_s, l) => lines.push(l), {
+      reclaimBytes: 256 * 1024,
+    });
+    await waitUntil('all lines', () => lines.length === 100000, 10000);
+    const file = captureFiles(outputDir, name).stdout;
+    // The position is written within 250 ms, the hole punched right after.
+    const disk = await waitUntil(
+      'blocks given back',
+      () => {
+        const st = statSync(file);
+        return st.blocks * 512 < 256 * 1024 && st;
+      },
+      5000,
+    );
+    assert.equal(disk.size, 4_000_000, 'the offsets are unchanged');
+    assertContiguous(numbers(lines), 'lines');
+    tail.close({ remove: true });
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
 test('a flood (20 MB) does not hold up the event loop', async () => {
   // 100,000 lines of 200 bytes as fast as the replica can write them.
   const script = `const line = 'y'.repeat(199) + '\\n'; const block = line.repeat(1000);

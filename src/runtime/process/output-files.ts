@@ -27,6 +27,7 @@ import {
   writeFileSync,
   type FSWatcher,
 } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { OutputStream } from '../types.ts';
 import { LineSplitter } from './lines.ts';
@@ -39,6 +40,11 @@ const POLL_MS = 1000;
 const CHUNK = 32 * 1024;
 /** Read per wake-up before yielding to the event loop. */
 const BUDGET = 256 * 1024;
+/** Output read and persisted is given back to the disk in steps of this much (a hole punched at
+ * the start of the file: offsets stay as they are, the replica's appends too), so a replica that
+ * logs for months does not fill the disk with what the log store already holds. */
+const RECLAIM_BYTES = 64 * 1024 * 1024;
+const PAGE = 4096;
 
 const STREAMS = ['stdout', 'stderr'] as const;
 const SUFFIX: Record<OutputStream, string> = { stdout: '.out', stderr: '.err' };
@@ -50,6 +56,8 @@ export type OutputEmit = (stream: OutputStream, line: string) => void;
 export interface OutputTailOptions {
   /** Continue after what an earlier tail (an earlier daemon) persisted in `<name>.pos`. */
   resume?: boolean;
+  /** Give the disk back what was read in steps of this many bytes (default 64 MiB; tests). */
+  reclaimBytes?: number;
 }
 
 /** Read positions, in bytes, as persisted in `<name>.pos`. */
@@ -112,6 +120,8 @@ interface StreamState {
   offset: number;
   /** Just after the last newline read: what a crash must resume from (earlier lines emitted). */
   lineEnd: number;
+  /** Bytes from the start given back to the disk (a hole), or being given back. */
+  reclaimed: number;
   readonly splitter: LineSplitter;
 }
 
@@ -127,6 +137,8 @@ export class OutputTail {
   private persisted = '';
   private readonly buf = Buffer.allocUnsafe(CHUNK);
   private caughtUp: (() => void)[] = [];
+  private readonly reclaimBytes: number;
+  private reclaimFailed = false;
 
   constructor(
     private readonly dir: string,
@@ -135,12 +147,14 @@ export class OutputTail {
     opts: OutputTailOptions = {},
   ) {
     const files = captureFiles(dir, name);
+    this.reclaimBytes = opts.reclaimBytes ?? RECLAIM_BYTES;
     this.positionFile = files.position;
     const start = opts.resume ? readPosition(files.position) : { stdout: 0, stderr: 0 };
     const state = (stream: OutputStream): StreamState => ({
       path: files[stream],
       offset: start[stream],
       lineEnd: start[stream],
+      reclaimed: 0,
       splitter: new LineSplitter((line) => emit(stream, line)),
     });
     this.streams = { stdout: state('stdout'), stderr: state('stderr') };
@@ -272,9 +286,39 @@ export class OutputTail {
       this.persisted = text;
     } catch {
       rmSync(temp, { force: true });
+      return;
     }
+    for (const s of Object.values(this.streams)) this.reclaim(s);
+  }
+
+  /** Frees the disk blocks of what is read and persisted (never beyond: a tail resuming after a
+   * crash must find its lines), with util-linux's fallocate, no shell. Where it is missing or the
+   * filesystem cannot punch holes, the files keep growing until the replica exits. */
+  private reclaim(s: StreamState): void {
+    const upto = s.lineEnd - (s.lineEnd % PAGE);
+    if (noHolePunching || this.reclaimFailed || upto - s.reclaimed < this.reclaimBytes) return;
+    const from = s.reclaimed;
+    s.reclaimed = upto;
+    const args = [
+      '--punch-hole',
+      '--offset',
+      String(from),
+      '--length',
+      String(upto - from),
+      s.path,
+    ];
+    execFile('fallocate', args, { timeout: 10_000 }, (err) => {
+      if (!err) return;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') noHolePunching = true;
+      // A filesystem without holes (or the files gone): not tried again for these files.
+      this.reclaimFailed = true;
+      s.reclaimed = from;
+    });
   }
 }
+
+/** No fallocate on this machine: not looked for again. */
+let noHolePunching = false;
 
 /** The persisted position; a missing or damaged file means the start. */
 function readPosition(file: string): OutputPosition {

@@ -1,5 +1,6 @@
 // Public surface of herd's load balancer.
 export { createProxy } from './proxy.ts';
+export { stopLeftProxy } from './process/stop-left.ts';
 export type {
   Proxy,
   ProxyOptions,

@@ -188,3 +188,29 @@ test('with the proxy gone too, `herd up -d` adopts the replicas: never a second 
     box.cleanup();
   }
 });
+
+test('a daemon that cannot come back (the file broke meanwhile): the proxy serves on, and `down` ends it all', async () => {
+  const { box, port } = await stack();
+  try {
+    const before = webPids(await box.psNow());
+    writeFileSync(join(box.dir, 'compose.yaml'), 'services: [oops\n');
+    const dead = daemonPid(box);
+    process.kill(dead, 'SIGKILL');
+    await waitFor('the daemon gone', () => !running(dead));
+    // Revivals fail (the daemon log says why); the last table keeps serving meanwhile.
+    await waitFor(
+      'a failed revival logged',
+      () => readFileSync(join(box.stateDir, 'daemon.log'), 'utf8').includes('compose.yaml'),
+      15_000,
+    );
+    for (let i = 0; i < 5; i++) assert.equal((await httpGet(port)).status, 200);
+    const primary = proxyPrimaryOf(box.stateDir);
+    const down = box.herd(['-p', 'outlive', 'down'], { timeoutMs: 60_000 });
+    assert.equal(down.status, 0, down.stderr);
+    assert.match(down.stdout, /proxy of outlive {2}Stopped/);
+    await waitFor('all gone', () => ![primary, ...before].some(running), 10_000);
+    await assert.rejects(httpGet(port), 'nothing listens on the port');
+  } finally {
+    box.cleanup();
+  }
+});

@@ -14,6 +14,7 @@ import { readState } from '../../daemon/state-file.ts';
 import { probeSocket } from '../../daemon/client.ts';
 import { createRuntimes, dockerServices, type Runtimes } from '../../runtime/choose.ts';
 import { cgroups } from '../../runtime/process/cgroups.ts';
+import { stopLeftProxy } from '../../proxy/index.ts';
 import { HerdError } from '../../util/errors.ts';
 
 export function registerDown(program: Command): void {
@@ -43,8 +44,11 @@ Examples:
         for (const n of r.replicas) process.stdout.write(` ✔ ${n}  Removed\n`);
         return;
       }
-      // A socket nobody answers on is what a killed daemon leaves behind.
+      // A socket nobody answers on is what a killed daemon leaves behind, and maybe its proxy,
+      // still serving and trying to start it again: that ends first.
       rmSync(paths.socket, { force: true });
+      if (await stopLeftProxy(paths.dir))
+        process.stdout.write(` ✔ proxy of ${project}  Stopped (left by a dead daemon)\n`);
       const state = readState(paths.stateFile);
       const records = state?.replicas ?? [];
       const compose = await composeFor(cmd, project, records.length > 0);

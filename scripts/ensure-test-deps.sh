@@ -8,6 +8,8 @@ pkgs+=(podman catatonit docker-compose)
 # the dashboard's browser test (Chromium driven by playwright-core); metrics are checked by promtool
 # and scraped by a real Prometheus
 pkgs+=(chromium prometheus)
+# `herd systemd`'s unit is checked by systemd-analyze verify
+pkgs+=(systemd)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # This machine refuses the rlimits podman sets by default (Debian ships no containers.conf in /etc,

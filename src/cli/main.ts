@@ -35,6 +35,7 @@ const VERBS: Record<string, () => Promise<Register>> = {
   version: async () => (await import('./commands/version.ts')).registerVersion,
   completion: async () => (await import('./commands/completion.ts')).registerCompletion,
   wait: async () => (await import('./commands/wait.ts')).registerWait,
+  systemd: async () => (await import('./commands/systemd.ts')).registerSystemd,
   stats: async () => (await import('./commands/stats.ts')).registerStats,
   build: async () => (await import('./commands/images.ts')).registerBuild,
   pull: async () => (await import('./commands/images.ts')).registerPull,

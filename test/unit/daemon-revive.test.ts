@@ -90,26 +90,33 @@ describe('reviveWaitMs', () => {
 describe('recordedStack', () => {
   it('is nothing in an empty or missing state dir', async () => {
     const dir = stateDir();
-    assert.equal(await recordedStack(dir), undefined);
-    assert.equal(await recordedStack(join(dir, 'missing')), undefined);
+    assert.equal(recordedStack(dir), undefined);
+    assert.equal(recordedStack(join(dir, 'missing')), undefined);
   });
 
   it('is the state file when state.json is there, even a corrupt one', async () => {
     const dir = stateDir();
     writeState(join(dir, 'state.json'), { ...emptyState('p'), daemonPid: 1 });
-    assert.equal(await recordedStack(dir), 'state file');
+    assert.equal(recordedStack(dir), 'state file');
     writeFileSync(join(dir, 'state.json'), '{not json', { mode: 0o600 });
-    assert.equal(await recordedStack(dir), 'state file');
+    assert.equal(recordedStack(dir), 'state file');
   });
 
   it('is the proxy when proxy.sock accepts a connection, not when it is a dead socket', async () => {
     const dir = stateDir();
-    const proxy = await listen(createServer(), join(dir, 'proxy.sock'));
-    assert.equal(await recordedStack(dir), 'proxy');
+    let connections = 0;
+    const proxy = await listen(
+      createServer(() => connections++),
+      join(dir, 'proxy.sock'),
+    );
+    assert.equal(recordedStack(dir), 'proxy');
+    // Never by connecting: the proxy takes any connection for its daemon's.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(connections, 0);
     await new Promise((r) => proxy.close(r));
     // A socket file nobody listens on any more (a killed proxy) records nothing.
     await staleSocket(join(dir, 'proxy.sock'));
-    assert.equal(await recordedStack(dir), undefined);
+    assert.equal(recordedStack(dir), undefined);
   });
 });
 
@@ -151,6 +158,24 @@ describe('awaitRevival', () => {
     assert.deepEqual(said, [
       'herd: the daemon of project p is not running; waiting up to 5 s for it to come back…\n',
     ]);
+  });
+
+  it('stops waiting, quietly, when the record goes (the daemon answered `herd down`)', async () => {
+    const dir = stateDir();
+    writeState(join(dir, 'state.json'), emptyState('p'));
+    const said: string[] = [];
+    const t0 = Date.now();
+    setTimeout(() => rmSync(join(dir, 'state.json')), 100);
+    const back = await awaitRevival({
+      dir,
+      socket: join(dir, 'herd.sock'),
+      project: 'p',
+      waitMs: 5000,
+      say: (l) => said.push(l),
+    });
+    assert.equal(back, false);
+    assert.deepEqual(said, []);
+    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
   });
 
   it('gives up after the wait with what to do; 0 gives up at once', async () => {

@@ -38,8 +38,10 @@ export const POSITION_EVERY_MS = 250;
 const POLL_MS = 1000;
 /** One read, per stream in turn (small enough to keep stdout and stderr close together). */
 const CHUNK = 32 * 1024;
-/** Read per wake-up before yielding to the event loop. */
+/** Read per wake-up before yielding to the event loop: this many bytes, or for this long (what
+ * the lines cost downstream, e.g. the log store's writes, counts too). */
 const BUDGET = 256 * 1024;
+const TURN_MS = 10;
 /** Output read and persisted is given back to the disk in steps of this much (a hole punched at
  * the start of the file: offsets stay as they are, the replica's appends too), so a replica that
  * logs for months does not fill the disk with what the log store already holds. */
@@ -175,7 +177,7 @@ export class OutputTail {
   /** Reads everything written so far, now (unbounded: for an exit or a close). */
   drain(): void {
     if (this.closed) return;
-    while (this.readSome(BUDGET) > 0);
+    while (this.readSome(BUDGET, Infinity).read > 0);
     this.persistSoon();
   }
 
@@ -213,8 +215,8 @@ export class OutputTail {
   private turn(): void {
     this.scheduled = false;
     if (this.closed) return;
-    const read = this.readSome(BUDGET);
-    if (read >= BUDGET) {
+    const { read, more } = this.readSome(BUDGET, performance.now() + TURN_MS);
+    if (more) {
       this.wake(); // more is waiting: after whatever else the event loop has to do
     } else {
       for (const resolve of this.caughtUp.splice(0)) resolve();
@@ -222,19 +224,20 @@ export class OutputTail {
     if (read > 0) this.persistSoon();
   }
 
-  /** Reads up to about `budget` bytes, the two streams a chunk each in turn; the bytes read. */
-  private readSome(budget: number): number {
-    let total = 0;
-    let progress = true;
-    while (progress && total < budget) {
-      progress = false;
+  /** Reads up to about `budget` bytes or until `deadline`, the two streams a chunk each in turn;
+   * `more`: it stopped before the end of the files. */
+  private readSome(budget: number, deadline: number): { read: number; more: boolean } {
+    let read = 0;
+    for (;;) {
+      let progress = false;
       for (const stream of STREAMS) {
         const n = this.readChunk(this.streams[stream]);
         if (n > 0) progress = true;
-        total += n;
+        read += n;
       }
+      if (!progress) return { read, more: false };
+      if (read >= budget || performance.now() >= deadline) return { read, more: true };
     }
-    return total;
   }
 
   private readChunk(s: StreamState): number {

@@ -1,28 +1,20 @@
 // A verb that finds no daemon but a recorded stack waits for the daemon to come back (the proxy
-// revives it; here a `herd up -d` started 1.5 s after the kill stands in for that revival), says
-// so, and then answers. With nothing recorded it answers at once, as before.
+// revives it, and a `herd up -d` 1.5 s after the kill would too), says so, and then answers. With
+// nobody to revive it, it gives up after the wait; with nothing recorded it answers at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HERD, pidAlive, sandbox, waitFor, type Result, type Sandbox } from '../helpers/e2e.ts';
-import { tempDir } from '../helpers/tmp.ts';
-
-const COMPOSE = `
-services:
-  tick:
-    command: ["node", "-e", "setInterval(() => console.log('tick'), 500)"]
-    restart: unless-stopped
-`;
-
-function tinyBox(project: string): Sandbox {
-  const root = tempDir(`e2e-${project}`);
-  const dir = join(root, project);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'compose.yaml'), COMPOSE);
-  return sandbox(root, dir);
-}
+import {
+  HERD,
+  pidAlive,
+  proxyPrimaryOf,
+  waitFor,
+  type Result,
+  type Sandbox,
+} from '../helpers/e2e.ts';
+import { tinyBox } from '../helpers/tiny-stack.ts';
 
 function herdWith(box: Sandbox, env: Record<string, string>, args: string[]): Result {
   const r = spawnSync(process.execPath, [HERD, ...args], {
@@ -38,26 +30,6 @@ function daemonPid(box: Sandbox): number {
   return (
     JSON.parse(readFileSync(join(box.stateDir, 'state.json'), 'utf8')) as { daemonPid: number }
   ).daemonPid;
-}
-
-/** The process listening on the stack's proxy control socket (the proxy that revives a killed
- * daemon), found through the socket's inode; undefined when the stack has none. */
-function proxyPid(box: Sandbox): number | undefined {
-  const path = join(box.stateDir, 'proxy.sock');
-  const line = readFileSync('/proc/net/unix', 'utf8')
-    .split('\n')
-    .find((l) => l.endsWith(` ${path}`));
-  const inode = line?.trim().split(/\s+/)[6];
-  if (inode === undefined) return undefined;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`))
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`) return Number(pid);
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return undefined;
 }
 
 test('ps after kill -9 of the daemon waits for its revival, says so, then lists the stack', async () => {
@@ -98,11 +70,11 @@ test('a recorded stack nobody revives: the verb gives up after the wait, or at o
     box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
     // The daemon and its proxy both gone (stopped first, so neither restarts the other).
     const dead = daemonPid(box);
-    const proxy = proxyPid(box);
+    const proxy = proxyPrimaryOf(box.stateDir);
     process.kill(dead, 'SIGSTOP');
-    if (proxy !== undefined) process.kill(-proxy, 'SIGSTOP');
+    process.kill(-proxy, 'SIGSTOP');
     process.kill(dead, 'SIGKILL');
-    if (proxy !== undefined) process.kill(-proxy, 'SIGKILL');
+    process.kill(-proxy, 'SIGKILL');
     await waitFor('daemon gone', () => !pidAlive(dead));
 
     const t0 = Date.now();

@@ -3,25 +3,8 @@
 // and both commands succeed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { sandbox, type Sandbox } from '../helpers/e2e.ts';
-import { tempDir } from '../helpers/tmp.ts';
-
-const COMPOSE = `
-services:
-  tick:
-    command: ["node", "-e", "setInterval(() => console.log('tick'), 500)"]
-    restart: unless-stopped
-`;
-
-function tinyBox(project: string): Sandbox {
-  const root = tempDir(`e2e-${project}`);
-  const dir = join(root, project);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'compose.yaml'), COMPOSE);
-  return sandbox(root, dir);
-}
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { tinyBox } from '../helpers/tiny-stack.ts';
 
 /** The command lines of the processes working in `dir`. */
 function processesIn(dir: string): string[] {

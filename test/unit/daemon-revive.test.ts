@@ -66,6 +66,20 @@ function daemonAt(socket: string): Promise<HttpServer> {
   );
 }
 
+/** awaitRevival on `dir` for up to 5 s: what it returned, said, and how long it took. */
+async function waitIn(dir: string): Promise<{ back: boolean; said: string[]; took: number }> {
+  const said: string[] = [];
+  const t0 = Date.now();
+  const back = await awaitRevival({
+    dir,
+    socket: join(dir, 'herd.sock'),
+    project: 'p',
+    waitMs: 5000,
+    say: (l) => said.push(l),
+  });
+  return { back, said, took: Date.now() - t0 };
+}
+
 describe('reviveWaitMs', () => {
   it('defaults to 10 s, reads seconds, 0 turns it off', () => {
     assert.equal(reviveWaitMs({}), 10_000);
@@ -122,37 +136,20 @@ describe('recordedStack', () => {
 
 describe('awaitRevival', () => {
   it('returns false at once when nothing is recorded, and says nothing', async () => {
-    const dir = stateDir();
-    const said: string[] = [];
-    const t0 = Date.now();
-    const back = await awaitRevival({
-      dir,
-      socket: join(dir, 'herd.sock'),
-      project: 'p',
-      waitMs: 5000,
-      say: (l) => said.push(l),
-    });
+    const { back, said, took } = await waitIn(stateDir());
     assert.equal(back, false);
     assert.deepEqual(said, []);
-    assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`);
+    assert.ok(took < 500, `took ${took} ms`);
   });
 
   it('says once that it waits, then returns when the daemon socket answers', async () => {
     const dir = stateDir();
     writeState(join(dir, 'state.json'), emptyState('p'));
-    const socket = join(dir, 'herd.sock');
-    const said: string[] = [];
-    const t0 = Date.now();
-    const later = new Promise<void>((r) => setTimeout(r, 700)).then(() => daemonAt(socket));
-    const back = await awaitRevival({
-      dir,
-      socket,
-      project: 'p',
-      waitMs: 5000,
-      say: (l) => said.push(l),
-    });
+    const later = new Promise<void>((r) => setTimeout(r, 700)).then(() =>
+      daemonAt(join(dir, 'herd.sock')),
+    );
+    const { back, said, took } = await waitIn(dir);
     await later;
-    const took = Date.now() - t0;
     assert.equal(back, true);
     assert.ok(took >= 650 && took < 2000, `took ${took} ms`);
     assert.deepEqual(said, [
@@ -163,19 +160,11 @@ describe('awaitRevival', () => {
   it('stops waiting, quietly, when the record goes (the daemon answered `herd down`)', async () => {
     const dir = stateDir();
     writeState(join(dir, 'state.json'), emptyState('p'));
-    const said: string[] = [];
-    const t0 = Date.now();
     setTimeout(() => rmSync(join(dir, 'state.json')), 100);
-    const back = await awaitRevival({
-      dir,
-      socket: join(dir, 'herd.sock'),
-      project: 'p',
-      waitMs: 5000,
-      say: (l) => said.push(l),
-    });
+    const { back, said, took } = await waitIn(dir);
     assert.equal(back, false);
     assert.deepEqual(said, []);
-    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+    assert.ok(took < 1000, `took ${took} ms`);
   });
 
   it('gives up after the wait with what to do; 0 gives up at once', async () => {

@@ -10,6 +10,7 @@ import { MAX_LINE } from '../../src/runtime/process/lines.ts';
 import { captureFiles, openCapture, OutputTail } from '../../src/runtime/process/output-files.ts';
 import { ProcessRuntime } from '../../src/runtime/process/process-runtime.ts';
 import type { OutputStream, ReplicaSpec } from '../../src/runtime/types.ts';
+import { longestLag } from '../helpers/loop-lag.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { pidAlive, waitUntil } from '../helpers/wait.ts';
 
@@ -251,25 +252,6 @@ test('what the tail has read and persisted is given back to the disk while the r
     child.kill('SIGKILL');
   }
 });
-
-/** The longest a 5 ms timer was late while `run` ran. */
-async function longestLag(run: () => Promise<void>): Promise<number> {
-  let maxLag = 0;
-  let last = performance.now();
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    maxLag = Math.max(maxLag, now - last - 5);
-    last = now;
-  }, 5);
-  try {
-    await run();
-    // One more tick, so a stall at the very end is counted too.
-    await new Promise((r) => setTimeout(r, 10));
-  } finally {
-    clearInterval(ticker);
-  }
-  return maxLag;
-}
 
 /** 100,000 lines of 200 bytes as fast as the replica can write them. */
 const FLOOD = `const line = 'y'.repeat(199) + '\\n'; const block = line.repeat(1000);

@@ -9,6 +9,7 @@ import { LogStore } from '../../src/logs/store.ts';
 import { MAX_LINE } from '../../src/runtime/process/lines.ts';
 import { captureFiles, openCapture, OutputTail } from '../../src/runtime/process/output-files.ts';
 import { ProcessRuntime } from '../../src/runtime/process/process-runtime.ts';
+import { resolveUser } from '../../src/runtime/process/user.ts';
 import type { OutputStream, ReplicaSpec } from '../../src/runtime/types.ts';
 import { longestLag } from '../helpers/loop-lag.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -62,6 +63,16 @@ test("a replica's lines arrive from its files: both streams, the partial last li
     ['err 1', 'err 2'],
   );
   assert.deepEqual(readdirSync(outputDir), [], 'the capture files are removed after the exit');
+});
+
+test('a replica running as another user writes to the files the daemon opened for it', async () => {
+  const ids = resolveUser('postgres', 'db');
+  assert.notEqual(ids.uid, 0);
+  const h = await runtime.start({ ...spec('p-user-1', ''), command: ['id', '-u'], ...ids });
+  const lines: string[] = [];
+  h.onOutput((_s, l) => lines.push(l));
+  assert.equal((await h.exited).exitCode, 0);
+  assert.deepEqual(lines, [String(ids.uid)]);
 });
 
 test('a command that cannot start leaves no capture files', async () => {

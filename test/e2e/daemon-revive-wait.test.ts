@@ -59,6 +59,12 @@ test('ps after kill -9 of the daemon waits for its revival, says so, then lists 
       [['revive-tick-1', 'running']],
     );
     assert.equal(pidAlive(dead), false);
+
+    // `down` returns once the daemon (this revived one, which closes its adopted replicas' log
+    // tails and its proxy after answering) has exited: nothing of the stack runs after it.
+    const revived = daemonPid(box);
+    box.ok(['down']);
+    assert.equal(pidAlive(revived), false, 'the daemon still ran when `herd down` returned');
   } finally {
     box.cleanup();
   }

@@ -16,6 +16,7 @@ import { createRuntimes, dockerServices, type Runtimes } from '../../runtime/cho
 import { cgroups } from '../../runtime/process/cgroups.ts';
 import { stopLeftProxy } from '../../proxy/index.ts';
 import { HerdError } from '../../util/errors.ts';
+import { isSameProcess, processStartTime, readStat } from '../../util/process-identity.ts';
 
 export function registerDown(program: Command): void {
   program
@@ -39,9 +40,20 @@ Examples:
       const volumes = Boolean(opts.volumes);
       const timeout = timeoutBody(opts.timeout);
       const { client, paths, project } = await locateDaemon(cmd);
-      if (await probeSocket(paths.socket)) {
+      const ping = await probeSocket(paths.socket);
+      if (ping) {
+        // Not when the daemon is an ancestor of this `herd down` (a replica's command, a test
+        // harness serving the API itself): it cannot end before its descendant returns.
+        const started = ancestorOfUs(ping.pid) ? undefined : processStartTime(ping.pid);
         const r = await client.post<ServicesResponse>('/v1/down', { volumes, ...timeout });
         for (const n of r.replicas) process.stdout.write(` ✔ ${n}  Removed\n`);
+        // The daemon answers, then closes (its proxy, log tails, state dir): `down` returns once
+        // it has, so nothing of the project runs after it.
+        if (started !== undefined && !(await ended(ping.pid, started, DAEMON_EXIT_MS)))
+          process.stderr.write(
+            `herd: warning: the daemon of project ${project} (pid ${ping.pid}) stopped the ` +
+              `replicas but had not exited ${DAEMON_EXIT_MS / 1000} s later\n`,
+          );
         return;
       }
       // A socket nobody answers on is what a killed daemon leaves behind, and maybe its proxy,
@@ -67,6 +79,29 @@ Examples:
       if (result.stopped.length === 0 && removed === 0)
         process.stderr.write(`herd: no daemon running for project ${project}; nothing to stop\n`);
     });
+}
+
+/** How long `down` waits for the daemon to exit once it answered. */
+const DAEMON_EXIT_MS = 15_000;
+
+/** Resolves true once the process `pid` (started at `startTime`) is gone, false after `ms`. */
+async function ended(pid: number, startTime: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isSameProcess(pid, startTime)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+function ancestorOfUs(pid: number): boolean {
+  for (let p = process.ppid, hops = 0; p > 1 && hops < 64; hops++) {
+    if (p === pid) return true;
+    const parent = readStat(p)?.ppid;
+    if (parent === undefined) return false;
+    p = parent;
+  }
+  return false;
 }
 
 /** The compose file of `name`, when it can be read (`-p` works without one: then undefined). */

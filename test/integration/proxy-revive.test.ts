@@ -70,13 +70,16 @@ function marks(marker: string): { pid: number; at: number }[] {
 }
 
 /** Registers `pid` as the daemon over a connection of its own, then drops the connection. */
-async function registerAndLeave(socket: string, pid: number): Promise<void> {
+async function registerAndLeave(
+  socket: string,
+  pid: number,
+  startTime = processStartTime(pid)!,
+): Promise<void> {
   const s = net.connect(socket);
   s.setEncoding('utf8');
   await new Promise<void>((resolve) =>
     s.on('data', (d: string) => d.includes('hello') && resolve()),
   );
-  const startTime = processStartTime(pid)!;
   await new Promise<void>((r) => s.end(JSON.stringify({ op: 'daemon', pid, startTime }) + '\n', r));
   await new Promise((r) => s.once('close', r));
 }
@@ -152,6 +155,25 @@ describe('a proxy primary with a revive command', () => {
     assert.ok(m[1]!.at - m[0]!.at >= 900, `first wait ${m[1]!.at - m[0]!.at} ms`);
     if (m[2]) assert.ok(m[2].at - m[1]!.at >= 1900, `second wait ${m[2].at - m[1]!.at} ms`);
     assert.ok(pidAlive(p.pid), 'the primary serves on');
+  });
+
+  it('a live process with the PID but another start time is not the daemon (a reused PID)', async () => {
+    const p = await primaryWith((dir) => ({
+      argv: [
+        process.execPath,
+        '-e',
+        `require('fs').appendFileSync(${JSON.stringify(path.join(dir, 'marker'))}, process.pid + ' ' + Date.now() + '\\n')`,
+      ],
+      cwd: dir,
+      log: path.join(dir, 'daemon.log'),
+    }));
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      await registerAndLeave(p.socket, other.pid!, processStartTime(other.pid!)! - 1);
+      await waitUntil('the daemon started again', () => marks(p.marker).length >= 1, 10_000);
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   it('never runs two at once: one that does not connect is ended before the next', async () => {

@@ -142,7 +142,8 @@ describe('a proxy primary that dies', () => {
   it('is restarted again when the new one dies too', async () => {
     const old = plane.primaryPid!;
     process.kill(old, 'SIGKILL');
-    await waitUntil('the second restart', () => plane.restarts.count === 2);
+    const before = plane.restarts.count;
+    await waitUntil('another restart', () => plane.restarts.count === before + 1);
     assert.ok(plane.restarts.lastGapMs! < 8000);
     assert.deepEqual(await bodies(lp), ['a']);
   });

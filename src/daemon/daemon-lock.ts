@@ -12,7 +12,7 @@ export interface DaemonLock {
   release(): void;
 }
 
-const KEY_FILE = 'daemon.key';
+export const KEY_FILE = 'daemon.key';
 
 /** The key file's content: created 0600 (never through a planted link) when missing. */
 function readKey(stateDir: string): Buffer {

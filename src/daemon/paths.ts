@@ -4,6 +4,7 @@ import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { HerdError } from '../util/errors.ts';
+import { KEY_FILE } from './daemon-lock.ts';
 import { makePrivateDir, type PrivateDirOptions } from './dir-trust.ts';
 
 export interface DaemonPaths {
@@ -109,7 +110,9 @@ export function ensurePrivateDir(
 /** After `down` (or a stack that ended): the files herd keeps in the state dir — the replicas'
  * logs too unless `keepLogs` — then the dir itself if nothing else is in it. */
 export function removeStateDir(paths: DaemonPaths, opts: { keepLogs?: boolean } = {}): void {
-  for (const f of [paths.socket, paths.stateFile, paths.daemonLog]) rmSync(f, { force: true });
+  const lockKey = join(paths.dir, KEY_FILE);
+  for (const f of [paths.socket, paths.stateFile, paths.daemonLog, lockKey])
+    rmSync(f, { force: true });
   if (!opts.keepLogs) rmSync(paths.logsDir, { recursive: true, force: true });
   try {
     if (readdirSync(paths.dir).length === 0) rmdirSync(paths.dir);

@@ -193,13 +193,23 @@ test('a crashing new definition is rolled back, loses nothing, and stays rolled 
     };
     assert.equal(record.services[0]!.live.environment.VERSION, 'v1');
 
-    // The daemon dies; the next `up -d` (the file still says v2) runs what was live: v1.
+    // The daemon dies; the one its proxy starts again (the file still says v2) keeps what was
+    // live, v1, and adopts the replicas running it.
     const state = JSON.parse(readFileSync(join(b.stateDir, 'state.json'), 'utf8')) as {
       daemonPid: number;
     };
+    const live = await versions();
     process.kill(state.daemonPid, 'SIGKILL');
     await waitFor('daemon gone', () => !pidAlive(state.daemonPid));
-    b.ok(['up', '-d', '--wait', '--wait-timeout', '40']);
+    await waitFor(
+      'the daemon back with the same replicas',
+      async () => {
+        const rows = await b.psNow(false).catch(() => []);
+        const pids = rows.filter((r) => r.State === 'running').map((r) => r.Pid);
+        return pids.length === 2 && pids.every((p) => live.includes(p));
+      },
+      20_000,
+    );
     for (const r of (await b.psNow(false)).filter((r) => r.Pid !== null)) {
       const env = readFileSync(`/proc/${r.Pid}/environ`, 'utf8');
       assert.match(env, /\0VERSION=v1\0/, `${r.Name} runs v1 after the daemon restarted`);

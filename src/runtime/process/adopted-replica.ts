@@ -73,6 +73,8 @@ export class AdoptedReplica implements ReplicaHandle {
     this.opts.cgroup?.killAll();
     const oomKilled = (this.opts.cgroup?.oomKills() ?? 0) > this.oomKillsBefore;
     await this.opts.cgroup?.remove();
+    // In bounded turns: a backlog written while no daemon ran must not stall the event loop.
+    await this.tail.catchUp();
     this.tail.close({ remove: true });
     removeRecord(this.opts.dir, this.record.name);
     this.resolveExit(

@@ -6,14 +6,13 @@ import { isSameProcess, leftoverMembers } from '../../util/process-identity.ts';
 import type { ExitInfo, OutputStream, ReplicaHandle } from '../types.ts';
 import { freezeGroup, killGroup, stopGroup } from './group-control.ts';
 import { OutputTail } from './output-files.ts';
+import { OutputRelay } from './output-relay.ts';
 import type { ReplicaCgroup } from './replica-cgroup.ts';
 import { removeRecord, type ReplicaRecord } from './replica-record.ts';
 
 /** How often /proc is read to see whether the process still runs; faster while it stops. */
 const WATCH_MS = 200;
 const STOPPING_WATCH_MS = 25;
-/** Lines kept until the engine listens (it does right after adopting). */
-const BUFFERED_LINES = 1000;
 
 export interface AdoptedOptions {
   /** Where its output files and its record are. */
@@ -34,8 +33,7 @@ export class AdoptedReplica implements ReplicaHandle {
   private done = false;
   private watchTimer?: NodeJS.Timeout;
   private readonly tail: OutputTail;
-  private listeners: ((stream: OutputStream, line: string) => void)[] = [];
-  private buffered: [OutputStream, string][] = [];
+  private readonly output = new OutputRelay();
   /** OOM kills its cgroup counted before adoption: only later ones ended it. */
   private readonly oomKillsBefore: number;
 
@@ -49,7 +47,7 @@ export class AdoptedReplica implements ReplicaHandle {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
     this.oomKillsBefore = opts.cgroup?.oomKills() ?? 0;
     // Continues after what the daemon that died had already passed on.
-    this.tail = new OutputTail(opts.dir, record.name, (s, l) => this.emit(s, l), { resume: true });
+    this.tail = new OutputTail(opts.dir, record.name, this.output.emit, { resume: true });
     if (opts.alive) this.watch(WATCH_MS);
     else void this.ended();
   }
@@ -82,19 +80,8 @@ export class AdoptedReplica implements ReplicaHandle {
     );
   }
 
-  private emit(stream: OutputStream, line: string): void {
-    if (this.listeners.length === 0) {
-      if (this.buffered.length < BUFFERED_LINES) this.buffered.push([stream, line]);
-      return;
-    }
-    for (const l of this.listeners) l(stream, line);
-  }
-
   onOutput(listener: (stream: OutputStream, line: string) => void): void {
-    this.listeners.push(listener);
-    const pending = this.buffered;
-    this.buffered = [];
-    for (const [s, line] of pending) listener(s, line);
+    this.output.listen(listener);
   }
 
   kill(sig: NodeJS.Signals): void {

@@ -11,6 +11,7 @@ import { spawnReplica, type SpawnContext, type Spawned } from './spawn-replica.t
 import { findPerl } from './spawn-gate.ts';
 import { startErrorExitCode } from './start-errors.ts';
 import { OutputTail } from './output-files.ts';
+import { OutputRelay } from './output-relay.ts';
 import type { AdoptionPool } from './adoption.ts';
 import { freezeGroup, killGroup, signalNumber, stopGroup } from './group-control.ts';
 import { removeRecord, writeRecord } from './replica-record.ts';
@@ -19,7 +20,6 @@ import { processStartTime } from '../../util/process-identity.ts';
 const MEMORY_POLL_MS = 500;
 /** How long to wait for output pipes to close after the leader exited (a grandchild may hold them). */
 const PIPE_DRAIN_MS = 500;
-const BUFFERED_LINES = 1000;
 
 class ProcessReplica implements ReplicaHandle {
   readonly id: string;
@@ -29,8 +29,7 @@ class ProcessReplica implements ReplicaHandle {
   startError?: string;
   private resolveExit!: (info: ExitInfo) => void;
   private done = false;
-  private listeners: ((stream: OutputStream, line: string) => void)[] = [];
-  private buffered: [OutputStream, string][] = [];
+  private readonly output = new OutputRelay();
   /** Set by the polling fallback when it killed the group for its memory. */
   private polledOomKill = false;
   private memoryTimer?: NodeJS.Timeout;
@@ -83,7 +82,9 @@ class ProcessReplica implements ReplicaHandle {
   /** Output from its files: at the exit, read to their end, then delete them (their lines are
    * with the listeners by then). */
   private tail(dir: string): () => Promise<void> {
-    const tail = new OutputTail(dir, this.spec.name, (stream, line) => this.emit(stream, line));
+    const tail = new OutputTail(dir, this.spec.name, (stream, line) =>
+      this.output.emit(stream, line),
+    );
     return async () => {
       await tail.catchUp();
       tail.close({ remove: true });
@@ -95,7 +96,7 @@ class ProcessReplica implements ReplicaHandle {
   private pipes(child: ChildProcess): () => Promise<void> {
     const splitters: LineSplitter[] = [];
     for (const stream of ['stdout', 'stderr'] as const) {
-      const splitter = new LineSplitter((line) => this.emit(stream, line));
+      const splitter = new LineSplitter((line) => this.output.emit(stream, line));
       splitters.push(splitter);
       child[stream]?.on('data', (chunk: Buffer) => splitter.push(chunk));
     }
@@ -134,19 +135,8 @@ class ProcessReplica implements ReplicaHandle {
     return oomKills > 0 ? { ...info, oomKilled: true } : info;
   }
 
-  private emit(stream: OutputStream, line: string): void {
-    if (this.listeners.length === 0) {
-      if (this.buffered.length < BUFFERED_LINES) this.buffered.push([stream, line]);
-      return;
-    }
-    for (const l of this.listeners) l(stream, line);
-  }
-
   onOutput(listener: (stream: OutputStream, line: string) => void): void {
-    this.listeners.push(listener);
-    const pending = this.buffered;
-    this.buffered = [];
-    for (const [s, line] of pending) listener(s, line);
+    this.output.listen(listener);
   }
 
   kill(signal: NodeJS.Signals): void {

@@ -207,4 +207,37 @@ describe('a proxy primary with a revive command', () => {
     for (let i = 1; i < m.length; i++) assert.ok(m[i]!.at - m[i - 1]!.at >= 1500);
     assert.match(readFileSync(p.log, 'utf8'), /starting the daemon again/);
   });
+
+  it('ends a daemon it started that has not connected yet when it is told to end (herd down)', async () => {
+    const p = await primaryWith(
+      (dir) => ({
+        argv: [
+          process.execPath,
+          '-e',
+          `require('fs').appendFileSync(${JSON.stringify(path.join(dir, 'marker'))}, process.pid + ' ' + Date.now() + '\\n'); setInterval(() => {}, 1000)`,
+        ],
+        cwd: dir,
+        log: path.join(dir, 'daemon.log'),
+      }),
+      { connectWaitMs: 30_000, pollMs: 100 },
+    );
+    const daemon = spawn('sleep', ['60'], { stdio: 'ignore' });
+    await registerAndLeave(p.socket, daemon.pid!);
+    daemon.kill('SIGKILL');
+    const [attempt] = await waitUntil('an attempt started', () => {
+      const m = marks(p.marker);
+      return m.length > 0 && m;
+    });
+    groups.add(attempt!.pid);
+    // What a daemon ending the stack sends.
+    const s = net.connect(p.socket);
+    s.resume(); // its hello and answer are read, so its end is seen
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.write(JSON.stringify({ id: 1, op: 'shutdown' }) + '\n');
+    await new Promise((r) => s.once('close', r));
+    await waitUntil(
+      'the primary and its attempt gone',
+      () => !running(p.pid) && !running(attempt!.pid),
+    );
+  });
 });

@@ -85,9 +85,13 @@ export class Reviver {
     this.tick();
   }
 
+  /** The proxy is ending (`herd down`): a daemon it started that has not registered yet must
+   * not live on, win the lock once the ending daemon lets go of it, and start the stack again. */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    const a = this.attempt;
+    if (a?.running) signalGroup(a.proc, 'SIGKILL');
   }
 
   private daemonAlive(): boolean {

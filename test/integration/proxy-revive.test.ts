@@ -84,6 +84,17 @@ async function registerAndLeave(
   await new Promise((r) => s.once('close', r));
 }
 
+/** A revive command that marks the marker file and stays, never connecting. */
+const markerThatStays = (dir: string): ReviveCommand => ({
+  argv: [
+    process.execPath,
+    '-e',
+    `require('fs').appendFileSync(${JSON.stringify(path.join(dir, 'marker'))}, process.pid + ' ' + Date.now() + '\\n'); setInterval(() => {}, 1000)`,
+  ],
+  cwd: dir,
+  log: path.join(dir, 'daemon.log'),
+});
+
 const running = (pid: number): boolean => {
   const st = readStat(pid);
   return st !== undefined && st.state !== 'Z';
@@ -177,18 +188,12 @@ describe('a proxy primary with a revive command', () => {
   });
 
   it('never runs two at once: one that does not connect is ended before the next', async () => {
-    const p = await primaryWith(
-      (dir) => ({
-        argv: [
-          process.execPath,
-          '-e',
-          `require('fs').appendFileSync(${JSON.stringify(path.join(dir, 'marker'))}, process.pid + ' ' + Date.now() + '\\n'); setInterval(() => {}, 1000)`,
-        ],
-        cwd: dir,
-        log: path.join(dir, 'daemon.log'),
-      }),
-      { connectWaitMs: 1500, killWaitMs: 500, firstBackoffMs: 200, pollMs: 100 },
-    );
+    const p = await primaryWith(markerThatStays, {
+      connectWaitMs: 1500,
+      killWaitMs: 500,
+      firstBackoffMs: 200,
+      pollMs: 100,
+    });
     const daemon = spawn('sleep', ['60'], { stdio: 'ignore' });
     await registerAndLeave(p.socket, daemon.pid!);
     daemon.kill('SIGKILL');
@@ -209,18 +214,7 @@ describe('a proxy primary with a revive command', () => {
   });
 
   it('ends a daemon it started that has not connected yet when it is told to end (herd down)', async () => {
-    const p = await primaryWith(
-      (dir) => ({
-        argv: [
-          process.execPath,
-          '-e',
-          `require('fs').appendFileSync(${JSON.stringify(path.join(dir, 'marker'))}, process.pid + ' ' + Date.now() + '\\n'); setInterval(() => {}, 1000)`,
-        ],
-        cwd: dir,
-        log: path.join(dir, 'daemon.log'),
-      }),
-      { connectWaitMs: 30_000, pollMs: 100 },
-    );
+    const p = await primaryWith(markerThatStays, { connectWaitMs: 30_000, pollMs: 100 });
     const daemon = spawn('sleep', ['60'], { stdio: 'ignore' });
     await registerAndLeave(p.socket, daemon.pid!);
     daemon.kill('SIGKILL');

@@ -62,7 +62,9 @@ test('prodwork: the worker scales by the jobs queue, up within seconds and back 
       .split('\n')
       .filter((l) => l.includes('service autoscale worker'))
       .at(-1);
-    assert.match(last ?? '', /\(from=\d, to=1, metric=redis_list, value=0,/);
+    // The last decision brings it back to 1; a job may still sit in the queue at that moment (low
+    // is below the target, not empty), so its value is any count; ps below shows the queue empty.
+    assert.match(last ?? '', /\(from=\d, to=1, metric=redis_list, value=\d+,/);
     assert.match(
       box.ok(['ps']),
       /worker: 1 wanted \(min 1, max 8\); redis_list 0 items \(target 10 per replica\)/,

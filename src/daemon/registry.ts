@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stateDirFor } from './paths.ts';
+import { pidExists } from '../util/process-identity.ts';
 
 export interface RegistryEntry {
   project: string;
@@ -97,19 +98,10 @@ function dropDead(dir: string): void {
   for (const name of list(dir)) {
     try {
       const e = JSON.parse(readFileSync(join(dir, name), 'utf8')) as RegistryEntry;
-      if (typeof e.pid === 'number' && !alive(e.pid)) rmSync(join(dir, name), { force: true });
+      if (typeof e.pid === 'number' && !pidExists(e.pid)) rmSync(join(dir, name), { force: true });
     } catch {
       // being written, or gone already
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -90,7 +90,13 @@ export function isHerdProcess(pid: number, project: string, service?: string): b
 /** PIDs of every live process in process group `pgid`. */
 export function groupMembers(pgid: number): number[] {
   const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return pids; // no /proc to read: nothing can be found
+  }
+  for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
     if (stat && stat.pgid === pgid && stat.state !== 'Z') pids.push(stat.pid);
@@ -105,4 +111,15 @@ export function leftoverMembers(pgid: number, startTime: number, project: string
   return groupMembers(pgid).filter(
     (pid) => (readStat(pid)?.startTime ?? -1) >= startTime && isHerdProcess(pid, project),
   );
+}
+
+/** True while a process with this PID exists (a zombie included; another user's too). */
+export function pidExists(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

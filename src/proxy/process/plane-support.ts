@@ -1,8 +1,7 @@
 // Pieces of the daemon's side of a proxy process group (process-plane.ts): matching its
 // listeners to those an adopted primary holds, and keeping count of primaries started again.
-import { readdirSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { readStat } from '../../util/process-identity.ts';
+import { groupMembers } from '../../util/process-identity.ts';
 import type { ListenerSpec } from '../plane.ts';
 import type { HeldListener } from './protocol.ts';
 
@@ -56,15 +55,6 @@ export class Restarts {
   }
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The dead primary's workers (its process group) hold the listening sockets until they exit:
  * end them, and wait until none is left but zombies (bounded; their parent is gone, so whoever
  * adopted them reaps them in its own time). */
@@ -75,21 +65,7 @@ export async function killGroup(pgid: number): Promise<void> {
   } catch {
     return; // nothing left of it
   }
-  while (Date.now() < deadline && groupLives(pgid)) await sleep(10);
-}
-
-function groupLives(pgid: number): boolean {
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc');
-  } catch {
-    return false; // no /proc: the SIGKILL has to do
-  }
-  return pids.some((p) => {
-    if (!/^\d+$/.test(p)) return false;
-    const st = readStat(Number(p));
-    return st !== undefined && st.pgid === pgid && st.state !== 'Z';
-  });
+  while (Date.now() < deadline && groupMembers(pgid).length > 0) await sleep(10);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { isSameProcess, processStartTime } from '../../util/process-identity.ts';
+import { isSameProcess, pidExists, processStartTime } from '../../util/process-identity.ts';
 import type { ReplicaStats } from '../counters.ts';
 import type {
   DataPlane,
@@ -19,7 +19,7 @@ import type {
 } from '../plane.ts';
 import type { ProxyProcessOptions } from '../types.ts';
 import { LineChannel } from './channel.ts';
-import { alive, heldMatch, killGroup, Restarts } from './plane-support.ts';
+import { heldMatch, killGroup, Restarts } from './plane-support.ts';
 import { CONTROL_SOCKET } from './protocol.ts';
 import type { FromPrimary, HeldListener, Reply, Request, ToPrimary } from './protocol.ts';
 import { spawnPrimary, type PrimaryConfig } from './spawn-primary.ts';
@@ -163,7 +163,7 @@ export class ProcessPlane implements DataPlane {
     const p = this.primary;
     if (!p) return false;
     if (p.startTime > 0) return !isSameProcess(p.pid, p.startTime);
-    return !alive(p.pid);
+    return !pidExists(p.pid);
   }
 
   /** Connection lost: a primary that is alive serves on (reconnect and resync); one that died
@@ -368,7 +368,7 @@ export class ProcessPlane implements DataPlane {
     const pid = this.primary?.pid;
     const deadline = Date.now() + 5000;
     // (Reaped, not just a zombie: the caller may check that it is gone.)
-    while (pid !== undefined && alive(pid) && Date.now() < deadline) await sleep(20);
+    while (pid !== undefined && pidExists(pid) && Date.now() < deadline) await sleep(20);
     if (pid !== undefined && !this.primaryGone()) process.kill(pid, 'SIGKILL');
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }

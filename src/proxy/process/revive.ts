@@ -4,8 +4,8 @@
 // hand.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { isSameProcess } from '../../util/process-identity.ts';
-import { alive } from './plane-support.ts';
+import { isSameProcess, pidExists } from '../../util/process-identity.ts';
+
 import type { ReviveCommand } from './protocol.ts';
 
 export interface ReviveTiming {
@@ -97,7 +97,7 @@ export class Reviver {
   private daemonAlive(): boolean {
     const d = this.daemon;
     if (!d) return false;
-    return d.startTime > 0 ? isSameProcess(d.pid, d.startTime) : alive(d.pid);
+    return d.startTime > 0 ? isSameProcess(d.pid, d.startTime) : pidExists(d.pid);
   }
 
   private later(ms: number): void {

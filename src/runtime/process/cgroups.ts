@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HerdError } from '../../util/errors.ts';
+import { pidExists } from '../../util/process-identity.ts';
 import type { ReplicaSpec } from '../types.ts';
 import { readHierarchies, type Hierarchy } from './cgroup-mounts.ts';
 import { CONTROLLERS, findPlaces, type Place } from './cgroup-places.ts';
@@ -160,7 +161,7 @@ export class Cgroups {
   private sweepable(entry: string, dir: string, ownProject: boolean): 'kill' | 'remove' | 'keep' {
     const maker = Number(/\.(\d+)\.\d+$/.exec(entry)?.[1] ?? 0);
     if (maker === process.pid) return 'keep';
-    if (!pidAlive(maker)) return ownProject ? 'kill' : 'remove';
+    if (!pidExists(maker)) return ownProject ? 'kill' : 'remove';
     if (!ownProject) return 'keep';
     try {
       return Date.now() - statSync(dir).mtimeMs > SWEEP_MIN_AGE_MS ? 'remove' : 'keep';
@@ -284,16 +285,6 @@ function listDir(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  if (!(pid > 0)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -26,7 +26,11 @@ export function readRestart(node: CNode, path: string, c: Checker): RestartPolic
   if (s === 'no' || s === 'always' || s === 'unless-stopped' || s === 'on-failure')
     return { condition: s };
   const m = /^on-failure:(\d+)$/.exec(s);
-  if (m) return { condition: 'on-failure', maxAttempts: Number(m[1]) };
+  // Docker's MaximumRetryCount 0 is no limit, not "never restart".
+  if (m)
+    return Number(m[1]) === 0
+      ? { condition: 'on-failure' }
+      : { condition: 'on-failure', maxAttempts: Number(m[1]) };
   c.diag.error(node.pos, path, `expected ${RESTART_HINT}, got ${JSON.stringify(s)}`);
   return undefined;
 }
@@ -118,7 +122,11 @@ function readRestartPolicy(node: CNode, path: string, c: Checker): RestartPolicy
   const window = map.entries.get('window')?.value;
   if (window) policy.windowMs = readDuration(window, join(path, 'window'), c);
   const max = map.entries.get('max_attempts')?.value;
-  if (max) policy.maxAttempts = c.int(max, join(path, 'max_attempts'));
+  // Swarm's MaxAttempts 0 (and Docker's retry count 0) means never give up.
+  if (max) {
+    const n = c.int(max, join(path, 'max_attempts'));
+    if (n !== 0) policy.maxAttempts = n;
+  }
   return dropUndefined(policy);
 }
 

@@ -209,6 +209,8 @@ describe('scale, restart, deploy', () => {
       condition: 'on-failure',
       maxAttempts: 5,
     });
+    // Docker's retry count 0 is no limit.
+    assert.deepEqual((await svc('restart: on-failure:0')).restart, { condition: 'on-failure' });
   });
   it('deploy.restart_policy, and it wins over restart: as in Compose', async () => {
     const policy =
@@ -237,6 +239,13 @@ describe('scale, restart, deploy', () => {
       fixedDelay: true,
       maxAttempts: 3,
       windowMs: 120000,
+    });
+    // Swarm's max_attempts 0 is never give up, not never restart.
+    const zero = 'deploy:\n  restart_policy:\n    condition: on-failure\n    max_attempts: 0';
+    assert.deepEqual((await svc(zero)).restart, {
+      condition: 'on-failure',
+      delayMs: 5000,
+      fixedDelay: true,
     });
     const none = 'restart: always\ndeploy:\n  restart_policy:\n    condition: none';
     assert.deepEqual((await svc(none)).restart, {

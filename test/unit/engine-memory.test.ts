@@ -330,3 +330,37 @@ test('deploy.restart_policy waits its fixed delay between attempts and stops at 
   assert.match(h.replica('web').reason ?? '', /gave up after 2 restarts/);
   assert.equal(h.runtime.started.length, 3);
 });
+
+test('deploy.restart_policy window: a restart that stayed up for the window succeeded and does not count', async () => {
+  const restart = {
+    condition: 'on-failure' as const,
+    delayMs: 1000,
+    fixedDelay: true,
+    maxAttempts: 1,
+    windowMs: 10_000,
+  };
+  const h = harness([makeService('web', { command: cmd, restart })]);
+  await h.engine.up();
+  const crashAfter = async (upMs: number, label: string) => {
+    h.clock.advance(upMs);
+    h.mem('web').exit(1);
+    await until(() => ['backoff', 'exited'].includes(h.replica('web').state), label);
+  };
+  // The first restart (the one max_attempts allows).
+  await crashAfter(50, 'first crash');
+  assert.equal(h.replica('web').state, 'backoff');
+  h.clock.advance(1000);
+  await until(() => h.replica('web').state === 'running', 'restart 1');
+  // It ran for the whole window: that restart succeeded, so this crash is restarted again.
+  await crashAfter(10_000, 'crash after the window');
+  assert.equal(h.replica('web').state, 'backoff', h.replica('web').reason);
+  assert.match(h.replica('web').reason ?? '', /restarting in 1s/);
+  h.clock.advance(1000);
+  await until(() => h.replica('web').state === 'running', 'restart 2');
+  // Down again before the window ended: that restart failed and used up max_attempts.
+  await crashAfter(9_999, 'crash within the window');
+  assert.equal(h.replica('web').state, 'exited');
+  assert.match(h.replica('web').reason ?? '', /gave up after 1 restart: exit 1/);
+  assert.equal(h.runtime.started.length, 3);
+  await h.engine.shutdown();
+});

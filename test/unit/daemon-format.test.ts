@@ -191,6 +191,16 @@ describe('ps formatting', () => {
     assert.equal(json[0].State, 'running');
     assert.equal(json[0].Health, 'healthy');
     assert.equal(json[0].Status, 'Up 5 minutes (healthy)');
+    assert.equal(json[0].OOMKilled, false);
+    const oom = replica('shop', 'web', 6, {
+      state: 'exited',
+      lastExit: { exitCode: 137, oomKilled: true },
+      finishedAt: now - 3 * S,
+    });
+    const killed = JSON.parse(psJson({ ...ps, replicas: [oom] }, [oom]));
+    assert.equal(killed.OOMKilled, true);
+    assert.equal(killed.ExitCode, 137);
+    assert.equal(killed.Status, 'Exited (137) 3 seconds ago');
     // No PORT and no mapped port yet: no endpoint; else the replica's own address.
     assert.equal(json[0].Endpoint, null);
     const served = replica('shop', 'web', 4, { port: 41001, ports: { 5000: 41001 } });
@@ -297,6 +307,16 @@ describe('logs and events formatting', () => {
         replica: replica('shop', 'web', 1, { state: 'exited', lastExit: { exitCode: 1 } }),
       }),
       '2024-01-02T13:00:00.000Z replica exited shop-web-1 (service=web, state=exited, exitCode=1)\n',
+    );
+    const oom = replica('shop', 'web', 2, {
+      state: 'backoff',
+      lastExit: { exitCode: 137, oomKilled: true },
+      reason: 'killed: memory limit exceeded (exit 137), restarting in 5s',
+    });
+    assert.equal(
+      formatEvent({ type: 'replica', at: e.t, replica: oom }),
+      '2024-01-02T13:00:00.000Z replica backoff shop-web-2 (service=web, state=backoff, ' +
+        'exitCode=137, oomKilled=true, reason=killed: memory limit exceeded (exit 137), restarting in 5s)\n',
     );
   });
 });

@@ -10,7 +10,10 @@ export function formatEvent(e: EngineEvent): string {
       if (r.health !== 'none') attrs.push(`health=${r.health}`);
       if (r.pid !== undefined) attrs.push(`pid=${r.pid}`);
       if (r.lastExit && (r.state === 'exited' || r.state === 'backoff'))
-        attrs.push(`exitCode=${r.lastExit.exitCode}`);
+        attrs.push(
+          `exitCode=${r.lastExit.exitCode}`,
+          ...(r.lastExit.oomKilled ? ['oomKilled=true'] : []),
+        );
       if (r.reason) attrs.push(`reason=${r.reason}`);
       return `${time} replica ${r.state} ${r.name} (${attrs.join(', ')})\n`;
     }

@@ -71,6 +71,8 @@ export function psJson(ps: PsResponse, replicas: PsReplica[]): string {
           Health: r.health === 'none' ? '' : r.health,
           Ready: r.ready === true,
           ExitCode: r.lastExit?.exitCode ?? 0,
+          // Docker's State.OOMKilled: the kernel killed it at its memory limit.
+          OOMKilled: r.lastExit?.oomKilled === true,
           Ports: formatPorts(serviceOf(ps, r.service), r),
           Endpoint: replicaEndpoint(r),
           Restarts: r.restarts,

@@ -62,10 +62,14 @@ describe('route table', () => {
     assert.equal(new RouteTable([route('www', 'example.com')]).match('other.org', '/'), undefined);
   });
 
-  it('knows which hosts it may issue certificates for', () => {
-    assert.equal(table.knowsHost('a.example.com'), true);
-    assert.equal(table.knowsHost('example.com'), true);
-    assert.equal(table.knowsHost('evil.org'), false);
+  it('names the certificate a host gets: its own, a wildcard one label deep, or none', () => {
+    assert.equal(table.certName('example.com'), 'example.com');
+    assert.equal(table.certName('Shop.Example.com.'), 'shop.example.com');
+    assert.equal(table.certName('a.example.com'), '*.example.com');
+    // A TLS wildcard covers one label: deeper names (routed by the wildcard) get no certificate
+    // of their own, so made-up names cannot make the CA sign without end.
+    assert.equal(table.certName('x.a.example.com'), undefined);
+    assert.equal(table.certName('evil.org'), undefined);
     assert.equal(normalizeHost('[::1]:443'), '[::1]');
   });
 });
@@ -189,7 +193,12 @@ x-herd:
 services:
   a: { command: ["true"], x-herd: { routes: ["a.test"] } }
 `;
-    const files = { 'a.crt': leaf.cert, 'a.key': leaf.key, 'other.key': otherKey };
+    const files = {
+      'a.crt': leaf.cert,
+      'a.key': leaf.key,
+      'other.key': otherKey,
+      'garbage.key': 'not a key\n',
+    };
     const { project } = await load(base.replace('KEY', 'a.key'), files);
     await project();
     assert.match(
@@ -199,6 +208,10 @@ services:
     assert.match(
       await problems(base.replace('KEY', 'missing.key'), files),
       /x-herd\.ingress\.tls: cannot read .*missing\.key \(ENOENT\)/,
+    );
+    assert.match(
+      await problems(base.replace('KEY', 'garbage.key'), files),
+      /x-herd\.ingress\.tls: cannot read .*a\.crt \/ .*garbage\.key as a PEM certificate and key/,
     );
   });
 

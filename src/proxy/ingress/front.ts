@@ -91,7 +91,7 @@ export class IngressServer {
 
   private tlsServer(): Http2SecureServer {
     const f = this.forwarder('https');
-    const first = this.certFor(FALLBACK_NAME);
+    const first = this.certFor(this.certKey(FALLBACK_NAME));
     const server = createSecureServer({
       allowHTTP1: true,
       ALPNProtocols: ['h2', 'http/1.1'],
@@ -114,8 +114,7 @@ export class IngressServer {
   }
 
   private context(servername: string): SecureContext {
-    const name = normalizeHost(servername);
-    const key = this.ca && !this.table.knowsHost(name) ? FALLBACK_NAME : name;
+    const key = this.certKey(servername);
     let ctx = this.contexts.get(key);
     if (!ctx) {
       ctx = createSecureContext(this.certFor(key));
@@ -124,11 +123,24 @@ export class IngressServer {
     return ctx;
   }
 
-  /** The certificate for a name: issued by the local CA, or the user's pair that names it. */
-  private certFor(name: string): { cert: string; key: string } {
-    if (this.ca) return this.ca.issue(name);
+  /** Which certificate answers a name. One of a bounded set (the routed hosts, or the user's
+   * pairs), so names a client makes up neither grow the cache nor make the CA sign anything. */
+  private certKey(servername: string): string {
+    const name = normalizeHost(servername);
+    if (this.ca) return this.table.certName(name) ?? FALLBACK_NAME;
     const pairs = this.settings.tls as TlsPair[];
-    return pairs.find((p) => p.names.some((n) => matches(n, name))) ?? pairs[0]!;
+    return String(
+      Math.max(
+        0,
+        pairs.findIndex((p) => p.names.some((n) => matches(n, name))),
+      ),
+    );
+  }
+
+  /** The certificate for a key of certKey(): issued by the local CA, or the user's pair. */
+  private certFor(key: string): { cert: string; key: string } {
+    if (this.ca) return this.ca.issue(key);
+    return (this.settings.tls as TlsPair[])[Number(key)]!;
   }
 }
 

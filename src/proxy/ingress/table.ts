@@ -27,10 +27,23 @@ export class RouteTable {
     return best;
   }
 
-  /** Whether some route names this host (a certificate may be issued for it). */
-  knowsHost(name: string): boolean {
+  /** The name a certificate is issued under when a client asks for `name` (SNI): a route's own
+   * host, or `*.example.com` for a name one label under that wildcard route (what a TLS wildcard
+   * covers). Undefined otherwise: the CA signs only for routed names, never one certificate per
+   * name a client makes up. */
+  certName(name: string): string | undefined {
     const host = normalizeHost(name);
-    return this.routes.some((r) => r.host !== undefined && hostMatch(r.host, host) > 1);
+    let wildcard: string | undefined;
+    for (const r of this.routes) {
+      if (r.host === undefined) continue;
+      if (r.host === host) return host;
+      if (
+        hostMatch(r.host, host) === 2 &&
+        !host.slice(0, host.length - r.host.length + 1).includes('.')
+      )
+        wildcard = r.host;
+    }
+    return wildcard;
   }
 }
 

@@ -69,6 +69,9 @@ name: waits
 services:
   job:
     command: ["node", "-e", "process.exit(3)"]
+  typo:
+    command: ["herd-no-such-command", "--serve"]
+    restart: always
   slow:
     command: ["node", "-e", "setInterval(() => {}, 1000)"]
     healthcheck:
@@ -80,6 +83,18 @@ services:
     const failed = b.herd(['up', '-d', '--wait', '--wait-timeout', '20', 'job']);
     assert.equal(failed.status, 1);
     assert.match(failed.stderr, /not every service came up: job-1 exited with code 3/);
+    b.ok(['down']);
+
+    // A command that cannot start fails --wait at its first attempt, with the reason, although
+    // restart: always would try it again (Compose fails on the start error too).
+    const t1 = Date.now();
+    const typo = b.herd(['up', '-d', '--wait', '--wait-timeout', '60', 'typo']);
+    assert.equal(typo.status, 1);
+    assert.match(
+      typo.stderr,
+      /not every service came up: typo-1 could not start: command not found: herd-no-such-command/,
+    );
+    assert.ok(Date.now() - t1 < 20_000, `took ${Date.now() - t1} ms`);
     b.ok(['down']);
 
     const t0 = Date.now();

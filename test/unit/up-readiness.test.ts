@@ -95,6 +95,52 @@ test('failed: exited non-zero, could not start, never started', () => {
   ]);
 });
 
+test('ready: a replica that could not start and waits to retry fails at once; a crash waits', () => {
+  const r = judge(
+    ps(
+      [
+        { name: 'typo', scale: 1 },
+        { name: 'crash', scale: 1 },
+      ],
+      [
+        replica('typo', 1, {
+          state: 'backoff',
+          pid: undefined,
+          reason: 'restarting in 200ms',
+          lastExit: { exitCode: 126, startError: 'command not found: herd-nope' },
+        }),
+        replica('crash', 1, {
+          state: 'backoff',
+          pid: undefined,
+          reason: 'exit 1, restarting in 200ms',
+          lastExit: { exitCode: 1 },
+        }),
+      ],
+    ),
+    ['typo', 'crash'],
+    'ready',
+  );
+  assert.deepEqual(r.failed, ['typo-1 could not start: command not found: herd-nope']);
+  assert.deepEqual(r.pending, ['crash-1 is backoff (exit 1, restarting in 200ms)']);
+  // `up -d` without --wait only waits for the start attempt
+  assert.equal(
+    judge(
+      ps(
+        [{ name: 'typo', scale: 1 }],
+        [
+          replica('typo', 1, {
+            state: 'backoff',
+            lastExit: { exitCode: 126, startError: 'command not found: herd-nope' },
+          }),
+        ],
+      ),
+      ['typo'],
+      'started',
+    ).done,
+    true,
+  );
+});
+
 test('stopped services and services not asked for are not awaited', () => {
   const r = judge(
     ps(

@@ -48,6 +48,13 @@ export function judge(ps: PsResponse, services: string[], mode: WaitMode): Readi
         if (!ok && mode === 'ready') failed.push(`${name}-${i} ${whyExited(r)}`);
         continue;
       }
+      // A replica that could not even start (command not found, no such image) waiting to try
+      // again will fail the same way: --wait says so now, as Compose's start error does, rather
+      // than after the whole timeout.
+      if (mode === 'ready' && r.state === 'backoff' && r.lastExit?.startError !== undefined) {
+        failed.push(`${name}-${i} ${whyExited(r)}`);
+        continue;
+      }
       const started = r.state !== 'waiting' && !(r.state === 'starting' && r.pid === undefined);
       if (mode === 'started') {
         if (!started) pending.push(describe(r));

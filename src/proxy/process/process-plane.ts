@@ -20,7 +20,7 @@ import type {
 import type { ProxyProcessOptions } from '../types.ts';
 import { LineChannel } from './channel.ts';
 import { heldMatch, killGroup, Restarts } from './plane-support.ts';
-import { CONTROL_SOCKET } from './protocol.ts';
+import { answerProblem, CONTROL_SOCKET, fromPrimaryProblem } from './protocol.ts';
 import type { FromPrimary, HeldListener, Reply, Request, ToPrimary } from './protocol.ts';
 import { spawnPrimary, type PrimaryConfig } from './spawn-primary.ts';
 
@@ -47,9 +47,10 @@ export interface ProcessPlaneOptions extends ProxyProcessOptions {
 export class ProcessPlane implements DataPlane {
   private readonly dir: string;
   private readonly ownDir: boolean;
-  private ch: LineChannel<FromPrimary> | null = null;
+  private ch: LineChannel<object> | null = null;
   private nextId = 0;
-  private readonly pending = new Map<number, (r: Reply) => void>();
+  /** Requests sent and not answered yet: the op asked (its reply is checked against it). */
+  private readonly pending = new Map<number, { op: Request['op']; done: (r: Reply) => void }>();
   private readonly listeners = new Map<string, ListenerSpec & { boundPort: number }>();
   private readonly endpoints = new Map<string, EndpointSpec>();
   private last: ReplicaStats[] = [];
@@ -126,7 +127,10 @@ export class ProcessPlane implements DataPlane {
   private async connect(sock: net.Socket): Promise<HeldListener[]> {
     let hello!: (held: HeldListener[] | null) => void;
     const greeted = new Promise<HeldListener[] | null>((resolve) => (hello = resolve));
-    const ch = new LineChannel<FromPrimary>(sock, (m) => {
+    const misread = new Set<string>();
+    const ch = new LineChannel<object>(sock, (raw) => {
+      const m = this.checked(raw, misread);
+      if (!m) return;
       if ('ev' in m && m.ev === 'hello') {
         this.primary = { pid: m.pid, startTime: processStartTime(m.pid) ?? 0 };
         hello(m.listeners ?? []);
@@ -149,10 +153,10 @@ export class ProcessPlane implements DataPlane {
     return held;
   }
 
-  private lost(ch: LineChannel<FromPrimary>): void {
+  private lost(ch: LineChannel<object>): void {
     if (this.ch !== ch) return;
     this.ch = null;
-    for (const [id, done] of this.pending) {
+    for (const [id, { done }] of this.pending) {
       this.pending.delete(id);
       done({ id, ok: false, error: 'the proxy process went away' });
     }
@@ -250,11 +254,32 @@ export class ProcessPlane implements DataPlane {
     return this.wire.get(id) ?? id;
   }
 
+  /** `raw` as a message herd understands, or undefined: then a request it answers fails with
+   * what is wrong, and the daemon is warned once per kind of fault and connection (never a
+   * crash on a field that is not there). */
+  private checked(raw: object, misread: Set<string>): FromPrimary | undefined {
+    const id = (raw as { id?: unknown }).id;
+    const asked = typeof id === 'number' ? this.pending.get(id) : undefined;
+    const bad =
+      fromPrimaryProblem(raw) ?? (asked ? answerProblem(asked.op, raw as Reply) : undefined);
+    if (!bad) return raw as FromPrimary;
+    const why = `the proxy process at ${this.socketPath} answered something herd does not understand (${bad})`;
+    if (asked) {
+      this.pending.delete(id as number);
+      asked.done({ id: id as number, ok: false, error: why });
+    }
+    if (!misread.has(bad)) {
+      misread.add(bad);
+      this.opts.warn(`proxy: ${why}; ignored`);
+    }
+    return undefined;
+  }
+
   private onMessage(m: FromPrimary): void {
     if ('id' in m) {
-      const done = this.pending.get(m.id);
+      const asked = this.pending.get(m.id);
       this.pending.delete(m.id);
-      done?.(m);
+      asked?.done(m);
       return;
     }
     if (m.ev === 'counters') this.last = m.stats;
@@ -271,8 +296,8 @@ export class ProcessPlane implements DataPlane {
     const ch = this.ch;
     if (!ch) return Promise.resolve({ id: -1, ok: false, error: 'no proxy process' });
     const id = ++this.nextId;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
+    return new Promise((done) => {
+      this.pending.set(id, { op: m.op, done });
       ch.send({ ...m, id });
     });
   }

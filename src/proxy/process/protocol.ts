@@ -4,6 +4,18 @@
 // daemon, and reports counters and its workers.
 import type { ReplicaStats } from '../counters.ts';
 import type { EndpointSpec, ListenerSpec, TableSnapshot } from '../plane.ts';
+import {
+  bool,
+  dict,
+  int,
+  list,
+  literal,
+  num,
+  object,
+  optional,
+  str,
+  type Shape,
+} from '../../util/shape.ts';
 
 /** daemon → primary: requests (with `id`, answered by a Reply) */
 export type Request =
@@ -70,3 +82,77 @@ export interface HeldListener {
 
 /** The control socket's name in the directory given to the proxy. */
 export const CONTROL_SOCKET = 'proxy.sock';
+
+// ---- what the daemon accepts from a primary ---------------------------------------------------
+// The primary is herd's own process behind a 0600 socket, but a reply is still checked before it
+// is used, as the CLI checks the daemon's: a message that does not fit is refused with what is
+// wrong with it instead of failing later (`r.port` undefined, `stats` not a list).
+
+const replicaStats = object<ReplicaStats>({
+  replica: str,
+  service: str,
+  requests: num,
+  errors: num,
+  inFlight: num,
+  connections: num,
+  latencyBuckets: list(num),
+  latencySumMs: num,
+  codes: optional(dict(num)),
+  tcpConnections: optional(num),
+});
+
+/** The fields of a held listener the daemon reads to match its own to it (plane-support.ts). */
+const heldSpec = object<Pick<ListenerSpec, 'id' | 'service' | 'host' | 'port' | 'mode'>>({
+  id: str,
+  service: str,
+  host: str,
+  port: int,
+  mode: str as Shape<ListenerSpec['mode']>,
+}) as Shape<ListenerSpec>;
+
+const replyShape = object<Reply>({
+  id: int,
+  ok: bool,
+  port: optional(int),
+  stats: optional(list(replicaStats)),
+  failed: optional(dict(str)),
+  error: optional(str),
+  code: optional(str),
+});
+
+const noticeShapes: { [E in Notice['ev']]: Shape<Extract<Notice, { ev: E }>> } = {
+  hello: object({
+    ev: literal('hello'),
+    pid: int,
+    workers: list(int),
+    listeners: list(object<HeldListener>({ spec: heldSpec, port: int })),
+  }),
+  workers: object({ ev: literal('workers'), workers: list(int) }),
+  counters: object({ ev: literal('counters'), stats: list(replicaStats) }),
+  warn: object({ ev: literal('warn'), message: str }),
+  hold: object({ ev: literal('hold'), service: str }),
+};
+
+/** What an answered request must carry besides `ok` (when ok). */
+const ANSWER_CARRIES: Partial<Record<Request['op'], 'port' | 'stats'>> = {
+  open: 'port',
+  counters: 'stats',
+};
+
+/** Undefined when `m` is a message from a primary as this daemon understands them, else what is
+ * wrong with it. */
+export function fromPrimaryProblem(m: unknown): string | undefined {
+  if (typeof m !== 'object' || m === null || Array.isArray(m))
+    return 'the message is not an object';
+  if ('id' in m) return replyShape(m, 'the reply');
+  const ev = (m as { ev?: unknown }).ev;
+  if (typeof ev !== 'string' || !Object.hasOwn(noticeShapes, ev))
+    return `the notice's ev is ${JSON.stringify(ev) ?? 'missing'}, not one herd knows`;
+  return noticeShapes[ev as Notice['ev']](m, `the ${ev} notice`);
+}
+
+/** Undefined when a successful reply to `op` carries what the daemon reads from it. */
+export function answerProblem(op: Request['op'], r: Reply): string | undefined {
+  const needs = ANSWER_CARRIES[op];
+  return r.ok && needs && r[needs] === undefined ? `the ${op} reply has no ${needs}` : undefined;
+}

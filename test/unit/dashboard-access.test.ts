@@ -9,7 +9,7 @@ import { ComposeError } from '../../src/compose/errors.ts';
 import { parseListenAddress, addressUrl } from '../../src/compose/listen-address.ts';
 import { loadProject } from '../../src/compose/load.ts';
 import { Access } from '../../src/dashboard/access.ts';
-import { HistoryRecorder } from '../../src/dashboard/history.ts';
+import { HistoryRecorder, quantile } from '../../src/dashboard/history.ts';
 import { loadOrCreateToken, sameToken } from '../../src/dashboard/token.ts';
 import type { StateView } from '../../src/dashboard/types.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -110,6 +110,36 @@ describe('dashboard history', () => {
         // web-1's counter restarted (5 < 20): only web-2's growth counts.
         [10, 2, 20, 2000],
       ],
+    );
+  });
+
+  it('works out p50/p99 from the growth of the latency buckets, per replica and per service', () => {
+    const h = new HistoryRecorder();
+    const at = (now: number, buckets: number[]): StateView => {
+      const s = state(now, [buckets.reduce((a, b) => a + b, 0)]);
+      s.replicas[0]!.traffic!.latencyBuckets = buckets;
+      return s;
+    };
+    const zero = new Array<number>(13).fill(0);
+    h.record(at(0, zero));
+    // 100 requests in a second: 90 between 2 and 5 ms, 10 between 50 and 100 ms.
+    const grown = zero.map((_, i) => (i === 2 ? 90 : i === 6 ? 10 : 0));
+    const second = at(1000, grown);
+    h.record(second);
+    const sample = h.snapshot().web!.at(-1)!;
+    assert.equal(sample.rps, 100);
+    // Interpolated within the bucket, as Prometheus' histogram_quantile does.
+    assert.ok(Math.abs(sample.p50! - (2 + (50 / 90) * 3) / 1000) < 1e-9, String(sample.p50));
+    assert.ok(Math.abs(sample.p99! - (50 + (9 / 10) * 50) / 1000) < 1e-9, String(sample.p99));
+    assert.deepEqual(second.replicas[0]!.traffic!.latency, { p50: sample.p50, p99: sample.p99 });
+    assert.equal(second.replicas[0]!.traffic!.rps, 100);
+    // No request since: no latency, rather than the old one again.
+    h.record(at(2000, grown));
+    assert.equal(h.snapshot().web!.at(-1)!.p99, undefined);
+    assert.equal(
+      quantile([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3], 0.5),
+      5,
+      'overflow: the last bound',
     );
   });
 

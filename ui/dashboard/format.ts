@@ -40,7 +40,14 @@ export function clock(at: number): string {
   return new Date(at).toLocaleTimeString();
 }
 
-/** One line per event, as `herd events` says it. */
+const KIND: Record<string, string> = {
+  update: 'update',
+  restart: 'rolling restart',
+  rollback: 'rollback',
+};
+
+/** One line per event, as `herd events` says it: exits with their reason, health changes (as
+ * `ps` shows the state), who scaled and why, updates, restarts and rollbacks. */
 export function eventText(e: HerdEvent): string {
   const r = e.replica;
   switch (e.type) {
@@ -55,19 +62,26 @@ export function eventText(e: HerdEvent): string {
               ? ` (${exit.signal})`
               : ` (exit ${exit.exitCode ?? '?'})`
           : '';
-      return `${r.name} ${r.state}${how}${r.reason ? `: ${r.reason}` : ''}`;
+      const health =
+        r.state === 'running' && r.health && r.health !== 'none' ? ` (${r.health})` : '';
+      return `${r.name} ${r.state}${health}${how}${r.reason ? `: ${r.reason}` : ''}`;
     }
     case 'ready':
       return `${r?.name} joined the balancer`;
     case 'unready':
       return `${r?.name} left the balancer${e.reason ? `: ${e.reason}` : ''}`;
     case 'scaled':
-      return `${e.service} scaled ${e.from} → ${e.to}`;
+      return e.autoscale
+        ? `${e.service} autoscaled ${e.from} → ${e.to}: ${e.autoscale.reason}`
+        : `${e.service} scaled ${e.from} → ${e.to}`;
     case 'update': {
       const u = e.update;
-      return u
-        ? `${u.service} update ${u.state}${u.message ? `: ${u.message.split('\n')[0]}` : ''}`
-        : 'update';
+      if (!u) return 'update';
+      const starting =
+        u.state === 'updating' || (u.kind === 'rollback' && u.state === 'rolling back');
+      const state = starting ? 'started' : u.state;
+      const why = u.message ? `: ${u.message.split('\n')[0]}` : '';
+      return `${u.service} ${KIND[u.kind ?? 'update'] ?? u.kind} ${state}${why}`;
     }
     case 'notice':
       return `${e.name ?? e.service ?? 'herd'}: ${e.message}`;

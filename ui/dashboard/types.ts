@@ -57,6 +57,8 @@ export interface HerdEvent {
   name?: string;
   from?: number;
   to?: number;
+  /** `scaled` events: set when the autoscaler decided, with why. */
+  autoscale?: { metric: string; reason: string };
   message?: string;
   /** `update` events: a rolling update's progress (herd's update_config). */
   update?: { service: string; kind?: string; state: string; message?: string };

@@ -2,10 +2,11 @@
 // whose new definition crashes within `monitor`: rolled back with nothing lost at the balancer,
 // recorded so a daemon that restarts runs the definition that was live, and `herd rollback`.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { test } from 'node:test';
+import { parseCgroupMounts, parseProcCgroup } from '../../src/runtime/process/cgroup-mounts.ts';
 import { freePort, pidAlive, sandbox, waitFor, type Sandbox } from '../helpers/e2e.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -155,6 +156,27 @@ function probe(port: number): {
   };
 }
 
+/** The directories holding the project's replica cgroups (`…/herd/<project>`), one per hierarchy
+ * herd put `pid` in, read from the replica's /proc/<pid>/cgroup and this machine's mounts. */
+function projectCgroupDirs(pid: number, project: string): string[] {
+  const mounts = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
+  const paths = parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+  const dirs: string[] = [];
+  for (const m of mounts) {
+    const p = paths.get(m.version === 1 ? m.controllers.join(',') : '');
+    const at = p?.indexOf(`/herd/${project}/`) ?? -1;
+    if (p === undefined || at < 0 || !p.startsWith(m.root)) continue;
+    dirs.push(join(m.mountPoint, relative(m.root, p.slice(0, at + `/herd/${project}`.length))));
+  }
+  return dirs;
+}
+
+/** The replica cgroups (directories) in a project's cgroup directory. */
+function replicaCgroups(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((e) => statSync(join(dir, e)).isDirectory());
+}
+
 test('a crashing new definition is rolled back, loses nothing, and stays rolled back', async () => {
   const port = await freePort();
   const b = box('rollback', { 'app.js': APP, 'compose.yaml': composeFile(port, 'v1', false) });
@@ -169,9 +191,16 @@ test('a crashing new definition is rolled back, loses nothing, and stays rolled 
     const before = await versions();
     assert.equal(before.length, 2);
     const p = probe(port);
+    const events = b.spawn(['events']);
     write('v2', true);
     const up = await b.run(['up', '-d']);
     const seen = await p.stop();
+    await events.stop();
+    assert.match(events.output(), /service update web \(kind=update, state=updating/);
+    assert.match(
+      events.output(),
+      /service update web \(kind=update, state=rolling back, reason=web-1's new replica exited/,
+    );
     assert.notEqual(up.status, 0, up.stdout + up.stderr);
     assert.match(
       up.stderr,
@@ -214,6 +243,32 @@ test('a crashing new definition is rolled back, loses nothing, and stays rolled 
       const env = readFileSync(`/proc/${r.Pid}/environ`, 'utf8');
       assert.match(env, /\0VERSION=v1\0/, `${r.Name} runs v1 after the daemon restarted`);
     }
+    // Nothing leaked across the daemon's death: the project's cgroups are the two adopted
+    // replicas', now the new daemon's (named after it), and each holds its replica.
+    const project = `e2erollback${process.pid}`;
+    const cgDirs = projectCgroupDirs(live[0]!, project);
+    assert.ok(
+      cgDirs.length > 0,
+      `replicas run in herd's cgroups: ${readFileSync(`/proc/${live[0]}/cgroup`, 'utf8')}`,
+    );
+    const successor = (
+      JSON.parse(readFileSync(join(b.stateDir, 'state.json'), 'utf8')) as { daemonPid: number }
+    ).daemonPid;
+    for (const dir of cgDirs) {
+      const kept = replicaCgroups(dir);
+      assert.equal(kept.length, 2, `${dir}: ${kept.join(' ')}`);
+      assert.ok(
+        kept.every((e) => e.includes(`.${successor}.`)),
+        `claimed by ${successor}: ${kept.join(' ')}`,
+      );
+      const held = kept.flatMap((e) =>
+        readFileSync(join(dir, e, 'cgroup.procs'), 'utf8')
+          .trim()
+          .split('\n')
+          .map(Number),
+      );
+      for (const pid of live) assert.ok(held.includes(pid!), `${pid} in its cgroup: ${held}`);
+    }
 
     // A good change, then `herd rollback` takes it back.
     write('v3', false);
@@ -229,6 +284,12 @@ test('a crashing new definition is rolled back, loses nothing, and stays rolled 
     const refused = b.herd(['rollback', 'nope']);
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /no such service: nope/);
+    // Two replacements later, still one cgroup per replica; none once the stack is down.
+    await waitFor('one cgroup per replica', () =>
+      cgDirs.every((dir) => replicaCgroups(dir).length === 2),
+    );
+    b.ok(['down'], { timeoutMs: 60_000 });
+    for (const dir of cgDirs) assert.equal(existsSync(dir), false, `${dir} left after down`);
   } finally {
     b.cleanup();
   }

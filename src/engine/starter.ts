@@ -7,7 +7,7 @@ import type { ReplicaHandle, Runtime } from '../runtime/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { EventHub } from './event-hub.ts';
 import type { HealthWatchFactory } from './health-watch.ts';
-import { listenTarget, type ListenWatchFactory } from './listening.ts';
+import { listenTarget, type ListenTarget, type ListenWatchFactory } from './listening.ts';
 import type { AdoptedAddress, ReplicaEvent } from './replica-steps.ts';
 import { serviceHash } from './service-hash.ts';
 import { shortName, type Slot } from './slot.ts';
@@ -132,7 +132,7 @@ export class ReplicaStarter {
       });
       return;
     }
-    const target = listenTarget(service, slot.info);
+    const target = listenTarget(service, slot.info, slot.handle?.innerPorts);
     if (!target) {
       this.dispatch(slot, { type: 'listening' }, gen);
       return;
@@ -141,11 +141,7 @@ export class ReplicaStarter {
   }
 
   /** No deadline: one that never listens never takes traffic (and herd says so after a while). */
-  private async whenListening(
-    slot: Slot,
-    gen: number,
-    target: { host: string; port: number },
-  ): Promise<void> {
+  private async whenListening(slot: Slot, gen: number, target: ListenTarget): Promise<void> {
     const current = () => gen === slot.generation && slot.phase === 'running';
     const where = `${target.host}:${target.port}`;
     const slow = this.deps.clock.setTimeout(() => {

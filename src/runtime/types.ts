@@ -65,6 +65,9 @@ export interface ReplicaHandle {
   /** Target port → the 127.0.0.1 host port that reaches it, when the runtime knows better than the
    * plan (an adopted container keeps the host ports it was created with). */
   readonly hostPorts?: Record<number, number>;
+  /** Target port → where the app itself answers (a container's own IP), for readiness only: the
+   * host port's proxy (Docker's docker-proxy) accepts connections before the app listens. */
+  readonly innerPorts?: Record<number, { host: string; port: number }>;
   /** Resolves once, when the replica has exited for good (after stop or by itself). */
   readonly exited: Promise<ExitInfo>;
   /** Set when the replica never ran; `exited` is then already resolved with the same text. */

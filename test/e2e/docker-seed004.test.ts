@@ -57,11 +57,12 @@ services:
     assert.doesNotMatch(scaled.stdout + scaled.stderr, /already allocated|in use/i);
 
     // herd shows a replica whose container is still being started as running (as Compose
-    // does); wait until the engine has all five running too.
+    // does); wait until all five are ready (their app accepts connections inside the container:
+    // docker-proxy accepts on the host port before that) and the engine has them running too.
     const rows = await waitFor(
-      'five running web containers',
+      'five ready web containers',
       async () => {
-        const web = box.ps().filter((r) => r.Service === 'web' && r.State === 'running');
+        const web = box.ps().filter((r) => r.Service === 'web' && r.State === 'running' && r.Ready);
         const running = await docker.listContainers({ filters });
         return web.length === 5 && running.length === 5 && web;
       },

@@ -64,6 +64,8 @@ export interface PsRow {
   State: string;
   Status: string;
   Health: string;
+  /** In the balancer's pool: running and accepting connections (or healthy). */
+  Ready: boolean;
   ExitCode: number;
   Restarts: number;
   Pid: number | null;

@@ -36,6 +36,8 @@ export interface DockerHandleInit {
   /** `<port>/<proto>` → where it is published on the host. */
   ports: Record<string, HostPort>;
   address?: HostPort;
+  /** The container's own address on its network (readiness probes go there, see ReplicaHandle). */
+  ip?: string;
   /** The attach stream, opened before start so no output is lost. */
   output: Readable;
   stopGracePeriodMs: number;
@@ -51,6 +53,7 @@ export class DockerReplicaHandle implements ReplicaHandle {
   readonly ports: Record<string, HostPort>;
   /** TCP target port → its 127.0.0.1 host port (what the balancer forwards to). */
   readonly hostPorts: Record<number, number>;
+  readonly innerPorts: Record<number, HostPort>;
   readonly exited: Promise<ExitInfo>;
   private readonly container: Dockerode.Container;
   private readonly listeners: OutputListener[] = [];
@@ -66,9 +69,12 @@ export class DockerReplicaHandle implements ReplicaHandle {
     this.address = init.address;
     this.ports = init.ports;
     this.hostPorts = {};
+    this.innerPorts = {};
     for (const [key, at] of Object.entries(init.ports)) {
       const [target, proto] = key.split('/');
-      if (proto === 'tcp') this.hostPorts[Number(target)] = at.port;
+      if (proto !== 'tcp') continue;
+      this.hostPorts[Number(target)] = at.port;
+      if (init.ip) this.innerPorts[Number(target)] = { host: init.ip, port: Number(target) };
     }
     this.container = init.container;
     const outputDone = this.followOutput(init.output);

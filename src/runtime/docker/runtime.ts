@@ -204,6 +204,7 @@ export class DockerRuntime implements Runtime {
       pid: info.State.Pid || undefined,
       ports,
       address: main ? ports[main] : undefined,
+      ip: containerIp(info),
       output,
       stopGracePeriodMs: spec.stopGracePeriodMs,
       health: this.health,
@@ -315,6 +316,12 @@ export class DockerRuntime implements Runtime {
 function clientAddress(docker: Dockerode): string {
   const modem = docker.modem as { socketPath?: string; host?: string; port?: number };
   return modem.socketPath ? `unix://${modem.socketPath}` : `tcp://${modem.host}:${modem.port}`;
+}
+
+/** The container's address on its first network that gives it one (none with network_mode host). */
+function containerIp(info: Dockerode.ContainerInspectInfo): string | undefined {
+  const networks = Object.values(info.NetworkSettings.Networks ?? {});
+  return networks.find((n) => n.IPAddress)?.IPAddress || undefined;
 }
 
 /** `<port>/<proto>` → the 127.0.0.1 port the engine picked for it. */

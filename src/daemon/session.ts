@@ -61,6 +61,7 @@ export class DaemonSession {
   private definitions?: DefinitionRecorder;
   private outages?: OutageWatch;
   private engine?: EngineControl;
+  private stopRuntimeWarnings?: () => void;
   private readonly onOutput = (e: EngineEvent) => {
     if (e.type === 'output') this.logs.append(e.name, { t: e.at, stream: e.stream, line: e.line });
   };
@@ -89,7 +90,7 @@ export class DaemonSession {
       await engine.restoreDefinitions?.(
         recordsToRestore(this.project, readDefinitions(defs, this.project.name)),
       );
-    this.definitions = new DefinitionRecorder(defs, this.project.name, engine);
+    this.definitions = new DefinitionRecorder(defs, this.project.name, engine, this.warnings);
     this.definitions.attach();
     this.recorder = new StateRecorder(this.paths.stateFile, this.project.name, {
       initial: kept,
@@ -97,6 +98,11 @@ export class DaemonSession {
     });
     this.recorder.attach(engine);
     this.outages = new OutageWatch(engine, this.warnings);
+    // What the process runtime can only warn about (a limit no cgroup enforces here, a replica
+    // it cannot record) is listed by `ps` and told on `events`, not only written to daemon.log.
+    this.stopRuntimeWarnings = cgroups.onWarning((message, key) =>
+      this.warnings.set(`runtime:${key}`, message),
+    );
     engine.on('event', this.onOutput);
     this.server = new DaemonServer({
       project: this.project,
@@ -138,6 +144,7 @@ export class DaemonSession {
     await this.server?.close();
     this.recorder?.close();
     this.outages?.close();
+    this.stopRuntimeWarnings?.();
     if (this.engine) {
       this.engine.off('event', this.onOutput);
       this.recorder?.detach(this.engine);

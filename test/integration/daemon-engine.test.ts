@@ -10,6 +10,7 @@ import { prepareDaemon, type DaemonSession } from '../../src/daemon/session.ts';
 import { readState } from '../../src/daemon/state-file.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import type { LogEntry } from '../../src/logs/record.ts';
+import { cgroups } from '../../src/runtime/process/cgroups.ts';
 import { processRuntime } from '../../src/runtime/process/process-runtime.ts';
 import { testProject, testService } from '../helpers/daemon-transport-fake.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -46,6 +47,12 @@ describe('daemon with the real engine', () => {
   after(async () => {
     await engine.shutdown();
     await session.close({ removeAll: true });
+  });
+
+  it("the process runtime's warnings are listed by ps, not only written to the daemon's log", async () => {
+    const said = 'no writable cgroup has the pids controller (said by this test)';
+    cgroups.warnOnce(said, 'test:pids');
+    assert.ok((await ps()).warnings?.includes(said), 'ps lists it');
   });
 
   it('ps shows the running replica with its pid and memory', async () => {

@@ -200,9 +200,8 @@ test("a sweep removes the cgroups dead herds left, killing what is left in its p
 
 test('without a writable cgroup: memory is polled, and each missing controller is named once', async () => {
   const warnings: string[] = [];
-  const bare = new ProcessRuntime({
-    cgroups: new Cgroups({ hierarchies: () => [], warn: (m) => warnings.push(m) }),
-  });
+  const none = new Cgroups({ hierarchies: () => [], warn: (m) => warnings.push(m) });
+  const bare = new ProcessRuntime({ cgroups: none });
   const code = `const a = []; setInterval(() => { a.push(Buffer.alloc(8 << 20, 1)); }, 20);`;
   const first = await bare.start(
     spec([process.execPath, '-e', code], { memoryLimitBytes: 96 * MiB }),
@@ -210,9 +209,17 @@ test('without a writable cgroup: memory is polled, and each missing controller i
   const exit = await first.exited;
   assert.equal(exit.exitCode, 137);
   assert.equal(exit.oomKilled, true);
+  // A daemon listens from when it serves: it hears what was said before, then what follows.
+  const heard: string[] = [];
+  const stop = none.onWarning((m, key) => heard.push(`${key}: ${m}`));
+  assert.equal(heard.length, 1);
   const second = await bare.start(spec(['true'], { memoryLimitBytes: 96 * MiB, cpus: 1 }));
   await second.exited;
   assert.equal(warnings.length, 2, warnings.join('\n'));
+  assert.deepEqual(heard, [`memory: ${warnings[0]}`, `cpu: ${warnings[1]}`]);
+  stop();
+  none.warnOnce('later');
+  assert.equal(heard.length, 2, 'not heard once it stopped listening');
   assert.match(warnings[0] ?? '', /the memory controller .*memory limits .*polling every 500 ms/);
   assert.match(warnings[1] ?? '', /the cpu controller .*`cpus` and `cpu_shares` are not enforced/);
 });

@@ -31,6 +31,8 @@ const UNENFORCED: Record<Controller, string> = {
 /** An empty cgroup another live herd made this recently may be about to receive its replica. */
 const SWEEP_MIN_AGE_MS = 30_000;
 
+export type WarningSink = (message: string, key: string) => void;
+
 export interface CgroupsOptions {
   /** The hierarchies to use (default: this machine's, as /proc shows them). */
   hierarchies?: () => Hierarchy[];
@@ -40,7 +42,8 @@ export interface CgroupsOptions {
 
 export class Cgroups {
   private places?: Map<Controller, Place>;
-  private readonly warned = new Set<string>();
+  private readonly warned = new Map<string, string>();
+  private readonly sinks = new Set<WarningSink>();
   private readonly swept = new Set<string>();
   private seq = 0;
 
@@ -250,8 +253,17 @@ export class Cgroups {
   /** Says `message` once in this process's life (per `key`). */
   warnOnce(message: string, key = message): void {
     if (this.warned.has(key)) return;
-    this.warned.add(key);
+    this.warned.set(key, message);
     (this.opts.warn ?? ((m) => process.stderr.write(`herd: warning: ${m}\n`)))(message);
+    for (const sink of [...this.sinks]) sink(message, key);
+  }
+
+  /** Tells `sink` every warning as well, those said already first: a detached daemon's stderr
+   * is its log, which nobody reads, so it lists them in `ps` and `events`. Returns the undo. */
+  onWarning(sink: WarningSink): () => void {
+    for (const [key, message] of this.warned) sink(message, key);
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
   }
 }
 

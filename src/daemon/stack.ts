@@ -167,9 +167,18 @@ export class Stack {
       prepareApply: async (next) => {
         await runtimes.apply(next);
         const finish = await proxy.apply(next);
-        // The new file's pools are bound now: its routes may lead to them.
-        this.ingress?.apply(next);
-        return finish;
+        // The new file's pools are bound now: its routes may lead to them. Reopening the ingress
+        // (changed settings) may fail to bind; the services' changes are applied all the same,
+        // and the failure is the answer once they are.
+        const ingress = this.ingress?.apply(next).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        return async () => {
+          await finish();
+          const failed = await ingress;
+          if (failed) throw failed;
+        };
       },
       // A previous daemon that died left its desired state: bring the stack back to it.
       keepRecorded: session.previous !== undefined,

@@ -99,11 +99,9 @@ test('the ingress routes by host and path, over HTTP, HTTPS and HTTP/2', async (
   const dir = join(root, 'front');
   mkdirSync(dir);
   writeFileSync(join(dir, 'app.js'), app);
-  writeFileSync(
-    join(dir, 'compose.yaml'),
-    `name: front
+  const compose = (httpPort: number) => `name: front
 x-herd:
-  ingress: { http: "127.0.0.1:${http}", https: "127.0.0.1:${https}", tls: internal }
+  ingress: { http: "127.0.0.1:${httpPort}", https: "127.0.0.1:${https}", tls: internal }
 services:
   api:
     command: ["node", "app.js"]
@@ -113,8 +111,8 @@ services:
   shop:
     command: ["node", "app.js"]
     labels: ["traefik.http.routers.shop.rule=Host(\`shop.localhost\`) && PathPrefix(\`/shop\`)"]
-`,
-  );
+`;
+  writeFileSync(join(dir, 'compose.yaml'), compose(http));
   // The CA is the user's: this run keeps its own.
   const box = sandbox(root, dir, { XDG_DATA_HOME: join(root, 'data') });
   try {
@@ -168,6 +166,20 @@ services:
 
     // An Upgrade goes through to the service and the bytes flow both ways.
     assert.match(await tunnel(http, 'www.localhost'), /^HTTP\/1\.1 101[\s\S]*www-1:ping$/);
+
+    // A changed x-herd.ingress is applied by the next `herd up`: the entry moves to a new port.
+    const moved = await freePort();
+    writeFileSync(join(dir, 'compose.yaml'), compose(moved));
+    box.ok(['up', '-d', '--wait', '--wait-timeout', '40']);
+    const old = await new Promise<string>((resolve) => {
+      const sock = netConnect(http, '127.0.0.1', () => {
+        sock.destroy();
+        resolve('accepted');
+      });
+      sock.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    });
+    assert.equal(old, 'ECONNREFUSED', 'the old entry is closed');
+    assert.match((await get(moved, 'api.localhost', '/')).body, /"who":"api-[12]"/);
   } finally {
     box.cleanup();
   }

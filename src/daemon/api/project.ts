@@ -61,9 +61,12 @@ export class ProjectRoutes {
     try {
       await engine.apply(next);
     } finally {
-      await finish();
-      // A rollback leaves the previous definition of a service live, not the file's.
-      this.ctx.project = engine.project ?? next;
+      try {
+        await finish();
+      } finally {
+        // A rollback leaves the previous definition of a service live, not the file's.
+        this.ctx.project = engine.project ?? next;
+      }
     }
     return {
       services: Object.keys(next.services),

@@ -10,7 +10,9 @@ import type { EngineEvent } from '../engine/events.ts';
 import { serviceHash } from '../engine/service-hash.ts';
 import { HerdError } from '../util/errors.ts';
 import type { EngineControl } from './control.ts';
+import { RetriedWrite } from './retried-write.ts';
 import { writeState, type DaemonState } from './state-file.ts';
+import type { DaemonWarnings } from './warnings.ts';
 
 export const DEFINITIONS_FILE = 'definitions.json';
 
@@ -72,17 +74,40 @@ export function recordsToRestore(
   });
 }
 
-/** Rewrites the record after every change of an update's state. */
+/** Rewrites the record after every change of an update's state. A write that fails (a full
+ * disk) is reported and retried, never thrown into the engine: the definitions in memory are the
+ * ones that run, and the record only matters to a daemon that takes over later. */
 export class DefinitionRecorder {
   private readonly listener = (e: EngineEvent) => {
-    if (e.type === 'update') this.flush();
+    if (e.type === 'update') this.writer.flush();
   };
+  private readonly writer: RetriedWrite;
 
   constructor(
-    private readonly file: string,
-    private readonly project: string,
+    file: string,
+    project: string,
     private readonly engine: EngineControl,
-  ) {}
+    warnings: DaemonWarnings,
+  ) {
+    this.writer = new RetriedWrite({
+      file,
+      key: 'definitions-write',
+      what: 'the record of service definitions',
+      meanwhile:
+        'the services run as updated; a daemon that took over before it is written would run ' +
+        'the definitions recorded last',
+      warnings,
+      write: () => {
+        const content: DefinitionsContent = {
+          version: 1,
+          project,
+          services: this.engine.definitionRecords?.() ?? [],
+        };
+        // writeState only serialises what it is given, atomically and 0600: the same guarantees.
+        writeState(file, content as unknown as DaemonState);
+      },
+    });
+  }
 
   attach(): void {
     this.engine.on('event', this.listener);
@@ -90,15 +115,6 @@ export class DefinitionRecorder {
 
   detach(): void {
     this.engine.off('event', this.listener);
-  }
-
-  private flush(): void {
-    const content: DefinitionsContent = {
-      version: 1,
-      project: this.project,
-      services: this.engine.definitionRecords?.() ?? [],
-    };
-    // writeState only serialises what it is given, atomically and 0600: the same guarantees.
-    writeState(this.file, content as unknown as DaemonState);
+    this.writer.close();
   }
 }

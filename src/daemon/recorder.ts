@@ -8,12 +8,8 @@ import { HerdError } from '../util/errors.ts';
 import type { EngineControl } from './control.ts';
 import { processStartTime } from '../util/process-identity.ts';
 import { emptyState, writeState, type DaemonState, type RecordedReplica } from './state-file.ts';
-import { describeWriteError, DaemonWarnings } from './warnings.ts';
-
-const WARNING = 'state-write';
-/** Retries of a failed write: 1 s, doubling up to 30 s. */
-const RETRY_MIN_MS = 1000;
-const RETRY_MAX_MS = 30_000;
+import { RetriedWrite } from './retried-write.ts';
+import { DaemonWarnings } from './warnings.ts';
 
 export interface RecorderOptions {
   initial?: DaemonState;
@@ -25,22 +21,18 @@ export interface RecorderOptions {
 export class StateRecorder {
   private state: DaemonState;
   private readonly listener = (e: EngineEvent) => this.onEvent(e);
-  private readonly warnings: DaemonWarnings;
-  private readonly write: (file: string, state: DaemonState) => void;
-  /** The last write failed: what went wrong, and the pending retry. */
-  private failure?: string;
-  private retry?: NodeJS.Timeout;
-  private retryMs = RETRY_MIN_MS;
-  /** Writes that failed since the daemon started (for tests and reports). */
-  failedWrites = 0;
+  private readonly writer: RetriedWrite;
 
-  constructor(
-    private readonly file: string,
-    project: string,
-    opts: RecorderOptions = {},
-  ) {
-    this.warnings = opts.warnings ?? new DaemonWarnings();
-    this.write = opts.write ?? writeState;
+  constructor(file: string, project: string, opts: RecorderOptions = {}) {
+    const write = opts.write ?? writeState;
+    this.writer = new RetriedWrite({
+      file,
+      key: 'state-write',
+      what: 'the state file',
+      meanwhile: 'the daemon keeps running on the state it holds in memory and retries',
+      warnings: opts.warnings ?? new DaemonWarnings(),
+      write: () => write(file, this.state),
+    });
     this.state = {
       ...(opts.initial ?? emptyState(project)),
       project,
@@ -81,8 +73,7 @@ export class StateRecorder {
 
   /** Stops retrying (the daemon is closing). */
   close(): void {
-    clearTimeout(this.retry);
-    this.retry = undefined;
+    this.writer.close();
   }
 
   private onEvent(e: EngineEvent): void {
@@ -111,7 +102,7 @@ export class StateRecorder {
   private flushOrThrow(done: string): void {
     if (this.flush()) return;
     throw new HerdError(
-      `${done}, but the daemon could not record it: ${this.failure}; the stack keeps running ` +
+      `${done}, but the daemon could not record it: ${this.writer.failure}; the stack keeps running ` +
         'as asked and herd retries the write (a daemon that dies before it succeeds forgets ' +
         'this change)',
       'STATE',
@@ -120,36 +111,6 @@ export class StateRecorder {
 
   /** Writes the state; false (reported, retried later) when the write failed. */
   private flush(): boolean {
-    try {
-      this.write(this.file, this.state);
-    } catch (err) {
-      this.failedWrites++;
-      this.failure = describeWriteError(err, this.file);
-      this.warnings.set(
-        WARNING,
-        `cannot write the state file: ${this.failure}; the daemon keeps running on the state ` +
-          'it holds in memory and retries',
-      );
-      this.scheduleRetry();
-      return false;
-    }
-    if (this.failure !== undefined) {
-      this.failure = undefined;
-      this.retryMs = RETRY_MIN_MS;
-      clearTimeout(this.retry);
-      this.retry = undefined;
-      this.warnings.clear(WARNING, `the state file ${this.file} is written again`);
-    }
-    return true;
-  }
-
-  private scheduleRetry(): void {
-    if (this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
-      this.flush();
-    }, this.retryMs);
-    this.retry.unref();
+    return this.writer.flush();
   }
 }

@@ -6,12 +6,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { EventEmitter } from 'node:events';
+import type { EngineControl } from '../../src/daemon/control.ts';
+import { DefinitionRecorder, readDefinitions } from '../../src/daemon/definitions-file.ts';
+import type { DefinitionRecord } from '../../src/engine/definitions.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
 import { StateRecorder } from '../../src/daemon/recorder.ts';
 import { readState } from '../../src/daemon/state-file.ts';
 import { DaemonWarnings } from '../../src/daemon/warnings.ts';
 import { LogStore, type LogWriteTrouble } from '../../src/logs/store.ts';
 import { isHerdError } from '../../src/util/errors.ts';
+import { makeService } from '../helpers/backends.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 let mnt = '';
@@ -77,6 +82,42 @@ describe('a full disk under the state dir', () => {
       assert.match(notices[1]!, /state file .* is written again/);
     } finally {
       rec.close();
+      unfill();
+    }
+  });
+
+  it('the record of definitions: an update on a full disk is reported and retried, not thrown', async () => {
+    const dir = join(mnt, 'defs');
+    mkdirSync(dir, { mode: 0o700 });
+    const file = join(dir, 'definitions.json');
+    const warnings = new DaemonWarnings();
+    const records: DefinitionRecord[] = [];
+    // The engine's side of the recorder: its event stream and its records.
+    const engine = Object.assign(new EventEmitter(), { definitionRecords: () => records });
+    const rec = new DefinitionRecorder(file, 'shop', engine as unknown as EngineControl, warnings);
+    rec.attach();
+    const update: EngineEvent = {
+      type: 'update',
+      at: 1,
+      update: { service: 'web', kind: 'update', state: 'completed', startedAt: 0, at: 1 },
+    };
+    try {
+      fill();
+      records.push({ service: 'web', live: makeService('web'), requested: 'h1' });
+      // EventEmitter.emit would throw what a listener throws: the recorder must not.
+      assert.doesNotThrow(() => engine.emit('event', update));
+      assert.match(
+        warnings.list().join('\n'),
+        /cannot write the record of service definitions: no space left on device \(ENOSPC\) writing .*defs\/definitions\.json/,
+      );
+      unfill();
+      const end = Date.now() + 8000;
+      while (readDefinitions(file, 'shop').length === 0 && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.equal(readDefinitions(file, 'shop')[0]?.requested, 'h1', 'the retry wrote it');
+      assert.deepEqual(warnings.list(), []);
+    } finally {
+      rec.detach();
       unfill();
     }
   });

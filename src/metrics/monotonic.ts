@@ -25,17 +25,19 @@ export class MonotonicStore {
     if (file) this.load(file);
   }
 
-  /** The exported value of series `key` whose raw reading is now `raw`. */
-  value(key: string, raw: number): number {
+  /** The exported value of series `key` whose raw reading is now `raw`. `whole`: the source is
+   * one process, so a drop means all of `raw` is new (a replica's CPU time after it restarted). */
+  value(key: string, raw: number, whole = false): number {
     let e = this.series.get(key);
     if (!e) {
       e = { base: 0, last: 0 };
       this.series.set(key, e);
     }
     // Below the last value: counted from zero again. Right after a daemon restart the whole
-    // source restarted (what it reads now is all new); later, a drop may be one proxy worker of
-    // several, so the exported value holds where it was and grows from there.
-    if (raw < e.last) e.base += e.loaded ? e.last : e.last - raw;
+    // source restarted (what it reads now is all new), as a single process's counter always does;
+    // otherwise a drop may be one proxy worker of several, so the exported value holds where it
+    // was and grows from there.
+    if (raw < e.last) e.base += e.loaded || whole ? e.last : e.last - raw;
     e.loaded = false;
     if (raw !== e.last) this.dirty = true;
     e.last = raw;

@@ -49,6 +49,10 @@ export class MetricsSampler {
     private readonly store: MonotonicStore,
   ) {
     src.engine.on('event', this.restarts.listener);
+    // The statuses an earlier daemon saw count as seen: a balancer that restarted with it reads 0
+    // for them until it answers one, which the store then takes as counted from zero.
+    for (const [{ replica = '', code = '' }] of this.stored('herd_http_requests_total'))
+      this.codesSeen.set(replica, { ...this.codesSeen.get(replica), [code]: 0 });
   }
 
   /** The latest reading, as the autoscaler takes it; undefined before the first sample. */
@@ -78,7 +82,8 @@ export class MetricsSampler {
     for (const t of stats) this.count(t);
     for (const [name, u] of usage) {
       const service = replicas.find((r) => r.name === name)?.service ?? '';
-      this.counter('herd_replica_cpu_seconds_total', { service, replica: name }, u.cpuSeconds);
+      const labels = { service, replica: name };
+      this.counter('herd_replica_cpu_seconds_total', labels, u.cpuSeconds, true);
     }
     for (const [key, n] of this.restarts.counts) {
       const [service = '', reason = ''] = key.split('\0');
@@ -112,8 +117,8 @@ export class MetricsSampler {
     this.counter('_sum', id, t.latencySumMs / 1000);
   }
 
-  private counter(name: string, labels: Labels, raw: number): number {
-    return this.store.value(JSON.stringify([name, labels]), raw);
+  private counter(name: string, labels: Labels, raw: number, whole = false): number {
+    return this.store.value(JSON.stringify([name, labels]), raw, whole);
   }
 
   /** Every stored series of `name`, with its labels. */

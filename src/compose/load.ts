@@ -1,6 +1,7 @@
 // loadProject: find the files, build the environment, parse, interpolate, resolve extends, merge,
 // validate and normalize into the Project model, reporting every problem at once.
 import path from 'node:path';
+import { checkAutoscaleNeeds } from './autoscale-needs.ts';
 import { Checker } from './check.ts';
 import type { LoadContext } from './context.ts';
 import { checkDependencies } from './depends.ts';
@@ -87,6 +88,7 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const shared = readSharedObjects(get, services, name, ctx);
   const herd = readHerdProject(get('x-herd'), c);
   readIngress(get('x-herd'), get('services'), services, herd, projectDir, c);
+  checkAutoscaleNeeds(get('services'), services, c);
   diag.throwIfErrors();
 
   return {

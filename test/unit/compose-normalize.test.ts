@@ -376,12 +376,12 @@ describe('x-herd', () => {
   });
   it('autoscale is kept for the autoscaler, scale to zero included', async () => {
     const { p } = await load(
-      'services:\n  web:\n    command: x\n    x-herd:\n      autoscale: {min: 1, max: 4, rps: 50}\n',
+      'services:\n  web:\n    command: x\n    expose: ["5000"]\n    x-herd:\n      autoscale: {min: 1, max: 4, rps: 50}\n',
     );
     assert.deepEqual(p.services.web?.herd.extra, { autoscale: { min: 1, max: 4, rps: 50 } });
     assert.deepEqual(p.warnings, []);
     const later = await load(
-      'services:\n  w:\n    command: x\n    x-herd:\n      autoscale: {min: 0, max: 4, cpu: 50, idle: 1m}\n',
+      'services:\n  w:\n    command: x\n    expose: ["5000"]\n    x-herd:\n      autoscale: {min: 0, max: 4, cpu: 50, idle: 1m}\n',
     );
     assert.deepEqual(later.p.warnings, [], 'scale to zero (min 0, idle) is supported');
   });

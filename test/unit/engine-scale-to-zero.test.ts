@@ -229,7 +229,7 @@ test('min: 0 without idle is an error at load, with file:line:col', async () => 
   );
   await writeFile(
     path.join(dir, 'compose.yaml'),
-    'services:\n  api:\n    command: x\n    x-herd: { autoscale: { min: 0, max: 3, rps: 50, idle: 10m } }\n',
+    'services:\n  api:\n    command: x\n    ports: ["8080:5000"]\n    x-herd: { autoscale: { min: 0, max: 3, rps: 50, idle: 10m } }\n',
   );
   const p = await loadProject({ cwd: dir, env: {} });
   assert.deepEqual(p.warnings, [], 'idle is supported: no warning');

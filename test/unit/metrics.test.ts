@@ -34,6 +34,9 @@ test('a counter that drops keeps its exported value, and a new store carries on 
     18,
     'a balancer that outlived the daemon: 3 → 5',
   );
+  // One process's counter (a replica's CPU time): after a drop everything it reads is new.
+  assert.equal(b.value('cpu', 4, true), 4);
+  assert.equal(b.value('cpu', 1, true), 5, 'the replica restarted and used 1 s since');
   writeFileSync(file, '{"version": 1, "series": {"k": [-1, "x"]}}');
   assert.deepEqual(new MonotonicStore(file).entries(), [], 'a bad file counts from zero');
 });
@@ -71,6 +74,7 @@ function stats(replica: string, requests: number, codes: Record<string, number>)
 
 test('the sampler exports per-code counts that survive a restart, and replicas by state', async () => {
   let traffic = [stats('p-web-1', 30, { '200': 28, '502': 2 })];
+  let cpuSeconds = 1.5;
   const replicas = [
     { service: 'web', name: 'p-web-1', state: 'running', ready: true },
     { service: 'web', name: 'p-web-2', state: 'starting' },
@@ -84,7 +88,7 @@ test('the sampler exports per-code counts that survive a restart, and replicas b
         on: () => undefined,
         off: () => undefined,
       },
-      usage: () => new Map([['p-web-1', { cpuSeconds: 1.5, memoryBytes: 1024 }]]),
+      usage: () => new Map([['p-web-1', { cpuSeconds, memoryBytes: 1024 }]]),
       autoscaled: () => ({ web: 2 }),
     },
     new MonotonicStore(),
@@ -93,6 +97,7 @@ test('the sampler exports per-code counts that survive a restart, and replicas b
   traffic = [stats('p-web-1', 0, {})]; // the balancer restarted…
   await sampler.sample();
   traffic = [stats('p-web-1', 5, { '200': 5 })]; // …and counted 5 since
+  cpuSeconds = 0.25; // the replica restarted: its new process used 0.25 s
   const families = await sampler.sample();
   const get = (name: string) => families.find((f) => f.name === name)!.samples;
   assert.deepEqual(
@@ -119,7 +124,7 @@ test('the sampler exports per-code counts that survive a restart, and replicas b
     /^herd_http_requests_total\{service="web",replica="p-web-1",code="200"\} 33$/m,
   );
   assert.match(text, /^# TYPE herd_http_request_duration_seconds histogram$/m);
-  assert.match(text, /^herd_replica_cpu_seconds_total\{service="web",replica="p-web-1"\} 1.5$/m);
+  assert.match(text, /^herd_replica_cpu_seconds_total\{service="web",replica="p-web-1"\} 1.75$/m);
   assert.doesNotMatch(text, /nodejs_active_handles_total/, 'a gauge named _total fails promtool');
 });
 
@@ -161,6 +166,49 @@ test('bad autoscale and metrics settings are load errors at file:line:col', asyn
     'compose.yaml:11:18: services.b.x-herd.autoscale: needs a target to scale on: cpu (%), memory (%), rps (per replica) or redis_list',
     'compose.yaml:2:22: x-herd.metrics.listen: port 99999 in "127.0.0.1:99999" is outside 1-65535',
   ]);
+});
+
+test('a target the service cannot feed is a load error at its key', async () => {
+  const lines = await loadErrors(
+    [
+      'services:',
+      '  worker:',
+      '    command: x',
+      '    x-herd:',
+      '      autoscale: { min: 0, max: 4, rps: 50, memory: 80, idle: 5m }',
+      '  udp:',
+      '    command: x',
+      '    ports: ["5353:53/udp"]',
+      '    x-herd: { autoscale: { max: 2, rps: 10 } }',
+    ].join('\n'),
+  );
+  const none = 'has no TCP port herd balances (ports, expose or an x-herd.routes route)';
+  assert.deepEqual(lines, [
+    'compose.yaml:5:53: services.worker.x-herd.autoscale.memory: is a % of the memory limit, and service "worker" has none: set deploy.resources.limits.memory (or mem_limit), or scale on cpu, rps or redis_list',
+    `compose.yaml:5:41: services.worker.x-herd.autoscale.rps: counts requests through herd's balancer, and service "worker" ${none}, so it would read 0: add one, or scale on cpu, memory or redis_list`,
+    `compose.yaml:5:63: services.worker.x-herd.autoscale.idle: scale to zero wakes on a request through herd's balancer, and service "worker" ${none}, so it would never wake: add one, or set min: 1`,
+    `compose.yaml:9:41: services.udp.x-herd.autoscale.rps: counts requests through herd's balancer, and service "udp" ${none}, so it would read 0: add one, or scale on cpu, memory or redis_list`,
+  ]);
+  // The same targets with what they need load: a memory limit, and a port (published, exposed,
+  // or the one a route of the ingress exposes).
+  const dir = tempDir('autoscale-ok');
+  writeFileSync(
+    join(dir, 'compose.yaml'),
+    [
+      'x-herd: { ingress: { http: "127.0.0.1:18080" } }',
+      'services:',
+      '  a:',
+      '    command: x',
+      '    mem_limit: 256m',
+      '    expose: ["5000"]',
+      '    x-herd: { autoscale: { min: 0, max: 4, rps: 50, memory: 80, idle: 5m } }',
+      '  b:',
+      '    command: x',
+      '    x-herd: { routes: ["b.localhost/"], autoscale: { max: 2, rps: 10 } }',
+    ].join('\n'),
+  );
+  const p = await loadProject({ cwd: dir, env: {} });
+  assert.deepEqual(Object.keys(p.services).sort(), ['a', 'b']);
 });
 
 test('events show an autoscale decision with its metric, target and reason', () => {

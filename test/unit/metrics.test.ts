@@ -9,6 +9,7 @@ import { loadProject } from '../../src/compose/load.ts';
 import { ComposeError } from '../../src/compose/errors.ts';
 import { formatEvent } from '../../src/cli/format/events.ts';
 import type { EngineEvent, ReplicaInfo } from '../../src/engine/events.ts';
+import { checkMetrics } from '../../src/compose/metrics-settings.ts';
 import { MetricsExporter } from '../../src/metrics/exporter.ts';
 import { histogramSamples } from '../../src/metrics/families.ts';
 import { MonotonicStore } from '../../src/metrics/monotonic.ts';
@@ -166,6 +167,14 @@ test('bad autoscale and metrics settings are load errors at file:line:col', asyn
     'compose.yaml:11:18: services.b.x-herd.autoscale: needs a target to scale on: cpu (%), memory (%), rps (per replica) or redis_list',
     'compose.yaml:2:22: x-herd.metrics.listen: port 99999 in "127.0.0.1:99999" is outside 1-65535',
   ]);
+});
+
+test('/metrics listens on loopback unless the file names another address', () => {
+  const at = (raw: unknown) => checkMetrics(raw).value;
+  assert.deepEqual(at({}), { host: '127.0.0.1', port: 9464 });
+  assert.deepEqual(at({ listen: 9500 }), { host: '127.0.0.1', port: 9500 });
+  assert.deepEqual(at({ listen: '0.0.0.0:9500' }), { host: '0.0.0.0', port: 9500 });
+  assert.equal(at(undefined), undefined, 'no x-herd.metrics: no endpoint');
 });
 
 test('a target the service cannot feed is a load error at its key', async () => {

@@ -48,14 +48,25 @@ test('a Docker service whose new image tag does not stay up is rolled back to th
   let failed = 0;
   let ok = 0;
   let probing = true;
+  /** How each lost request failed, and when, for the assertion's message. */
+  const failures: string[] = [];
+  const fail = (why: string) => {
+    failed++;
+    failures.push(`${new Date().toISOString()} ${why}`);
+  };
   const get = () =>
     new Promise<void>((resolve) => {
       const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? ok++ : failed++, resolve()));
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => {
+          if (res.statusCode === 200) ok++;
+          else fail(`HTTP ${res.statusCode}: ${body.slice(0, 200)}`);
+          resolve();
+        });
       });
       req.setTimeout(3000, () => req.destroy(new Error('timeout')));
-      req.on('error', () => (failed++, resolve()));
+      req.on('error', (err) => (fail(err.message), resolve()));
     });
   try {
     const first = box.herd(['up', '-d', '--wait', '--wait-timeout', '90'], { timeoutMs: 120_000 });
@@ -97,7 +108,11 @@ test('a Docker service whose new image tag does not stay up is rolled back to th
       'web-2 never changed',
     );
     assert.ok(ok > 0);
-    assert.equal(failed, 0, `requests lost during the failed update (${ok} answered)`);
+    assert.equal(
+      failed,
+      0,
+      `requests lost during the failed update (${ok} answered): ${failures.join('; ')}\n${story}`,
+    );
   } finally {
     probing = false;
     agent.destroy();

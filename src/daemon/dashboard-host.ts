@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { Project } from '../compose/model.ts';
 import { dashboardOf } from '../compose/dashboard-settings.ts';
+import type { ListenAddress } from '../compose/listen-address.ts';
 import { DashboardServer } from '../dashboard/server.ts';
 import { loadOrCreateToken } from '../dashboard/token.ts';
 import type { DashboardAction, DashboardBackend, StateView } from '../dashboard/types.ts';
@@ -12,21 +13,41 @@ import type { DaemonPaths } from './paths.ts';
 
 const EVENT_RETRY_MS = 1000;
 
-/** The running dashboard, or undefined when the project has none. */
-export async function openDashboard(
-  project: Project,
-  paths: DaemonPaths,
-): Promise<DashboardServer | undefined> {
-  const listen = dashboardOf(project.herd.extra);
-  if (!listen) return undefined;
-  const token = loadOrCreateToken(join(paths.dir, 'dashboard.token'));
-  const server = new DashboardServer({
-    listen,
-    token,
-    backend: controlApiBackend(new DaemonClient(paths.socket, project.name)),
-  });
-  await server.start();
-  return server;
+/** The project's dashboard (none running while the file has no `x-herd.dashboard`). */
+export interface DashboardHost {
+  /** The URL with its token, while a dashboard runs. */
+  readonly url: string | undefined;
+  /** Takes a re-applied file: a changed address moves the page there (same token). */
+  apply(next: Project): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openDashboard(project: Project, paths: DaemonPaths): Promise<DashboardHost> {
+  const start = async (listen: ListenAddress) => {
+    const token = loadOrCreateToken(join(paths.dir, 'dashboard.token'));
+    const backend = controlApiBackend(new DaemonClient(paths.socket, project.name));
+    const s = new DashboardServer({ listen, token, backend });
+    await s.start();
+    return s;
+  };
+  let listen = dashboardOf(project.herd.extra);
+  let server = listen && (await start(listen));
+  return {
+    get url() {
+      return server?.url;
+    },
+    async apply(next) {
+      const wanted = dashboardOf(next.herd.extra);
+      if (JSON.stringify(wanted) === JSON.stringify(listen)) return;
+      await server?.close();
+      server = undefined;
+      listen = undefined;
+      if (!wanted) return;
+      server = await start(wanted);
+      listen = wanted;
+    },
+    close: async () => server?.close(),
+  };
 }
 
 function controlApiBackend(client: DaemonClient): DashboardBackend {

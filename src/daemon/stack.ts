@@ -10,8 +10,7 @@ import { LogPrinter, shouldColor } from '../logs/printer.ts';
 import type { Proxy } from '../proxy/index.ts';
 import { createRuntimes, type Runtimes } from '../runtime/choose.ts';
 import { DaemonClient } from './client.ts';
-import { openDashboard } from './dashboard-host.ts';
-import type { DashboardServer } from '../dashboard/server.ts';
+import { openDashboard, type DashboardHost } from './dashboard-host.ts';
 import { openIngress, type Ingress } from './ingress-host.ts';
 import { observe, type Observer } from './observe.ts';
 import { killProxy, openProxy, trafficOf, type Revive } from './proxy-host.ts';
@@ -49,7 +48,7 @@ export class Stack {
   /** Metrics and the autoscaler (observe.ts). */
   private observer?: Observer;
   /** The `x-herd.dashboard` page, once the control API it calls answers. */
-  private dashboard?: DashboardServer;
+  private dashboard?: DashboardHost;
   /** The `x-herd.ingress` entry in front of the balancer. */
   private ingress?: Ingress;
   /** Stopping for good (Ctrl-C, `herd down`, everything exited): later triggers are ignored. */
@@ -168,15 +167,14 @@ export class Stack {
         await runtimes.apply(next);
         const finish = await proxy.apply(next);
         // The new file's pools are bound now: its routes may lead to them. Reopening the ingress
-        // (changed settings) may fail to bind; the services' changes are applied all the same,
-        // and the failure is the answer once they are.
-        const ingress = this.ingress?.apply(next).then(
-          () => undefined,
-          (err: unknown) => err,
-        );
+        // or the dashboard (changed settings) may fail to bind; the services' changes are applied
+        // all the same, and the failure is the answer once they are.
+        const failure = (err: unknown) => err;
+        const ingress = this.ingress?.apply(next).then(() => undefined, failure);
         return async () => {
           await finish();
-          const failed = await ingress;
+          const dashboard = await this.dashboard?.apply(next).then(() => undefined, failure);
+          const failed = (await ingress) ?? dashboard;
           if (failed) throw failed;
         };
       },

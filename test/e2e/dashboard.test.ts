@@ -2,7 +2,7 @@
 // requests without the token, shows the replicas live, follows a scale and a crash without a
 // reload, and its Scale button changes the stack through the control API.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -165,6 +165,29 @@ test('the dashboard: token, live replicas, a scale, a crash and an action, in Ch
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
     assert.deepEqual(problems, [], 'no errors in the browser console');
+
+    // `--open` starts the browser $BROWSER names, with the URL and its token.
+    const opened = join(box.dir, 'opened.txt');
+    const browserScript = join(box.dir, 'browser.sh');
+    writeFileSync(browserScript, `#!/bin/sh\necho "$1" > ${opened}\n`, { mode: 0o755 });
+    box.env.BROWSER = browserScript;
+    assert.equal((await box.run(['dashboard', '--open'])).status, 0);
+    await waitFor(
+      'the browser started by herd dashboard --open to get the URL',
+      async () => existsSync(opened) && readFileSync(opened, 'utf8').trim() === url,
+      10_000,
+    );
+
+    // A new address in the file moves the dashboard there on the next `herd up` (same token).
+    const moved = await freePort();
+    const file = join(box.dir, 'compose.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(`:${dashPort}"`, `:${moved}"`));
+    box.ok(['up', '-d', '--wait', '--wait-timeout', '40']);
+    const movedUrl = (await box.run(['dashboard', '--url'])).stdout.trim();
+    assert.equal(movedUrl, `http://127.0.0.1:${moved}/?token=${token}`);
+    assert.equal((await fetch(`http://127.0.0.1:${moved}/`)).status, 401);
+    assert.equal((await fetch(movedUrl, { redirect: 'manual' })).status, 302);
+    await assert.rejects(fetch(`${base}/`), 'the old address is closed');
   } finally {
     await browser.close();
     box.cleanup();

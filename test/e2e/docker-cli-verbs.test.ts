@@ -1,4 +1,4 @@
-// Issue 15's verbs for Docker services: build, images and exec (the engine's exec) through the
+// Issue 15's verbs for Docker services: build, pull, images and exec (the engine's exec) through the
 // binary, against the test engine.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { dockerBox } from '../helpers/docker-box.ts';
 import { NODE_IMAGE } from '../helpers/docker-images.ts';
+import { tinyRegistry } from '../helpers/tiny-registry.ts';
 
 const IDLE = `["node", "-e", "setInterval(() => {}, 1000)"]`;
 
@@ -61,6 +62,57 @@ test('build, images and exec for container services', async () => {
     await cleanup();
     await docker
       .getImage(builtTag)
+      .remove({ force: true })
+      .catch(() => undefined);
+  }
+});
+
+test("pull fetches the services' images from their registry; --ignore-buildable skips built ones", async () => {
+  const reg = await tinyRegistry('herd-test/pulled', '1');
+  const { docker, box, cleanup } = await dockerBox(
+    'pull',
+    () => `  app:
+    image: ${reg.image}
+    command: ["/hello"]
+  mine:
+    image: ${reg.host}/herd-test/not-there:1
+    build: ./img
+  gone:
+    image: ${reg.host}/herd-test/gone:1
+  local:
+    command: ["true"]
+`,
+  );
+  try {
+    mkdirSync(join(box.dir, 'img'));
+    writeFileSync(join(box.dir, 'img', 'Dockerfile'), `FROM ${NODE_IMAGE}\n`);
+    await docker
+      .getImage(reg.image)
+      .remove({ force: true })
+      .catch(() => undefined);
+
+    // run, not herd: the registry answers from this process, which must not be blocked
+    const pulled = await box.run(['pull', '--ignore-buildable', 'app', 'mine', 'local']);
+    assert.equal(pulled.status, 0, pulled.stderr);
+    assert.equal(pulled.stdout, ` ✔ app pulled ${reg.image}\n`);
+    const info = await docker.getImage(reg.image).inspect();
+    assert.equal(info.Config.Labels?.['dev.herd.test'], 'pulled');
+    assert.ok(
+      reg.requests.some((r) => /^(GET|HEAD) \/v2\/herd-test\/pulled\/manifests\/1$/.test(r)) &&
+        reg.requests.some((r) => r.startsWith('GET /v2/herd-test/pulled/blobs/')),
+      reg.requests.join('\n'),
+    );
+    assert.ok(!reg.requests.some((r) => r.includes('not-there')), reg.requests.join('\n'));
+    assert.equal(box.ok(['images', '-q', 'app']), `${info.Id}\n`);
+
+    const gone = await box.run(['pull', 'gone']);
+    assert.equal(gone.status, 1);
+    assert.match(gone.stderr, new RegExp(`pulling image ${reg.host}/herd-test/gone:1 failed`));
+  } finally {
+    await cleanup();
+    await reg.close();
+    await docker
+      .getImage(reg.image)
       .remove({ force: true })
       .catch(() => undefined);
   }

@@ -170,6 +170,27 @@ test('failures up to max_failure_ratio are tolerated; the update completes and s
   await h.engine.shutdown();
 });
 
+test('continue: a failure past max_failure_ratio does not stop the update; it completes and says so', async () => {
+  const cfg: UpdateConfig = { failureAction: 'continue', monitorMs: 1000 };
+  const h = harness(web('v1', 2, cfg));
+  await h.engine.up();
+  const applied = h.engine.apply(h.next(web('v2', 2, cfg)));
+  await until(() => h.runningAt('v2').length === 1, 'web-1 on v2');
+  h.runningAt('v2')[0]!.exit(1); // 1 of 2 failed: over the ratio of 0, and the update goes on
+  await settle();
+  await tick(h, 1000);
+  await until(() => h.runningAt('v2').length === 2, 'web-2 updated too');
+  await tick(h, 1000);
+  await applied;
+  assert.deepEqual(h.states(), ['updating', 'completed']);
+  assert.match(
+    h.engine.updates()[0]!.message ?? '',
+    /1 of 2 new replicas failed \(web-1's new replica exited within the 1s monitor/,
+  );
+  assert.equal(h.engine.project.services.web!.environment.VERSION, 'v2', 'v2 stays live');
+  await h.engine.shutdown();
+});
+
 async function loadErrors(deploy: string): Promise<string[]> {
   const dir = tempDir('upd');
   await writeFile(

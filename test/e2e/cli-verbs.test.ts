@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sandbox, type Sandbox } from '../helpers/e2e.ts';
+import { HERD, sandbox, type Sandbox } from '../helpers/e2e.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const VERSION = (
@@ -150,6 +150,11 @@ test('ls, exec, run, wait and stats against a running stack', () => {
     const cg = b.ok(['exec', '-T', 'web', 'cat', '/proc/self/cgroup']);
     const replicaPid = b.ps(false).find((r) => r.Name === 'live-web-1')!.Pid!;
     assert.equal(cg, readFileSync(`/proc/${replicaPid}/cgroup`, 'utf8'));
+    // a terminal: the command gets ours when stdin is one, unless -T
+    const isTty = `sh -c 'test -t 0 && test -t 1 && echo tty || echo notty'`;
+    assert.equal(inTerminal(b, `exec web ${isTty}`), 'tty\r\n');
+    assert.equal(inTerminal(b, `exec -T web ${isTty}`), 'notty\r\n');
+    assert.equal(inTerminal(b, `run --rm --no-deps web ${isTty}`), 'tty\r\n');
 
     // run: a one-off with the service's environment, its own HERD_REPLICA, the exit code
     const run = b.herd([
@@ -178,12 +183,15 @@ test('ls, exec, run, wait and stats against a running stack', () => {
       '--rm',
       '-T',
       '--no-deps',
+      '-e',
+      'X=from-run',
       '--entrypoint',
       'printenv',
       'web',
       'HERD_SERVICE',
+      'X',
     ]);
-    assert.equal(entry, 'web\n');
+    assert.equal(entry, 'web\nfrom-run\n');
 
     // stats: one sample, table and JSON
     assert.match(
@@ -201,10 +209,30 @@ test('ls, exec, run, wait and stats against a running stack', () => {
     const wait = b.herd(['wait', 'job'], { timeoutMs: 30_000 });
     assert.equal(wait.status, 5, wait.stderr);
     assert.equal(wait.stdout, 'live-job-1 exited with code 5\n');
+
+    // ls lists a project with nothing running only under -a, with Compose's status
+    b.ok(['stop']);
+    assert.deepEqual(JSON.parse(b.ok(['ls', '--format', 'json'])), []);
+    assert.deepEqual(JSON.parse(b.ok(['ls', '-a', '--format', 'json'])), [
+      { Name: 'live', Status: 'exited(4)', ConfigFiles: join(b.dir, 'compose.yaml') },
+    ]);
   } finally {
     b.cleanup();
   }
 });
+
+/** `herd ARGS` (a shell command line) run under `script`, in a pseudo-terminal of its own: its
+ * output as the terminal shows it (\r\n line ends). */
+function inTerminal(b: Sandbox, args: string): string {
+  const r = spawnSync('script', ['-qec', `'${process.execPath}' '${HERD}' ${args}`, '/dev/null'], {
+    cwd: b.dir,
+    env: b.env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, `${args}: ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
 
 test('run starts the dependencies first, as up -d --wait would', () => {
   const b = box('deps', STACK);
@@ -237,11 +265,27 @@ test('completion scripts for bash, zsh and fish name every verb; bash parses the
   }
 });
 
-test('every new verb has --help with an example', () => {
+/** The names in the Commands: section of a help text. */
+function commandsIn(help: string): string[] {
+  const section = help.split('\nCommands:\n')[1] ?? '';
+  return [...section.matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+}
+
+test('every verb (herd --help lists them all) has --help with an example', () => {
   const b = box('help', STACK);
   try {
-    for (const verb of ['version', 'ls', 'exec', 'run', 'wait', 'stats', 'completion', 'config'])
-      assert.match(b.ok([verb, '--help']), new RegExp(`Examples?:\\n\\s+\\$ .*herd ${verb}`), verb);
+    const verbs = commandsIn(b.ok(['--help']));
+    for (const verb of ['exec', 'run', 'ls', 'pause', 'pull', 'completion', 'systemd'])
+      assert.ok(verbs.includes(verb), `herd --help lists ${verb}`);
+    for (const verb of verbs) {
+      const help = b.ok([verb, '--help']);
+      // a verb with subcommands (tls ca): each of them has its example
+      const subs = commandsIn(help);
+      for (const [words, text] of subs.length
+        ? subs.map((sub) => [`${verb} ${sub}`, b.ok([verb, sub, '--help'])])
+        : [[verb, help]])
+        assert.match(text!, new RegExp(`Examples?:\\n\\s+\\$ .*herd ${words}`), words);
+    }
   } finally {
     b.cleanup();
   }

@@ -82,6 +82,8 @@ const HOLD_NOTICE_MS = 1000;
 
 /** The smallest share a member in slow start gets. */
 const MIN_RAMP = 0.1;
+/** How long a member in slow start may take to begin its first answer before it is set aside. */
+export const FIRST_ANSWER_MS = 1000;
 
 type Waiter = { cb: (m: Member | undefined) => void; timer: NodeJS.Timeout };
 
@@ -190,6 +192,34 @@ export class Balancer {
 
   connectOk(m: Member): void {
     m.consecutiveFailures = 0;
+  }
+
+  /** How long the first answer of `m` is awaited before it is set aside: only for a member
+   * in slow start that has not answered, next to members that serve (else undefined: there is
+   * nobody better to send the request to). At least FIRST_ANSWER_MS, and 4 times the mean time
+   * the serving members take, so a service that is slow by nature is not mistaken for a
+   * replica that is stuck. */
+  firstAnswerMs(m: Member): number | undefined {
+    if (this.slowStartMs === 0 || m.since === 0 || m.answered()) return undefined;
+    const now = Date.now();
+    let slowest = -1;
+    for (const a of this.active) {
+      if (a === m || a.ejectedUntil > now || !a.answered()) continue;
+      const c = a.counters;
+      slowest = Math.max(slowest, c.requests > 0 ? c.latencySumMs / c.requests : 0);
+    }
+    return slowest < 0 ? undefined : Math.max(FIRST_ANSWER_MS, 4 * slowest);
+  }
+
+  /** A member on probation did not answer in time: out for `ejectMs`, after which its slow start
+   * begins again (one request first), instead of holding the requests sent to it. */
+  setAside(m: Member): void {
+    const back = Date.now() + this.ejectMs;
+    m.ejectedUntil = back;
+    m.since = back;
+    m.fresh = true;
+    m.closeIdle();
+    this.rampingUntil = Math.max(this.rampingUntil, back + this.slowStartMs);
   }
 
   /** Choose a member not in `tried`; ejected members only when nothing else is left. */

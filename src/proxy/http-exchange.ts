@@ -67,6 +67,8 @@ export class UpstreamExchange implements UpstreamOwner {
   /** Some of the response arrived: the attempt can no longer be retried or answered by herd. */
   gotResponseByte = false;
   private member: Member | null = null;
+  /** Set while a member on probation (slow start) has not begun its first answer. */
+  private firstAnswer: NodeJS.Timeout | undefined;
   private t0 = 0;
   private respState = R.Head;
   private respHead: Buffer | null = null;
@@ -103,6 +105,8 @@ export class UpstreamExchange implements UpstreamOwner {
     this.respState = R.Head;
     this.respHead = null;
     this.upstreamBroken = false;
+    const wait = this.ctx.balancer.firstAnswerMs(m);
+    if (wait !== undefined) this.firstAnswer = setTimeout(() => this.firstAnswerLate(m), wait);
     const idle = takeIdle(m);
     if (idle) {
       idle.owner = this;
@@ -136,6 +140,7 @@ export class UpstreamExchange implements UpstreamOwner {
       return;
     }
     this.s.lastActive = Date.now();
+    clearTimeout(this.firstAnswer);
     try {
       this.gotResponseByte = true;
       if (this.respState === R.Head) this.responseHead(d);
@@ -339,6 +344,19 @@ export class UpstreamExchange implements UpstreamOwner {
     else this.client.destroy();
   }
 
+  /** A new replica that listens but does not answer (starved of CPU while its siblings boot,
+   * say): set aside, and a request that may be sent again goes to another replica now instead
+   * of waiting for the upstream timeout. Others wait: they cannot be sent twice. */
+  private firstAnswerLate(m: Member): void {
+    if (this.member !== m || this.gotResponseByte) return;
+    this.ctx.balancer.setAside(m);
+    if (!this.s.retryable || !this.s.bodyDone) return;
+    this.up?.destroy();
+    this.up = null;
+    this.release(m, false, true);
+    this.s.retryOrFail(m, 'no answer in time from');
+  }
+
   private badResponse(why: string): void {
     const m = this.member!;
     const up = this.up;
@@ -371,6 +389,7 @@ export class UpstreamExchange implements UpstreamOwner {
   private release(m: Member, ok: boolean, countError: boolean): void {
     if (this.member !== m) return;
     this.member = null;
+    clearTimeout(this.firstAnswer);
     m.inFlight--;
     m.counters.inFlight--;
     m.counters.requests++;

@@ -1,0 +1,101 @@
+// Slow start's other half (issue 12): a replica that joins a serving pool and listens but does not
+// answer its first request is set aside, and that request goes to a replica that serves instead
+// of waiting for the upstream timeout; a service that is slow by nature is not mistaken for it.
+// Real backends over real sockets, herd's balancer in this process.
+import assert from 'node:assert/strict';
+import type http from 'node:http';
+import { after, describe, it } from 'node:test';
+import { createProxy, type Proxy } from '../../src/proxy/index.ts';
+import {
+  freePort,
+  get,
+  httpBackend,
+  makeProject,
+  makeService,
+  port,
+  replica,
+  type Backend,
+} from '../helpers/backends.ts';
+
+const UPSTREAM_TIMEOUT_MS = 20_000;
+
+async function startProxy(): Promise<{ proxy: Proxy; port: number }> {
+  const p = await freePort();
+  const svc = makeService('web', { ports: [port(p, 80, { appProtocol: 'http' })] });
+  const proxy = createProxy(makeProject([svc]), {
+    slowStartMs: 60_000,
+    limits: { upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS },
+  });
+  await proxy.listen();
+  return { proxy, port: p };
+}
+
+/** Answers with its name after `ms`. */
+const slowBy = (name: string, ms: number) =>
+  httpBackend(name, (_req, res: http.ServerResponse) => {
+    setTimeout(() => res.end(name), ms);
+  });
+
+async function timed(p: number, opts?: Parameters<typeof get>[2]) {
+  const t0 = Date.now();
+  const r = await get(p, '/', opts);
+  return { ...r, ms: Date.now() - t0 };
+}
+
+describe('proxy: slow start sets a silent new replica aside', () => {
+  const open: { proxy: Proxy; backends: Backend[] }[] = [];
+  after(async () => {
+    for (const o of open) {
+      await o.proxy.close();
+      await Promise.all(o.backends.map((b) => b.close()));
+    }
+  });
+
+  it('its first request is answered by a serving replica within seconds, and it gets no more', async () => {
+    const a = await httpBackend('a');
+    const held: http.ServerResponse[] = [];
+    const silent = await httpBackend('silent', (_req, res) => void held.push(res));
+    const { proxy, port: p } = await startProxy();
+    open.push({ proxy, backends: [a, silent] });
+    proxy.replicaReady(replica('web', 1, a.port, 80));
+    assert.equal((await get(p)).body, 'a', 'web-1 serves');
+    proxy.replicaReady(replica('web', 2, silent.port, 80));
+    // The new member gets the next request first (slow start), does not answer, and is set
+    // aside: the request is sent again to web-1.
+    const first = await timed(p);
+    assert.equal(silent.hits, 1, 'the silent replica was tried first');
+    assert.equal(first.status, 200);
+    assert.equal(first.body, 'a');
+    assert.ok(first.ms < 5000, `answered in ${first.ms} ms, not after the upstream timeout`);
+    for (let i = 0; i < 10; i++) assert.equal((await get(p)).body, 'a');
+    assert.equal(silent.hits, 1, 'set aside: no further request reached it');
+    for (const r of held) r.end();
+  });
+
+  it('a request that cannot be sent twice waits for the new replica instead', async () => {
+    const a = await httpBackend('a');
+    const late = await slowBy('late', 1800);
+    const { proxy, port: p } = await startProxy();
+    open.push({ proxy, backends: [a, late] });
+    proxy.replicaReady(replica('web', 1, a.port, 80));
+    assert.equal((await get(p)).body, 'a');
+    proxy.replicaReady(replica('web', 2, late.port, 80));
+    const post = await timed(p, { method: 'POST', body: 'x' });
+    assert.equal(post.body, 'late', 'a POST is never replayed to another replica');
+    assert.equal(a.hits, 1);
+  });
+
+  it('a new replica as slow as those that serve is not set aside', async () => {
+    const old = await slowBy('old', 500);
+    const next = await slowBy('next', 1300);
+    const { proxy, port: p } = await startProxy();
+    open.push({ proxy, backends: [old, next] });
+    proxy.replicaReady(replica('web', 1, old.port, 80));
+    assert.equal((await get(p)).body, 'old');
+    proxy.replicaReady(replica('web', 2, next.port, 80));
+    // 1.3 s is past the 1 s floor but within 4 x what web-1 takes (500 ms): it is awaited.
+    const first = await timed(p);
+    assert.equal(first.body, 'next');
+    assert.equal(old.hits, 1, 'the request was not sent again to web-1');
+  });
+});

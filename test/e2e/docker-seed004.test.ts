@@ -52,6 +52,8 @@ services:
   try {
     const up = box.herd(['up', '-d'], { timeoutMs: 90_000 });
     assert.equal(up.status, 0, `${up.stdout}\n${up.stderr}`);
+    // the build's progress is shown while up -d waits for the daemon, each line with its service
+    assert.match(up.stderr, /web: .*COPY server\.mjs \/app\/server\.mjs/, up.stderr);
     const scaled = box.herd(['scale', 'web=5']);
     assert.equal(scaled.status, 0, `${scaled.stdout}\n${scaled.stderr}`);
     assert.doesNotMatch(scaled.stdout + scaled.stderr, /already allocated|in use/i);

@@ -19,6 +19,7 @@ import {
   str,
   type Shape,
 } from '../util/shape.ts';
+import type { ExecTarget } from './api/replica-exec.ts';
 import type { ProcessRow } from './proc-stats.ts';
 
 export interface PingResponse {
@@ -286,6 +287,20 @@ export const replyShapes: Record<string, Shape<unknown>> = {
   'POST /v1/kill': servicesShape,
   'POST /v1/down': servicesShape,
   'POST /v1/apply': servicesShape,
+  'POST /v1/rollback': servicesShape,
+  'POST /v1/pause': servicesShape,
+  'POST /v1/unpause': servicesShape,
+  'POST /v1/rm': servicesShape,
+  'GET /v1/exec-target': object<ExecTarget>({
+    runtime: literal('process', 'docker'),
+    name: str,
+    pid: num,
+    env: dict(str),
+    cwd: str,
+    uid: num,
+    gid: num,
+    cgroupProcs: list(str),
+  }),
   'GET /v1/logs': object<LogEntry>({
     t: num,
     stream: literal('stdout', 'stderr'),

@@ -119,6 +119,13 @@ export class DaemonServer {
   }
 }
 
+/** Every route the daemon answers, `METHOD /path` (each has its reply's shape in api-types.ts,
+ * which the client checks). */
+export function routeNames(): string[] {
+  // The handlers only read the context when they run.
+  return Object.keys(routeTable({} as ApiContext));
+}
+
 /** `METHOD /path` → what answers it. */
 function routeTable(ctx: ApiContext): Record<string, Handler> {
   const status = new StatusRoutes(ctx);

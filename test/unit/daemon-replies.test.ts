@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { psShape, replyShapes } from '../../src/daemon/api-types.ts';
 import { DaemonClient } from '../../src/daemon/client.ts';
+import { routeNames } from '../../src/daemon/server.ts';
 import { ensurePrivateDir } from '../../src/daemon/paths.ts';
 import type { EngineControl } from '../../src/daemon/control.ts';
 import { downUntil, OutageWatch } from '../../src/daemon/outage.ts';
@@ -44,6 +45,25 @@ describe('replies the client does not understand', () => {
     await assert.rejects(client.get('/v1/top'), bogus('GET /v1/top'));
     await assert.rejects(client.get('/v1/port?service=web'), bogus('GET /v1/port'));
     await assert.rejects(client.post('/v1/scale', { web: 2 }), bogus('POST /v1/scale'));
+  });
+
+  it('every route the daemon answers has the shape its reply is checked against', () => {
+    const routes = routeNames();
+    assert.ok(routes.includes('GET /v1/ps') && routes.length > 15, routes.join(', '));
+    assert.deepEqual(
+      routes.filter((r) => replyShapes[r] === undefined),
+      [],
+      'routes whose replies the client would take unchecked',
+    );
+  });
+
+  it('rm, rollback, pause and exec-target answered with {} are refused too', async () => {
+    const client = new DaemonClient(socket, 'shop');
+    answer = '{}';
+    await assert.rejects(client.post('/v1/rm', {}), bogus('POST /v1/rm'));
+    await assert.rejects(client.post('/v1/rollback', {}), bogus('POST /v1/rollback'));
+    await assert.rejects(client.post('/v1/pause', {}), bogus('POST /v1/pause'));
+    await assert.rejects(client.get('/v1/exec-target?service=web'), bogus('GET /v1/exec-target'));
   });
 
   it('names the first field that does not fit', async () => {

@@ -16,6 +16,9 @@ mkdir -p "$SOCK"
 
 if [ ! -s "$DATA/PG_VERSION" ]; then
   echo "db: first boot, initialising $DATA"
+  # NOTEBOARD_INIT_DELAY=N: a first boot N seconds slower, as the postgres image's or a slow
+  # disk's is (compose.broken.yaml's race needs one longer than herd's balancer holds a request).
+  sleep "${NOTEBOARD_INIT_DELAY:-0}"
   # Build in a side folder and move it in place at the end, so a boot killed halfway through
   # starts over instead of finding a half-made cluster.
   rm -rf "$DATA.init"

@@ -8,6 +8,7 @@ export type {
   EngineLike,
   Drainer,
   RoutedReplica,
+  IngressPlan,
 } from './types.ts';
 export type { ReplicaStats } from './counters.ts';
 export { LATENCY_BUCKETS_MS } from './counters.ts';

@@ -6,8 +6,15 @@ import { Balancer } from './balancer.ts';
 import { ReplicaCounters } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
 import { drainMembers } from './drain.ts';
+import { IngressRunner } from './ingress/runner.ts';
 import { ProxyListener } from './listener.ts';
-import type { DataPlane, EndpointSpec, ListenerSpec, PlaneSettings } from './plane.ts';
+import type {
+  DataPlane,
+  EndpointSpec,
+  IngressConfig,
+  ListenerSpec,
+  PlaneSettings,
+} from './plane.ts';
 
 interface Slot {
   spec: ListenerSpec;
@@ -19,6 +26,11 @@ export class LocalPlane implements DataPlane {
   private readonly slots = new Map<string, Slot>();
   private readonly perReplica = new Map<string, ReplicaCounters>();
   private readonly sweeper: NodeJS.Timeout;
+  /** The ingress, in this process too when the plane is (a proxy worker never gets one). */
+  private readonly ingressRunner = new IngressRunner((id) => {
+    const s = this.slots.get(id);
+    return s && { host: s.spec.host, port: s.listener.boundPort };
+  });
 
   /** `onHold`: a listener with no replica holds a request (see BalancerOptions.onHold). */
   constructor(
@@ -142,8 +154,13 @@ export class LocalPlane implements DataPlane {
   /** Nothing to adopt in this process: its table is always the daemon's own. */
   async settle(): Promise<void> {}
 
+  ingress(config: IngressConfig | null): Promise<void> {
+    return this.ingressRunner.apply(config);
+  }
+
   async shutdown(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.ingressRunner.close();
     await Promise.all([...this.slots.keys()].map((id) => this.close(id)));
   }
 }

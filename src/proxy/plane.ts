@@ -3,6 +3,8 @@
 // the listeners and pools in this very process (local-plane.ts) or in a proxy process group of
 // their own (process/remote-plane.ts), whose primary keeps the same table and hands it to its
 // workers. Everything here is plain data, so it crosses a socket as JSON.
+import type { IngressSettings } from '../compose/ingress-settings.ts';
+import type { Route } from '../compose/routes.ts';
 import type { LbSettings } from './balancer.ts';
 import type { ReplicaStats } from './counters.ts';
 import type { HttpLimits } from './http-limits.ts';
@@ -50,6 +52,15 @@ export interface TableSnapshot {
   endpoints: EndpointSpec[];
 }
 
+/** The ingress (x-herd.ingress) a plane serves: its entries and routes, and which listener is
+ * each routed port's pool (the plane resolves it to where that listener is bound). */
+export interface IngressConfig {
+  settings: IngressSettings;
+  routes: Route[];
+  /** `<service>:<port>` → id of the listener that is that port's pool. */
+  pools: Record<string, string>;
+}
+
 export interface DataPlane {
   /** Binds the listener (an error with a code such as EADDRINUSE when it cannot); resolves with
    * the bound port. */
@@ -75,4 +86,7 @@ export interface DataPlane {
   /** A plane that adopted a running proxy: make its table this one's, keeping the endpoints of
    * `keepReplicas` not re-added yet (see Proxy.settle). */
   settle(keepReplicas: string[]): Promise<void>;
+  /** Serve this ingress (null: none). The same settings keep the entries open and take the new
+   * routes; other settings reopen them. Rejects when an entry cannot be bound. */
+  ingress(config: IngressConfig | null): Promise<void>;
 }

@@ -16,6 +16,7 @@ import { readProxySettings } from './settings.ts';
 import type {
   Drainer,
   EngineLike,
+  IngressPlan,
   PortMapping,
   Proxy,
   ProxyOptions,
@@ -303,6 +304,14 @@ class ProjectProxy implements Proxy {
 
   settle(keepReplicas: string[]): Promise<void> {
     return this.plane.settle(keepReplicas);
+  }
+
+  ingress(plan: IngressPlan | null): Promise<void> {
+    if (!plan) return this.plane.ingress(null);
+    const pools: Record<string, string> = {};
+    for (const e of this.entries)
+      if (e.kind === 'ingress' && !e.retiring) pools[`${e.service.name}:${e.target}`] = e.spec.id;
+    return this.plane.ingress({ ...plan, pools });
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,9 @@
 // What the proxy offers the daemon and what it reads of the engine, as the proxy's own types: it
 // imports nothing from the engine (it is to run as a process of its own); the engine's replicas
 // and events fit these shapes.
+import type { IngressSettings } from '../compose/ingress-settings.ts';
 import type { Project, Service } from '../compose/model.ts';
+import type { Route } from '../compose/routes.ts';
 import type { ReplicaStats } from './counters.ts';
 import type { HttpLimits } from './http-limits.ts';
 
@@ -90,6 +92,12 @@ export interface PortMapping {
   hostPort: number;
 }
 
+/** A project's ingress as the daemon reads it from the file (x-herd.ingress and the routes). */
+export interface IngressPlan {
+  settings: IngressSettings;
+  routes: Route[];
+}
+
 export interface Proxy {
   listen(): Promise<void>;
   serviceAddresses(): Record<string, { host: string; port: number }>;
@@ -123,4 +131,9 @@ export interface Proxy {
   /** The table becomes exactly this daemon's, except that endpoints of `keepReplicas` it has not
    * re-added yet stay (until then an adopted proxy serves its last table). No-op otherwise. */
   settle(keepReplicas: string[]): Promise<void>;
+  /** Serve this ingress (null: none) where the ports are served (a proxy process group keeps it
+   * when the daemon dies), its routes reaching the `ingress` pools bound now: call it after
+   * listen() and after each apply(). The same settings keep the entries open and swap the routes
+   * in; other settings reopen them. Rejects (PORT_UNAVAILABLE) when an entry cannot be bound. */
+  ingress(plan: IngressPlan | null): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // listeners to those an adopted primary holds, and keeping count of primaries started again.
 import { isDeepStrictEqual } from 'node:util';
 import { groupMembers } from '../../util/process-identity.ts';
-import type { ListenerSpec } from '../plane.ts';
+import type { IngressConfig, ListenerSpec } from '../plane.ts';
 import type { HeldListener } from './protocol.ts';
 
 /** The same listener as far as serving goes: what it binds and how it balances. */
@@ -69,3 +69,9 @@ export async function killGroup(pgid: number): Promise<void> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The ingress config with its pools named by the ids the primary knows the listeners by. */
+export function onWire(config: IngressConfig, wireId: (id: string) => string): IngressConfig {
+  const pools = Object.entries(config.pools).map(([key, id]) => [key, wireId(id)]);
+  return { ...config, pools: Object.fromEntries(pools) as Record<string, string> };
+}

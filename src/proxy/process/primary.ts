@@ -1,13 +1,16 @@
 // A proxy process group's primary: binds the listening sockets (bound here, accepted on only by
 // the workers: this process never serves a connection, so nothing it does can delay one), keeps
 // the routing table the daemon sends, replays it to every worker, answers the control channel
-// and reports the workers' counters. It keeps the last table when the daemon goes away.
+// and reports the workers' counters. The ingress, when there is one, is served by a process of its
+// own (ingress-process.ts). It keeps the last table and ingress when the daemon goes away.
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import type { EndpointSpec, ListenerSpec, PlaneSettings, TableSnapshot } from '../plane.ts';
 import type { ToWorker } from '../worker-protocol.ts';
 import { WorkerPool } from '../workers.ts';
 import { LineChannel } from './channel.ts';
+import { IngressProcess } from './ingress-process.ts';
+import { ingressConfigProblem } from './protocol.ts';
 import type { FromPrimary, Reply, Request, ReviveCommand, ToPrimary } from './protocol.ts';
 import type { DaemonIdentity } from './revive.ts';
 
@@ -61,6 +64,14 @@ export class Primary {
   private daemon: LineChannel<ToPrimary> | null = null;
   private lastCounters = '';
   private readonly reporter: NodeJS.Timeout;
+  /** The ingress, served by a process of its own beside the workers. */
+  private readonly ingress = new IngressProcess({
+    address: (id) => {
+      const b = this.listeners.get(id);
+      return b && { host: b.spec.host, port: b.port };
+    },
+    warn: (message) => this.notify({ ev: 'warn', message }),
+  });
 
   constructor(private readonly opts: PrimaryOptions) {
     this.pool = new WorkerPool({
@@ -178,6 +189,12 @@ export class Primary {
         return { stats: this.pool.stats() };
       case 'snapshot':
         return { failed: await this.resync(m.table, m.keep) };
+      case 'ingress': {
+        const bad = ingressConfigProblem(m.config);
+        if (bad) throw new Error(`the proxy process cannot serve this ingress: ${bad}`);
+        await this.ingress.apply(m.config);
+        return {};
+      }
       case 'shutdown':
         await this.shutdown();
         return {};
@@ -259,6 +276,7 @@ export class Primary {
 
   async shutdown(): Promise<void> {
     clearInterval(this.reporter);
+    await this.ingress.close();
     await this.pool.close();
     for (const b of this.listeners.values()) b.handle?.close();
     this.listeners.clear();

@@ -8,18 +8,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { HerdError } from '../../util/errors.ts';
 import { isSameProcess, pidExists, processStartTime } from '../../util/process-identity.ts';
 import type { ReplicaStats } from '../counters.ts';
 import type {
   DataPlane,
   EndpointSpec,
+  IngressConfig,
   ListenerSpec,
   PlaneSettings,
   TableSnapshot,
 } from '../plane.ts';
 import type { ProxyProcessOptions } from '../types.ts';
 import { LineChannel } from './channel.ts';
-import { heldMatch, killGroup, Restarts } from './plane-support.ts';
+import { heldMatch, killGroup, onWire, Restarts } from './plane-support.ts';
 import { answerProblem, CONTROL_SOCKET, fromPrimaryProblem } from './protocol.ts';
 import type { FromPrimary, HeldListener, Reply, Request, ToPrimary } from './protocol.ts';
 import { spawnPrimary, type PrimaryConfig } from './spawn-primary.ts';
@@ -53,6 +55,9 @@ export class ProcessPlane implements DataPlane {
   private readonly pending = new Map<number, { op: Request['op']; done: (r: Reply) => void }>();
   private readonly listeners = new Map<string, ListenerSpec & { boundPort: number }>();
   private readonly endpoints = new Map<string, EndpointSpec>();
+  /** The ingress the primary serves (pools by this plane's listener ids), sent again with the
+   * table to a primary started anew. */
+  private ingressConfig: IngressConfig | null = null;
   private last: ReplicaStats[] = [];
   private workerPids: number[] = [];
   private primary: { pid: number; startTime: number } | undefined;
@@ -233,7 +238,26 @@ export class ProcessPlane implements DataPlane {
     const failed = Object.entries(r.failed ?? {});
     for (const [id, why] of failed)
       this.opts.warn(`proxy: listener ${id} could not be restored: ${why}`);
+    // After the listeners: its pools are among them. A primary that has it already keeps it.
+    if (this.ingressConfig)
+      await this.sendIngress().catch((err: unknown) =>
+        this.opts.warn(`proxy: the ingress could not be restored: ${(err as Error).message}`),
+      );
     return failed.length;
+  }
+
+  async ingress(config: IngressConfig | null): Promise<void> {
+    this.ingressConfig = config;
+    // No primary now: the one that comes back gets it with the table (resync).
+    if (this.ch) await this.sendIngress();
+  }
+
+  private async sendIngress(): Promise<void> {
+    const config = this.ingressConfig && onWire(this.ingressConfig, (id) => this.w(id));
+    const r = await this.request({ op: 'ingress', config });
+    if (r.ok) return;
+    const error = r.error ?? 'the proxy process did not take the ingress';
+    throw new HerdError(error, r.code === 'PORT_UNAVAILABLE' ? 'PORT_UNAVAILABLE' : 'FAILED');
   }
 
   /** The table in the primary's ids. */

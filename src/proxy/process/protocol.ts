@@ -2,11 +2,15 @@
 // owns the routing table and sends it as a whole (snapshot: after it connects, so a daemon that
 // comes back resyncs) and as deltas; the primary keeps the last table whatever happens to the
 // daemon, and reports counters and its workers.
+import type { IngressSettings, TlsPair } from '../../compose/ingress-settings.ts';
+import type { ListenAddress } from '../../compose/listen-address.ts';
+import type { Route } from '../../compose/routes.ts';
 import type { ReplicaStats } from '../counters.ts';
-import type { EndpointSpec, ListenerSpec, TableSnapshot } from '../plane.ts';
+import type { EndpointSpec, IngressConfig, ListenerSpec, TableSnapshot } from '../plane.ts';
 import {
   bool,
   dict,
+  either,
   int,
   list,
   literal,
@@ -27,6 +31,9 @@ export type Request =
    * primary settles once it re-added what still runs); '*': nothing is closed or removed, the
    * table only adds (a daemon that adopted and has not settled yet). */
   | { id: number; op: 'snapshot'; table: TableSnapshot; keep?: string[] | '*' }
+  /** The ingress to serve (null: none), pools named by the primary's listener ids; kept as part
+   * of the last table, so the same config again (a daemon that came back) changes nothing. */
+  | { id: number; op: 'ingress'; config: IngressConfig | null }
   | { id: number; op: 'shutdown' };
 
 /** How to start the daemon again (ProxyProcessOptions.revive). */
@@ -132,6 +139,40 @@ const noticeShapes: { [E in Notice['ev']]: Shape<Extract<Notice, { ev: E }>> } =
   warn: object({ ev: literal('warn'), message: str }),
   hold: object({ ev: literal('hold'), service: str }),
 };
+
+// ---- what a primary accepts of the ingress config ---------------------------------------------
+// Checked before the ingress process gets it: a config that does not fit is refused with what is
+// wrong with it, not a crash of the process serving the ingress.
+
+const listenAddress = object<ListenAddress>({ host: str, port: int });
+const tlsPair = object<TlsPair>({ certFile: str, cert: str, key: str, names: list(str) });
+const ingressSettings = object<IngressSettings>({
+  http: optional(listenAddress),
+  https: optional(listenAddress),
+  tls: optional(
+    either<IngressSettings['tls']>(literal('internal'), list(tlsPair) as Shape<TlsPair[]>),
+  ),
+  redirectHttps: bool,
+  hstsSeconds: optional(num),
+});
+const route = object<Route>({
+  service: str,
+  host: optional(str),
+  path: str,
+  stripPrefix: bool,
+  port: int,
+  source: str,
+});
+const ingressConfig = object<IngressConfig>({
+  settings: ingressSettings,
+  routes: list(route),
+  pools: dict(str),
+});
+
+/** Undefined when `config` is an ingress config (or null) as this primary understands them. */
+export function ingressConfigProblem(config: unknown): string | undefined {
+  return config === null ? undefined : ingressConfig(config, 'the ingress config');
+}
 
 /** What an answered request must carry besides `ok` (when ok). */
 const ANSWER_CARRIES: Partial<Record<Request['op'], 'port' | 'stats'>> = {

@@ -4,7 +4,7 @@
 // again reopens nothing, other routes are swapped in, other settings reopen the entries, and a
 // config the primary cannot serve is refused with what is wrong. Real processes and sockets.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,9 @@ import { LocalPlane } from '../../src/proxy/local-plane.ts';
 import type { DataPlane, IngressConfig, PlaneSettings } from '../../src/proxy/plane.ts';
 import { ProcessPlane } from '../../src/proxy/process/process-plane.ts';
 import { isHerdError } from '../../src/util/errors.ts';
+import { groupMembers } from '../../src/util/process-identity.ts';
 import { freePort, get, httpBackend, makeService, type Backend } from '../helpers/backends.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const SETTINGS: PlaneSettings = {
   limits: DEFAULT_HTTP_LIMITS,
@@ -148,11 +150,17 @@ describe('the ingress in a proxy process group', () => {
   let a: Backend;
   let b: Backend;
   let plane: ProcessPlane;
+  const warnings: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'herd-ingress-plane-'));
     [a, b] = [await httpBackend('a'), await httpBackend('b')];
-    plane = new ProcessPlane({ dir, workers: 1, warn: () => undefined, settings: SETTINGS });
+    plane = new ProcessPlane({
+      dir,
+      workers: 1,
+      warn: (m) => warnings.push(m),
+      settings: SETTINGS,
+    });
     await plane.start();
     await pools(plane, a, b);
   });
@@ -165,6 +173,35 @@ describe('the ingress in a proxy process group', () => {
 
   it('serves, follows new routes and settings, and refuses what it cannot bind', () =>
     servesAndFollows(plane));
+
+  it('starts its ingress process again when it dies, with the last config; none with none', async () => {
+    /** The group's ingress process (by its title: tsx gives every node process an esbuild child). */
+    const ingressPids = () =>
+      groupMembers(plane.primaryPid!).filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('herd-ingress');
+        } catch {
+          return false; // gone meanwhile
+        }
+      });
+    const p = await freePort();
+    await plane.ingress(config(p, [route('a.localhost', 'a')]));
+    const [old, ...more] = ingressPids();
+    assert.ok(old !== undefined && more.length === 0, `one ingress process: ${ingressPids()}`);
+    process.kill(old, 'SIGKILL');
+    await waitUntil('a new ingress process serving the same config', async () => {
+      const now = ingressPids();
+      const r = await ask(p, 'a.localhost').catch(() => undefined);
+      return now.length === 1 && now[0] !== old && r?.body === 'a';
+    });
+    assert.ok(
+      warnings.includes('proxy: the ingress process exited (SIGKILL); starting a new one'),
+      warnings.join('\n'),
+    );
+    await plane.ingress(null);
+    await waitUntil('no ingress process', () => ingressPids().length === 0);
+    assert.ok(await refused(p));
+  });
 
   it('refuses a config that does not fit, saying what is wrong', async () => {
     const bad = config(await freePort(), []);

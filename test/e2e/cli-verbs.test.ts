@@ -277,6 +277,14 @@ test('every verb (herd --help lists them all) has --help with an example', () =>
     const verbs = commandsIn(b.ok(['--help']));
     for (const verb of ['exec', 'run', 'ls', 'pause', 'pull', 'completion', 'systemd'])
       assert.ok(verbs.includes(verb), `herd --help lists ${verb}`);
+    // and the README's verb table has a row for each (`stop` / `start` / `restart …` share one)
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const rows = readme.split('\n').filter((l) => l.startsWith('| `'));
+    for (const verb of verbs)
+      assert.ok(
+        rows.some((r) => new RegExp(`^\\| (\`[^|]*\` / )*\`${verb}\\b`).test(r)),
+        `README's verb table has ${verb}`,
+      );
     for (const verb of verbs) {
       const help = b.ok([verb, '--help']);
       // a verb with subcommands (tls ca): each of them has its example

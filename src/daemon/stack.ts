@@ -197,7 +197,7 @@ export class Stack {
     });
     this.ingress = await openIngress(this.project, proxy);
     this.dashboard = await openDashboard(this.project, session.paths);
-    this.observer = await observe(this.project, engine, proxy, session.paths.dir);
+    this.observer = await observe(this.project, engine, proxy, session.paths.dir, session.warnings);
     if (Object.keys(this.opts.scale).length > 0)
       await new DaemonClient(session.paths.socket, this.project.name).post(
         '/v1/scale',

@@ -12,6 +12,7 @@ import { MetricsSampler, type ReplicaUsage } from '../metrics/sampler.ts';
 import { readQueues } from '../metrics/queues.ts';
 import { proxyTraffic } from '../metrics/traffic-source.ts';
 import type { Proxy } from '../proxy/index.ts';
+import type { HttpHosts } from '../util/http-host.ts';
 import { readStat } from '../util/process-identity.ts';
 import { groupStats, TICKS_PER_SECOND } from './proc-stats.ts';
 import { describeWriteError, type DaemonWarnings } from './warnings.ts';
@@ -29,6 +30,7 @@ export async function observe(
   proxy: Proxy,
   stateDir: string,
   warnings: DaemonWarnings,
+  hosts: HttpHosts,
 ): Promise<Observer> {
   const file = join(stateDir, 'metrics.json');
   const store = new MonotonicStore(file);
@@ -53,7 +55,7 @@ export async function observe(
   );
   const exporter = new MetricsExporter(() => sampler.sample());
   const listen = metricsListen(project.herd.extra);
-  if (listen) await exporter.listen(listen);
+  if (listen) await exporter.listen(listen, hosts);
   // The autoscaler's loop takes a sample every second, for itself and for the counters' bases
   // (so a restart between two scrapes loses nothing); a scrape takes one of its own.
   // Queue lengths are read alongside, for the `redis_list` targets only.

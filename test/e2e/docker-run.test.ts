@@ -1,13 +1,12 @@
 // `herd run` of Docker services (issue 15): a one-off container as `docker compose run` makes one,
 // through the binary, against the test engine.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { dockerBox } from '../helpers/docker-box.ts';
 import { NODE_IMAGE } from '../helpers/docker-images.ts';
-import { HERD, type Sandbox } from '../helpers/e2e.ts';
+import { inTerminal } from '../helpers/e2e.ts';
 
 const IDLE = `["node", "-e", "setInterval(() => {}, 1000)"]`;
 
@@ -120,16 +119,3 @@ test('run: a one-off container of a Docker service, as docker compose run makes 
       .catch(() => undefined);
   }
 });
-
-/** `herd ARGS` (a shell command line) under `script`, in a pseudo-terminal of its own: its output
- * as the terminal shows it (\r\n line ends). */
-function inTerminal(b: Sandbox, args: string): string {
-  const r = spawnSync('script', ['-qec', `'${process.execPath}' '${HERD}' ${args}`, '/dev/null'], {
-    cwd: b.dir,
-    env: b.env,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  assert.equal(r.status, 0, `${args}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}

@@ -10,6 +10,8 @@ pkgs+=(podman catatonit docker-compose)
 pkgs+=(chromium prometheus)
 # `herd systemd`'s unit is checked by systemd-analyze verify
 pkgs+=(systemd)
+# `herd completion` scripts are run by the shells they are for
+pkgs+=(zsh fish)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # This machine refuses the rlimits podman sets by default (Debian ships no containers.conf in /etc,

@@ -2,7 +2,7 @@
 // of the services (`<NAME>_SERVICE_HOST/PORT`) its replicas are given.
 import type { Project } from '../compose/model.ts';
 import type { PsResponse } from '../daemon/api-types.ts';
-import type { ExecTarget } from '../daemon/api/replica-exec.ts';
+import type { ExecTarget } from '../daemon/api-types.ts';
 import { DaemonClient } from '../daemon/client.ts';
 import type { ProjectFlags } from '../daemon/locate.ts';
 import { pathsFor } from '../daemon/paths.ts';

@@ -84,7 +84,12 @@ export function parseYaml(text: string, file: string, diag: Diagnostics): CNode 
   });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
-      diag.error(posAt(e.pos[0]), '', `invalid YAML: ${firstLine(e.message)}`);
+      // Block nesting (`- - - …`, indented keys) is not counted before parsing: the parser's own
+      // stack overflow, which it reports at its position, is said in the user's terms.
+      const why = firstLine(e.message).startsWith('Maximum call stack size exceeded')
+        ? 'nested too deep to read (a compose file needs a few levels, not hundreds)'
+        : firstLine(e.message);
+      diag.error(posAt(e.pos[0]), '', `invalid YAML: ${why}`);
     }
     return undefined;
   }

@@ -6,6 +6,7 @@ import type { IdleStatus } from '../engine/autoscaler-idle.ts';
 import type { ReplicaInfo, UpdateStatus } from '../engine/events.ts';
 import type { ProbeResult } from '../health/probe.ts';
 import type { LogEntry } from '../logs/record.ts';
+import type { RuntimeKind } from '../compose/runtime-kind.ts';
 import type { ExitInfo } from '../runtime/types.ts';
 import type { HerdErrorCode } from '../util/errors.ts';
 import {
@@ -19,8 +20,21 @@ import {
   str,
   type Shape,
 } from '../util/shape.ts';
-import type { ExecTarget } from './api/replica-exec.ts';
 import type { ProcessRow } from './proc-stats.ts';
+
+/** GET /v1/exec-target: where `herd exec`/`run` finds a replica to join. */
+export interface ExecTarget {
+  runtime: RuntimeKind;
+  /** `<project>-<service>-<n>`. */
+  name: string;
+  pid: number;
+  /** Process runtime only: the replica's environment, cwd, ids and cgroup.procs files. */
+  env: Record<string, string>;
+  cwd: string;
+  uid: number;
+  gid: number;
+  cgroupProcs: string[];
+}
 
 export interface PingResponse {
   project: string;

@@ -7,6 +7,7 @@ import type { ListenAddress } from '../compose/listen-address.ts';
 import { DashboardServer } from '../dashboard/server.ts';
 import { loadOrCreateToken } from '../dashboard/token.ts';
 import type { DashboardAction, DashboardBackend, StateView } from '../dashboard/types.ts';
+import type { HttpHosts } from '../util/http-host.ts';
 import type { PsResponse } from './api-types.ts';
 import { DaemonClient } from './client.ts';
 import type { DaemonPaths } from './paths.ts';
@@ -22,11 +23,16 @@ export interface DashboardHost {
   close(): Promise<void>;
 }
 
-export async function openDashboard(project: Project, paths: DaemonPaths): Promise<DashboardHost> {
+/** `hosts`: the daemon's servers for its own endpoints (the page shares /metrics' address). */
+export async function openDashboard(
+  project: Project,
+  paths: DaemonPaths,
+  hosts: HttpHosts,
+): Promise<DashboardHost> {
   const start = async (listen: ListenAddress) => {
     const token = loadOrCreateToken(join(paths.dir, 'dashboard.token'));
     const backend = controlApiBackend(new DaemonClient(paths.socket, project.name));
-    const s = new DashboardServer({ listen, token, backend });
+    const s = new DashboardServer({ listen, token, backend, hosts });
     await s.start();
     return s;
   };

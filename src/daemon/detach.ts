@@ -28,6 +28,10 @@ export interface DetachedDaemon {
   /** False when another daemon for the project was starting at the same time (a revival, or a
    * second `herd up -d`) and took the state dir's lock: ours exited, `pid` is the winner's. */
   won: boolean;
+  /** Set once our daemon has exited (`exit code 1`), for a verb that finds it gone later. */
+  exited(): string | undefined;
+  /** The end of the daemon's log since this start (its last words when it died). */
+  logTail(): string;
 }
 
 /** What a daemon that lost the state dir to another one logs before it exits (its CONFLICT
@@ -86,7 +90,12 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
     });
     if (ping && ping.pid === pid) {
       follow();
-      return { pid, won: true };
+      return {
+        pid,
+        won: true,
+        exited: () => exit,
+        logTail: () => tailOf(paths.daemonLog, offset),
+      };
     }
     if (exit !== undefined) {
       // Lost to a daemon starting at the same time: wait for that one, it is the stack's now.
@@ -96,7 +105,13 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
             `last lines of ${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
           'FAILED',
         );
-      if (ping) return { pid: ping.pid, won: false };
+      if (ping)
+        return {
+          pid: ping.pid,
+          won: false,
+          exited: () => undefined,
+          logTail: () => tailOf(paths.daemonLog, offset),
+        };
     }
     if (Date.now() > deadline) {
       if (exit !== undefined)

@@ -12,8 +12,12 @@ import { MetricsSampler, type ReplicaUsage } from '../metrics/sampler.ts';
 import { readQueues } from '../metrics/queues.ts';
 import { proxyTraffic } from '../metrics/traffic-source.ts';
 import type { Proxy } from '../proxy/index.ts';
+import type { HttpHosts } from '../util/http-host.ts';
 import { readStat } from '../util/process-identity.ts';
 import { groupStats, TICKS_PER_SECOND } from './proc-stats.ts';
+import { describeWriteError, type DaemonWarnings } from './warnings.ts';
+
+const SAVE_WARNING = 'metrics-file';
 
 export interface Observer {
   /** `forget`: the stack is going away (`herd down`): its counters' bases go too. */
@@ -25,8 +29,11 @@ export async function observe(
   engine: Engine,
   proxy: Proxy,
   stateDir: string,
+  warnings: DaemonWarnings,
+  hosts: HttpHosts,
 ): Promise<Observer> {
-  const store = new MonotonicStore(join(stateDir, 'metrics.json'));
+  const file = join(stateDir, 'metrics.json');
+  const store = new MonotonicStore(file);
   const sampler = new MetricsSampler(
     {
       traffic: proxyTraffic(proxy),
@@ -35,10 +42,20 @@ export async function observe(
       autoscaled: () => Object.fromEntries(engine.autoscaling().map((s) => [s.service, s.desired])),
     },
     store,
+    (err) => {
+      if (err === undefined)
+        warnings.clear(SAVE_WARNING, `the metrics file ${file} is written again`);
+      else
+        warnings.set(
+          SAVE_WARNING,
+          `cannot write the metrics file: ${describeWriteError(err, file)}; counters go on from ` +
+            'memory and are saved once it can be written',
+        );
+    },
   );
   const exporter = new MetricsExporter(() => sampler.sample());
   const listen = metricsListen(project.herd.extra);
-  if (listen) await exporter.listen(listen);
+  if (listen) await exporter.listen(listen, hosts);
   // The autoscaler's loop takes a sample every second, for itself and for the counters' bases
   // (so a restart between two scrapes loses nothing); a scrape takes one of its own.
   // Queue lengths are read alongside, for the `redis_list` targets only.

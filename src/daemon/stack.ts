@@ -9,6 +9,7 @@ import type { EngineEvent } from '../engine/events.ts';
 import { LogPrinter, shouldColor } from '../logs/printer.ts';
 import type { Proxy } from '../proxy/index.ts';
 import { createRuntimes, type Runtimes } from '../runtime/choose.ts';
+import { HttpHosts } from '../util/http-host.ts';
 import { DaemonClient } from './client.ts';
 import { openDashboard, type DashboardHost } from './dashboard-host.ts';
 import { openIngress, type Ingress } from './ingress-host.ts';
@@ -196,8 +197,17 @@ export class Stack {
       onDown: () => this.endAfterDown(printer),
     });
     this.ingress = await openIngress(this.project, proxy);
-    this.dashboard = await openDashboard(this.project, session.paths);
-    this.observer = await observe(this.project, engine, proxy, session.paths.dir);
+    // One server per address for herd's own endpoints: /metrics and the page may share one.
+    const hosts = new HttpHosts();
+    this.dashboard = await openDashboard(this.project, session.paths, hosts);
+    this.observer = await observe(
+      this.project,
+      engine,
+      proxy,
+      session.paths.dir,
+      session.warnings,
+      hosts,
+    );
     if (Object.keys(this.opts.scale).length > 0)
       await new DaemonClient(session.paths.socket, this.project.name).post(
         '/v1/scale',

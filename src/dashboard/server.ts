@@ -1,10 +1,11 @@
 // The dashboard's HTTP server: the page, its assets, its state and its actions, each behind the
 // token (see access.ts). It asks the daemon through the same control API the CLI uses, so an
 // action here is exactly what the matching `herd` verb does.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { addressUrl, type ListenAddress } from '../compose/listen-address.ts';
 import { HerdError, isHerdError, type HerdErrorCode } from '../util/errors.ts';
+import { HttpHosts } from '../util/http-host.ts';
 import { Access } from './access.ts';
 import { loadAssets, type Assets } from './assets.ts';
 import { LiveFeed } from './live.ts';
@@ -17,6 +18,8 @@ export interface DashboardOptions {
   backend: DashboardBackend;
   /** How often the stack is sampled (default 1 s). */
   sampleMs?: number;
+  /** The daemon's servers for its own endpoints: on /metrics' address the page shares its server. */
+  hosts?: HttpHosts;
 }
 
 const ACTIONS: DashboardAction[] = ['scale', 'restart', 'stop', 'start'];
@@ -38,7 +41,7 @@ const SECURITY_HEADERS = {
 };
 
 export class DashboardServer {
-  private readonly server: Server;
+  private unmount?: () => Promise<void>;
   private readonly live: LiveFeed;
   private readonly access: Access;
   private assets?: Assets;
@@ -48,8 +51,6 @@ export class DashboardServer {
     const anyHost = opts.listen.host === '0.0.0.0' || opts.listen.host === '::';
     this.access = new Access(opts.token, origin, anyHost);
     this.live = new LiveFeed(opts.backend, opts.sampleMs ?? 1000);
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
   }
 
   /** The address to open, with the token that lets a browser in. */
@@ -60,25 +61,28 @@ export class DashboardServer {
   async start(): Promise<void> {
     this.assets = await loadAssets();
     const { host, port } = this.opts.listen;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new HerdError(
-            `the dashboard cannot listen on ${host}:${port}: ${err.code ?? err.message}; ` +
-              'choose another `x-herd.dashboard.listen` or stop what uses that port',
-            err.code === 'EADDRINUSE' ? 'PORT_UNAVAILABLE' : 'FAILED',
-          ),
+    this.unmount = await (this.opts.hosts ?? new HttpHosts()).mount(this.opts.listen, {
+      request: (req, res) => void this.handle(req, res),
+      upgrade: (req, socket, head) => this.upgrade(req, socket, head),
+      listenFailed: (err, sibling) =>
+        new HerdError(
+          `the dashboard cannot listen on ${host}:${port}: ${err.code ?? err.message}; ` +
+            (sibling
+              ? `herd's /metrics listens on ${sibling.host}:${sibling.port}: give both the same ` +
+                'address to share one server, or different ports'
+              : 'choose another `x-herd.dashboard.listen` or stop what uses that port'),
+          err.code === 'EADDRINUSE' ? 'PORT_UNAVAILABLE' : 'FAILED',
         ),
-      );
-      this.server.listen(port, host, () => resolve());
     });
     this.live.start();
   }
 
+  /** Leaves the address (its server closes unless /metrics shares it) and ends the live feed. */
   async close(): Promise<void> {
     this.live.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const unmount = this.unmount;
+    this.unmount = undefined;
+    await unmount?.();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

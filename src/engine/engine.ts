@@ -3,11 +3,10 @@
 // (carries out the replica state machine), a reconciler (desired vs observed after every event)
 // and the rolling restarts (rolling.ts).
 import type { Project, Service } from '../compose/model.ts';
-import { processCommand } from '../runtime/env.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { HerdError } from '../util/errors.ts';
-import { dependencyDepths, dependencyOrder } from './deps.ts';
+import { dependencyOrder } from './deps.ts';
 import { EventHub } from './event-hub.ts';
 import { Definitions, type DefinitionRecord } from './definitions.ts';
 import { Autoscaler, type AutoscaleStatus, type LoadSource } from './autoscaler.ts';
@@ -25,10 +24,19 @@ import { forgetExited, pauseReplicas, type Forgotten } from './pause.ts';
 import { Reconciler } from './reconciler.ts';
 import { Rollouts, type StopOptions } from './rolling.ts';
 import { rolloutSettings } from './rollout.ts';
-import { checkScaleLimit } from '../compose/scale-limit.ts';
 import { planApply, serviceHash } from './service-hash.ts';
-import { newSlot, snapshot, type Slot } from './slot.ts';
-import { Supervisor, type ServiceState } from './supervisor.ts';
+import {
+  addServiceState,
+  allSlots,
+  checkScale,
+  holdStopped,
+  listReplicas,
+  checkRunnable,
+  removeServices,
+  settled,
+  stopLevels,
+} from './service-ops.ts';
+import { Supervisor } from './supervisor.ts';
 import type { ServiceAddresses } from '../runtime/env.ts';
 
 export type { DefinitionRecord, Forgotten, StopOptions, UpdateStatus };
@@ -100,7 +108,7 @@ export class Engine {
     );
     for (const service of Object.values(project.services)) {
       rolloutSettings(service);
-      this.addService(service);
+      addServiceState(this.sup, service);
     }
   }
 
@@ -149,14 +157,7 @@ export class Engine {
   /** Every replica, by service and number; a successor during a rolling restart follows the
    * replica it replaces. */
   replicas(): ReplicaInfo[] {
-    const out: ReplicaInfo[] = [];
-    for (const st of this.sup.services.values()) {
-      for (const slot of [...st.slots.values()].sort((a, b) => a.index - b.index)) {
-        out.push(withHealthLog(slot));
-        if (slot.successor) out.push(withHealthLog(slot.successor));
-      }
-    }
-    return out;
+    return listReplicas(this.sup.services.values());
   }
 
   /** Starts reconciling the named services (default: all) and their dependencies; resolves once
@@ -165,8 +166,9 @@ export class Engine {
     const order = dependencyOrder(this.current, names ?? Object.keys(this.current.services));
     const held = new Set(opts.stopped ?? []);
     for (const name of held) this.sup.state(name);
-    for (const [name, n] of Object.entries(opts.scales ?? {})) this.checkScale(name, n);
-    for (const name of order) if (!held.has(name)) this.checkRunnable(this.sup.state(name).service);
+    for (const [name, n] of Object.entries(opts.scales ?? {})) checkScale(this.sup, name, n);
+    for (const name of order)
+      if (!held.has(name)) checkRunnable(this.opts.runtime, this.sup.state(name).service);
     for (const [name, n] of Object.entries(opts.scales ?? {})) {
       const st = this.sup.state(name);
       st.desired = n;
@@ -176,7 +178,7 @@ export class Engine {
     for (const name of order) {
       const st = this.sup.state(name);
       if (held.has(name)) {
-        this.holdStopped(st);
+        holdStopped(this.sup, this.current.name, st);
         continue;
       }
       st.active = true;
@@ -185,7 +187,7 @@ export class Engine {
     }
     this.reconciler.reconcile();
     const started = order.filter((n) => !held.has(n));
-    await this.hub.waitFor(() => started.every((n) => this.settled(n)));
+    await this.hub.waitFor(() => started.every((n) => settled(this.sup.state(n))));
   }
 
   startServices(names?: string[]): Promise<void> {
@@ -194,7 +196,7 @@ export class Engine {
 
   /** `autoscale`: the autoscaler's decision, carried on the `scaled` event. */
   setScale(service: string, n: number, autoscale?: AutoscaleDecision): void {
-    const st = this.checkScale(service, n);
+    const st = checkScale(this.sup, service, n);
     const from = st.desired;
     st.desired = n;
     st.scaleOverridden = true;
@@ -212,14 +214,9 @@ export class Engine {
   /** Stops the named services (default: all), dependants before their dependencies. They stay
    * stopped, whatever their restart policy, until startServices or up. */
   async stopServices(names?: string[], opts: StopOptions = {}): Promise<void> {
-    const all = Object.keys(this.current.services);
-    const wanted = new Set(names ?? all);
+    const wanted = new Set(names ?? Object.keys(this.current.services));
     for (const n of wanted) this.sup.state(n);
-    // Dependants stop before what they depend on; services of the same depth stop together.
-    const depth = dependencyDepths(this.current, dependencyOrder(this.current, all));
-    const levels = [...new Set([...wanted].map((n) => depth.get(n) ?? 0))].sort((a, b) => b - a);
-    for (const level of levels) {
-      const names = [...wanted].filter((n) => (depth.get(n) ?? 0) === level);
+    for (const names of stopLevels(this.current, wanted)) {
       for (const name of names) {
         this.sup.state(name).active = false;
         this.sup.state(name).stoppedByUser = true;
@@ -297,11 +294,11 @@ export class Engine {
     for (const name of [...plan.added, ...plan.changed]) {
       const service = next.services[name]!;
       rolloutSettings(service);
-      this.checkRunnable(service);
+      checkRunnable(this.opts.runtime, service);
     }
     const before = this.current;
     this.current = next;
-    await this.removeServices(before, plan.removed);
+    await removeServices(this.sup, this.definitions, before, plan.removed);
     for (const service of Object.values(next.services)) this.takeDefinition(service);
     this.reconciler.reconcile();
     if (plan.added.length > 0) {
@@ -387,25 +384,9 @@ export class Engine {
     this.sup.state(service.name).service = service;
   }
 
-  // ---- helpers ----
-
-  /** Services gone from the file are drained and stopped, dependants first. */
-  private async removeServices(before: Project, removed: string[]): Promise<void> {
-    const depth = dependencyDepths(before, dependencyOrder(before, Object.keys(before.services)));
-    const order = [...removed].sort((a, b) => (depth.get(b) ?? 0) - (depth.get(a) ?? 0));
-    for (const name of order) {
-      const st = this.sup.state(name);
-      this.sup.notice({ service: name }, `${name} is no longer in the compose file: stopping it`);
-      st.active = false;
-      await Promise.all([...st.slots.values()].map((slot) => this.sup.stop(slot, 'scale')));
-      this.sup.services.delete(name);
-      this.definitions.forget(name);
-    }
-  }
-
   /** A service's new definition; its scale follows the file unless set by command. */
   private takeDefinition(service: Service): void {
-    const st = this.sup.services.get(service.name) ?? this.addService(service);
+    const st = this.sup.services.get(service.name) ?? addServiceState(this.sup, service);
     st.service = service;
     if (st.scaleOverridden || st.desired === service.scale) return;
     const from = st.desired;
@@ -413,73 +394,4 @@ export class Engine {
     const at = this.hub.clock.now();
     this.hub.emit({ type: 'scaled', at, service: service.name, from, to: st.desired });
   }
-
-  private addService(service: Service): ServiceState {
-    const st: ServiceState = {
-      service,
-      desired: service.scale,
-      active: false,
-      stoppedByUser: false,
-      scaleOverridden: false,
-      slots: new Map(),
-    };
-    this.sup.services.set(service.name, st);
-    return st;
-  }
-
-  /** Recorded as stopped: its replicas show as exited ("stopped") and do not start. */
-  private holdStopped(st: ServiceState): void {
-    st.active = false;
-    st.stoppedByUser = true;
-    for (let i = 1; i <= st.desired; i++) {
-      let slot = st.slots.get(i);
-      if (!slot) {
-        slot = newSlot(this.current.name, st.service.name, i);
-        st.slots.set(i, slot);
-      }
-      this.sup.dispatch(slot, { type: 'hold' });
-    }
-  }
-
-  /** Every desired replica of the service has been started, or failed for good. */
-  private settled(name: string): boolean {
-    const st = this.sup.state(name);
-    for (let i = 1; i <= st.desired; i++) {
-      const slot = st.slots.get(i);
-      if (!slot) return false;
-      if (slot.phase === 'waiting' || (slot.phase === 'starting' && !slot.everStarted))
-        return false;
-    }
-    return true;
-  }
-
-  private checkScale(service: string, n: number): ServiceState {
-    const st = this.sup.state(service);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new HerdError(
-        `invalid scale for ${service}: ${n} (expected a whole number ≥ 0)`,
-        'INVALID_ARGUMENT',
-      );
-    }
-    checkScaleLimit(st.service, n);
-    return st;
-  }
-
-  /** Refuses up front what can never run, with what to do about it. */
-  private checkRunnable(service: Service): void {
-    const runtime = this.opts.runtime;
-    const kind = typeof runtime === 'function' ? runtime(service).kind : runtime.kind;
-    if (kind === 'process') processCommand(service);
-  }
-}
-
-function allSlots(st: ServiceState): Slot[] {
-  return [...st.slots.values()].flatMap((s) => (s.successor ? [s, s.successor] : [s]));
-}
-
-function withHealthLog(slot: Slot): ReplicaInfo {
-  const info = snapshot(slot.info);
-  const log = slot.health?.log() ?? [];
-  if (log.length > 0) info.healthLog = log;
-  return info;
 }

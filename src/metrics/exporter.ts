@@ -1,9 +1,10 @@
 // GET /metrics in Prometheus' text format: herd's families from a fresh sample plus the daemon
 // process's own metrics (prom-client's default collectors), on the address the file names.
-import { createServer, type Server } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import type { ListenAddress } from '../compose/listen-address.ts';
 import { HerdError } from '../util/errors.ts';
+import { HttpHosts } from '../util/http-host.ts';
 import type { Family } from './families.ts';
 
 /** prom-client renders any registered object with a name and get(); herd's values are read, not
@@ -30,7 +31,7 @@ function asMetric(name: string, current: () => Family | undefined): Metric {
 export class MetricsExporter {
   private readonly registry = new Registry();
   private families = new Map<string, Family>();
-  private server?: Server;
+  private unmount?: () => Promise<void>;
 
   /** `sample` is called on every scrape, so a scrape sees the counters as they are now. */
   constructor(private readonly sample: () => Promise<Family[]>) {
@@ -59,47 +60,47 @@ export class MetricsExporter {
     return this.registry.contentType;
   }
 
-  /** Serves /metrics on `address`; a taken port is a HerdError naming it. */
-  async listen(address: ListenAddress): Promise<number> {
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-        res.writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain' });
-        res.end(path === '/metrics' ? 'GET only\n' : 'herd serves /metrics\n');
-        return;
-      }
-      this.render().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': this.contentType });
-          res.end(req.method === 'HEAD' ? undefined : text);
-        },
-        (err: unknown) => {
-          res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(`${err instanceof Error ? err.message : String(err)}\n`);
-        },
-      );
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new HerdError(
-            `x-herd.metrics: cannot listen on ${address.host}:${address.port}: ${err.code ?? err.message}`,
-            'PORT_UNAVAILABLE',
-          ),
+  /** Serves /metrics on `address`, on the server herd's other endpoints there share (`hosts`);
+   * a taken port is a HerdError naming it. */
+  async listen(address: ListenAddress, hosts = new HttpHosts()): Promise<void> {
+    await this.close();
+    this.unmount = await hosts.mount(address, {
+      paths: ['/metrics'],
+      request: (req, res) => this.serve(req, res),
+      listenFailed: (err, sibling) =>
+        new HerdError(
+          `x-herd.metrics: cannot listen on ${address.host}:${address.port}: ${err.code ?? err.message}` +
+            (sibling
+              ? `; herd's dashboard listens on ${sibling.host}:${sibling.port}: give both the ` +
+                'same address to share one server, or different ports'
+              : ''),
+          'PORT_UNAVAILABLE',
         ),
-      );
-      server.listen(address.port, address.host, () => resolve());
     });
-    const bound = server.address();
-    return typeof bound === 'object' && bound ? bound.port : address.port;
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      req.resume();
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' });
+      res.end('GET only\n');
+      return;
+    }
+    this.render().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': this.contentType });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      (err: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`${err instanceof Error ? err.message : String(err)}\n`);
+      },
+    );
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    const unmount = this.unmount;
+    this.unmount = undefined;
+    await unmount?.();
   }
 }

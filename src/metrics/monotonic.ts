@@ -50,13 +50,19 @@ export class MonotonicStore {
     return [...this.series].map(([k, e]) => [k, e.base + e.last]);
   }
 
-  /** Writes the bases when something changed (write then rename: never a half file). */
+  /** Writes the bases when something changed (write then rename: never a half file). A write
+   * that fails (a full disk) throws; the bases stay marked unsaved, so the next save retries. */
   save(): void {
     if (!this.file || !this.dirty) return;
     const tmp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.tmp`);
     const series = Object.fromEntries([...this.series].map(([k, e]) => [k, [e.base, e.last]]));
-    writeFileSync(tmp, JSON.stringify({ version: VERSION, series }), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    try {
+      writeFileSync(tmp, JSON.stringify({ version: VERSION, series }), { mode: 0o600 });
+      renameSync(tmp, this.file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
     this.dirty = false;
   }
 

@@ -47,6 +47,9 @@ export class MetricsSampler {
   constructor(
     private readonly src: SamplerSources,
     private readonly store: MonotonicStore,
+    /** Told after every save: the error when the bases could not be written, else undefined.
+     * Counting goes on from memory meanwhile; a daemon restarted then may count from older bases. */
+    private readonly saved: (err: unknown) => void = () => {},
   ) {
     src.engine.on('event', this.restarts.listener);
     // The statuses an earlier daemon saw count as seen: a balancer that restarted with it reads 0
@@ -89,7 +92,12 @@ export class MetricsSampler {
       const [service = '', reason = ''] = key.split('\0');
       this.counter('herd_restarts_total', { service, reason }, n);
     }
-    this.store.save();
+    try {
+      this.store.save();
+      this.saved(undefined);
+    } catch (err) {
+      this.saved(err);
+    }
     const requests: Record<string, number> = {};
     for (const [k, v] of this.stored(REQUESTS))
       requests[k.service!] = (requests[k.service!] ?? 0) + v;

@@ -1,65 +1,14 @@
 // The member pool of one listener: who may take traffic, which one gets the next request or
 // connection, passive outlier ejection, holding requests while the pool is empty, draining.
-import type { Socket } from 'node:net';
 import type { HerdServiceExtension } from '../compose/model.ts';
 import type { ReplicaCounters } from './counters.ts';
+import { Member } from './member.ts';
+import { SlowStart } from './slow-start.ts';
+
+// The member type lives in member.ts (slow-start.ts reads it too); importers keep naming it here.
+export { Member, type IdleConn } from './member.ts';
 
 export type LbSettings = HerdServiceExtension['lb'];
-
-/** An upstream socket parked for reuse; the http module owns its behaviour. */
-export interface IdleConn {
-  readonly sock: Socket;
-  idleSince: number;
-  destroy(): void;
-}
-
-export class Member {
-  inFlight = 0;
-  consecutiveFailures = 0;
-  ejectedUntil = 0;
-  draining = false;
-  removed = false;
-  readonly idle: IdleConn[] = [];
-  /** Waiters for inFlight reaching 0 (drain). */
-  zeroWaiters: (() => void)[] = [];
-  /** When it joined the pool: its share ramps up from here (slow start). */
-  since = Date.now();
-  /** Answered requests it had when it joined; until it answers one more it is on probation. */
-  private readonly answeredAtJoin: number;
-  private proven = false;
-  /** Smooth weighted round robin's running score (only while a member ramps up). */
-  score = 0;
-  /** Not picked yet: while members ramp up, a new one gets one request first, so it is proven
-   * (or set aside) at once instead of after its turn comes round. */
-  fresh = true;
-
-  constructor(
-    readonly id: string,
-    readonly host: string,
-    readonly port: number,
-    readonly counters: ReplicaCounters,
-  ) {
-    this.answeredAtJoin = counters.requests - counters.errors;
-  }
-
-  /** Whether it has answered a request since it joined. */
-  answered(): boolean {
-    if (!this.proven)
-      this.proven = this.counters.requests - this.counters.errors > this.answeredAtJoin;
-    return this.proven;
-  }
-
-  closeIdle(): void {
-    for (const c of this.idle.splice(0)) c.destroy();
-  }
-
-  /** Called whenever inFlight goes down. */
-  settled(): void {
-    if (this.inFlight === 0 && this.zeroWaiters.length) {
-      for (const w of this.zeroWaiters.splice(0)) w();
-    }
-  }
-}
 
 export interface BalancerOptions {
   service: string;
@@ -80,11 +29,6 @@ export interface BalancerOptions {
 /** How often an empty pool that keeps holding requests says so again. */
 const HOLD_NOTICE_MS = 1000;
 
-/** The smallest share a member in slow start gets. */
-const MIN_RAMP = 0.1;
-/** How long a member in slow start may take to begin its first answer before it is set aside. */
-export const FIRST_ANSWER_MS = 1000;
-
 type Waiter = { cb: (m: Member | undefined) => void; timer: NodeJS.Timeout };
 
 /** What a request offers for hashing/stickiness; only read when the algorithm needs it. */
@@ -104,9 +48,7 @@ export class Balancer {
   private waiters: Waiter[] = [];
   private readonly ejectAfter: number;
   private readonly ejectMs: number;
-  private readonly slowStartMs: number;
-  /** Until this time some member is still in slow start (0: none). */
-  private rampingUntil = 0;
+  private readonly slowStart: SlowStart;
   private readonly onHold: ((service: string) => void) | undefined;
   /** When onHold was last called (0: not while the pool has been empty). */
   private heldNoticeAt = 0;
@@ -118,7 +60,7 @@ export class Balancer {
     this.lb = opts.lb;
     this.ejectAfter = opts.ejectAfter ?? 3;
     this.ejectMs = opts.ejectMs ?? 5000;
-    this.slowStartMs = opts.slowStartMs ?? 0;
+    this.slowStart = new SlowStart(opts.slowStartMs ?? 0);
   }
 
   get size(): number {
@@ -146,14 +88,7 @@ export class Balancer {
     }
     if (old) this.detach(old);
     const m = new Member(id, host, port, counters);
-    // Slow start only ramps a member up next to one that already serves at full share (past its
-    // own ramp, and has answered): members of a pool that is starting take their share at once.
-    if (
-      this.slowStartMs > 0 &&
-      this.active.some((a) => a.answered() && m.since - a.since >= this.slowStartMs)
-    )
-      this.rampingUntil = Math.max(this.rampingUntil, m.since + this.slowStartMs);
-    else m.since = 0;
+    this.slowStart.joined(m, this.active);
     this.members.set(id, m);
     this.rebuild();
     this.wake();
@@ -194,21 +129,10 @@ export class Balancer {
     m.consecutiveFailures = 0;
   }
 
-  /** How long the first answer of `m` is awaited before it is set aside: only for a member
-   * in slow start that has not answered, next to members that serve (else undefined: there is
-   * nobody better to send the request to). At least FIRST_ANSWER_MS, and 4 times the mean time
-   * the serving members take, so a service that is slow by nature is not mistaken for a
-   * replica that is stuck. */
+  /** How long the first answer of `m` is awaited before it is set aside (slow-start.ts), or
+   * undefined: not awaited. */
   firstAnswerMs(m: Member): number | undefined {
-    if (this.slowStartMs === 0 || m.since === 0 || m.answered()) return undefined;
-    const now = Date.now();
-    let slowest = -1;
-    for (const a of this.active) {
-      if (a === m || a.ejectedUntil > now || !a.answered()) continue;
-      const c = a.counters;
-      slowest = Math.max(slowest, c.requests > 0 ? c.latencySumMs / c.requests : 0);
-    }
-    return slowest < 0 ? undefined : Math.max(FIRST_ANSWER_MS, 4 * slowest);
+    return this.slowStart.firstAnswerMs(m, this.active);
   }
 
   /** A member on probation did not answer in time: out for `ejectMs`, after which its slow start
@@ -216,10 +140,8 @@ export class Balancer {
   setAside(m: Member): void {
     const back = Date.now() + this.ejectMs;
     m.ejectedUntil = back;
-    m.since = back;
-    m.fresh = true;
     m.closeIdle();
-    this.rampingUntil = Math.max(this.rampingUntil, back + this.slowStartMs);
+    this.slowStart.restart(m, back);
   }
 
   /** Choose a member not in `tried`; ejected members only when nothing else is left. */
@@ -242,9 +164,10 @@ export class Balancer {
         if (m) return m;
       }
     }
-    if (this.rampingUntil !== 0 && this.lb.algorithm !== 'hash') {
-      if (now < this.rampingUntil) return this.rampPick(cands, now);
-      this.rampingUntil = 0;
+    if (this.lb.algorithm !== 'hash' && this.slowStart.ramping(now)) {
+      const byLoad = this.lb.algorithm === 'least_conn' || this.lb.algorithm === 'p2c';
+      // Everyone held back by weight 0 still beats returning nothing.
+      return this.slowStart.pick(cands, now, byLoad) ?? this.roundRobin(cands);
     }
     switch (this.lb.algorithm) {
       case 'least_conn':
@@ -258,47 +181,6 @@ export class Balancer {
       default:
         return this.roundRobin(cands);
     }
-  }
-
-  /** A member's share while some member ramps up: 0 while its first request is unanswered (it
-   * gets one at a time, so a replica that is slow to answer holds one request, not a stream of
-   * them), then growing linearly from MIN_RAMP to 1 over the slow-start window. */
-  private weight(m: Member, now: number): number {
-    if (m.since === 0) return 1;
-    if (!m.answered() && m.inFlight > 0) return 0;
-    const w = (now - m.since) / this.slowStartMs;
-    if (w >= 1) {
-      m.since = 0;
-      return 1;
-    }
-    return Math.max(MIN_RAMP, w);
-  }
-
-  /** Smooth weighted round robin (nginx's), or for least_conn/p2c the fewest in-flight requests
-   * per unit of weight; everyone set aside by weight 0 still beats returning nothing. */
-  private rampPick(cands: Member[], now: number): Member {
-    let total = 0;
-    let best: Member | undefined;
-    let bestKey = -Infinity;
-    const byLoad = this.lb.algorithm === 'least_conn' || this.lb.algorithm === 'p2c';
-    for (const m of cands) {
-      if (m.fresh && m.since !== 0 && now - m.since < this.slowStartMs) {
-        m.fresh = false;
-        return m;
-      }
-      const w = this.weight(m, now);
-      if (w === 0) continue;
-      total += w;
-      m.score += w;
-      const key = byLoad ? -(m.inFlight + 1) / w : m.score;
-      if (key > bestKey) {
-        bestKey = key;
-        best = m;
-      }
-    }
-    if (!best) return this.roundRobin(cands);
-    best.score -= total;
-    return best;
   }
 
   private anyEjected(now: number): boolean {

@@ -128,12 +128,7 @@ function matchRequestLine(line: string): RegExpExecArray {
  * (parseRequestHead keeps it only when Connection names it too). Returns Connection's value. */
 function readHeaders(lines: string[], req: RequestHead, wantHeaderMap: boolean): string {
   let forward = '';
-  let host: string | undefined;
-  let xff: string | undefined;
-  let cookie: string | undefined;
-  let cl = -1;
-  let te: string | undefined;
-  let connection = '';
+  const combined: Combined = { te: undefined, connection: '' };
   let map: Map<string, string> | undefined = wantHeaderMap ? new Map() : undefined;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -145,71 +140,74 @@ function readHeaders(lines: string[], req: RequestHead, wantHeaderMap: boolean):
     if (BAD_VALUE.test(value)) throw new HttpParseError(400, 'invalid character in header value');
     const lower = name.toLowerCase();
     map?.set(lower, map.has(lower) ? `${map.get(lower)}, ${value}` : value);
-    // hop-by-hop headers and our own X-Forwarded-* are not forwarded as they came
-    let hop = false;
-    switch (lower) {
-      case 'host':
-        if (host !== undefined) throw new HttpParseError(400, 'duplicate Host header');
-        host = value;
-        break;
-      case 'content-length':
-        if (!CL_VALUE.test(value)) throw new HttpParseError(400, 'invalid Content-Length');
-        if (cl !== -1 && cl !== Number(value))
-          throw new HttpParseError(400, 'conflicting Content-Length headers');
-        cl = Number(value);
-        break;
-      case 'transfer-encoding':
-        te = te === undefined ? value : `${te}, ${value}`;
-        break;
-      case 'connection':
-        connection = connection ? `${connection},${value}` : value;
-        hop = true;
-        break;
-      case 'upgrade':
-        req.upgrade = value;
-        hop = true;
-        break;
-      case 'x-forwarded-for':
-        xff = xff === undefined ? value : `${xff}, ${value}`;
-        hop = true;
-        break;
-      case 'keep-alive':
-      case 'proxy-connection':
-      case 'te':
-      case 'trailer':
-        hop = true;
-        break;
-      case 'x-forwarded-proto':
-        req.xForwardedProto = value;
-        hop = true;
-        break;
-      case 'x-forwarded-host':
-        req.xForwardedHost = value;
-        hop = true;
-        break;
-      case 'x-forwarded-port':
-        req.xForwardedPort = value;
-        hop = true;
-        break;
-      case 'cookie':
-        cookie = cookie === undefined ? value : `${cookie}; ${value}`;
-        break;
-      case 'expect':
-        req.expectContinue = value.toLowerCase() === '100-continue';
-        break;
-    }
-    if (!hop) forward += line + '\r\n';
+    if (!recordHeader(lower, value, req, combined)) forward += line + '\r\n';
   }
-  if (req.minor === 1 && host === undefined) throw new HttpParseError(400, 'missing Host header');
-  req.chunked = te !== undefined && isChunked(te, cl);
+  if (req.minor === 1 && req.host === undefined)
+    throw new HttpParseError(400, 'missing Host header');
+  req.chunked = combined.te !== undefined && isChunked(combined.te, req.contentLength);
   req.forwardLines = forward;
-  req.host = host;
-  req.xForwardedFor = xff;
-  req.cookie = cookie;
   if (map && map.size === 0) map = undefined;
   req.headerMap = map;
-  req.contentLength = cl;
-  return connection;
+  return combined.connection;
+}
+
+/** Headers whose repeats are joined into one value, judged once all header lines are read. */
+interface Combined {
+  te: string | undefined;
+  connection: string;
+}
+
+/** Records what one header (`lower`: its name in lower case) says in `req`, or for
+ * Transfer-Encoding and Connection in `combined`. Returns whether it is hop-by-hop or one of the
+ * X-Forwarded-* herd sets itself: those are not forwarded as they came. */
+function recordHeader(lower: string, value: string, req: RequestHead, combined: Combined): boolean {
+  switch (lower) {
+    case 'host':
+      if (req.host !== undefined) throw new HttpParseError(400, 'duplicate Host header');
+      req.host = value;
+      return false;
+    case 'content-length':
+      if (!CL_VALUE.test(value)) throw new HttpParseError(400, 'invalid Content-Length');
+      if (req.contentLength !== -1 && req.contentLength !== Number(value))
+        throw new HttpParseError(400, 'conflicting Content-Length headers');
+      req.contentLength = Number(value);
+      return false;
+    case 'transfer-encoding':
+      combined.te = combined.te === undefined ? value : `${combined.te}, ${value}`;
+      return false;
+    case 'connection':
+      combined.connection = combined.connection ? `${combined.connection},${value}` : value;
+      return true;
+    case 'upgrade':
+      req.upgrade = value;
+      return true;
+    case 'x-forwarded-for':
+      req.xForwardedFor =
+        req.xForwardedFor === undefined ? value : `${req.xForwardedFor}, ${value}`;
+      return true;
+    case 'keep-alive':
+    case 'proxy-connection':
+    case 'te':
+    case 'trailer':
+      return true;
+    case 'x-forwarded-proto':
+      req.xForwardedProto = value;
+      return true;
+    case 'x-forwarded-host':
+      req.xForwardedHost = value;
+      return true;
+    case 'x-forwarded-port':
+      req.xForwardedPort = value;
+      return true;
+    case 'cookie':
+      req.cookie = req.cookie === undefined ? value : `${req.cookie}; ${value}`;
+      return false;
+    case 'expect':
+      req.expectContinue = value.toLowerCase() === '100-continue';
+      return false;
+    default:
+      return false;
+  }
 }
 
 /** Whether a request with a Transfer-Encoding is chunked; throws for any other framing. */

@@ -249,16 +249,39 @@ test('run starts the dependencies first, as up -d --wait would', () => {
   }
 });
 
-test('completion scripts for bash, zsh and fish name every verb; bash parses them', () => {
+test('completion scripts complete verbs and flags in bash and fish; zsh loads its function', () => {
   const b = box('comp', STACK);
   try {
-    for (const shell of ['bash', 'zsh', 'fish']) {
-      const text = b.ok(['completion', shell]);
-      for (const verb of ['up', 'ps', 'exec', 'run', 'ls', 'completion'])
-        assert.match(text, new RegExp(`\\b${verb}\\b`), `${shell}: ${verb}`);
-    }
-    const bash = spawnSync('bash', ['-n'], { input: b.ok(['completion', 'bash']) });
-    assert.equal(bash.status, 0, bash.stderr.toString());
+    const dir = tempDir('completion');
+    const script = (shell: string) => {
+      const file = join(dir, `herd.${shell}`);
+      writeFileSync(file, b.ok(['completion', shell]));
+      return file;
+    };
+    const run = (cmd: string, args: string[]) => {
+      const r = spawnSync(cmd, args, { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
+      return r.stdout;
+    };
+    const bash = (words: string) =>
+      run('bash', [
+        '-c',
+        `source "$1"; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _herd; echo "\${COMPREPLY[*]}"`,
+        'bash',
+        script('bash'),
+      ]).trim();
+    assert.equal(bash('herd ex'), 'exec');
+    assert.equal(bash('herd run --r'), '--rm');
+    assert.match(bash('herd -f x.yaml up --w'), /^--wait --wait-timeout$/);
+    const fish = (line: string) =>
+      run('fish', ['-c', `source ${script('fish')}; complete -C '${line}'`])
+        .split('\n')
+        .map((l) => l.split('\t')[0])
+        .filter(Boolean);
+    assert.ok(fish('herd ex').includes('exec'), fish('herd ex').join(' '));
+    assert.ok(fish('herd run --r').includes('--rm'), fish('herd run --r').join(' '));
+    run('zsh', ['-n', script('zsh')]);
+    assert.match(run('zsh', ['-c', `source ${script('zsh')}; whence -w _herd`]), /_herd: function/);
     assert.equal(b.herd(['completion', 'tcsh']).status, 1);
   } finally {
     b.cleanup();
@@ -277,6 +300,14 @@ test('every verb (herd --help lists them all) has --help with an example', () =>
     const verbs = commandsIn(b.ok(['--help']));
     for (const verb of ['exec', 'run', 'ls', 'pause', 'pull', 'completion', 'systemd'])
       assert.ok(verbs.includes(verb), `herd --help lists ${verb}`);
+    // and the README's verb table has a row for each (`stop` / `start` / `restart …` share one)
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const rows = readme.split('\n').filter((l) => l.startsWith('| `'));
+    for (const verb of verbs)
+      assert.ok(
+        rows.some((r) => new RegExp(`^\\| (\`[^|]*\` / )*\`${verb}\\b`).test(r)),
+        `README's verb table has ${verb}`,
+      );
     for (const verb of verbs) {
       const help = b.ok([verb, '--help']);
       // a verb with subcommands (tls ca): each of them has its example

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { freePort, httpGet, pidAlive, sandbox, waitFor, type Sandbox } from '../helpers/e2e.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -214,5 +215,31 @@ services:
     assert.ok(Date.now() - t0 < 15_000, `down -t 0 took ${Date.now() - t0} ms`);
   } finally {
     b.cleanup();
+  }
+});
+
+test('up -d whose daemon fails after it answered (a metrics port in use) says why', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const busy = (taken.address() as AddressInfo).port;
+  const b = box(
+    `name: modesfail
+x-herd:
+  metrics: { listen: "127.0.0.1:${busy}" }
+services:
+  web:
+    command: ["node", "app.js"]
+    ports: ["${await freePort()}:8000"]
+`,
+  );
+  try {
+    const up = b.herd(['up', '-d']);
+    assert.notEqual(up.status, 0, up.stdout);
+    assert.match(up.stderr, /stopped during start-up/);
+    assert.match(up.stderr, new RegExp(`127\\.0\\.0\\.1:${busy}.*EADDRINUSE|EADDRINUSE.*${busy}`));
+    assert.doesNotMatch(up.stderr, /no herd daemon running/);
+  } finally {
+    b.cleanup();
+    taken.close();
   }
 });

@@ -330,3 +330,16 @@ export function proxyPrimaryOf(stateDir: string): number {
   }
   throw new Error(`no proxy process for the stack in ${stateDir}`);
 }
+
+/** `herd ARGS` (a shell command line) under `script`, in a pseudo-terminal of its own: its output
+ * as the terminal shows it (\r\n line ends). */
+export function inTerminal(b: Sandbox, args: string): string {
+  const r = spawnSync('script', ['-qec', `'${process.execPath}' '${HERD}' ${args}`, '/dev/null'], {
+    cwd: b.dir,
+    env: b.env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`herd ${args} exited ${r.status}\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}

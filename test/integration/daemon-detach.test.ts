@@ -28,6 +28,7 @@ describe('detached daemon start', () => {
       await new DaemonClient(paths.socket, 'shop').post('/v1/down', {});
       for (let i = 0; i < 100 && readStat(d.pid); i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(readStat(d.pid), undefined, 'down ended the daemon');
+      assert.equal(d.exited(), 'exit code 0', 'the start knows its daemon ended, and how');
     } finally {
       try {
         process.kill(d.pid, 'SIGKILL');
@@ -50,7 +51,7 @@ describe('detached daemon start', () => {
         paths,
         project: 'shop',
       });
-      assert.deepEqual(second, { pid: first.pid, won: false });
+      assert.deepEqual({ pid: second.pid, won: second.won }, { pid: first.pid, won: false });
       assert.match(readFileSync(paths.daemonLog, 'utf8'), /herd: .* is already running/);
       assert.equal((await probeSocket(paths.socket))?.pid, first.pid);
       await new DaemonClient(paths.socket, 'shop').post('/v1/down', {});

@@ -15,6 +15,8 @@ import { StateRecorder } from '../../src/daemon/recorder.ts';
 import { readState } from '../../src/daemon/state-file.ts';
 import { DaemonWarnings } from '../../src/daemon/warnings.ts';
 import { LogStore, type LogWriteTrouble } from '../../src/logs/store.ts';
+import { MonotonicStore } from '../../src/metrics/monotonic.ts';
+import { MetricsSampler } from '../../src/metrics/sampler.ts';
 import { isHerdError } from '../../src/util/errors.ts';
 import { makeService } from '../helpers/backends.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -118,6 +120,59 @@ describe('a full disk under the state dir', () => {
       assert.deepEqual(warnings.list(), []);
     } finally {
       rec.detach();
+      unfill();
+    }
+  });
+
+  it('the metrics file: samples go on from memory on a full disk, and it is written again after', async () => {
+    const dir = join(mnt, 'metrics');
+    mkdirSync(dir, { mode: 0o700 });
+    const file = join(dir, 'metrics.json');
+    const warnings = new DaemonWarnings();
+    let requests = 10;
+    const sampler = new MetricsSampler(
+      {
+        traffic: async () => [
+          {
+            replica: 'p-web-1',
+            service: 'web',
+            requests,
+            errors: 0,
+            inFlight: 0,
+            connections: 0,
+            latencyBuckets: [],
+            latencySumMs: 0,
+            codes: { '200': requests },
+          },
+        ],
+        engine: {
+          project: { services: { web: {} } },
+          replicas: () => [],
+          on: () => undefined,
+          off: () => undefined,
+        },
+        usage: () => new Map(),
+        autoscaled: () => ({}),
+      },
+      new MonotonicStore(file),
+      (err) =>
+        err === undefined ? warnings.clear('m', 'written again') : warnings.set('m', String(err)),
+    );
+    const total = async () =>
+      (await sampler.sample())
+        .find((f) => f.name === 'herd_http_requests_total')!
+        .samples.reduce((sum, x) => sum + x.value, 0);
+    try {
+      fill();
+      assert.equal(await total(), 10, 'a sample on a full disk still answers');
+      assert.match(warnings.list().join('\n'), /ENOSPC/);
+      requests = 25;
+      assert.equal(await total(), 25);
+      unfill();
+      assert.equal(await total(), 25);
+      assert.deepEqual(warnings.list(), []);
+      assert.ok(readFileSync(file, 'utf8').includes('"version"'), 'the bases were saved');
+    } finally {
       unfill();
     }
   });

@@ -25,6 +25,15 @@ describe('bounded YAML', () => {
     ]);
   });
 
+  it("refuses block nesting 100 000 deep (- - - …) at its position, without the parser's stack error", () => {
+    const text = `services:\n  web:\n    labels:\n      x:\n        ${'- '.repeat(100_000)}a\n`;
+    const t0 = performance.now();
+    const out = problems(text);
+    assert.ok(performance.now() - t0 < 2000);
+    assert.equal(out.length, 1);
+    assert.match(out[0]!, /^c\.yaml:5:\d+: invalid YAML: nested too deep to read/);
+  });
+
   it('counts brackets in neither quoted strings nor comments', () => {
     const many = '['.repeat(MAX_DEPTH + 5);
     assert.equal(

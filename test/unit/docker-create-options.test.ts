@@ -4,6 +4,7 @@ import {
   builtImageName,
   containerCreateOptions,
   healthConfig,
+  oneOffCreateOptions,
   volumeEngineName,
 } from '../../src/runtime/docker/create-options.ts';
 import { resolveEngineAddress } from '../../src/runtime/docker/connect.ts';
@@ -154,6 +155,56 @@ describe('containerCreateOptions', () => {
     assert.equal(o.Cmd, undefined);
     assert.equal(o.Entrypoint, undefined);
     assert.equal(o.Healthcheck, undefined);
+  });
+});
+
+describe('oneOffCreateOptions', () => {
+  const service = testService('api', {
+    image: 'example/api:1',
+    ports: [{ target: 3000, protocol: 'tcp' }],
+    workingDir: '/srv',
+    networks: { front: { aliases: ['www'] }, back: { aliases: [] } },
+  });
+  const project = {
+    ...testProject('shop', [service], '/home/me/shop'),
+    networks: {
+      front: { name: 'shop_front', external: false, internal: false, labels: {} },
+      back: { name: 'shop_back', external: false, internal: false, labels: {} },
+    },
+  };
+  const spec = { ...specFor(project, 'api', 1, { port: 3000 }), name: 'shop-api-run-0123abcd' };
+  const run = (autoRemove: boolean, tty: boolean) =>
+    oneOffCreateOptions({
+      project,
+      service,
+      spec,
+      image: 'example/api:1',
+      slug: '0123abcd'.padEnd(64, '0'),
+      replica: 'run-0123abcd',
+      tty,
+      autoRemove,
+    });
+
+  it("is the replica's container with Compose's one-off labels, stdin open, --rm as AutoRemove", () => {
+    const opts = run(true, false);
+    assert.equal(opts.name, 'shop-api-run-0123abcd');
+    assert.equal(opts.WorkingDir, '/srv');
+    assert.equal(opts.Labels?.['com.docker.compose.oneoff'], 'True');
+    assert.equal(opts.Labels?.['com.docker.compose.container-number'], '-1');
+    assert.equal(opts.Labels?.['com.docker.compose.slug'], '0123abcd'.padEnd(64, '0'));
+    assert.equal(opts.Labels?.['dev.herd.replica'], 'run-0123abcd');
+    assert.equal(opts.Labels?.['dev.herd.config-hash'], undefined);
+    assert.equal(opts.HostConfig?.AutoRemove, true);
+    assert.equal(opts.OpenStdin, true);
+    assert.equal(opts.Tty, false);
+    assert.equal(run(false, true).HostConfig?.AutoRemove, false);
+    assert.equal(run(false, true).Tty, true);
+  });
+
+  it("publishes no port and takes none of the service's network aliases", () => {
+    const opts = run(false, false);
+    assert.equal(opts.HostConfig?.PortBindings, undefined);
+    assert.deepEqual(opts.NetworkingConfig?.EndpointsConfig, { shop_front: {}, shop_back: {} });
   });
 });
 

@@ -2,7 +2,7 @@
 // container. A process replica's command runs here with the replica's environment, working dir,
 // user and cgroup; a container's through the Docker engine's exec.
 import type { Command } from 'commander';
-import type { ExecTarget } from '../../daemon/api/replica-exec.ts';
+import type { ExecTarget } from '../../daemon/api-types.ts';
 import { locateDaemon } from '../../daemon/locate.ts';
 import { HerdError } from '../../util/errors.ts';
 import { runForeground } from '../foreground.ts';

@@ -43,28 +43,40 @@ The one-off replica, <project>-<service>-run-<id>, gets the service's environmen
 set to run-<id>, its own PORT and the addresses of the other services; it takes no traffic from
 the balancer. The services it depends on are started first (as \`herd up -d --wait\` would).
 A process service's one-off runs here, in the foreground, and leaves nothing behind when it
-ends (it never shows in \`herd ps\`); herd exits with its exit code.
+ends (it never shows in \`herd ps\`). A Docker service's is a container, as \`docker compose run\`
+creates one: the service's image (built first when it has build: and is not built yet), volumes,
+networks, working_dir and user, labelled com.docker.compose.oneoff=True, no published ports; it
+stays, exited, unless --rm. Either way herd exits with its exit code.
 
 Examples:
   $ herd run --rm web node migrate.js
   $ herd run --rm -T -e DEBUG=1 worker sh -c 'echo $HERD_SERVICE'
-  $ herd run --no-deps --entrypoint "node --inspect" web app.js`,
+  $ herd run --no-deps --entrypoint "node --inspect" web app.js
+  $ herd run --rm -T db psql -h db -U postgres -c 'select 1'   # a Docker service`,
     )
     .action(async (service: string, argv: string[], opts: RunOptions) => {
       const flags = program.opts<ProjectFlags>();
       const project = await loaderFor(flags, [service])();
       checkServices(project, [service]);
       const definition = project.services[service]!;
-      if (runtimeKind(definition) === 'docker')
-        throw new HerdError(
-          `herd run of a Docker service (${service}) is not supported yet; ` +
-            'use `herd exec` in a running replica, or `docker compose run`',
-          'NOT_RUNNABLE',
-        );
       const extra = parseEnvAssignments(opts.env);
       if (opts.deps) await startDependencies(project, service, flags);
-      const id = randomBytes(4).toString('hex');
-      const oneOff = withOverrides(definition, argv, opts.entrypoint);
+      const slug = randomBytes(32).toString('hex');
+      const id = slug.slice(0, 8);
+      if (runtimeKind(definition) === 'docker') {
+        const oneOff = withOverrides(definition, argv, opts.entrypoint, true);
+        if (opts.workdir !== undefined) oneOff.workingDir = opts.workdir;
+        const { dockerRun } = await import('../docker-run.ts');
+        process.exitCode = await dockerRun(project, oneOff, {
+          id,
+          slug,
+          tty: opts.TTY,
+          rm: opts.rm === true,
+          env: extra,
+        });
+        return;
+      }
+      const oneOff = withOverrides(definition, argv, opts.entrypoint, false);
       const { spec } = await planReplica(project, oneOff, 1, {
         serviceAddresses: await dependencyEnv(project),
       });
@@ -79,10 +91,18 @@ Examples:
     });
 }
 
-/** The service as the one-off runs it: CMD… replaces `command`, --entrypoint `entrypoint`. */
-function withOverrides(service: Service, argv: string[], entrypoint?: string): Service {
+/** The service as the one-off runs it: CMD… replaces `command`, --entrypoint `entrypoint`. A
+ * container's --entrypoint without CMD… also drops the service's command, as Compose's does (an
+ * image's CMD is meant for its own entrypoint). */
+function withOverrides(
+  service: Service,
+  argv: string[],
+  entrypoint: string | undefined,
+  container: boolean,
+): Service {
   const out = { ...service };
   if (argv.length > 0) out.command = argv;
+  else if (entrypoint !== undefined && container) out.command = undefined;
   if (entrypoint !== undefined) {
     try {
       out.entrypoint = splitShellWords(entrypoint);

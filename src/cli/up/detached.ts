@@ -47,7 +47,17 @@ export async function startInBackground(req: DetachRequest): Promise<void> {
   });
   if (daemon.won) {
     process.stdout.write(` ✔ herd daemon for ${req.project.name} started (pid ${daemon.pid})\n`);
-    await awaitStack(req);
+    // The daemon answers before it has opened everything (metrics, dashboard, ingress): one
+    // that fails there exits, and its reason is in its log, not in the "not running" that follows.
+    await awaitStack(req).catch((err: unknown) => {
+      const exit = daemon.exited();
+      if (exit === undefined) throw err;
+      throw new HerdError(
+        `the herd daemon for project ${req.project.name} stopped during start-up (${exit}); ` +
+          `last lines of ${paths.daemonLog}:\n${daemon.logTail()}`,
+        'FAILED',
+      );
+    });
     return;
   }
   // Another daemon started at the same moment (the proxy reviving a killed one, or a second

@@ -4,22 +4,10 @@
 // container, which container it is (the client asks the Docker engine to exec).
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { runtimeKind, type RuntimeKind } from '../../compose/runtime-kind.ts';
+import { runtimeKind } from '../../compose/runtime-kind.ts';
+import type { ExecTarget } from '../api-types.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError, parseNonNegative } from './http.ts';
-
-export interface ExecTarget {
-  runtime: RuntimeKind;
-  /** `<project>-<service>-<n>`. */
-  name: string;
-  pid: number;
-  /** Process runtime only: the replica's environment, cwd, ids and cgroup.procs files. */
-  env: Record<string, string>;
-  cwd: string;
-  uid: number;
-  gid: number;
-  cgroupProcs: string[];
-}
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 

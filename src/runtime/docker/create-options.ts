@@ -11,6 +11,7 @@ import {
   COMPOSE_NUMBER,
   COMPOSE_ONEOFF,
   COMPOSE_SERVICE,
+  COMPOSE_SLUG,
   COMPOSE_WORKING_DIR,
   HERD_CONFIG_HASH,
   HERD_REPLICA,
@@ -166,6 +167,45 @@ export function containerCreateOptions({
   if (needsHostAlias(project)) host.ExtraHosts = [`${HOST_ALIAS}:host-gateway`];
   options.Labels![HERD_CONFIG_HASH] = replicaConfigHash(options);
   return options;
+}
+
+export interface OneOffInput extends CreateInput {
+  /** Compose's `com.docker.compose.slug`: the run's full random id (the name has its start). */
+  slug: string;
+  /** `herd run` sets HERD_REPLICA to this (`run-<id>`) instead of a replica number. */
+  replica: string;
+  tty: boolean;
+  /** --rm: the engine removes the container once it has exited. */
+  autoRemove: boolean;
+}
+
+/** `herd run`'s container, as `docker compose run` creates one: the replica's create body with
+ * Compose's one-off labels (number -1, so no replica's adoption ever takes it), stdin attached,
+ * no published port (the balancer never sends it traffic; Compose publishes none without
+ * --service-ports) and no network alias (the service's name keeps resolving to its replicas). */
+export function oneOffCreateOptions(input: OneOffInput): ContainerCreateOptions {
+  const base = containerCreateOptions(input);
+  const { PortBindings: _ports, ...host } = base.HostConfig ?? {};
+  const endpoints = Object.keys(base.NetworkingConfig?.EndpointsConfig ?? {});
+  const { [HERD_CONFIG_HASH]: _hash, ...labels } = base.Labels ?? {};
+  return {
+    ...base,
+    Labels: {
+      ...labels,
+      [COMPOSE_NUMBER]: '-1',
+      [COMPOSE_ONEOFF]: 'True',
+      [COMPOSE_SLUG]: input.slug,
+      [HERD_REPLICA]: input.replica,
+    },
+    Tty: input.tty,
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: { ...host, AutoRemove: input.autoRemove },
+    NetworkingConfig: { EndpointsConfig: Object.fromEntries(endpoints.map((n) => [n, {}])) },
+  };
 }
 
 function hostPortFor(spec: ReplicaSpec, key: string): string {

@@ -5,6 +5,8 @@ export const COMPOSE_PROJECT = 'com.docker.compose.project';
 export const COMPOSE_SERVICE = 'com.docker.compose.service';
 export const COMPOSE_NUMBER = 'com.docker.compose.container-number';
 export const COMPOSE_ONEOFF = 'com.docker.compose.oneoff';
+/** A one-off (`run`) container's full random id. */
+export const COMPOSE_SLUG = 'com.docker.compose.slug';
 export const COMPOSE_WORKING_DIR = 'com.docker.compose.project.working_dir';
 export const COMPOSE_CONFIG_FILES = 'com.docker.compose.project.config_files';
 export const COMPOSE_CONFIG_HASH = 'com.docker.compose.config-hash';

@@ -15,7 +15,13 @@ import {
   type ProgressListener,
 } from './build.ts';
 import { engineUnreachableError, isEngineUnreachable } from './connect.ts';
-import { builtImageName, containerCreateOptions, containerPorts } from './create-options.ts';
+import {
+  builtImageName,
+  containerCreateOptions,
+  containerPorts,
+  oneOffCreateOptions,
+  type OneOffInput,
+} from './create-options.ts';
 import { DockerReplicaHandle } from './handle.ts';
 import { HealthFeed } from './health-feed.ts';
 import {
@@ -112,6 +118,27 @@ export class DockerRuntime implements Runtime {
         return failedHandle(`could not start container ${spec.name}: ${engineMessage(err)}`);
       }
       return this.handleFor(service, spec, container, output);
+    });
+  }
+
+  /** `herd run`'s container, created (not started) as a replica's would be: networks and volumes
+   * made, the image built when it has `build:` and is missing (as `up` builds it) or pulled.
+   * `service` is the one-off's definition (its command and entrypoint overridden). */
+  async createOneOff(
+    service: Service,
+    run: Omit<OneOffInput, 'project' | 'service' | 'image'>,
+  ): Promise<Dockerode.Container> {
+    return this.guard(service, async () => {
+      await this.sharedResources(service);
+      const image = await this.image(service, false);
+      const create = oneOffCreateOptions({ ...run, project: this.project, service, image });
+      const container = await createAttached(this.docker, create).catch((err: unknown) => {
+        if (isEngineUnreachable(err)) throw err;
+        throw new HerdError(`could not create container ${run.spec.name}: ${engineMessage(err)}`);
+      });
+      const archive = contentArchive(this.project, service);
+      if (archive) await container.putArchive(archive, { path: '/' });
+      return container;
     });
   }
 

@@ -113,23 +113,34 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
           logTail: () => tailOf(paths.daemonLog, offset),
         };
     }
-    if (Date.now() > deadline) {
-      if (exit !== undefined)
-        throw new HerdError(
-          `another herd daemon for project ${opts.project} holds its state dir but did not ` +
-            `answer on ${paths.socket} within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s ` +
-            `— see ${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
-          'DAEMON_UNRESPONSIVE',
-        );
-      throw new HerdError(
-        `the herd daemon for project ${opts.project} (pid ${pid}) did not answer on ${paths.socket} ` +
-          `within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s; it keeps running — see ` +
-          `${paths.daemonLog}:\n${tailOf(paths.daemonLog, offset)}`,
-        'DAEMON_UNRESPONSIVE',
-      );
-    }
+    if (Date.now() > deadline) throw notAnswered(opts, pid, exit, offset);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The start's deadline passed: either another daemon holds the state dir and does not answer,
+ * or ours runs without answering. */
+function notAnswered(
+  opts: DetachOptions,
+  pid: number,
+  exit: string | undefined,
+  offset: number,
+): HerdError {
+  const { paths } = opts;
+  const within = `${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s`;
+  if (exit !== undefined)
+    return new HerdError(
+      `another herd daemon for project ${opts.project} holds its state dir but did not ` +
+        `answer on ${paths.socket} within ${within} — see ${paths.daemonLog}:\n` +
+        tailOf(paths.daemonLog, offset),
+      'DAEMON_UNRESPONSIVE',
+    );
+  return new HerdError(
+    `the herd daemon for project ${opts.project} (pid ${pid}) did not answer on ${paths.socket} ` +
+      `within ${within}; it keeps running — see ${paths.daemonLog}:\n` +
+      tailOf(paths.daemonLog, offset),
+    'DAEMON_UNRESPONSIVE',
+  );
 }
 
 /** True when the log since `from` says our daemon lost the state dir to another one. */

@@ -22,8 +22,9 @@ import type {
 import type { ProxyProcessOptions } from '../types.ts';
 import { LineChannel } from './channel.ts';
 import { heldMatch, killGroup, onWire, Restarts } from './plane-support.ts';
-import { answerProblem, CONTROL_SOCKET, fromPrimaryProblem } from './protocol.ts';
-import type { FromPrimary, HeldListener, Reply, Request, ToPrimary } from './protocol.ts';
+import { CONTROL_SOCKET } from './protocol.ts';
+import type { FromPrimary, HeldListener, Reply, ToPrimary } from './protocol.ts';
+import { PendingRequests, type Ask } from './requests.ts';
 import { spawnPrimary, type PrimaryConfig } from './spawn-primary.ts';
 
 const RECONNECT_MS = 200;
@@ -50,9 +51,8 @@ export class ProcessPlane implements DataPlane {
   private readonly dir: string;
   private readonly ownDir: boolean;
   private ch: LineChannel<object> | null = null;
-  private nextId = 0;
   /** Requests sent and not answered yet: the op asked (its reply is checked against it). */
-  private readonly pending = new Map<number, { op: Request['op']; done: (r: Reply) => void }>();
+  private readonly requests = new PendingRequests();
   private readonly listeners = new Map<string, ListenerSpec & { boundPort: number }>();
   private readonly endpoints = new Map<string, EndpointSpec>();
   /** The ingress the primary serves (pools by this plane's listener ids), sent again with the
@@ -161,10 +161,7 @@ export class ProcessPlane implements DataPlane {
   private lost(ch: LineChannel<object>): void {
     if (this.ch !== ch) return;
     this.ch = null;
-    for (const [id, { done }] of this.pending) {
-      this.pending.delete(id);
-      done({ id, ok: false, error: 'the proxy process went away' });
-    }
+    this.requests.failAll('the proxy process went away');
     if (!this.closing) this.reconnect(Date.now());
   }
 
@@ -282,28 +279,20 @@ export class ProcessPlane implements DataPlane {
    * what is wrong, and the daemon is warned once per kind of fault and connection (never a
    * crash on a field that is not there). */
   private checked(raw: object, misread: Set<string>): FromPrimary | undefined {
-    const id = (raw as { id?: unknown }).id;
-    const asked = typeof id === 'number' ? this.pending.get(id) : undefined;
-    const bad =
-      fromPrimaryProblem(raw) ?? (asked ? answerProblem(asked.op, raw as Reply) : undefined);
-    if (!bad) return raw as FromPrimary;
-    const why = `the proxy process at ${this.socketPath} answered something herd does not understand (${bad})`;
-    if (asked) {
-      this.pending.delete(id as number);
-      asked.done({ id: id as number, ok: false, error: why });
-    }
-    if (!misread.has(bad)) {
-      misread.add(bad);
-      this.opts.warn(`proxy: ${why}; ignored`);
+    const why = (bad: string) =>
+      `the proxy process at ${this.socketPath} answered something herd does not understand (${bad})`;
+    const m = this.requests.check(raw, why);
+    if (!('problem' in m)) return m;
+    if (!misread.has(m.problem)) {
+      misread.add(m.problem);
+      this.opts.warn(`proxy: ${why(m.problem)}; ignored`);
     }
     return undefined;
   }
 
   private onMessage(m: FromPrimary): void {
     if ('id' in m) {
-      const asked = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      asked?.done(m);
+      this.requests.answer(m);
       return;
     }
     if (m.ev === 'counters') this.last = m.stats;
@@ -316,20 +305,8 @@ export class ProcessPlane implements DataPlane {
     this.ch?.send(m);
   }
 
-  private request(m: DistributiveOmit<Request, 'id'>): Promise<Reply> {
-    const ch = this.ch;
-    if (!ch) return Promise.resolve({ id: -1, ok: false, error: 'no proxy process' });
-    const id = ++this.nextId;
-    return new Promise((done) => {
-      this.pending.set(id, { op: m.op, done });
-      ch.send({ ...m, id });
-    });
-  }
-
-  private async must(m: DistributiveOmit<Request, 'id'>): Promise<Reply> {
-    const r = await this.request(m);
-    if (!r.ok) throw Object.assign(new Error(r.error ?? 'proxy request failed'), { code: r.code });
-    return r;
+  private request(m: Ask): Promise<Reply> {
+    return this.requests.send(this.ch, m);
   }
 
   async open(spec: ListenerSpec): Promise<number> {
@@ -338,21 +315,21 @@ export class ProcessPlane implements DataPlane {
       const { claim, conflict } = heldMatch(this.held, spec);
       // Same port, other settings (the file changed while no daemon ran): the old listener
       // lets go of the port and closes when the table settles.
-      if (conflict) await this.must({ op: 'stop', listener: conflict.spec.id });
+      if (conflict) await this.requests.must(this.ch, { op: 'stop', listener: conflict.spec.id });
       wireId = claim ? claim.spec.id : spec.id + this.suffix;
     }
-    const r = await this.must({ op: 'open', spec: { ...spec, id: wireId } });
+    const r = await this.requests.must(this.ch, { op: 'open', spec: { ...spec, id: wireId } });
     this.wire.set(spec.id, wireId);
     this.listeners.set(spec.id, { ...spec, boundPort: r.port! });
     return r.port!;
   }
 
   async stopAccepting(id: string): Promise<void> {
-    await this.must({ op: 'stop', listener: this.w(id) });
+    await this.requests.must(this.ch, { op: 'stop', listener: this.w(id) });
   }
 
   async resume(id: string): Promise<void> {
-    await this.must({ op: 'resume', listener: this.w(id) });
+    await this.requests.must(this.ch, { op: 'resume', listener: this.w(id) });
   }
 
   async close(id: string): Promise<void> {
@@ -389,12 +366,7 @@ export class ProcessPlane implements DataPlane {
   /** Fresh counters; the pushed copy when the primary does not answer within a second (a stopped
    * or busy proxy must not hang `ps`). */
   async counters(): Promise<ReplicaStats[]> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>(
-      (resolve) => (timer = setTimeout(resolve, COUNTERS_WAIT_MS, null)),
-    );
-    const r = await Promise.race([this.request({ op: 'counters' }), late]);
-    clearTimeout(timer);
+    const r = await this.requests.sendWithin(this.ch, { op: 'counters' }, COUNTERS_WAIT_MS);
     if (r?.ok && r.stats) this.last = r.stats;
     return this.last;
   }
@@ -422,5 +394,3 @@ export class ProcessPlane implements DataPlane {
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

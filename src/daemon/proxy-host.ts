@@ -48,7 +48,10 @@ export async function openProxy(
 
 /** Replicas inherit this process's priority: when the proxy could not be raised above it, this
  * process (the control plane) steps down instead, so the replicas it starts from now on run at a
- * lower priority than the proxy and a hundred of them booting cannot starve it of CPU. */
+ * lower priority than the proxy and a hundred of them booting cannot starve it of CPU. Under
+ * autogroup scheduling (util/autogroup.ts) a process's nice weighs only inside its session and
+ * each replica has its own: there the proxy's session nice (primary-main.ts) and the replicas'
+ * low priority while they boot (runtime/process/boot-priority.ts) are what count. */
 function yieldToProxy(proxy: Proxy): void {
   const pid = proxy.primaryPid();
   if (pid === undefined) return;

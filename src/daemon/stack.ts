@@ -9,6 +9,7 @@ import type { EngineEvent } from '../engine/events.ts';
 import { LogPrinter, shouldColor } from '../logs/printer.ts';
 import type { Proxy } from '../proxy/index.ts';
 import { createRuntimes, type Runtimes } from '../runtime/choose.ts';
+import { booted } from '../runtime/process/boot-priority.ts';
 import { HttpHosts } from '../util/http-host.ts';
 import { DaemonClient } from './client.ts';
 import { openDashboard, type DashboardHost } from './dashboard-host.ts';
@@ -141,6 +142,10 @@ export class Stack {
       definitionsChanged: (p) => runtimes.apply(p),
     });
     engine.on('event', pacer.onEvent);
+    // A process replica boots at a low priority until it is ready (boot-priority.ts).
+    engine.on('event', (e) => {
+      if (e.type === 'ready' && e.replica.pid !== undefined) booted(e.replica.pid);
+    });
     engine.on('event', (e) => {
       if (this.opts.console || e.type !== 'output') printer.handle(e);
     });

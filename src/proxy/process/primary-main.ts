@@ -3,6 +3,7 @@
 import { chmodSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import { setAutogroupNice } from '../../util/autogroup.ts';
 import { Primary } from './primary.ts';
 import { Reviver } from './revive.ts';
 import type { PrimaryConfig } from './spawn-primary.ts';
@@ -17,6 +18,9 @@ if (cfg.nice !== undefined) {
   } catch {
     // Not permitted (no CAP_SYS_NICE): the daemon lowers the replicas instead.
   }
+  // This process leads a session: under autogroup scheduling the session's nice is what weighs
+  // against the replicas (each in a session of its own), not the one above.
+  setAutogroupNice('self', cfg.nice);
 }
 
 const reviver = new Reviver(cfg.revive, cfg.reviveTiming);

@@ -3,6 +3,7 @@
 // in a cgroup of its own that enforces its limits (cgroups.ts) and finds what escaped the group.
 import type { ChildProcess } from 'node:child_process';
 import type { ExitInfo, OutputStream, ReplicaHandle, ReplicaSpec, Runtime } from '../types.ts';
+import { forgetBoot } from './boot-priority.ts';
 import { LineSplitter } from './lines.ts';
 import { groupRssBytes } from './group-memory.ts';
 import { cgroups as machineCgroups, type Cgroups } from './cgroups.ts';
@@ -68,6 +69,7 @@ class ProcessReplica implements ReplicaHandle {
     if (this.spec.memoryLimitBytes !== undefined && !this.cgroup?.enforces('memory'))
       this.pollMemory(pgid, this.spec.memoryLimitBytes);
     child.once('exit', (code, signal) => {
+      forgetBoot(pgid);
       // Like a container whose main process ended: nothing it left behind keeps running.
       killGroup(pgid, 'SIGKILL');
       this.cgroup?.killAll();

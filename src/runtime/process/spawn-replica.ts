@@ -6,6 +6,7 @@ import { closeSync, existsSync } from 'node:fs';
 import { isHerdError } from '../../util/errors.ts';
 import type { ReplicaSpec } from '../types.ts';
 import type { Cgroups } from './cgroups.ts';
+import { lowerWhileBooting } from './boot-priority.ts';
 import { commandProblem } from './command-path.ts';
 import type { ReplicaCgroup } from './replica-cgroup.ts';
 import { openCapture, removeCapture } from './output-files.ts';
@@ -87,6 +88,7 @@ export async function spawnReplica(
     child.once('error', (err) => resolve(startErrorText(err, spec)));
   });
   if (failure !== undefined || child.pid === undefined) return failed(failure ?? 'could not start');
+  lowerWhileBooting(child.pid);
   if (cgroup) {
     try {
       cgroup.join(child.pid);

@@ -8,6 +8,7 @@ import { connect as h2connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { echoOverUpgrade } from '../helpers/raw-http.ts';
 import { freePort, sandbox, waitFor } from '../helpers/e2e.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -73,24 +74,7 @@ function h2get(port: number, host: string, ca: string): Promise<Answer & { alpn:
 
 /** An HTTP/1.1 Upgrade through the ingress, then bytes both ways over the tunnel. */
 function tunnel(port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = netConnect(port, '127.0.0.1', () =>
-      sock.write(
-        `GET /ws HTTP/1.1\r\nhost: ${host}\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n`,
-      ),
-    );
-    let seen = '';
-    sock.on('data', (d) => {
-      seen += d;
-      if (seen.includes('\r\n\r\n') && !seen.includes('ping')) sock.write('ping');
-      if (seen.includes(':ping')) {
-        sock.destroy();
-        resolve(seen);
-      }
-    });
-    sock.on('error', reject);
-    setTimeout(() => reject(new Error(`no echo through the tunnel: ${seen}`)), 10_000).unref();
-  });
+  return echoOverUpgrade(netConnect(port, '127.0.0.1'), host, ':ping');
 }
 
 test('the ingress routes by host and path, over HTTP, HTTPS and HTTP/2', async () => {

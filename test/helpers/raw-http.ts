@@ -112,3 +112,34 @@ export async function rawRequest(
     c.destroy();
   }
 }
+
+/** Asks for an Upgrade to the test backends' `echo` protocol on a socket being connected (plain
+ * or TLS), then sends `ping` once the 101 came: resolves with all it read once `reply` arrived. */
+export function echoOverUpgrade(
+  sock: net.Socket,
+  host: string,
+  reply: string,
+  what = 'the tunnel',
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ask = () =>
+      sock.write(
+        `GET /ws HTTP/1.1\r\nhost: ${host}\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n`,
+      );
+    sock.once('secureConnect', ask);
+    sock.once('connect', () => {
+      if (!('encrypted' in sock)) ask();
+    });
+    let seen = '';
+    sock.on('data', (d) => {
+      seen += d;
+      if (seen.includes('\r\n\r\n') && !seen.includes('ping')) sock.write('ping');
+      if (seen.includes(reply)) {
+        sock.destroy();
+        resolve(seen);
+      }
+    });
+    sock.on('error', reject);
+    setTimeout(() => reject(new Error(`no echo through ${what}: ${seen}`)), 10_000).unref();
+  });
+}

@@ -15,6 +15,7 @@ import type { Route } from '../../src/compose/routes.ts';
 import { LocalCA } from '../../src/proxy/ingress/ca.ts';
 import { IngressServer } from '../../src/proxy/ingress/front.ts';
 import { allocatePort } from '../../src/runtime/ports.ts';
+import { echoOverUpgrade } from '../helpers/raw-http.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const route = (host: string): Route => ({
@@ -122,26 +123,14 @@ function peerCert(
 
 /** An HTTP/1.1 Upgrade over TLS through the ingress, then bytes both ways. */
 function tlsTunnel(port: number, host: string, ca: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = tlsConnect(
-      { host: '127.0.0.1', port, servername: host, ca, ALPNProtocols: ['http/1.1'] },
-      () =>
-        sock.write(
-          `GET /ws HTTP/1.1\r\nhost: ${host}\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n`,
-        ),
-    );
-    let seen = '';
-    sock.on('data', (d) => {
-      seen += d;
-      if (seen.includes('\r\n\r\n') && !seen.includes('ping')) sock.write('ping');
-      if (seen.includes('echo:ping')) {
-        sock.destroy();
-        resolve(seen);
-      }
-    });
-    sock.on('error', reject);
-    setTimeout(() => reject(new Error(`no echo through the TLS tunnel: ${seen}`)), 10_000).unref();
+  const sock = tlsConnect({
+    host: '127.0.0.1',
+    port,
+    servername: host,
+    ca,
+    ALPNProtocols: ['http/1.1'],
   });
+  return echoOverUpgrade(sock, host, 'echo:ping', 'the TLS tunnel');
 }
 
 describe('ingress with tls: internal', () => {

@@ -57,7 +57,15 @@ test('prodwork: the worker scales by the jobs queue, up within seconds and back 
       events,
       /service autoscale worker \(from=1, to=5, metric=redis_list, value=\d+, target=10, reason=redis_list jobs has \d+ items, target 10 per replica, at most double or \+4 replicas per 15 s: 1 → 5\)/,
     );
-    assert.match(events, /service autoscale worker \(from=3, to=1, metric=redis_list, value=0,/);
+    // Scale-in follows the highest recommendation of the cooldown window, so it may come down in
+    // one step or several (5 → 3 → 1, or 5 → 3 → 2 → 1, as samples age out of the window): each
+    // step goes down (the queue's emptiness is asserted below, in ps).
+    const scaleIns = [
+      ...events.matchAll(/service autoscale worker \(from=(\d+), to=(\d+), metric=redis_list,/g),
+    ]
+      .map((m) => ({ from: Number(m[1]), to: Number(m[2]) }))
+      .filter((d) => d.to < d.from);
+    assert.ok(scaleIns.length > 0, events);
     const last = events
       .split('\n')
       .filter((l) => l.includes('service autoscale worker'))

@@ -132,6 +132,8 @@ export class Stack {
       // Their output goes to files the replicas hold, which outlive the daemon (output-files.ts).
       outputDir: session.paths.captureDir,
       adoption: session.adoption,
+      // Replicas boot at a low priority until ready (the listener below sets it back).
+      bootPriority: true,
     });
     // Replicas boot a few at a time, so the ones serving keep getting CPU (start-pacer.ts).
     const pacer = new StartPacer(defaultBatch(os.availableParallelism()), START_HOLD_MS);

@@ -44,6 +44,8 @@ export interface RuntimesOptions {
   outputDir?: string;
   /** What a daemon that died left running, for the process runtime to adopt. */
   adoption?: AdoptionPool;
+  /** Process replicas boot at a low priority until ready (the daemon, which sees readiness). */
+  bootPriority?: boolean;
 }
 
 export function dockerServices(project: Project): Service[] {
@@ -57,8 +59,12 @@ export async function createRuntimes(
   const inDocker = dockerServices(project);
   let current = project;
   const inner =
-    opts.outputDir !== undefined
-      ? new ProcessRuntime({ outputDir: opts.outputDir, adoption: opts.adoption })
+    opts.outputDir !== undefined || opts.bootPriority
+      ? new ProcessRuntime({
+          outputDir: opts.outputDir,
+          adoption: opts.adoption,
+          bootPriority: opts.bootPriority,
+        })
       : processRuntime;
   const processes = withGivenFiles(inner, () => current, opts.filesDir);
   if (inDocker.length === 0) {

@@ -31,7 +31,7 @@ function autogroupNice(pid: number): number {
 }
 
 test('a replica boots at BOOT_NICE in a session of its own, and is back at 0 once ready', async () => {
-  const h = await new ProcessRuntime().start(spec());
+  const h = await new ProcessRuntime({ bootPriority: true }).start(spec());
   try {
     assert.ok(h.pid);
     if (!autogroupsActive()) {

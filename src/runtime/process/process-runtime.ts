@@ -170,6 +170,8 @@ export interface ProcessRuntimeOptions {
   outputDir?: string;
   /** What a daemon that died left running, offered to the slots it belongs to (adoption.ts). */
   adoption?: AdoptionPool;
+  /** Replicas boot at a low priority until the caller says booted() (boot-priority.ts). */
+  bootPriority?: boolean;
 }
 
 export class ProcessRuntime implements Runtime {
@@ -187,6 +189,7 @@ export class ProcessRuntime implements Runtime {
       cgroups: opts.cgroups ?? machineCgroups,
       perl: opts.perl !== undefined ? opts.perl : findPerl(),
       outputDir: opts.outputDir,
+      bootPriority: opts.bootPriority,
     };
   }
 

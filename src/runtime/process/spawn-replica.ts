@@ -26,6 +26,9 @@ export interface SpawnContext {
   perl: string | null;
   /** Output to files here (output-files.ts), not to pipes. */
   outputDir?: string;
+  /** Boot at a low priority until booted() (boot-priority.ts): set by the daemon, which tells
+   * the replica's readiness; not by one-off runs or tests that never would. */
+  bootPriority?: boolean;
 }
 
 export type Spawned =
@@ -34,7 +37,7 @@ export type Spawned =
 
 export async function spawnReplica(
   spec: ReplicaSpec,
-  { cgroups, perl, outputDir }: SpawnContext,
+  { cgroups, perl, outputDir, bootPriority }: SpawnContext,
 ): Promise<Spawned> {
   const [file, ...args] = spec.command;
   if (file === undefined || file === '') return { startError: 'no command to run' };
@@ -88,7 +91,7 @@ export async function spawnReplica(
     child.once('error', (err) => resolve(startErrorText(err, spec)));
   });
   if (failure !== undefined || child.pid === undefined) return failed(failure ?? 'could not start');
-  lowerWhileBooting(child.pid);
+  if (bootPriority) lowerWhileBooting(child.pid);
   if (cgroup) {
     try {
       cgroup.join(child.pid);

@@ -6,7 +6,6 @@ import { performance } from 'node:perf_hooks';
 import type { Member } from './balancer.ts';
 import { BodyFramer } from './body-framer.ts';
 import { getCookie } from './http-parse.ts';
-import type { RequestHead } from './http-parse.ts';
 import { fdReserve } from './http-fd-reserve.ts';
 import { clientHead, parseResponseHead } from './http-response.ts';
 import type { ResponseHead } from './http-response.ts';
@@ -15,6 +14,9 @@ import { openTunnel } from './http-tunnel.ts';
 import { endClient } from './http-write.ts';
 import { Upstream, takeIdle } from './upstream.ts';
 import type { UpstreamOwner } from './upstream.ts';
+import type { ClientSide } from './http-client-side.ts';
+
+export type { ClientSide };
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -27,37 +29,6 @@ const enum R {
   Body,
   UntilClose,
   Done,
-}
-
-/** What the exchange needs of the client connection it serves (http-session.ts). */
-export interface ClientSide {
-  readonly client: net.Socket;
-  readonly ctx: HttpListenerContext;
-  /** The request being served. */
-  readonly req: RequestHead | null;
-  /** Whole request body when buffered (replayable); null when streamed or absent. */
-  readonly bodyBuf: Buffer | null;
-  /** The request body is all read (or there is none). */
-  readonly bodyDone: boolean;
-  /** The request may go to another replica after a lost connection (idempotent, replayable). */
-  readonly retryable: boolean;
-  /** An attempt at a replica is under way (not holding, answering or tunnelling). */
-  readonly exchanging: boolean;
-  /** Last progress on either side, for the idle and upstream timeouts. */
-  lastActive: number;
-  /** The request head as the replica gets it. */
-  forwardedHead(): string;
-  /** The head went to the replica on `sock`: a streamed body follows. */
-  headSent(sock: net.Socket): void;
-  /** The replica switched protocols; returns what the client sent past the request. */
-  startTunnel(): Buffer | null;
-  /** Request and response are both complete: next request, or close. */
-  exchangeDone(): void;
-  /** Answer the client with an error of herd's own and close. */
-  reply(status: number, body: string): void;
-  /** The attempt at `m` failed before any response byte: try another replica, if any is left. */
-  retryOrFail(m: Member, what: string): void;
-  fail(err: unknown): void;
 }
 
 /** Made once per client connection and reused for each of its requests and their retries. */
@@ -337,32 +308,33 @@ export class UpstreamExchange implements UpstreamOwner {
   onUpstreamTimeout(u: Upstream): void {
     if (u !== this.up) return;
     const m = this.member!;
-    this.up = null;
-    u.destroy();
-    this.release(m, false, true);
+    this.dropUpstream(m);
     if (!this.gotResponseByte) this.s.reply(504, `replica ${m.id} did not answer in time\n`);
     else this.client.destroy();
   }
 
   /** A new replica that listens but does not answer (starved of CPU while its siblings boot,
-   * say): set aside, and a request that may be sent again goes to another replica now instead
-   * of waiting for the upstream timeout. Others wait: they cannot be sent twice. */
+   * say) is set aside; a request that may be sent again goes to another replica now, once, with
+   * this one kept as the last resort (slow is not failed). Others wait: they cannot be resent. */
   private firstAnswerLate(m: Member): void {
     if (this.member !== m || this.gotResponseByte) return;
     this.ctx.balancer.setAside(m);
-    if (!this.s.retryable || !this.s.bodyDone) return;
-    this.up?.destroy();
-    this.up = null;
-    this.release(m, false, true);
-    this.s.retryOrFail(m, 'no answer in time from');
+    if (!this.s.retryable || !this.s.bodyDone || !this.s.slowRetryLeft) return;
+    this.dropUpstream(m);
+    this.s.retrySlow();
   }
 
-  private badResponse(why: string): void {
-    const m = this.member!;
+  /** Ends the attempt at `m` here: its connection closed, counted as not completed. */
+  private dropUpstream(m: Member): void {
     const up = this.up;
     this.up = null;
     up?.destroy();
     this.release(m, false, true);
+  }
+
+  private badResponse(why: string): void {
+    const m = this.member!;
+    this.dropUpstream(m);
     if (this.gotResponseByte && this.respState !== R.Head) this.client.destroy();
     else this.s.reply(502, `replica ${m.id} sent an invalid response: ${why}\n`);
   }

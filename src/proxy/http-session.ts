@@ -44,6 +44,8 @@ export class HttpSession implements ClientSide {
   private streamed: BodyFramer | null = null;
   private tried: Member[] | null = null;
   private attempts = 0;
+  /** An attempt of this request was given up as slow (slow start set its replica aside). */
+  private slowRetried = false;
   /** When a request held for lack of replicas gives up (0: not held yet). */
   private holdUntil = 0;
   private readonly ex: UpstreamExchange;
@@ -157,6 +159,7 @@ export class HttpSession implements ClientSide {
     this.req = req;
     this.tried = null;
     this.attempts = 0;
+    this.slowRetried = false;
     this.holdUntil = 0;
     this.bodyBuf = null;
     this.fwdHead = '';
@@ -295,6 +298,19 @@ export class HttpSession implements ClientSide {
       return;
     }
     this.reply(502, `${what} replica ${m.id}\n`);
+  }
+
+  get slowRetryLeft(): boolean {
+    return !this.slowRetried;
+  }
+
+  /** The replica of this attempt is slow, not failed: it is set aside, so pick() prefers any
+   * other and comes back to it only when nothing else is left — then the request waits for it
+   * instead of becoming a 502. The given-up attempt does not count against maxAttempts. */
+  retrySlow(): void {
+    this.slowRetried = true;
+    this.attempts--;
+    this.dispatch();
   }
 
   // ---- what the exchange asks of the client side -------------------------------------------

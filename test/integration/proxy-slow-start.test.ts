@@ -98,4 +98,21 @@ describe('proxy: slow start sets a silent new replica aside', () => {
     assert.equal(first.body, 'next');
     assert.equal(old.hits, 1, 'the request was not sent again to web-1');
   });
+
+  it('a slow replica set aside stays the last resort: when the others fail, the request waits for it', async () => {
+    const a = await httpBackend('a');
+    const late = await slowBy('late', 2500);
+    const { proxy, port: p } = await startProxy();
+    open.push({ proxy, backends: [a, late] });
+    proxy.replicaReady(replica('web', 1, a.port, 80));
+    assert.equal((await get(p)).body, 'a');
+    proxy.replicaReady(replica('web', 2, late.port, 80));
+    // web-1 dies before the balancer hears of it (a kill -9 between two events): the request
+    // set aside from the slow web-2 finds web-1 refusing, and goes back to web-2 to wait.
+    await a.close();
+    const first = await timed(p);
+    assert.equal(first.status, 200, `${first.status} ${first.body}`);
+    assert.equal(first.body, 'late');
+    assert.equal(late.hits, 2, 'sent to web-2, set aside, then to web-2 again as the last resort');
+  });
 });

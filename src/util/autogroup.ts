@@ -32,3 +32,15 @@ export function setAutogroupNice(pid: number | 'self', nice: number): boolean {
     return false;
   }
 }
+
+/** The nice of the autogroup `pid` belongs to; undefined without autogroups or once it is gone.
+ * (/proc/<pid>/autogroup reads `/autogroup-123 nice 10`.) */
+export function autogroupNice(pid: number): number | undefined {
+  if (!autogroupsActive()) return undefined;
+  try {
+    const m = / nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'latin1'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -5,7 +5,7 @@
 // scheduling (util/autogroup.ts) its session's nice is what weighs against the others; raising it
 // is permitted to anyone, and so is setting it back to 0, so this works without privileges. A
 // replica at work is never slowed: the priority comes back at `ready` or after BOOT_MAX_MS.
-import { setAutogroupNice } from '../../util/autogroup.ts';
+import { autogroupNice, setAutogroupNice } from '../../util/autogroup.ts';
 
 /** The autogroup nice a replica boots at (weight 110 against 1024 at 0: about a tenth). */
 export const BOOT_NICE = 10;
@@ -23,15 +23,26 @@ export function lowerWhileBooting(pid: number): void {
   booting.set(pid, timer);
 }
 
-/** The replica is ready (or gone): its session gets the normal priority back. */
+/** Tries to set the priority back this many times, RESET_RETRY_MS apart: without CAP_SYS_ADMIN
+ * the kernel takes one autogroup change per 100 ms on the whole machine (EAGAIN), and a batch of
+ * replicas gets ready at once. */
+const RESET_TRIES = 40;
+const RESET_RETRY_MS = 150;
+
+/** The replica is ready: its session gets the normal priority back. Also a replica this daemon
+ * did not start (adopted after a daemon died while it booted: the timer died with that daemon),
+ * found by its session still being at BOOT_NICE. */
 export function booted(pid: number): void {
   const timer = booting.get(pid);
-  if (timer === undefined) return;
   clearTimeout(timer);
   booting.delete(pid);
-  // Best effort: without CAP_SYS_ADMIN a write can meet EAGAIN (one change per 100 ms on the
-  // machine); try once more shortly after so a replica is not left slow.
-  if (!setAutogroupNice(pid, 0)) setTimeout(() => setAutogroupNice(pid, 0), 150).unref();
+  if (timer === undefined && autogroupNice(pid) !== BOOT_NICE) return;
+  resetPriority(pid, RESET_TRIES);
+}
+
+function resetPriority(pid: number, tries: number): void {
+  if (setAutogroupNice(pid, 0) || tries <= 1 || autogroupNice(pid) === undefined) return;
+  setTimeout(() => resetPriority(pid, tries - 1), RESET_RETRY_MS).unref();
 }
 
 /** The replica exited while booting: nothing to set back (its pid may soon be another's). */

@@ -28,8 +28,9 @@ export interface DetachedDaemon {
   /** False when another daemon for the project was starting at the same time (a revival, or a
    * second `herd up -d`) and took the state dir's lock: ours exited, `pid` is the winner's. */
   won: boolean;
-  /** Set once our daemon has exited (`exit code 1`), for a verb that finds it gone later. */
-  exited(): string | undefined;
+  /** How our daemon exited (`exit code 1`), once it has, waiting up to `ms` for it (the verb
+   * that finds it gone may hear of that before this process is told); undefined if it runs. */
+  exited(ms?: number): Promise<string | undefined>;
   /** The end of the daemon's log since this start (its last words when it died). */
   logTail(): string;
 }
@@ -93,7 +94,12 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
       return {
         pid,
         won: true,
-        exited: () => exit,
+        exited: async (ms = 0) => {
+          const end = Date.now() + ms;
+          while (exit === undefined && Date.now() < end)
+            await new Promise((r) => setTimeout(r, 50));
+          return exit;
+        },
         logTail: () => tailOf(paths.daemonLog, offset),
       };
     }
@@ -109,7 +115,7 @@ export async function startDetached(opts: DetachOptions): Promise<DetachedDaemon
         return {
           pid: ping.pid,
           won: false,
-          exited: () => undefined,
+          exited: () => Promise.resolve(undefined),
           logTail: () => tailOf(paths.daemonLog, offset),
         };
     }

@@ -28,7 +28,11 @@ describe('detached daemon start', () => {
       await new DaemonClient(paths.socket, 'shop').post('/v1/down', {});
       for (let i = 0; i < 100 && readStat(d.pid); i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(readStat(d.pid), undefined, 'down ended the daemon');
-      assert.equal(d.exited(), 'exit code 0', 'the start knows its daemon ended, and how');
+      assert.equal(
+        await d.exited(2000),
+        'exit code 0',
+        'the start knows its daemon ended, and how',
+      );
     } finally {
       try {
         process.kill(d.pid, 'SIGKILL');

@@ -7,9 +7,12 @@ import { startDetached } from '../../daemon/detach.ts';
 import { pathsFor } from '../../daemon/paths.ts';
 import { dependencyOrder } from '../../engine/deps.ts';
 import { dockerServices } from '../../runtime/choose.ts';
-import { HerdError } from '../../util/errors.ts';
+import { HerdError, isHerdError } from '../../util/errors.ts';
 import { formatStatus } from '../format/status.ts';
 import { waitForStack } from './wait.ts';
+
+/** How long a failed `up -d` waits to hear that its daemon exited, to say why (its log). */
+const EXIT_NEWS_MS = 15_000;
 
 export interface DetachRequest {
   project: Project;
@@ -49,8 +52,9 @@ export async function startInBackground(req: DetachRequest): Promise<void> {
     process.stdout.write(` ✔ herd daemon for ${req.project.name} started (pid ${daemon.pid})\n`);
     // The daemon answers before it has opened everything (metrics, dashboard, ingress): one
     // that fails there exits, and its reason is in its log, not in the "not running" that follows.
-    await awaitStack(req).catch((err: unknown) => {
-      const exit = daemon.exited();
+    await awaitStack(req).catch(async (err: unknown) => {
+      // Gone (its socket refused): wait to hear how it ended — it may still be closing down.
+      const exit = await daemon.exited(isHerdError(err, 'NO_DAEMON') ? EXIT_NEWS_MS : 0);
       if (exit === undefined) throw err;
       throw new HerdError(
         `the herd daemon for project ${req.project.name} stopped during start-up (${exit}); ` +

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HERD, sandbox, type Sandbox } from '../helpers/e2e.ts';
+import { inTerminal, sandbox, type Sandbox } from '../helpers/e2e.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const VERSION = (
@@ -220,19 +220,6 @@ test('ls, exec, run, wait and stats against a running stack', () => {
     b.cleanup();
   }
 });
-
-/** `herd ARGS` (a shell command line) run under `script`, in a pseudo-terminal of its own: its
- * output as the terminal shows it (\r\n line ends). */
-function inTerminal(b: Sandbox, args: string): string {
-  const r = spawnSync('script', ['-qec', `'${process.execPath}' '${HERD}' ${args}`, '/dev/null'], {
-    cwd: b.dir,
-    env: b.env,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  assert.equal(r.status, 0, `${args}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
 
 test('run starts the dependencies first, as up -d --wait would', () => {
   const b = box('deps', STACK);

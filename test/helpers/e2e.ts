@@ -332,7 +332,9 @@ export function proxyPrimaryOf(stateDir: string): number {
 }
 
 /** `herd ARGS` (a shell command line) under `script`, in a pseudo-terminal of its own: its output
- * as the terminal shows it (\r\n line ends). */
+ * as the terminal shows it (\r\n line ends), without the `^@` the terminal may echo when
+ * `script` passes on the end of its (empty) input while herd has the terminal in raw mode —
+ * something a user's terminal never sends. */
 export function inTerminal(b: Sandbox, args: string): string {
   const r = spawnSync('script', ['-qec', `'${process.execPath}' '${HERD}' ${args}`, '/dev/null'], {
     cwd: b.dir,
@@ -341,5 +343,5 @@ export function inTerminal(b: Sandbox, args: string): string {
     timeout: 60_000,
   });
   if (r.status !== 0) throw new Error(`herd ${args} exited ${r.status}\n${r.stdout}${r.stderr}`);
-  return r.stdout;
+  return r.stdout.replaceAll('^@', '');
 }

@@ -96,9 +96,12 @@ test('ps, scale, logs, events, port, top, down', async () => {
 
     // logs: prefix, --tail, --no-log-prefix, -t, -f
     await waitFor('worker ticked 3 times', () => /tick 3/.test(box.ok(['logs', 'worker'])));
-    const all = box.ok(['logs', 'web']);
+    // Running is not listening yet: web-3 prints its line once it has bound its port.
+    const all = await waitFor('web-3 listening in the logs', () => {
+      const out = box.ok(['logs', 'web']);
+      return /^web-3\s+\| web-3 listening$/m.test(out) && out;
+    });
     assert.match(all, /^web-1\s+\| web-1 listening$/m);
-    assert.match(all, /^web-3\s+\| web-3 listening$/m);
     const tail = box.ok(['logs', '--tail', '1', 'worker']).trim().split('\n');
     assert.equal(tail.length, 1);
     assert.match(tail[0]!, /^worker-1\s+\| tick \d+$/);

@@ -114,7 +114,8 @@ function proxyCpuUs(pid: number, herdDir: string | undefined): number {
   return treeCpuUs(pid) - replicas;
 }
 
-/** The daemon's PID, as its control API tells it (the ingress runs in it). */
+/** The daemon's PID, as its control API tells it: its tree holds the proxy process group, and
+ * in it the ingress process. */
 function daemonPid(socketPath: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path: '/v1/ping' }, (res) => {

@@ -4,15 +4,12 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ownModuleArgv } from '../util/child-loader.ts';
 import { sumStats } from './counters.ts';
 import type { ReplicaStats } from './counters.ts';
 import type { FromWorker, ToWorker } from './worker-protocol.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
-/** Workers run from source like the rest of herd: load tsx by absolute URL, whatever the cwd. */
-function execArgv(): string[] {
-  return ['--import', import.meta.resolve('tsx')];
-}
 const RESPAWN_DELAY_MS = 200;
 
 export interface PoolConfig {
@@ -54,7 +51,7 @@ export class WorkerPool {
   private spawn(): Promise<void> {
     let child: ChildProcess;
     try {
-      child = fork(WORKER_MAIN, [], { execArgv: execArgv(), stdio: 'inherit' });
+      child = fork(WORKER_MAIN, [], { execArgv: ownModuleArgv(), stdio: 'inherit' });
     } catch (err) {
       this.cfg.warn(`cannot start a proxy worker process: ${(err as Error).message}`);
       return Promise.resolve();

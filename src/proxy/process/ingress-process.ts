@@ -4,6 +4,7 @@
 // ingress process when the one it had died.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ownModuleArgv } from '../../util/child-loader.ts';
 import type { IngressConfig } from '../plane.ts';
 
 const INGRESS_MAIN = fileURLToPath(new URL('./ingress-main.ts', import.meta.url));
@@ -83,7 +84,7 @@ export class IngressProcess {
     let child: ChildProcess;
     try {
       child = fork(INGRESS_MAIN, [], {
-        execArgv: ['--import', import.meta.resolve('tsx')],
+        execArgv: ownModuleArgv(),
         stdio: 'inherit',
       });
     } catch (err) {

@@ -2,6 +2,7 @@
 // stalled daemon never reaches it), configured through HERD_PROXY_CONFIG, ready once it says so.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ownModuleArgv } from '../../util/child-loader.ts';
 import type { PlaneSettings } from '../plane.ts';
 import type { ReviveCommand } from './protocol.ts';
 import type { ReviveTiming } from './revive.ts';
@@ -31,7 +32,7 @@ export async function spawnPrimary(
   cfg: PrimaryConfig,
   env: Record<string, string | undefined>,
 ): Promise<number> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), PRIMARY_MAIN], {
+  const child = spawn(process.execPath, [...ownModuleArgv(), PRIMARY_MAIN], {
     detached: true,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...env, HERD_PROXY_CONFIG: JSON.stringify(cfg) },

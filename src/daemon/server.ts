@@ -1,6 +1,6 @@
 // The daemon's control API: HTTP+JSON on a unix socket that only the owner can connect to. This
 // module owns the socket and the dispatch; the routes live in api/, one module per concern.
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HerdError } from '../util/errors.ts';
 import type { DashboardResponse, PingResponse } from './api-types.ts';
@@ -45,7 +45,8 @@ export class DaemonServer {
             'use `herd down` to stop it first',
           'CONFLICT',
         );
-      unlinkSync(paths.socket);
+      // A verb that found it refusing may be removing it at this very moment (DaemonClient).
+      rmSync(paths.socket, { force: true });
     }
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;

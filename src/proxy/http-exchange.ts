@@ -12,6 +12,7 @@ import type { ResponseHead } from './http-response.ts';
 import type { HttpListenerContext } from './http-limits.ts';
 import { openTunnel } from './http-tunnel.ts';
 import { endClient } from './http-write.ts';
+import { ioDeadline } from '../util/timers.ts';
 import { Upstream, takeIdle } from './upstream.ts';
 import type { UpstreamOwner } from './upstream.ts';
 import type { ClientSide } from './http-client-side.ts';
@@ -38,8 +39,9 @@ export class UpstreamExchange implements UpstreamOwner {
   /** Some of the response arrived: the attempt can no longer be retried or answered by herd. */
   gotResponseByte = false;
   private member: Member | null = null;
-  /** Set while a member on probation (slow start) has not begun its first answer. */
-  private firstAnswer: NodeJS.Timeout | undefined;
+  /** Cancels the deadline of a member on probation (slow start) that has not begun its first
+   * answer. */
+  private cancelFirstAnswer: (() => void) | undefined;
   private t0 = 0;
   private respState = R.Head;
   private respHead: Buffer | null = null;
@@ -77,7 +79,8 @@ export class UpstreamExchange implements UpstreamOwner {
     this.respHead = null;
     this.upstreamBroken = false;
     const wait = this.ctx.balancer.firstAnswerMs(m);
-    if (wait !== undefined) this.firstAnswer = setTimeout(() => this.firstAnswerLate(m), wait);
+    if (wait !== undefined)
+      this.cancelFirstAnswer = ioDeadline(wait, () => this.firstAnswerLate(m));
     const idle = takeIdle(m);
     if (idle) {
       idle.owner = this;
@@ -111,7 +114,7 @@ export class UpstreamExchange implements UpstreamOwner {
       return;
     }
     this.s.lastActive = Date.now();
-    clearTimeout(this.firstAnswer);
+    this.cancelFirstAnswer?.();
     try {
       this.gotResponseByte = true;
       if (this.respState === R.Head) this.responseHead(d);
@@ -361,7 +364,7 @@ export class UpstreamExchange implements UpstreamOwner {
   private release(m: Member, ok: boolean, countError: boolean): void {
     if (this.member !== m) return;
     this.member = null;
-    clearTimeout(this.firstAnswer);
+    this.cancelFirstAnswer?.();
     m.inFlight--;
     m.counters.inFlight--;
     m.counters.requests++;

@@ -1,6 +1,7 @@
 // One client connection in TCP mode: pick a replica, connect (trying the others on a connect
 // failure), then pipe bytes both ways until either side closes.
 import net from 'node:net';
+import { ioDeadline } from '../util/timers.ts';
 import type { Balancer, Member } from './balancer.ts';
 import { countSocket, fdReserve } from './http-fd-reserve.ts';
 
@@ -60,10 +61,10 @@ export function startTcpSession(
     };
     const up = net.connect({ host: m.host, port: m.port, noDelay: true });
     countSocket(up);
-    const timer = setTimeout(() => up.destroy(), limits.connectTimeoutMs);
+    const cancelDeadline = ioDeadline(limits.connectTimeoutMs, () => up.destroy());
     up.on('error', () => {});
     up.on('connect', () => {
-      clearTimeout(timer);
+      cancelDeadline();
       connected = true;
       balancer.connectOk(m);
       m.counters.requests++;
@@ -77,7 +78,7 @@ export function startTcpSession(
       client.resume();
     });
     up.on('close', () => {
-      clearTimeout(timer);
+      cancelDeadline();
       release();
       if (connected) {
         client.destroy();

@@ -1,6 +1,7 @@
 // One connection from the proxy to a replica, reused across requests (HTTP keep-alive).
 // Its socket listeners are attached once and dispatch to whichever exchange owns it now.
 import net from 'node:net';
+import { ioDeadline } from '../util/timers.ts';
 import type { IdleConn, Member } from './balancer.ts';
 import { forward, onreadFor } from './fast-read.ts';
 import { countSocket, isFdShortage } from './http-fd-reserve.ts';
@@ -23,7 +24,7 @@ export class Upstream implements IdleConn {
   fdShortage = false;
   /** Upgraded (WebSocket…): bytes go straight to this client socket. */
   tunnel: net.Socket | null = null;
-  private connectTimer: NodeJS.Timeout | undefined;
+  private cancelConnectDeadline: (() => void) | undefined;
 
   constructor(
     readonly member: Member,
@@ -45,9 +46,9 @@ export class Upstream implements IdleConn {
     const s = net.connect({ host: member.host, port: member.port, noDelay: true, onread });
     this.sock = s;
     if (!onread) s.on('data', onData);
-    this.connectTimer = setTimeout(() => s.destroy(), connectTimeoutMs);
+    this.cancelConnectDeadline = ioDeadline(connectTimeoutMs, () => s.destroy());
     s.on('connect', () => {
-      clearTimeout(this.connectTimer);
+      this.cancelConnectDeadline?.();
       this.connected = true;
       guard(s, () => this.owner?.onUpstreamConnect(this));
     });
@@ -57,7 +58,7 @@ export class Upstream implements IdleConn {
       if (isFdShortage(err)) this.fdShortage = true;
     });
     s.on('close', () => {
-      clearTimeout(this.connectTimer);
+      this.cancelConnectDeadline?.();
       this.dead = true;
       const idx = member.idle.indexOf(this);
       if (idx !== -1) member.idle.splice(idx, 1);

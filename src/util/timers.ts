@@ -9,3 +9,18 @@ export function safeDelay(ms: number): number {
   if (Number.isNaN(ms) || ms <= 0) return 0;
   return Math.min(ms, MAX_TIMER_MS);
 }
+
+/** A deadline for I/O: `fn` runs `ms` from now, but only after the event loop has read what
+ * arrived meanwhile. After a stall of this process (CPU starvation while replicas boot, a long GC)
+ * Node runs due timers before it polls sockets, so a plain timer would call an answer that is
+ * already waiting in the socket late. Returns a cancel function (safe to call at any time). */
+export function ioDeadline(ms: number, fn: () => void): () => void {
+  let immediate: NodeJS.Immediate | undefined;
+  const timer = setTimeout(() => {
+    immediate = setImmediate(fn);
+  }, safeDelay(ms));
+  return () => {
+    clearTimeout(timer);
+    if (immediate) clearImmediate(immediate);
+  };
+}

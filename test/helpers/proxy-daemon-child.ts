@@ -6,7 +6,9 @@ import { makeProject, makeService, port, replica } from './backends.ts';
 
 const [dir = '', published = '0', ...backends] = process.argv.slice(2);
 const svc = makeService('web', { ports: [port(Number(published), 80, { appProtocol: 'http' })] });
-const proxy = createProxy(makeProject([svc]), { process: { dir } });
+// Slow start off: the tests ask which replicas answer a dozen requests right after one is re-added,
+// which a ramp (proxy-slow-start.test.ts) would make a matter of chance.
+const proxy = createProxy(makeProject([svc]), { process: { dir }, slowStartMs: 0 });
 await proxy.listen();
 backends.forEach((p, i) => proxy.replicaReady(replica('web', i + 1, Number(p))));
 // The deltas are one-way: a counters round trip proves the primary has them.

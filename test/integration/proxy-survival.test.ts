@@ -200,7 +200,11 @@ describe('a daemon that starts while a primary serves', () => {
     await new Promise((r) => first.once('exit', r));
     await sleep(300);
     const svc = makeService('web', { ports: [port(lp, 80, { appProtocol: 'http' })] });
-    proxy = createProxy(makeProject([svc]), { process: { dir }, warn: (m) => warnings.push(m) });
+    proxy = createProxy(makeProject([svc]), {
+      process: { dir },
+      slowStartMs: 0, // as the first daemon (proxy-daemon-child.ts)
+      warn: (m) => warnings.push(m),
+    });
     await proxy.listen();
     assert.equal(proxy.adoptedProxy(), true);
     assert.equal(proxy.primaryPid(), primary);

@@ -1,5 +1,5 @@
 // Talking to a project's daemon over its unix socket, with errors that say what to do.
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { HerdError, type HerdErrorCode } from '../util/errors.ts';
@@ -157,20 +157,14 @@ export class DaemonClient {
           `no herd daemon running for project ${this.project}; ${start}`,
           'NO_DAEMON',
         );
-      case 'ECONNREFUSED': {
-        // The socket file outlived its daemon (killed): nobody listens, so it is safe to remove.
-        let removed = '';
-        try {
-          unlinkSync(this.socketPath);
-          removed = ' (stale socket removed)';
-        } catch {
-          // raced with another client or a starting daemon
-        }
+      case 'ECONNREFUSED':
+        // The socket file outlived its daemon (killed). It is left alone: a daemon starting at
+        // this moment may just have bound a fresh one there, and the next daemon replaces a
+        // refusing socket under its own lock (server.ts).
         return new HerdError(
-          `no herd daemon running for project ${this.project}${removed}; ${start}`,
+          `no herd daemon running for project ${this.project} (its socket is left from a daemon that was killed); ${start}`,
           'NO_DAEMON',
         );
-      }
       case 'EACCES':
       case 'EPERM':
         return new HerdError(

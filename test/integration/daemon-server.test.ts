@@ -368,24 +368,32 @@ describe('daemon client without a daemon', () => {
     }
   });
 
-  it('detects a dead socket left by a killed daemon and removes it', async () => {
+  it('says a killed daemon left its socket, leaves the file, and the next daemon takes the path', async () => {
     const dir = tempDir('stale');
-    const socket = join(dir, 'herd.sock');
+    const paths = daemonPaths(dir);
     // A real listener killed with SIGKILL leaves its socket file behind.
     const child = spawn(process.execPath, [
       '-e',
-      `require('net').createServer().listen(${JSON.stringify(socket)}, () => console.log('up'))`,
+      `require('net').createServer().listen(${JSON.stringify(paths.socket)}, () => console.log('up'))`,
     ]);
     await once(child.stdout!, 'data');
     child.kill('SIGKILL');
     await once(child, 'exit');
-    assert.ok(existsSync(socket));
-    const client = new DaemonClient(socket, 'shop');
+    assert.ok(existsSync(paths.socket));
+    const client = new DaemonClient(paths.socket, 'shop');
     await assert.rejects(
       client.get('/v1/ps'),
-      /no herd daemon running for project shop \(stale socket removed\)/,
+      /no herd daemon running for project shop \(its socket is left from a daemon that was killed\); start it with `herd up -d`/,
     );
-    assert.equal(existsSync(socket), false);
+    // A client never removes it: a daemon starting now may have just bound a fresh one there.
+    assert.ok(existsSync(paths.socket));
+    const session = await prepareDaemon(testProject('shop', [testService('web')]), { paths });
+    try {
+      await session.serve(new TransportTestEngine(), { logPollMs: 20 });
+      assert.deepEqual((await client.get<PsResponse>('/v1/ps')).replicas, []);
+    } finally {
+      await session.close();
+    }
   });
 });
 

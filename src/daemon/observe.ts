@@ -20,6 +20,9 @@ import { describeWriteError, type DaemonWarnings } from './warnings.ts';
 const SAVE_WARNING = 'metrics-file';
 
 export interface Observer {
+  /** Takes a re-applied file: a changed `x-herd.metrics` address moves /metrics there, an added
+   * one opens it, a removed one closes it (the counters carry on either way). */
+  apply(next: Project): Promise<void>;
   /** `forget`: the stack is going away (`herd down`): its counters' bases go too. */
   close(forget: boolean): Promise<void>;
 }
@@ -54,7 +57,7 @@ export async function observe(
     },
   );
   const exporter = new MetricsExporter(() => sampler.sample());
-  const listen = metricsListen(project.herd.extra);
+  let listen = metricsListen(project.herd.extra);
   if (listen) await exporter.listen(listen, hosts);
   // The autoscaler's loop takes a sample every second, for itself and for the counters' bases
   // (so a restart between two scrapes loses nothing); a scrape takes one of its own.
@@ -68,6 +71,15 @@ export async function observe(
     return load && { ...load, queues };
   });
   return {
+    async apply(next) {
+      const wanted = metricsListen(next.herd.extra);
+      if (JSON.stringify(wanted) === JSON.stringify(listen)) return;
+      await exporter.close();
+      listen = undefined;
+      if (!wanted) return;
+      await exporter.listen(wanted, hosts);
+      listen = wanted;
+    },
     async close(forget) {
       sampler.close();
       await exporter.close();

@@ -174,15 +174,16 @@ export class Stack {
       prepareApply: async (next) => {
         await runtimes.apply(next);
         const finish = await proxy.apply(next);
-        // The new file's pools are bound now: its routes may lead to them. Reopening the ingress
-        // or the dashboard (changed settings) may fail to bind; the services' changes are applied
+        // The new file's pools are bound now: its routes may lead to them. Reopening the ingress,
+        // the dashboard or /metrics (changed settings) may fail to bind; the services' changes are applied
         // all the same, and the failure is the answer once they are.
         const failure = (err: unknown) => err;
         const ingress = this.ingress?.apply(next).then(() => undefined, failure);
         return async () => {
           await finish();
           const dashboard = await this.dashboard?.apply(next).then(() => undefined, failure);
-          const failed = (await ingress) ?? dashboard;
+          const metrics = await this.observer?.apply(next).then(() => undefined, failure);
+          const failed = (await ingress) ?? dashboard ?? metrics;
           if (failed) throw failed;
         };
       },

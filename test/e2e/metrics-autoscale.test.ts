@@ -1,6 +1,7 @@
 // /metrics and the autoscaler through the `herd` binary: Prometheus' own lint (promtool) accepts
 // the output, a real Prometheus server scrapes it, the request counter carries on across a
-// daemon killed with -9, and a CPU target scales a busy service out.
+// daemon killed with -9 and a move of /metrics to another address, and a CPU target scales a busy
+// service out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -122,6 +123,19 @@ scrape_configs:
     for (let i = 0; i < 5; i++) assert.equal((await httpGet(web)).status, 200);
     // A new daemon (and a balancer that may have outlived it): the exported counter carries on.
     assert.equal(sum(await scrape(metrics), 'herd_http_requests_total', 'code="200"'), 30);
+
+    // A new address in the file moves /metrics on the next `herd up`, counters and all; none
+    // closes it.
+    const moved = await freePort();
+    const file = join(box.dir, 'compose.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(`:${metrics}"`, `:${moved}"`));
+    box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
+    assert.equal(sum(await scrape(moved), 'herd_http_requests_total', 'code="200"'), 30);
+    await assert.rejects(httpGet(metrics, '/metrics'), /ECONNREFUSED/);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^x-herd:\n.*\n/m, ''));
+    box.ok(['up', '-d', '--wait', '--wait-timeout', '30']);
+    await assert.rejects(httpGet(moved, '/metrics'), /ECONNREFUSED/);
+    assert.equal((await httpGet(web)).status, 200);
   } finally {
     server?.kill('SIGKILL');
     box.cleanup();

@@ -4,6 +4,8 @@
 // ≤ 50 ms) and, for comparison, the same probe against a plain Node server outside herd run at
 // the same time: when both stall, the machine was short of CPU, not herd.
 // Usage: node --import tsx bench/stall.ts [replicas=100] [seconds after ready=3]
+// (the probes pause PACE_MS between requests, and readiness is polled every POLL_MS: before
+// 2026-12-06 18:20 UTC they ran flat out and polled every 250 ms, which took a core from herd)
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,9 @@ import { ROOT, freePort, loadavg, stop, waitPort } from './lib.ts';
 const replicas = Number(process.argv[2] ?? 100);
 const settleS = Number(process.argv[3] ?? 3);
 const HERD = join(ROOT, 'bin', 'herd.js');
+/** Pause between two probe requests; how often `herd ps` is asked whether all are ready. */
+const PACE_MS = 2;
+const POLL_MS = 1000;
 
 const APP = `const http = require('http');
 const id = process.env.HERD_SERVICE + '-' + process.env.HERD_REPLICA;
@@ -24,7 +29,10 @@ s.listen(+process.env.PORT, '127.0.0.1');
 process.on('SIGTERM', () => s.close(() => process.exit(0)));
 `;
 
-/** Sequential keep-alive GETs until stopped: longest and 99th-percentile gap between answers. */
+/** Sequential keep-alive GETs, PACE_MS apart, until stopped: longest and 99th-percentile gap
+ * between answers. Paced, so that the probes measure stalls without taking a core themselves
+ * (unpaced, the control's loop alone kept one of the two cores busy and the proxy worker waited
+ * for CPU behind it). */
 class Probe {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   private running = true;
@@ -62,6 +70,7 @@ class Probe {
       if (this.last) this.gaps.push({ ms: now - this.last, at: now - this.t0 });
       this.last = now;
       this.ok++;
+      await new Promise((r) => setTimeout(r, PACE_MS));
     }
   }
   async stop(): Promise<string> {
@@ -132,7 +141,7 @@ async function main(): Promise<void> {
     const s0 = performance.now();
     await herd(dir, env, 'scale', `web=${replicas}`);
     while ((await rows(dir, env)).filter((r) => r.Ready).length < replicas)
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, POLL_MS));
     const upS = (performance.now() - s0) / 1000;
     await new Promise((r) => setTimeout(r, settleS * 1000));
     const d0 = performance.now();

@@ -130,9 +130,9 @@ export class Balancer {
   }
 
   /** How long the first answer of `m` is awaited before it is set aside (slow-start.ts), or
-   * undefined: not awaited. */
-  firstAnswerMs(m: Member): number | undefined {
-    return this.slowStart.firstAnswerMs(m, this.active);
+   * undefined: not awaited. `resendable`: the request can go to another replica instead. */
+  firstAnswerMs(m: Member, resendable: boolean): number | undefined {
+    return this.slowStart.firstAnswerMs(m, this.active, resendable);
   }
 
   /** A member on probation did not answer in time: out for `ejectMs`, after which its slow start

@@ -78,7 +78,7 @@ export class UpstreamExchange implements UpstreamOwner {
     this.respState = R.Head;
     this.respHead = null;
     this.upstreamBroken = false;
-    const wait = this.ctx.balancer.firstAnswerMs(m);
+    const wait = this.ctx.balancer.firstAnswerMs(m, this.resendable);
     if (wait !== undefined)
       this.cancelFirstAnswer = ioDeadline(wait, () => this.firstAnswerLate(m));
     const idle = takeIdle(m);
@@ -322,9 +322,15 @@ export class UpstreamExchange implements UpstreamOwner {
   private firstAnswerLate(m: Member): void {
     if (this.member !== m || this.gotResponseByte) return;
     this.ctx.balancer.setAside(m);
-    if (!this.s.retryable || !this.s.bodyDone || !this.s.slowRetryLeft) return;
+    if (!this.resendable) return;
     this.dropUpstream(m);
     this.s.retrySlow();
+  }
+
+  /** Whether this request may be sent to another replica once, the slow one set aside: an
+   * idempotent method whose body is all here, not resent that way before. */
+  private get resendable(): boolean {
+    return this.s.retryable && this.s.bodyDone && this.s.slowRetryLeft;
   }
 
   /** Ends the attempt at `m` here: its connection closed, counted as not completed. */

@@ -7,6 +7,11 @@ import type { Member } from './member.ts';
 const MIN_RAMP = 0.1;
 /** How long a member in slow start may take to begin its first answer before it is set aside. */
 export const FIRST_ANSWER_MS = 1000;
+/** The same within the slow-start window (the member joined while the pool serves) for a request
+ * that can be sent to another replica (idempotent, body in hand): while 100 replicas boot, the
+ * longest serving gaps were such first requests of cold replicas (60–200 ms, traced in
+ * docs/PERFORMANCE.md), and a serving replica answers it sooner. */
+export const FIRST_ANSWER_RESENDABLE_MS = 40;
 
 export class SlowStart {
   /** Until this time some member is still in slow start (0: none). */
@@ -35,10 +40,11 @@ export class SlowStart {
 
   /** How long the first answer of `m` is awaited before it is set aside: only for a member
    * in slow start that has not answered, next to members that serve (else undefined: there is
-   * nobody better to send the request to). At least FIRST_ANSWER_MS, and 4 times the mean time
-   * the serving members take, so a service that is slow by nature is not mistaken for a
+   * nobody better to send the request to). At least FIRST_ANSWER_MS (FIRST_ANSWER_RESENDABLE_MS
+   * within the window when the request can be sent to another replica), and 4 times the mean
+   * time the serving members take, so a service that is slow by nature is not mistaken for a
    * replica that is stuck. */
-  firstAnswerMs(m: Member, active: readonly Member[]): number | undefined {
+  firstAnswerMs(m: Member, active: readonly Member[], resendable: boolean): number | undefined {
     if (this.windowMs === 0 || m.since === 0 || m.answered()) return undefined;
     const now = Date.now();
     let slowest = -1;
@@ -47,7 +53,9 @@ export class SlowStart {
       const c = a.counters;
       slowest = Math.max(slowest, c.requests > 0 ? c.latencySumMs / c.requests : 0);
     }
-    return slowest < 0 ? undefined : Math.max(FIRST_ANSWER_MS, 4 * slowest);
+    const early = resendable && now - m.since < this.windowMs;
+    const floor = early ? FIRST_ANSWER_RESENDABLE_MS : FIRST_ANSWER_MS;
+    return slowest < 0 ? undefined : Math.max(floor, 4 * slowest);
   }
 
   /** `m` was set aside until `back`: its slow start begins again then (one request first). */

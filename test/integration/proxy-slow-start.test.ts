@@ -1,6 +1,7 @@
 // Slow start's other half (issue 12): a replica that joins a serving pool and listens but does not
 // answer its first request is set aside, and that request goes to a replica that serves instead
-// of waiting for the upstream timeout; a service that is slow by nature is not mistaken for it.
+// of waiting for the upstream timeout (after 40 ms when it can be sent again, 1 s when it
+// cannot); a service that is slow by nature is not mistaken for it.
 // Real backends over real sockets, herd's balancer in this process.
 import assert from 'node:assert/strict';
 import type http from 'node:http';
@@ -19,11 +20,11 @@ import {
 
 const UPSTREAM_TIMEOUT_MS = 20_000;
 
-async function startProxy(): Promise<{ proxy: Proxy; port: number }> {
+async function startProxy(slowStartMs = 60_000): Promise<{ proxy: Proxy; port: number }> {
   const p = await freePort();
   const svc = makeService('web', { ports: [port(p, 80, { appProtocol: 'http' })] });
   const proxy = createProxy(makeProject([svc]), {
-    slowStartMs: 60_000,
+    slowStartMs,
     limits: { upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS },
   });
   await proxy.listen();
@@ -70,6 +71,37 @@ describe('proxy: slow start sets a silent new replica aside', () => {
     for (let i = 0; i < 10; i++) assert.equal((await get(p)).body, 'a');
     assert.equal(silent.hits, 1, 'set aside: no further request reached it');
     for (const r of held) r.end();
+  });
+
+  it('a request that can be sent again waits 40 ms, not 1 s, for a cold replica', async () => {
+    const a = await httpBackend('a');
+    const cold = await slowBy('cold', 600);
+    const { proxy, port: p } = await startProxy();
+    open.push({ proxy, backends: [a, cold] });
+    proxy.replicaReady(replica('web', 1, a.port, 80));
+    assert.equal((await get(p)).body, 'a');
+    proxy.replicaReady(replica('web', 2, cold.port, 80));
+    // Within the 1 s a request that cannot be resent waits, the cold replica would answer it
+    // (600 ms); a GET is resent to web-1 after 40 ms instead.
+    const first = await timed(p);
+    assert.deepEqual([first.status, first.body, cold.hits], [200, 'a', 1]);
+    assert.ok(first.ms < 600, `answered in ${first.ms} ms`);
+  });
+
+  it('past the slow-start window, a cold first answer is awaited up to 1 s again', async () => {
+    const a = await httpBackend('a');
+    const cold = await slowBy('cold', 600);
+    const { proxy, port: p } = await startProxy(300);
+    open.push({ proxy, backends: [a, cold] });
+    proxy.replicaReady(replica('web', 1, a.port, 80));
+    assert.equal((await get(p)).body, 'a');
+    await new Promise((r) => setTimeout(r, 400)); // web-1 past its own ramp: web-2 ramps
+    proxy.replicaReady(replica('web', 2, cold.port, 80));
+    await new Promise((r) => setTimeout(r, 400)); // no request during web-2's window
+    // Round robin: web-2's turn comes within two requests; that one waits for its answer.
+    let answer = await timed(p);
+    if (cold.hits === 0) answer = await timed(p);
+    assert.deepEqual([answer.body, cold.hits], ['cold', 1]);
   });
 
   it('a request that cannot be sent twice waits for the new replica instead', async () => {

@@ -52,15 +52,22 @@ describe('proxy: slow start sets a silent new replica aside', () => {
     }
   });
 
+  /** A proxy whose pool has `serving` as web-1, already answering; join() adds `newcomer` as
+   * web-2 next to it. Returns the published port. */
+  async function servingPool(serving: Backend, newcomer: Backend, slowStartMs?: number) {
+    const { proxy, port: p } = await startProxy(slowStartMs);
+    open.push({ proxy, backends: [serving, newcomer] });
+    proxy.replicaReady(replica('web', 1, serving.port, 80));
+    assert.equal((await get(p)).body, serving.name, 'web-1 serves');
+    return { p, join: () => proxy.replicaReady(replica('web', 2, newcomer.port, 80)) };
+  }
+
   it('its first request is answered by a serving replica within seconds, and it gets no more', async () => {
     const a = await httpBackend('a');
     const held: http.ServerResponse[] = [];
     const silent = await httpBackend('silent', (_req, res) => void held.push(res));
-    const { proxy, port: p } = await startProxy();
-    open.push({ proxy, backends: [a, silent] });
-    proxy.replicaReady(replica('web', 1, a.port, 80));
-    assert.equal((await get(p)).body, 'a', 'web-1 serves');
-    proxy.replicaReady(replica('web', 2, silent.port, 80));
+    const { p, join } = await servingPool(a, silent);
+    join();
     // The new member gets the next request first (slow start), does not answer, and is set
     // aside: the request is sent again to web-1.
     const first = await timed(p);
@@ -76,11 +83,8 @@ describe('proxy: slow start sets a silent new replica aside', () => {
   it('a request that can be sent again waits 40 ms, not 1 s, for a cold replica', async () => {
     const a = await httpBackend('a');
     const cold = await slowBy('cold', 600);
-    const { proxy, port: p } = await startProxy();
-    open.push({ proxy, backends: [a, cold] });
-    proxy.replicaReady(replica('web', 1, a.port, 80));
-    assert.equal((await get(p)).body, 'a');
-    proxy.replicaReady(replica('web', 2, cold.port, 80));
+    const { p, join } = await servingPool(a, cold);
+    join();
     // Within the 1 s a request that cannot be resent waits, the cold replica would answer it
     // (600 ms); a GET is resent to web-1 after 40 ms instead.
     const first = await timed(p);
@@ -91,12 +95,9 @@ describe('proxy: slow start sets a silent new replica aside', () => {
   it('past the slow-start window, a cold first answer is awaited up to 1 s again', async () => {
     const a = await httpBackend('a');
     const cold = await slowBy('cold', 600);
-    const { proxy, port: p } = await startProxy(300);
-    open.push({ proxy, backends: [a, cold] });
-    proxy.replicaReady(replica('web', 1, a.port, 80));
-    assert.equal((await get(p)).body, 'a');
+    const { p, join } = await servingPool(a, cold, 300);
     await new Promise((r) => setTimeout(r, 400)); // web-1 past its own ramp: web-2 ramps
-    proxy.replicaReady(replica('web', 2, cold.port, 80));
+    join();
     await new Promise((r) => setTimeout(r, 400)); // no request during web-2's window
     // Round robin: web-2's turn comes within two requests; that one waits for its answer.
     let answer = await timed(p);
@@ -107,11 +108,8 @@ describe('proxy: slow start sets a silent new replica aside', () => {
   it('a request that cannot be sent twice waits for the new replica instead', async () => {
     const a = await httpBackend('a');
     const late = await slowBy('late', 1800);
-    const { proxy, port: p } = await startProxy();
-    open.push({ proxy, backends: [a, late] });
-    proxy.replicaReady(replica('web', 1, a.port, 80));
-    assert.equal((await get(p)).body, 'a');
-    proxy.replicaReady(replica('web', 2, late.port, 80));
+    const { p, join } = await servingPool(a, late);
+    join();
     const post = await timed(p, { method: 'POST', body: 'x' });
     assert.equal(post.body, 'late', 'a POST is never replayed to another replica');
     assert.equal(a.hits, 1);
@@ -120,11 +118,8 @@ describe('proxy: slow start sets a silent new replica aside', () => {
   it('a new replica as slow as those that serve is not set aside', async () => {
     const old = await slowBy('old', 500);
     const next = await slowBy('next', 1300);
-    const { proxy, port: p } = await startProxy();
-    open.push({ proxy, backends: [old, next] });
-    proxy.replicaReady(replica('web', 1, old.port, 80));
-    assert.equal((await get(p)).body, 'old');
-    proxy.replicaReady(replica('web', 2, next.port, 80));
+    const { p, join } = await servingPool(old, next);
+    join();
     // 1.3 s is past the 1 s floor but within 4 x what web-1 takes (500 ms): it is awaited.
     const first = await timed(p);
     assert.equal(first.body, 'next');
@@ -134,11 +129,8 @@ describe('proxy: slow start sets a silent new replica aside', () => {
   it('a slow replica set aside stays the last resort: when the others fail, the request waits for it', async () => {
     const a = await httpBackend('a');
     const late = await slowBy('late', 2500);
-    const { proxy, port: p } = await startProxy();
-    open.push({ proxy, backends: [a, late] });
-    proxy.replicaReady(replica('web', 1, a.port, 80));
-    assert.equal((await get(p)).body, 'a');
-    proxy.replicaReady(replica('web', 2, late.port, 80));
+    const { p, join } = await servingPool(a, late);
+    join();
     // web-1 dies before the balancer hears of it (a kill -9 between two events): the request
     // set aside from the slow web-2 finds web-1 refusing, and goes back to web-2 to wait.
     await a.close();

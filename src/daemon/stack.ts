@@ -175,8 +175,8 @@ export class Stack {
         await runtimes.apply(next);
         const finish = await proxy.apply(next);
         // The new file's pools are bound now: its routes may lead to them. Reopening the ingress,
-        // the dashboard or /metrics (changed settings) may fail to bind; the services' changes are applied
-        // all the same, and the failure is the answer once they are.
+        // the dashboard or /metrics (changed settings) may fail to bind; the services' changes
+        // are applied all the same, and the failure is the answer once they are.
         const failure = (err: unknown) => err;
         const ingress = this.ingress?.apply(next).then(() => undefined, failure);
         return async () => {

@@ -29,7 +29,7 @@ export function rewriteSpecifiers(code) {
  * import (imports leaving the folder stay imports): the compose loader is some 50 small modules,
  * which every verb that finds its project loads. The folder's modules are pure functions and
  * constants, so another copy of one, loaded on its own by another module, does no harm. */
-const FOLDER_BUNDLES = ['compose/load.ts'];
+const FOLDER_BUNDLES = ['compose/load.ts', 'compose/inputs.ts', 'cli/format/ps.ts'];
 
 async function folderBundle(entry) {
   const folder = dirname(join(src, entry));

@@ -44,8 +44,9 @@ const files = args.flatMap((arg) => {
 });
 const what = args.length > 3 ? `${files.length} test files` : args.join('+');
 
-// The run's own TMPDIR: tests' temp dirs, and tsx's compile cache (shared by the hundreds of herd
-// processes the tests start) go there; the cache is removed at the end, anything else is a leak.
+// The run's own TMPDIR: tests' temp dirs, tsx's compile cache (shared by the hundreds of herd
+// processes the tests start) and the user caches go there; the caches are removed at the end,
+// anything else is a leak.
 const outerTmp = tmpdir();
 const runTmp = mkdtempSync(join(outerTmp, 'herd-run-'));
 // Others may pass through, as through /tmp: PostgreSQL and replicas run as other users.
@@ -56,6 +57,9 @@ const stateBefore = new Map(stateDirs.map((d) => [d, entries(d)]));
 const env = {
   ...process.env,
   TMPDIR: runTmp,
+  // Caches the processes keep for the user (herd's project names, Chromium's) stay in the run's
+  // TMPDIR and go with it.
+  XDG_CACHE_HOME: join(runTmp, 'xdg-cache'),
   // Every process the tests start inherits it: what still carries it at the end was left behind.
   HERD_TEST_RUN: marker,
   // The test Docker engine is shared by concurrent runs, so it lives outside the run's TMPDIR.
@@ -139,7 +143,8 @@ async function leftovers() {
   if (!(await releaseDockerd())) problems.push('the test Docker engine was not left clean');
   problems.push(...(await leftoverProcesses(5000)));
   for (const entry of readdirSync(runTmp)) {
-    if (/^tsx-/.test(entry)) rmSync(join(runTmp, entry), { recursive: true, force: true });
+    if (/^tsx-|^xdg-cache$/.test(entry))
+      rmSync(join(runTmp, entry), { recursive: true, force: true });
   }
   const files = readdirSync(runTmp);
   if (files.length > 0) problems.push(`left in ${runTmp}: ${files.join(' ')}`);

@@ -1,66 +1,37 @@
 // loadProject: find the files, build the environment, parse, interpolate, resolve extends, merge,
 // validate and normalize into the Project model, reporting every problem at once.
-import path from 'node:path';
 import { checkAutoscaleNeeds } from './autoscale-needs.ts';
 import { Checker } from './check.ts';
 import type { LoadContext } from './context.ts';
 import { checkDependencies } from './depends.ts';
-import { ComposeError, Diagnostics } from './errors.ts';
-import { findComposeFiles } from './find.ts';
+import { ComposeError, type Diagnostics } from './errors.ts';
 import { readHerdProject } from './herd-ext.ts';
+import { projectInputs, type LoadOptions, type ProjectInputs } from './inputs.ts';
 import { readIngress } from './ingress-ext.ts';
 import { TOP_LEVEL_KEYS } from './keys.ts';
 import { readMerged } from './merged.ts';
 import type { Project, Service } from './model.ts';
 import { readNetworks, warnProcessNetworks } from './networks.ts';
 import { selectServices } from './profiles.ts';
-import { ProjectEnv } from './project-env.ts';
 import { checkReferences } from './references.ts';
 import { checkExternalUse, readFileObjects } from './secrets.ts';
 import { readService, readServiceEnvFiles } from './service.ts';
 import { readNamedVolumes } from './volumes.ts';
 import { describe, type CEntry, type CMap, type CNode } from './yaml-source.ts';
 
-export interface LoadOptions {
-  files?: string[];
-  projectName?: string;
-  projectDirectory?: string;
-  envFiles?: string[];
-  profiles?: string[];
-  enableServices?: string[];
-  cwd?: string;
-  env?: Record<string, string | undefined>;
-}
-
 export { ComposeError };
+export type { LoadOptions };
 
 const IGNORED_TOP_LEVEL = ['models'];
 
-/** What a load starts from: the files (`-f`, else COMPOSE_FILE, else found), the project folder,
- * and the interpolation environment (shell over `.env`). */
-export interface LoadInputs {
-  cwd: string;
-  files: string[];
-  projectDir: string;
-  diag: Diagnostics;
+/** What a load starts from (inputs.ts), with the checker the load reports through. */
+export interface LoadInputs extends ProjectInputs {
   c: Checker;
-  env: Record<string, string>;
 }
 
 export function loadInputs(opts: LoadOptions): LoadInputs {
-  const cwd = path.resolve(opts.cwd ?? process.cwd());
-  const diag = new Diagnostics();
-  const c = new Checker(diag);
-  const given = opts.files && opts.files.length > 0 ? opts.files : undefined;
-  const projectDirectory = opts.projectDirectory && path.resolve(cwd, opts.projectDirectory);
-  // As in Compose, the .env of the folder known before the files are may name them (COMPOSE_FILE,
-  // the shell's winning); the project folder's .env is read too once the files are found.
-  const envs = new ProjectEnv(opts.env ?? process.env, opts.envFiles, cwd, diag);
-  const firstDir = projectDirectory || (given ? path.dirname(path.resolve(cwd, given[0]!)) : cwd);
-  const early = envs.read(firstDir);
-  const files = findComposeFiles(given ?? envs.composeFiles(early), cwd);
-  const projectDir = projectDirectory || path.dirname(files[0] as string);
-  return { cwd, files, projectDir, diag, c, env: envs.read(projectDir) };
+  const inputs = projectInputs(opts);
+  return { ...inputs, c: new Checker(inputs.diag) };
 }
 
 export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
@@ -68,7 +39,8 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const { files, projectDir, diag, c } = inputs;
   diag.throwIfErrors();
 
-  const { root, name, env } = await readMerged(inputs, opts.projectName);
+  const { root, name, env, nameLiteral } = await readMerged(inputs, opts.projectName);
+  opts.onName?.(name, nameLiteral);
   checkTopLevel(root, c);
   const get = (k: string) => root.entries.get(k)?.value;
   const ctx: LoadContext = { c, projectDir, lookup: (n: string) => env[n] };

@@ -24,6 +24,9 @@ export interface Merged {
   name: string;
   /** The interpolation environment, COMPOSE_PROJECT_NAME included. */
   env: Record<string, string>;
+  /** The name follows from the files' text and the project folder alone: not given with -p or
+   * COMPOSE_PROJECT_NAME, nor interpolated (what name-cache.ts may remember). */
+  nameLiteral: boolean;
 }
 
 interface Parsed {
@@ -36,12 +39,16 @@ export async function readMerged(inputs: MergeInputs, nameFlag?: string): Promis
   const { c, cwd } = inputs;
   const parsed = await parseAll(inputs.files, cwd, c);
   c.diag.throwIfErrors();
-  const nameNode = lastName(parsed, inputs.env, c);
+  const raw = lastName(parsed);
+  const nameNode = raw && interpolateTree(raw, 'name', (k) => inputs.env[k], c.diag);
   const name = resolveProjectName(nameFlag, inputs.env, nameNode, inputs.projectDir, c);
   const env = { ...inputs.env, COMPOSE_PROJECT_NAME: name };
   const root = await new Layers(c, cwd).merge(parsed, inputs.projectDir, env, []);
   c.diag.throwIfErrors();
-  return { root: root ?? emptyRoot(), name, env };
+  const given = nameFlag !== undefined || Boolean(inputs.env.COMPOSE_PROJECT_NAME);
+  const nameLiteral =
+    !given && (raw === undefined || (raw.kind === 'scalar' && !String(raw.value).includes('$')));
+  return { root: root ?? emptyRoot(), name, env, nameLiteral };
 }
 
 async function parseAll(files: string[], cwd: string, c: Checker): Promise<Parsed[]> {
@@ -54,14 +61,15 @@ async function parseAll(files: string[], cwd: string, c: Checker): Promise<Parse
   return out;
 }
 
-/** The `name:` of the last file that sets one, interpolated (without COMPOSE_PROJECT_NAME). */
-function lastName(parsed: Parsed[], env: Record<string, string>, c: Checker): CNode | undefined {
+/** The `name:` of the last file that sets one, as written (interpolated by the caller, without
+ * COMPOSE_PROJECT_NAME). */
+function lastName(parsed: Parsed[]): CNode | undefined {
   let node: CNode | undefined;
   for (const { root } of parsed) {
     const n = root.entries.get('name')?.value;
     if (n && !(n.kind === 'scalar' && (n.value === null || n.value === ''))) node = n;
   }
-  return node && interpolateTree(node, 'name', (k) => env[k], c.diag);
+  return node;
 }
 
 /** One application's files merged in its own project folder and environment; `include` loads

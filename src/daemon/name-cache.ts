@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { isValidProjectName } from '../compose/names.ts';
 import { checkOwnFile, checkStateDir, makePrivateDir } from './dir-trust.ts';
 
@@ -19,9 +19,11 @@ interface Entry {
   name: string;
 }
 
-/** `$XDG_CACHE_HOME/herd`, else `~/.cache/herd`. */
+/** `$XDG_CACHE_HOME/herd`, else `~/.cache/herd` (a relative XDG_CACHE_HOME is ignored, as the XDG
+ * spec says). */
 export function nameCacheDir(env: Record<string, string | undefined> = process.env): string {
-  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), '.cache');
   return join(base, 'herd');
 }
 

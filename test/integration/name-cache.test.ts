@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveProjectName } from '../../src/daemon/locate.ts';
-import { cachedName, nameKey, rememberName } from '../../src/daemon/name-cache.ts';
+import { cachedName, nameCacheDir, nameKey, rememberName } from '../../src/daemon/name-cache.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const SERVICES = 'services:\n  web:\n    command: [node, app.js]\n';
@@ -33,6 +33,12 @@ function project(compose: string, more: Record<string, string> = {}) {
 }
 
 describe('project name cache', () => {
+  it('lives in $XDG_CACHE_HOME/herd, else ~/.cache/herd; a relative XDG_CACHE_HOME is ignored', () => {
+    assert.equal(nameCacheDir({ XDG_CACHE_HOME: '/x', HOME: '/h' }), '/x/herd');
+    assert.equal(nameCacheDir({ HOME: '/h' }), '/h/.cache/herd');
+    assert.equal(nameCacheDir({ XDG_CACHE_HOME: 'rel', HOME: '/h' }), '/h/.cache/herd');
+  });
+
   it('remembers a name the files decide, and answers from it while they are unchanged', async () => {
     const p = project(`name: shop\n${SERVICES}`);
     assert.equal(await p.resolve(), 'shop');

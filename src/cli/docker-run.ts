@@ -18,10 +18,15 @@ export interface DockerRunOptions {
   tty: boolean;
   rm: boolean;
   env: Record<string, string>;
+  /** --name: the container's name instead of `<project>-<service>-run-<id>`. */
+  name?: string;
+  /** -d: start it, print its name, and return without attaching. */
+  detach: boolean;
 }
 
 /** Creates, starts and attaches to the one-off container of `service` (its definition with the
- * run's overrides); resolves with its exit code once it has exited (and, with --rm, is gone). */
+ * run's overrides); resolves with its exit code once it has exited (and, with --rm, is gone).
+ * Detached, resolves with 0 once it started, its name printed. */
 export async function dockerRun(
   project: Project,
   service: Service,
@@ -39,20 +44,40 @@ export async function dockerRun(
   });
   try {
     const { spec } = await planReplica(project, service, 1, { container: true });
-    spec.name = `${project.name}-${service.name}-run-${opts.id}`;
+    spec.name = opts.name ?? `${project.name}-${service.name}-run-${opts.id}`;
     const replica = `run-${opts.id}`;
     spec.env = { ...spec.env, HERD_REPLICA: replica, ...opts.env };
-    const tty = opts.tty && Boolean(process.stdin.isTTY);
+    const tty = !opts.detach && opts.tty && Boolean(process.stdin.isTTY);
     const container = await runtime.createOneOff(service, {
       spec,
       slug: opts.slug,
       replica,
       tty,
       autoRemove: opts.rm,
+      detach: opts.detach,
     });
+    if (opts.detach) {
+      await startOrExplain(container, spec.name);
+      process.stdout.write(`${spec.name}\n`);
+      return 0;
+    }
     return await attachAndRun(docker, container, spec.name, tty, opts.rm);
   } finally {
     runtime.close();
+  }
+}
+
+/** Starts the one-off; one that cannot start is removed, and the error says what to check. */
+async function startOrExplain(container: Dockerode.Container, name: string): Promise<void> {
+  try {
+    await container.start();
+  } catch (err) {
+    await container.remove({ force: true }).catch(() => undefined);
+    if (isEngineUnreachable(err)) throw err;
+    throw new HerdError(
+      `could not start the one-off container ${name}: ${engineMessage(err)}; ` +
+        'check the command and --entrypoint',
+    );
   }
 }
 
@@ -86,15 +111,10 @@ async function attachAndRun(
   if (tty) stream.pipe(process.stdout);
   else docker.modem.demuxStream(stream, process.stdout, process.stderr);
   try {
-    await container.start();
+    await startOrExplain(container, name);
   } catch (err) {
     stream.destroy();
-    await container.remove({ force: true }).catch(() => undefined);
-    if (isEngineUnreachable(err)) throw err;
-    throw new HerdError(
-      `could not start the one-off container ${name}: ${engineMessage(err)}; ` +
-        'check the command and --entrypoint',
-    );
+    throw err;
   }
   const forward = (signal: NodeJS.Signals) => {
     container.kill({ signal }).catch(() => undefined);

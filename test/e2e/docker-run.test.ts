@@ -91,6 +91,13 @@ test('run: a one-off container of a Docker service, as docker compose run makes 
     assert.match(inTerminal(box, `run --rm --no-deps web ${isTty}`), /^tty\r+\n$/);
     assert.equal(inTerminal(box, `run --rm --no-deps -T web ${isTty}`), 'notty\r\n');
 
+    // -u runs it as another user, as `docker compose run -u` does.
+    const ids = `console.log(process.getuid() + ':' + process.getgid())`;
+    assert.equal(
+      box.ok(['run', '--rm', '-T', '--no-deps', '-u', '1234:5678', 'web', 'node', '-e', ids]),
+      '1234:5678\n',
+    );
+
     const missing = box.herd(['run', '--rm', '-T', '--entrypoint', 'nope', 'web']);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /could not start the one-off container .*-web-run-.*"nope"/);
@@ -107,6 +114,19 @@ test('run: a one-off container of a Docker service, as docker compose run makes 
     assert.equal(built.stdout, 'built\n');
     await docker.getImage(builtTag).inspect();
     assert.equal((await containers()).length, 2);
+
+    // -d starts it and prints its name (--name's), and returns while it runs.
+    const nightly = `${project}-nightly`;
+    assert.equal(box.ok(['run', '-d', '--no-deps', '--name', nightly, 'web']), `${nightly}\n`);
+    const detached = (await containers()).find((c) => c.name === nightly);
+    assert.equal(detached?.state, 'running');
+    assert.equal(detached.labels['com.docker.compose.oneoff'], 'True');
+    const taken = box.herd(['run', '-d', '--no-deps', '--name', nightly, 'web']);
+    assert.equal(taken.status, 1);
+    assert.match(
+      taken.stderr,
+      new RegExp(`could not create container ${nightly}: .*already in use`),
+    );
 
     // `down` takes the kept one-off with the replicas, as Compose's does.
     box.ok(['down'], { timeoutMs: 60_000 });

@@ -173,7 +173,7 @@ describe('oneOffCreateOptions', () => {
     },
   };
   const spec = { ...specFor(project, 'api', 1, { port: 3000 }), name: 'shop-api-run-0123abcd' };
-  const run = (autoRemove: boolean, tty: boolean) =>
+  const run = (autoRemove: boolean, tty: boolean, detach?: boolean) =>
     oneOffCreateOptions({
       project,
       service,
@@ -183,6 +183,7 @@ describe('oneOffCreateOptions', () => {
       replica: 'run-0123abcd',
       tty,
       autoRemove,
+      detach,
     });
 
   it("is the replica's container with Compose's one-off labels, stdin open, --rm as AutoRemove", () => {
@@ -199,6 +200,15 @@ describe('oneOffCreateOptions', () => {
     assert.equal(opts.Tty, false);
     assert.equal(run(false, true).HostConfig?.AutoRemove, false);
     assert.equal(run(false, true).Tty, true);
+  });
+
+  it('detached (-d): nothing attached, stdin not held open', () => {
+    const opts = run(false, false, true);
+    assert.deepEqual(
+      [opts.OpenStdin, opts.StdinOnce, opts.AttachStdin, opts.AttachStdout, opts.AttachStderr],
+      [false, false, false, false, false],
+    );
+    assert.equal(run(false, false).AttachStdout, true);
   });
 
   it("publishes no port and takes none of the service's network aliases", () => {

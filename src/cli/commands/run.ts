@@ -21,7 +21,13 @@ interface RunOptions {
   entrypoint?: string;
   deps: boolean;
   workdir?: string;
+  user?: string;
+  name?: string;
+  detach?: boolean;
 }
+
+/** Docker's rule for a container name. */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export function registerRun(program: Command): void {
   program
@@ -35,6 +41,9 @@ export function registerRun(program: Command): void {
     .option('--entrypoint <command>', "override the service's entrypoint")
     .option('--no-deps', 'do not start the services it depends on')
     .option('-w, --workdir <dir>', "working directory (default: the service's)")
+    .option('-u, --user <user>', "run as this user, name or uid[:gid] (default: the service's)")
+    .option('--name <name>', 'name the one-off container (Docker services)')
+    .option('-d, --detach', 'start the one-off container and print its name (Docker services)')
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -46,25 +55,29 @@ A process service's one-off runs here, in the foreground, and leaves nothing beh
 ends (it never shows in \`herd ps\`). A Docker service's is a container, as \`docker compose run\`
 creates one: the service's image (built first when it has build: and is not built yet), volumes,
 networks, working_dir and user, labelled com.docker.compose.oneoff=True, no published ports; it
-stays, exited, unless --rm. Either way herd exits with its exit code.
+stays, exited, unless --rm; with -d herd prints its name and returns once it started. Otherwise
+herd exits with its exit code.
 
 Examples:
   $ herd run --rm web node migrate.js
   $ herd run --rm -T -e DEBUG=1 worker sh -c 'echo $HERD_SERVICE'
   $ herd run --no-deps --entrypoint "node --inspect" web app.js
-  $ herd run --rm -T db psql -h db -U postgres -c 'select 1'   # a Docker service`,
+  $ herd run --rm -T db psql -h db -U postgres -c 'select 1'   # a Docker service
+  $ herd run -d --name nightly-report worker node report.js    # a Docker service, detached`,
     )
     .action(async (service: string, argv: string[], opts: RunOptions) => {
       const flags = program.opts<ProjectFlags>();
       const project = await loaderFor(flags, [service])();
       checkServices(project, [service]);
       const definition = project.services[service]!;
+      const docker = runtimeKind(definition) === 'docker';
+      checkRunFlags(service, opts, docker);
       const extra = parseEnvAssignments(opts.env);
       if (opts.deps) await startDependencies(project, service, flags);
       const slug = randomBytes(32).toString('hex');
       const id = slug.slice(0, 8);
-      if (runtimeKind(definition) === 'docker') {
-        const oneOff = withOverrides(definition, argv, opts.entrypoint, true);
+      if (docker) {
+        const oneOff = withOverrides(definition, argv, opts, true);
         if (opts.workdir !== undefined) oneOff.workingDir = opts.workdir;
         const { dockerRun } = await import('../docker-run.ts');
         process.exitCode = await dockerRun(project, oneOff, {
@@ -73,10 +86,12 @@ Examples:
           tty: opts.TTY,
           rm: opts.rm === true,
           env: extra,
+          name: opts.name,
+          detach: opts.detach === true,
         });
         return;
       }
-      const oneOff = withOverrides(definition, argv, opts.entrypoint, false);
+      const oneOff = withOverrides(definition, argv, opts, false);
       const { spec } = await planReplica(project, oneOff, 1, {
         serviceAddresses: await dependencyEnv(project),
       });
@@ -91,16 +106,35 @@ Examples:
     });
 }
 
-/** The service as the one-off runs it: CMD… replaces `command`, --entrypoint `entrypoint`. A
- * container's --entrypoint without CMD… also drops the service's command, as Compose's does (an
- * image's CMD is meant for its own entrypoint). */
+/** --name and --detach are about a container: a process one-off has no name anyone sees (it is
+ * never listed) and runs attached to this terminal. */
+function checkRunFlags(service: string, opts: RunOptions, docker: boolean): void {
+  if (opts.name !== undefined && !CONTAINER_NAME.test(opts.name))
+    throw new HerdError(
+      `--name ${JSON.stringify(opts.name)}: a container name is letters, digits, _ . and -, not starting with one of the last three`,
+      'INVALID_ARGUMENT',
+    );
+  if (docker) return;
+  const flag = opts.detach ? '--detach' : opts.name !== undefined ? '--name' : undefined;
+  if (flag)
+    throw new HerdError(
+      `${flag} is for a Docker service's one-off container; ${service} runs as a process here, ` +
+        'attached to this terminal (for one that keeps running, add a service and `herd up -d` it)',
+      'INVALID_ARGUMENT',
+    );
+}
+
+/** The service as the one-off runs it: CMD… replaces `command`, --entrypoint `entrypoint`, -u
+ * `user`. A container's --entrypoint without CMD… also drops the service's command, as Compose's
+ * does (an image's CMD is meant for its own entrypoint). */
 function withOverrides(
   service: Service,
   argv: string[],
-  entrypoint: string | undefined,
+  { entrypoint, user }: RunOptions,
   container: boolean,
 ): Service {
   const out = { ...service };
+  if (user !== undefined) out.user = user;
   if (argv.length > 0) out.command = argv;
   else if (entrypoint !== undefined && container) out.command = undefined;
   if (entrypoint !== undefined) {

@@ -177,10 +177,13 @@ export interface OneOffInput extends CreateInput {
   tty: boolean;
   /** --rm: the engine removes the container once it has exited. */
   autoRemove: boolean;
+  /** -d: nobody attaches, so stdin is not kept open (a command reading it sees its end). */
+  detach?: boolean;
 }
 
 /** `herd run`'s container, as `docker compose run` creates one: the replica's create body with
- * Compose's one-off labels (number -1, so no replica's adoption ever takes it), stdin attached,
+ * Compose's one-off labels (number -1, so no replica's adoption ever takes it), stdin attached
+ * unless detached,
  * no published port (the balancer never sends it traffic; Compose publishes none without
  * --service-ports) and no network alias (the service's name keeps resolving to its replicas). */
 export function oneOffCreateOptions(input: OneOffInput): ContainerCreateOptions {
@@ -198,11 +201,11 @@ export function oneOffCreateOptions(input: OneOffInput): ContainerCreateOptions 
       [HERD_REPLICA]: input.replica,
     },
     Tty: input.tty,
-    OpenStdin: true,
-    StdinOnce: true,
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
+    OpenStdin: !input.detach,
+    StdinOnce: !input.detach,
+    AttachStdin: !input.detach,
+    AttachStdout: !input.detach,
+    AttachStderr: !input.detach,
     HostConfig: { ...host, AutoRemove: input.autoRemove },
     NetworkingConfig: { EndpointsConfig: Object.fromEntries(endpoints.map((n) => [n, {}])) },
   };

@@ -3,7 +3,7 @@
 // terminal as `docker run -i` attaches. Loaded only for Docker services (dockerode is slow to load).
 import type Dockerode from 'dockerode';
 import type { Duplex } from 'node:stream';
-import type { Project, Service } from '../compose/model.ts';
+import type { PortSpec, Project, Service } from '../compose/model.ts';
 import { engineMessage } from '../runtime/docker/build.ts';
 import { connectDocker, isEngineUnreachable } from '../runtime/docker/connect.ts';
 import { DockerRuntime } from '../runtime/docker/runtime.ts';
@@ -22,6 +22,8 @@ export interface DockerRunOptions {
   name?: string;
   /** -d: start it, print its name, and return without attaching. */
   detach: boolean;
+  /** -p and --service-ports: published on the host by the engine, as `docker run -p` does. */
+  publish: PortSpec[];
 }
 
 /** Creates, starts and attaches to the one-off container of `service` (its definition with the
@@ -55,6 +57,7 @@ export async function dockerRun(
       tty,
       autoRemove: opts.rm,
       detach: opts.detach,
+      publish: opts.publish,
     });
     if (opts.detach) {
       await startOrExplain(container, spec.name);

@@ -30,9 +30,9 @@ export function isPathLike(src: string): boolean {
   );
 }
 
-function resolveHostPath(src: string, ctx: LoadContext): string {
+function resolveHostPath(src: string, projectDir: string): string {
   if (src.startsWith('~')) return path.join(process.env.HOME ?? '/', src.slice(1));
-  return path.resolve(ctx.projectDir, src);
+  return path.resolve(projectDir, src);
 }
 
 export function readVolumes(node: CNode, p: string, ctx: LoadContext): VolumeMount[] {
@@ -49,39 +49,33 @@ export function readVolumes(node: CNode, p: string, ctx: LoadContext): VolumeMou
     }
     const s = c.string(item, ip, 'a volume such as "./src:/app:ro" or "data:/var/lib/data"');
     if (s === undefined) return;
-    const parts = s.split(':');
-    if (parts.length === 1) {
-      out.push({ type: 'volume', target: s, readOnly: false });
-      return;
-    }
-    // Allow a Windows drive letter in the source (C:\...).
-    if (/^[A-Za-z]$/.test(parts[0] as string) && parts.length >= 3)
-      parts.splice(0, 2, `${parts[0]}:${parts[1]}`);
-    if (parts.includes('')) {
-      // As Compose: ":/data" or "data::ro" is an empty section, not an anonymous volume.
-      c.diag.error(
-        item.pos,
-        ip,
-        `invalid volume ${JSON.stringify(s)}: empty section between colons`,
-      );
-      return;
-    }
-    const [src, target, mode] = parts as [string, string, string | undefined];
-    const modes = mode === undefined ? [] : mode.split(',');
-    if (parts.length > 3 || target === '' || modes.some((m) => !MODES.has(m))) {
-      c.diag.error(
-        item.pos,
-        ip,
-        `expected a volume such as "./src:/app:ro" or "data:/var/lib/data", got ${JSON.stringify(s)}`,
-      );
-      return;
-    }
-    const readOnly = modes.includes('ro');
-    if (isPathLike(src))
-      out.push({ type: 'bind', source: resolveHostPath(src, ctx), target, readOnly });
-    else out.push({ type: 'volume', source: src, target, readOnly });
+    const mount = parseShortVolume(s, ctx.projectDir);
+    if (typeof mount === 'string') c.diag.error(item.pos, ip, mount);
+    else out.push(mount);
   });
   return out;
+}
+
+/** One volume in short syntax (`./src:/app:ro`, `data:/var/lib/data`, `/cache`), a relative or
+ * `~` source resolved against `projectDir` / HOME; a string is what is wrong with it. Shared by
+ * the loader and `herd run -v`. */
+export function parseShortVolume(s: string, projectDir: string): VolumeMount | string {
+  const parts = s.split(':');
+  if (parts.length === 1) return { type: 'volume', target: s, readOnly: false };
+  // Allow a Windows drive letter in the source (C:\...).
+  if (/^[A-Za-z]$/.test(parts[0] as string) && parts.length >= 3)
+    parts.splice(0, 2, `${parts[0]}:${parts[1]}`);
+  // As Compose: ":/data" or "data::ro" is an empty section, not an anonymous volume.
+  if (parts.includes(''))
+    return `invalid volume ${JSON.stringify(s)}: empty section between colons`;
+  const [src, target, mode] = parts as [string, string, string | undefined];
+  const modes = mode === undefined ? [] : mode.split(',');
+  if (parts.length > 3 || target === '' || modes.some((m) => !MODES.has(m)))
+    return `expected a volume such as "./src:/app:ro" or "data:/var/lib/data", got ${JSON.stringify(s)}`;
+  const readOnly = modes.includes('ro');
+  if (isPathLike(src))
+    return { type: 'bind', source: resolveHostPath(src, projectDir), target, readOnly };
+  return { type: 'volume', source: src, target, readOnly };
 }
 
 function readLongVolume(
@@ -109,7 +103,7 @@ function readLongVolume(
   }
   const mount: VolumeMount = { type, target, readOnly };
   if (source !== undefined && source !== '')
-    mount.source = type === 'bind' ? resolveHostPath(source, ctx) : source;
+    mount.source = type === 'bind' ? resolveHostPath(source, ctx.projectDir) : source;
   if (type === 'bind' && mount.source === undefined)
     c.diag.error(map.pos, p, 'a bind mount needs `source`');
   return mount;

@@ -192,18 +192,24 @@ test('ls, exec, run, wait and stats against a running stack', () => {
       'X',
     ]);
     assert.equal(entry, 'web\nfrom-run\n');
-    // -u: another user (herd runs as root here, so it may switch); --name and -d are refused for
-    // a process one-off, saying why
+    // -u: another user (herd runs as root here, so it may switch); the flags that are about a
+    // container are refused for a process one-off, saying why
     assert.equal(
       b.ok(['run', '--rm', '-T', '--no-deps', '-u', '65534', 'web', 'id', '-u']),
       '65534\n',
     );
-    for (const flag of [['-d'], ['--name', 'x1']]) {
+    for (const flag of [
+      ['-d'],
+      ['--name', 'x1'],
+      ['-v', './a:/a'],
+      ['-p', '8080'],
+      ['--service-ports'],
+    ]) {
       const refused = b.herd(['run', '--rm', '-T', '--no-deps', ...flag, 'web', 'true']);
       assert.equal(refused.status, 1);
       assert.match(
         refused.stderr,
-        /^herd: --(detach|name) is for a Docker service's one-off container; web runs as a process here/,
+        /^herd: --(detach|name|volume|publish|service-ports) is for a Docker service's one-off container; web runs as a process here/,
       );
     }
 

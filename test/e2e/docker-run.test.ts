@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { dockerBox } from '../helpers/docker-box.ts';
 import { NODE_IMAGE } from '../helpers/docker-images.ts';
-import { inTerminal } from '../helpers/e2e.ts';
+import { freePort, httpGet, inTerminal, waitFor } from '../helpers/e2e.ts';
 
 const IDLE = `["node", "-e", "setInterval(() => {}, 1000)"]`;
 
@@ -126,6 +126,45 @@ test('run: a one-off container of a Docker service, as docker compose run makes 
     assert.match(
       taken.stderr,
       new RegExp(`could not create container ${nightly}: .*already in use`),
+    );
+
+    // -v mounts (a relative source is the project folder's); -p publishes a port on the host.
+    writeFileSync(join(box.dir, 'note.txt'), 'from the host\n');
+    const readNote = `process.stdout.write(require('fs').readFileSync('/data/note.txt', 'utf8'))`;
+    assert.equal(
+      box.ok([
+        'run',
+        '--rm',
+        '-T',
+        '--no-deps',
+        '-v',
+        './note.txt:/data/note.txt:ro',
+        'web',
+        'node',
+        '-e',
+        readNote,
+      ]),
+      'from the host\n',
+    );
+    const hostPort = await freePort();
+    const serve = `require('http').createServer((q, r) => r.end('one-off')).listen(8080)`;
+    box.ok([
+      'run',
+      '-d',
+      '--no-deps',
+      '--name',
+      `${project}-served`,
+      '-p',
+      `127.0.0.1:${hostPort}:8080`,
+      'web',
+      'node',
+      '-e',
+      serve,
+    ]);
+    await waitFor(
+      'the detached one-off to answer on the port -p published',
+      async () => (await httpGet(hostPort).catch(() => undefined))?.body === 'one-off',
+      20_000,
     );
 
     // `down` takes the kept one-off with the replicas, as Compose's does.

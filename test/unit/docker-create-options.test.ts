@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { PortSpec } from '../../src/compose/model.ts';
 import {
   builtImageName,
   containerCreateOptions,
@@ -173,7 +174,7 @@ describe('oneOffCreateOptions', () => {
     },
   };
   const spec = { ...specFor(project, 'api', 1, { port: 3000 }), name: 'shop-api-run-0123abcd' };
-  const run = (autoRemove: boolean, tty: boolean, detach?: boolean) =>
+  const run = (autoRemove: boolean, tty: boolean, detach?: boolean, publish?: PortSpec[]) =>
     oneOffCreateOptions({
       project,
       service,
@@ -184,6 +185,7 @@ describe('oneOffCreateOptions', () => {
       tty,
       autoRemove,
       detach,
+      publish,
     });
 
   it("is the replica's container with Compose's one-off labels, stdin open, --rm as AutoRemove", () => {
@@ -209,6 +211,21 @@ describe('oneOffCreateOptions', () => {
       [false, false, false, false, false],
     );
     assert.equal(run(false, false).AttachStdout, true);
+  });
+
+  it('-p / --service-ports: the engine publishes those ports, as docker run -p does', () => {
+    const opts = run(false, false, false, [
+      { target: 3000, protocol: 'tcp', published: { start: 8080, end: 8080 }, hostIp: '127.0.0.1' },
+      { target: 9229, protocol: 'tcp' },
+      { target: 53, protocol: 'udp', published: { start: 5300, end: 5301 } },
+    ]);
+    assert.deepEqual(opts.HostConfig?.PortBindings, {
+      '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }],
+      '9229/tcp': [{ HostIp: '', HostPort: '' }],
+      '53/udp': [{ HostIp: '', HostPort: '5300-5301' }],
+    });
+    for (const key of ['3000/tcp', '9229/tcp', '53/udp'])
+      assert.ok(key in (opts.ExposedPorts ?? {}), key);
   });
 
   it("publishes no port and takes none of the service's network aliases", () => {

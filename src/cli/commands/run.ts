@@ -3,7 +3,9 @@
 // in the balancer, attached to this terminal, its exit code herd's.
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import type { Service } from '../../compose/model.ts';
+import type { PortSpec, Service, VolumeMount } from '../../compose/model.ts';
+import { parseShortPort } from '../../compose/ports.ts';
+import { parseShortVolume } from '../../compose/volumes.ts';
 import { runtimeKind } from '../../compose/runtime-kind.ts';
 import { splitShellWords } from '../../compose/shellwords.ts';
 import type { ProjectFlags } from '../../daemon/locate.ts';
@@ -24,6 +26,9 @@ interface RunOptions {
   user?: string;
   name?: string;
   detach?: boolean;
+  volume: string[];
+  publish: string[];
+  servicePorts?: boolean;
 }
 
 /** Docker's rule for a container name. */
@@ -44,6 +49,9 @@ export function registerRun(program: Command): void {
     .option('-u, --user <user>', "run as this user, name or uid[:gid] (default: the service's)")
     .option('--name <name>', 'name the one-off container (Docker services)')
     .option('-d, --detach', 'start the one-off container and print its name (Docker services)')
+    .option('-v, --volume <spec>', 'mount a volume, as in the file (Docker services)', collect, [])
+    .option('-p, --publish <spec>', 'publish a port, as in the file (Docker services)', collect, [])
+    .option('--service-ports', "publish the service's own ports (Docker services)")
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -54,16 +62,17 @@ the balancer. The services it depends on are started first (as \`herd up -d --wa
 A process service's one-off runs here, in the foreground, and leaves nothing behind when it
 ends (it never shows in \`herd ps\`). A Docker service's is a container, as \`docker compose run\`
 creates one: the service's image (built first when it has build: and is not built yet), volumes,
-networks, working_dir and user, labelled com.docker.compose.oneoff=True, no published ports; it
-stays, exited, unless --rm; with -d herd prints its name and returns once it started. Otherwise
-herd exits with its exit code.
+networks, working_dir and user (plus -v's volumes), labelled com.docker.compose.oneoff=True,
+publishing no port unless -p or --service-ports say so; it stays, exited, unless --rm; with -d
+herd prints its name and returns once it started. Otherwise herd exits with its exit code.
 
 Examples:
   $ herd run --rm web node migrate.js
   $ herd run --rm -T -e DEBUG=1 worker sh -c 'echo $HERD_SERVICE'
   $ herd run --no-deps --entrypoint "node --inspect" web app.js
   $ herd run --rm -T db psql -h db -U postgres -c 'select 1'   # a Docker service
-  $ herd run -d --name nightly-report worker node report.js    # a Docker service, detached`,
+  $ herd run -d --name nightly-report worker node report.js    # a Docker service, detached
+  $ herd run --rm -v ./fixtures:/data:ro -p 127.0.0.1:9229:9229 api node --inspect=0.0.0.0 app.js`,
     )
     .action(async (service: string, argv: string[], opts: RunOptions) => {
       const flags = program.opts<ProjectFlags>();
@@ -79,6 +88,7 @@ Examples:
       if (docker) {
         const oneOff = withOverrides(definition, argv, opts, true);
         if (opts.workdir !== undefined) oneOff.workingDir = opts.workdir;
+        oneOff.volumes = [...oneOff.volumes, ...runVolumes(opts.volume, project.workingDir)];
         const { dockerRun } = await import('../docker-run.ts');
         process.exitCode = await dockerRun(project, oneOff, {
           id,
@@ -88,6 +98,7 @@ Examples:
           env: extra,
           name: opts.name,
           detach: opts.detach === true,
+          publish: runPorts(opts, definition),
         });
         return;
       }
@@ -106,8 +117,9 @@ Examples:
     });
 }
 
-/** --name and --detach are about a container: a process one-off has no name anyone sees (it is
- * never listed) and runs attached to this terminal. */
+/** --name, --detach, --volume and the ports are about a container: a process one-off has no name
+ * anyone sees (it is never listed), runs attached to this terminal, in the host's file system,
+ * and listens on its own $PORT on the host. */
 function checkRunFlags(service: string, opts: RunOptions, docker: boolean): void {
   if (opts.name !== undefined && !CONTAINER_NAME.test(opts.name))
     throw new HerdError(
@@ -115,13 +127,46 @@ function checkRunFlags(service: string, opts: RunOptions, docker: boolean): void
       'INVALID_ARGUMENT',
     );
   if (docker) return;
-  const flag = opts.detach ? '--detach' : opts.name !== undefined ? '--name' : undefined;
+  const containerOnly: [string, boolean][] = [
+    ['--detach', opts.detach === true],
+    ['--name', opts.name !== undefined],
+    ['--volume', opts.volume.length > 0],
+    ['--publish', opts.publish.length > 0],
+    ['--service-ports', opts.servicePorts === true],
+  ];
+  const flag = containerOnly.find(([, used]) => used)?.[0];
   if (flag)
     throw new HerdError(
       `${flag} is for a Docker service's one-off container; ${service} runs as a process here, ` +
         'attached to this terminal (for one that keeps running, add a service and `herd up -d` it)',
       'INVALID_ARGUMENT',
     );
+}
+
+/** -v mounts, in the file's short syntax (a relative source is the project folder's). */
+function runVolumes(specs: string[], projectDir: string): VolumeMount[] {
+  return specs.map((spec) => {
+    const mount = parseShortVolume(spec, projectDir);
+    if (typeof mount === 'string')
+      throw new HerdError(`--volume ${spec}: ${mount}`, 'INVALID_ARGUMENT');
+    return mount;
+  });
+}
+
+/** The ports the one-off container publishes: -p's, and with --service-ports the service's own,
+ * as `docker compose run` does (none otherwise). */
+export function runPorts(
+  opts: Pick<RunOptions, 'publish' | 'servicePorts'>,
+  service: Service,
+): PortSpec[] {
+  const given = opts.publish.flatMap((spec) => {
+    try {
+      return parseShortPort(spec);
+    } catch (err) {
+      throw new HerdError(`--publish ${spec}: ${(err as Error).message}`, 'INVALID_ARGUMENT');
+    }
+  });
+  return opts.servicePorts ? [...service.ports, ...given] : given;
 }
 
 /** The service as the one-off runs it: CMD… replaces `command`, --entrypoint `entrypoint`, -u

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { ContainerCreateOptions, MountSettings } from 'dockerode';
-import type { Healthcheck, Project, Service, VolumeMount } from '../../compose/model.ts';
+import type { Healthcheck, PortSpec, Project, Service, VolumeMount } from '../../compose/model.ts';
 import type { ReplicaSpec } from '../types.ts';
 import {
   COMPOSE_CONFIG_FILES,
@@ -179,6 +179,8 @@ export interface OneOffInput extends CreateInput {
   autoRemove: boolean;
   /** -d: nobody attaches, so stdin is not kept open (a command reading it sees its end). */
   detach?: boolean;
+  /** -p / --service-ports: ports the engine publishes for it (none otherwise). */
+  publish?: PortSpec[];
 }
 
 /** `herd run`'s container, as `docker compose run` creates one: the replica's create body with
@@ -206,9 +208,31 @@ export function oneOffCreateOptions(input: OneOffInput): ContainerCreateOptions 
     AttachStdin: !input.detach,
     AttachStdout: !input.detach,
     AttachStderr: !input.detach,
-    HostConfig: { ...host, AutoRemove: input.autoRemove },
+    ...(input.publish?.length ? { ExposedPorts: exposedWith(base, input.publish) } : {}),
+    HostConfig: {
+      ...host,
+      AutoRemove: input.autoRemove,
+      ...(input.publish?.length ? { PortBindings: portBindings(input.publish) } : {}),
+    },
     NetworkingConfig: { EndpointsConfig: Object.fromEntries(endpoints.map((n) => [n, {}])) },
   };
+}
+
+function exposedWith(base: ContainerCreateOptions, ports: PortSpec[]): Record<string, object> {
+  const keys = ports.map((p) => `${p.target}/${p.protocol}`);
+  return { ...base.ExposedPorts, ...Object.fromEntries(keys.map((k) => [k, {}])) };
+}
+
+/** Docker's PortBindings for `ports` as `docker run -p` makes them: no host port is an ephemeral
+ * one, a range stays a range. */
+function portBindings(ports: PortSpec[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) {
+    const r = p.published;
+    const hostPort = !r ? '' : r.start === r.end ? String(r.start) : `${r.start}-${r.end}`;
+    (out[`${p.target}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: hostPort });
+  }
+  return out;
 }
 
 function hostPortFor(spec: ReplicaSpec, key: string): string {

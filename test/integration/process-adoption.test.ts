@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AdoptedReplica } from '../../src/runtime/process/adopted-replica.ts';
 import { AdoptionPool } from '../../src/runtime/process/adoption.ts';
 import { cgroups } from '../../src/runtime/process/cgroups.ts';
 import { captureFiles } from '../../src/runtime/process/output-files.ts';
@@ -172,6 +173,35 @@ test('a reused PID is never adopted nor signalled, and a forged record naming a 
     assert.deepEqual(q.pids(), []);
     await q.releaseUnclaimed();
     assert.ok(pidAlive(stranger.pid!), 'a forged record gets no one signalled');
+  } finally {
+    stranger.kill('SIGKILL');
+  }
+});
+
+test('an adopted replica whose PID has come to lead another process group never signals it', async () => {
+  const dir = tempDir('adopt-reused-later');
+  // Stands for a process that took the PID of an adopted replica that ended between two looks
+  // at /proc: a group leader of its own, same PID, another start time.
+  const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+  try {
+    const startTime = readStat(stranger.pid!)!.startTime;
+    const replica = new AdoptedReplica(
+      {
+        project: PROJECT,
+        service: 'web',
+        index: 9,
+        name: `${PROJECT}-web-9`,
+        pid: stranger.pid!,
+        startTime: startTime - 1,
+        startedAt: Date.now(),
+      },
+      { dir, stopSignal: 'SIGTERM', stopGracePeriodMs: 500, alive: true },
+    );
+    replica.kill('SIGKILL');
+    await replica.pause();
+    assert.deepEqual(await replica.stop(), { exitCode: 255, codeUnknown: true });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(readStat(stranger.pid!)?.state, 'S', 'the stranger runs on, never stopped');
   } finally {
     stranger.kill('SIGKILL');
   }

@@ -84,20 +84,30 @@ export class AdoptedReplica implements ReplicaHandle {
     this.output.listen(listener);
   }
 
+  /** Whether the process adopted still leads its group (PID and start time), so the group is
+   * its own to signal. Between two looks at /proc it may have ended, and its PID (pid_max can be
+   * as low as 32768) may then lead another process's group: that one is never signalled. */
+  private leading(): boolean {
+    if (this.done) return false;
+    if (isSameProcess(this.record.pid, this.record.startTime)) return true;
+    void this.ended();
+    return false;
+  }
+
   kill(sig: NodeJS.Signals): void {
-    if (!this.done) killGroup(this.pid, sig);
+    if (this.leading()) killGroup(this.pid, sig);
   }
 
   async pause(): Promise<void> {
-    if (!this.done) freezeGroup(this.pid, this.opts.cgroup, true);
+    if (this.leading()) freezeGroup(this.pid, this.opts.cgroup, true);
   }
 
   async resume(): Promise<void> {
-    if (!this.done) freezeGroup(this.pid, this.opts.cgroup, false);
+    if (this.leading()) freezeGroup(this.pid, this.opts.cgroup, false);
   }
 
   async stop(graceMs?: number): Promise<ExitInfo> {
-    if (this.done) return this.exited;
+    if (!this.leading()) return this.exited;
     this.watch(STOPPING_WATCH_MS);
     const grace = graceMs ?? this.opts.stopGracePeriodMs;
     return stopGroup(this.pid, this.opts.stopSignal, grace, this.exited);

@@ -74,47 +74,56 @@ Examples:
   $ herd run -d --name nightly-report worker node report.js    # a Docker service, detached
   $ herd run --rm -v ./fixtures:/data:ro -p 127.0.0.1:9229:9229 api node --inspect=0.0.0.0 app.js`,
     )
-    .action(async (service: string, argv: string[], opts: RunOptions) => {
-      const flags = program.opts<ProjectFlags>();
-      const project = await loaderFor(flags, [service])();
-      checkServices(project, [service]);
-      const definition = project.services[service]!;
-      const docker = runtimeKind(definition) === 'docker';
-      checkRunFlags(service, opts, docker);
-      const extra = parseEnvAssignments(opts.env);
-      if (opts.deps) await startDependencies(project, service, flags);
-      const slug = randomBytes(32).toString('hex');
-      const id = slug.slice(0, 8);
-      if (docker) {
-        const oneOff = withOverrides(definition, argv, opts, true);
-        if (opts.workdir !== undefined) oneOff.workingDir = opts.workdir;
-        oneOff.volumes = [...oneOff.volumes, ...runVolumes(opts.volume, project.workingDir)];
-        const { dockerRun } = await import('../docker-run.ts');
-        process.exitCode = await dockerRun(project, oneOff, {
-          id,
-          slug,
-          tty: opts.TTY,
-          rm: opts.rm === true,
-          env: extra,
-          name: opts.name,
-          detach: opts.detach === true,
-          publish: runPorts(opts, definition),
-        });
-        return;
-      }
-      const oneOff = withOverrides(definition, argv, opts, false);
-      const { spec } = await planReplica(project, oneOff, 1, {
-        serviceAddresses: await dependencyEnv(project),
-      });
-      process.exitCode = await runForeground({
-        argv: spec.command,
-        env: { ...spec.env, HERD_REPLICA: `run-${id}`, ...extra },
-        cwd: opts.workdir ?? spec.cwd,
-        uid: spec.uid,
-        gid: spec.gid,
-        tty: opts.TTY,
-      });
+    .action((service: string, argv: string[], opts: RunOptions) =>
+      runOneOff(program.opts<ProjectFlags>(), service, argv, opts),
+    );
+}
+
+/** `herd run`: the service's one-off, its dependencies started first; sets herd's exit code. */
+async function runOneOff(
+  flags: ProjectFlags,
+  service: string,
+  argv: string[],
+  opts: RunOptions,
+): Promise<void> {
+  const project = await loaderFor(flags, [service])();
+  checkServices(project, [service]);
+  const definition = project.services[service]!;
+  const docker = runtimeKind(definition) === 'docker';
+  checkRunFlags(service, opts, docker);
+  const extra = parseEnvAssignments(opts.env);
+  if (opts.deps) await startDependencies(project, service, flags);
+  const slug = randomBytes(32).toString('hex');
+  const id = slug.slice(0, 8);
+  if (docker) {
+    const oneOff = withOverrides(definition, argv, opts, true);
+    if (opts.workdir !== undefined) oneOff.workingDir = opts.workdir;
+    oneOff.volumes = [...oneOff.volumes, ...runVolumes(opts.volume, project.workingDir)];
+    const { dockerRun } = await import('../docker-run.ts');
+    process.exitCode = await dockerRun(project, oneOff, {
+      id,
+      slug,
+      tty: opts.TTY,
+      rm: opts.rm === true,
+      env: extra,
+      name: opts.name,
+      detach: opts.detach === true,
+      publish: runPorts(opts, definition),
     });
+    return;
+  }
+  const oneOff = withOverrides(definition, argv, opts, false);
+  const { spec } = await planReplica(project, oneOff, 1, {
+    serviceAddresses: await dependencyEnv(project),
+  });
+  process.exitCode = await runForeground({
+    argv: spec.command,
+    env: { ...spec.env, HERD_REPLICA: `run-${id}`, ...extra },
+    cwd: opts.workdir ?? spec.cwd,
+    uid: spec.uid,
+    gid: spec.gid,
+    tty: opts.TTY,
+  });
 }
 
 /** --name, --detach, --volume and the ports are about a container: a process one-off has no name

@@ -146,6 +146,9 @@ test('run: a one-off container of a Docker service, as docker compose run makes 
       ]),
       'from the host\n',
     );
+    const badPort = box.herd(['run', '--rm', '-T', '-p', '80:abc', 'web', 'true']);
+    assert.equal(badPort.status, 1);
+    assert.match(badPort.stderr, /^herd: --publish 80:abc: /);
     const hostPort = await freePort();
     const serve = `require('http').createServer((q, r) => r.end('one-off')).listen(8080)`;
     box.ok([

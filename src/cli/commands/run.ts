@@ -91,14 +91,17 @@ async function runOneOff(
   const definition = project.services[service]!;
   const docker = runtimeKind(definition) === 'docker';
   checkRunFlags(service, opts, docker);
+  // Every flag checked before anything starts.
   const extra = parseEnvAssignments(opts.env);
+  const volumes = runVolumes(opts.volume, project.workingDir);
+  const publish = runPorts(opts, definition);
   if (opts.deps) await startDependencies(project, service, flags);
   const slug = randomBytes(32).toString('hex');
   const id = slug.slice(0, 8);
   if (docker) {
     const oneOff = withOverrides(definition, argv, opts, true);
     if (opts.workdir !== undefined) oneOff.workingDir = opts.workdir;
-    oneOff.volumes = [...oneOff.volumes, ...runVolumes(opts.volume, project.workingDir)];
+    oneOff.volumes = [...oneOff.volumes, ...volumes];
     const { dockerRun } = await import('../docker-run.ts');
     process.exitCode = await dockerRun(project, oneOff, {
       id,
@@ -108,7 +111,7 @@ async function runOneOff(
       env: extra,
       name: opts.name,
       detach: opts.detach === true,
-      publish: runPorts(opts, definition),
+      publish,
     });
     return;
   }

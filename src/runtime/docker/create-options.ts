@@ -185,9 +185,8 @@ export interface OneOffInput extends CreateInput {
 
 /** `herd run`'s container, as `docker compose run` creates one: the replica's create body with
  * Compose's one-off labels (number -1, so no replica's adoption ever takes it), stdin attached
- * unless detached,
- * no published port (the balancer never sends it traffic; Compose publishes none without
- * --service-ports) and no network alias (the service's name keeps resolving to its replicas). */
+ * unless detached, no published port but those of -p / --service-ports (the balancer never sends
+ * it traffic) and no network alias (the service's name keeps resolving to its replicas). */
 export function oneOffCreateOptions(input: OneOffInput): ContainerCreateOptions {
   const base = containerCreateOptions(input);
   const { PortBindings: _ports, ...host } = base.HostConfig ?? {};

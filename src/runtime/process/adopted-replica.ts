@@ -54,9 +54,8 @@ export class AdoptedReplica implements ReplicaHandle {
 
   private watch(everyMs: number): void {
     clearInterval(this.watchTimer);
-    this.watchTimer = setInterval(() => {
-      if (!isSameProcess(this.record.pid, this.record.startTime)) void this.ended();
-    }, everyMs);
+    // leading() ends it once the process adopted is gone.
+    this.watchTimer = setInterval(() => void this.leading(), everyMs);
   }
 
   /** The process is gone (or a zombie nobody reaps): end what it left, then report the exit. */
